@@ -1,0 +1,61 @@
+package dev.squeeze.app.workbench;
+
+import dev.squeeze.engine.SqueezeException;
+import javafx.application.Platform;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import java.util.function.Supplier;
+
+/**
+ * Runs engine work off the FX thread, one task at a time (the results store has one writer), and hands the
+ * result or a person-readable error back on the FX thread. Tasks are never interrupted: cancellation is
+ * cooperative, so no thread is stopped inside database I/O.
+ */
+public final class EngineExecutor implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(EngineExecutor.class);
+    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "squeeze-engine");
+        t.setDaemon(true);
+        return t;
+    });
+
+    /** Runs {@code work} in the background; {@code onDone} or {@code onError} then run on the FX thread. */
+    public <T> void submit(Supplier<T> work, Consumer<T> onDone, Consumer<String> onError) {
+        executor.execute(() -> {
+            try {
+                T result = work.get();
+                Platform.runLater(() -> onDone.accept(result));
+            } catch (SqueezeException e) {
+                LOG.warn("{}", e.getMessage());
+                Platform.runLater(() -> onError.accept(e.getMessage()));
+            } catch (RuntimeException | Error e) {
+                LOG.error("Unexpected error in the engine", e);
+                Platform.runLater(() -> onError.accept("Internal error: " + e
+                        + ". This is a bug in Squeeze; the log has the details."));
+            }
+        });
+    }
+
+    /** Runs a last task (e.g. closing the store) and waits briefly for it. */
+    public void shutdown(Runnable last) {
+        executor.execute(last);
+        executor.shutdown();
+        try {
+            if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
+                LOG.warn("Engine work still running at exit");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    @Override
+    public void close() {
+        shutdown(() -> { });
+    }
+}

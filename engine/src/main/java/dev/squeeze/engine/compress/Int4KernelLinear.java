@@ -1,0 +1,55 @@
+package dev.squeeze.engine.compress;
+
+import dev.squeeze.engine.kernels.Int4MatVec;
+import dev.squeeze.engine.kernels.Int4Matrix;
+import dev.squeeze.engine.kernels.Kernels;
+import dev.squeeze.engine.nn.LinearOp;
+
+/**
+ * A 4-bit quantized linear that computes directly on packed codes through the int4 kernel (native when
+ * available), instead of expanding the weights back to float32.
+ */
+final class Int4KernelLinear implements LinearOp {
+    private final Int4Matrix matrix;
+    private final Int4MatVec kernel;
+    private final String description;
+
+    Int4KernelLinear(QuantizedMatrix q) {
+        if (q.bits() != 4) {
+            throw new IllegalArgumentException("the int4 kernel takes 4-bit codes, not " + q.bits());
+        }
+        int rows = q.rows();
+        int cols = q.cols();
+        int stride = (cols + 1) / 2;
+        byte[] packed = new byte[rows * stride];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int code = q.code(r, c);
+                packed[r * stride + c / 2] |= (byte) (c % 2 == 0 ? code : code << 4);
+            }
+        }
+        this.matrix = new Int4Matrix(rows, cols, q.groupSize(), packed, q.scales(), q.zeros());
+        this.kernel = Kernels.int4MatVec();
+        this.description = q.describe() + " (int4 kernel: " + kernel.name() + ")";
+    }
+
+    @Override
+    public int inFeatures() {
+        return matrix.cols();
+    }
+
+    @Override
+    public int outFeatures() {
+        return matrix.rows();
+    }
+
+    @Override
+    public void forward(float[] x, int batch, float[] y) {
+        kernel.multiply(matrix, x, y, batch);
+    }
+
+    @Override
+    public String describe() {
+        return description;
+    }
+}

@@ -1,0 +1,104 @@
+package dev.squeeze.engine.compress;
+
+import dev.squeeze.engine.nn.DenseLinear;
+import dev.squeeze.engine.nn.LinearOp;
+
+/**
+ * Integer codes with per-(row, group) scales and zero points: {@code w = scale × (code − zero)}.
+ * Groups are {@code groupSize} consecutive columns of a row; the last group of a row may be partial.
+ *
+ * <p>Stored bits: {@code bits} per code, 32 per scale (scales are kept in float32, so they are counted as
+ * such) and, for asymmetric quantization, {@code bits} per zero point; symmetric zero points are implied by the
+ * width and cost nothing.
+ */
+public final class QuantizedMatrix implements CompressedTensor {
+    private final int rows;
+    private final int cols;
+    private final RtnSettings settings;
+    private final byte[] codes;
+    private final float[] scales;
+    private final float[] zeros;
+
+    QuantizedMatrix(int rows, int cols, RtnSettings settings, byte[] codes, float[] scales, float[] zeros) {
+        this.rows = rows;
+        this.cols = cols;
+        this.settings = settings;
+        this.codes = codes;
+        this.scales = scales;
+        this.zeros = zeros;
+    }
+
+    @Override
+    public int rows() {
+        return rows;
+    }
+
+    @Override
+    public int cols() {
+        return cols;
+    }
+
+    public int bits() {
+        return settings.bits();
+    }
+
+    /** Columns per group; per-row quantization has one group as wide as the row. */
+    public int groupSize() {
+        return settings.groupSize() == 0 ? cols : settings.groupSize();
+    }
+
+    public int groupsPerRow() {
+        return (cols + groupSize() - 1) / groupSize();
+    }
+
+    /** Code of weight (r, c), 0 to 2^bits − 1. */
+    public int code(int r, int c) {
+        return codes[r * cols + c] & 0xff;
+    }
+
+    /** Scales, {@code rows × groupsPerRow} row-major (a copy). */
+    public float[] scales() {
+        return scales.clone();
+    }
+
+    /** Zero points, {@code rows × groupsPerRow} row-major (a copy). */
+    public float[] zeros() {
+        return zeros.clone();
+    }
+
+    @Override
+    public long storedBits() {
+        long weights = (long) rows * cols;
+        long groups = (long) rows * groupsPerRow();
+        long zeroBits = settings.symmetric() ? 0 : settings.bits();
+        return weights * settings.bits() + groups * (32 + zeroBits);
+    }
+
+    @Override
+    public float[] dequantize() {
+        float[] w = new float[rows * cols];
+        int g = groupSize();
+        int gpr = groupsPerRow();
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int k = r * gpr + c / g;
+                w[r * cols + c] = scales[k] * ((codes[r * cols + c] & 0xff) - zeros[k]);
+            }
+        }
+        return w;
+    }
+
+    /** 4-bit matrices compute on their packed codes through the int4 kernel; other widths dequantize once. */
+    @Override
+    public LinearOp asLinearOp() {
+        if (settings.bits() == 4) {
+            return new Int4KernelLinear(this);
+        }
+        return new DenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
+    }
+
+    @Override
+    public String describe() {
+        return settings.describe();
+    }
+}

@@ -1,0 +1,7 @@
+/**
+ * Compute kernels and the only door to native code. {@link dev.squeeze.engine.kernels.Kernels} picks a
+ * backend (JNI-CPU, then pure Java) at first use; every fast path has a readable Java reference that the
+ * tests run it against. The native library ({@code squeeze-native-kernels} jar, built by CMake) is loaded
+ * by {@code NativeLibrary} alone, and its JNI surface is the package-private {@code NativeBridge}.
+ */
+package dev.squeeze.engine.kernels;

@@ -1,0 +1,71 @@
+package dev.squeeze.engine.model;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A model as read from a file: its named tensors in file order, the architecture they belong to, the file's
+ * metadata and a content hash that identifies it in the results database.
+ *
+ * @param name         a short display name (file name without extension, or the sample's name)
+ * @param source       where it came from (a path or {@code builtin:<name>})
+ * @param format       the {@link ModelFormat#name()} that read it
+ * @param architecture e.g. {@code mlp}; readers take it from the file's metadata or config
+ * @param contentHash  SHA-256 of the file bytes, hex
+ */
+public record Model(String name, String source, String format, String architecture, String contentHash,
+                    Map<String, Tensor> tensors, Map<String, String> metadata) {
+
+    public Model {
+        tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
+        metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+    }
+
+    public Tensor tensor(String tensorName) {
+        Tensor t = tensors.get(tensorName);
+        if (t == null) {
+            throw new IllegalArgumentException("model " + name + " has no tensor '" + tensorName + "'");
+        }
+        return t;
+    }
+
+    public Optional<Tensor> findTensor(String tensorName) {
+        return Optional.ofNullable(tensors.get(tensorName));
+    }
+
+    public long parameterCount() {
+        return tensors.values().stream().mapToLong(Tensor::numel).sum();
+    }
+
+    public long storedBytes() {
+        return tensors.values().stream().mapToLong(Tensor::storedBytes).sum();
+    }
+
+    /**
+     * The layer inventory. A layer is a {@code <prefix>.weight} tensor of rank 2 (linear, out × in) or 4
+     * (convolution); its {@code <prefix>.bias}, when present, counts towards its parameters and bytes.
+     */
+    public List<LayerInfo> layers() {
+        List<LayerInfo> out = new ArrayList<>();
+        for (Tensor t : tensors.values()) {
+            if (!t.name().endsWith(".weight") || (t.rank() != 2 && t.rank() != 4)) {
+                continue;
+            }
+            String prefix = t.name().substring(0, t.name().length() - ".weight".length());
+            long params = t.numel();
+            long bytes = t.storedBytes();
+            Tensor bias = tensors.get(prefix + ".bias");
+            if (bias != null) {
+                params += bias.numel();
+                bytes += bias.storedBytes();
+            }
+            LayerRole role = t.rank() == 4 ? LayerRole.CONV : LayerRole.LINEAR;
+            out.add(new LayerInfo(prefix, role, t.shape(), params, bytes));
+        }
+        return out;
+    }
+}

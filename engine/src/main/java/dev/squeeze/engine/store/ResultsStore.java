@@ -1,0 +1,335 @@
+package dev.squeeze.engine.store;
+
+import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.util.Hashing;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.h2.jdbcx.JdbcDataSource;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The H2 results database. The schema is created and upgraded by Flyway migrations
+ * ({@code db/migration/V<n>__*.sql}). This class is the single writer: every method holds the one connection
+ * for its whole transaction, and a run with its layers and metrics is written all-or-nothing.
+ */
+public final class ResultsStore implements AutoCloseable {
+    private static final AtomicLong MEMORY_DBS = new AtomicLong();
+
+    private final String url;
+    private final String where;
+    private final Connection connection;
+
+    private ResultsStore(String url, String where) {
+        this.url = url;
+        this.where = where;
+        JdbcDataSource ds = new JdbcDataSource();
+        ds.setURL(url);
+        ds.setUser("sa");
+        ds.setPassword("");
+        try {
+            Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+            this.connection = ds.getConnection();
+        } catch (FlywayException | SQLException e) {
+            throw openError(e);
+        }
+    }
+
+    /** Opens (creating or upgrading) the database in the user's data directory. */
+    public static ResultsStore openDefault() {
+        return openFile(DataDirs.resultsDatabase());
+    }
+
+    /** Opens (creating or upgrading) the database at {@code base} ({@code base.mv.db} on disk). */
+    public static ResultsStore openFile(Path base) {
+        Path abs = base.toAbsolutePath();
+        Path file = abs.resolveSibling(abs.getFileName() + ".mv.db");
+        try {
+            Files.createDirectories(abs.getParent());
+        } catch (Exception e) {
+            throw new SqueezeException("Cannot create the folder for the results database " + abs.getParent()
+                    + ": " + e.getMessage(), "check its permissions, or set SQUEEZE_HOME to a writable folder", e);
+        }
+        if (Files.exists(file) && !Files.isReadable(file)) {
+            throw new SqueezeException("The results database " + file + " is not readable",
+                    "fix its permissions (chmod u+rw), or set SQUEEZE_HOME to another folder");
+        }
+        return new ResultsStore("jdbc:h2:file:" + abs + ";DB_CLOSE_ON_EXIT=FALSE", file.toString());
+    }
+
+    /** A fresh private in-memory database (tests, throw-away sessions). */
+    public static ResultsStore inMemory() {
+        return new ResultsStore("jdbc:h2:mem:squeeze" + MEMORY_DBS.incrementAndGet() + ";DB_CLOSE_DELAY=-1",
+                "in-memory database");
+    }
+
+    public String location() {
+        return where;
+    }
+
+    /** Stores a finished run with its model, dataset, plan, layers and metrics in one transaction. */
+    public synchronized long recordRun(RunRecord r) {
+        try {
+            connection.setAutoCommit(false);
+            try {
+                long modelId = modelId(r.model());
+                long datasetId = datasetId(r.dataset());
+                long planId = planId(r.planJson(), r.planDescription());
+                long runId;
+                try (PreparedStatement ps = connection.prepareStatement("""
+                        INSERT INTO run (model_id, plan_id, dataset_id, label, status, started_at, finished_at, seed,
+                          squeeze_version, git_commit, host, java_version, kernel_backend, size_bytes, fp16_bytes,
+                          bits_per_weight) VALUES (?, ?, ?, ?, 'DONE', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                        Statement.RETURN_GENERATED_KEYS)) {
+                    Provenance p = r.provenance();
+                    ps.setLong(1, modelId);
+                    ps.setLong(2, planId);
+                    ps.setLong(3, datasetId);
+                    ps.setString(4, r.label());
+                    ps.setTimestamp(5, Timestamp.from(r.startedAt()));
+                    ps.setTimestamp(6, Timestamp.from(r.finishedAt()));
+                    ps.setLong(7, r.seed());
+                    ps.setString(8, p.squeezeVersion());
+                    ps.setString(9, p.gitCommit());
+                    ps.setString(10, p.host());
+                    ps.setString(11, p.javaVersion());
+                    ps.setString(12, p.kernelBackend());
+                    ps.setLong(13, r.sizeBytes());
+                    ps.setLong(14, r.fp16Bytes());
+                    ps.setObject(15, r.bitsPerWeight());
+                    ps.executeUpdate();
+                    runId = generatedKey(ps);
+                }
+                try (PreparedStatement ps = connection.prepareStatement("""
+                        INSERT INTO layer_result (run_id, layer, method, settings, stored_bits, bits_per_weight,
+                          recon_error, millis) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""")) {
+                    for (RunRecord.LayerResult l : r.layers()) {
+                        ps.setLong(1, runId);
+                        ps.setString(2, l.layer());
+                        ps.setString(3, l.method());
+                        ps.setString(4, l.settings());
+                        ps.setLong(5, l.storedBits());
+                        ps.setDouble(6, l.bitsPerWeight());
+                        ps.setObject(7, l.reconError());
+                        ps.setLong(8, l.millis());
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                }
+                try (PreparedStatement ps = connection.prepareStatement(
+                        "INSERT INTO metric (run_id, name, split, value) VALUES (?, ?, ?, ?)")) {
+                    for (RunRecord.Metric m : r.metrics()) {
+                        ps.setLong(1, runId);
+                        ps.setString(2, m.name());
+                        ps.setString(3, m.split());
+                        ps.setDouble(4, m.value());
+                        ps.addBatch();
+                    }
+                    ps.executeBatch();
+                }
+                connection.commit();
+                return runId;
+            } catch (SQLException | RuntimeException e) {
+                connection.rollback();
+                throw e;
+            } finally {
+                connection.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new SqueezeException("Could not store run '" + r.label() + "' in " + where + ": " + e.getMessage()
+                    + " (nothing of it was written)", "check free disk space and permissions, then run it again", e);
+        }
+    }
+
+    /** All runs of one model (by content hash), oldest first; all runs when {@code modelHash} is null. */
+    public synchronized List<RunSummary> runs(String modelHash) {
+        String sql = """
+                SELECT r.id, m.name, m.content_hash, r.label, r.status, r.finished_at, r.size_bytes, r.fp16_bytes,
+                       r.bits_per_weight, r.kernel_backend, r.git_commit,
+                       (SELECT value FROM metric x WHERE x.run_id = r.id AND x.name = 'top1' AND x.split = 'evaluation')
+                FROM run r JOIN model m ON m.id = r.model_id
+                WHERE ? IS NULL OR m.content_hash = ?
+                ORDER BY r.id""";
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+            ps.setString(1, modelHash);
+            ps.setString(2, modelHash);
+            List<RunSummary> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Timestamp fin = rs.getTimestamp(6);
+                    out.add(new RunSummary(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                            rs.getString(5), fin == null ? null : fin.toInstant(), rs.getLong(7), rs.getLong(8),
+                            (Double) rs.getObject(9), (Double) rs.getObject(12), rs.getString(10), rs.getString(11)));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new SqueezeException("Could not read runs from " + where + ": " + e.getMessage(),
+                    "check that the database file is intact", e);
+        }
+    }
+
+    /** Metrics of one run, as (name, split, value). */
+    public synchronized List<RunRecord.Metric> metrics(long runId) {
+        try (PreparedStatement ps = connection.prepareStatement(
+                "SELECT name, split, value FROM metric WHERE run_id = ? ORDER BY name, split")) {
+            ps.setLong(1, runId);
+            List<RunRecord.Metric> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new RunRecord.Metric(rs.getString(1), rs.getString(2), rs.getDouble(3)));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new SqueezeException("Could not read metrics from " + where + ": " + e.getMessage(),
+                    "check that the database file is intact", e);
+        }
+    }
+
+    /** Per-layer results of one run, in the order they were stored. */
+    public synchronized List<RunRecord.LayerResult> layerResults(long runId) {
+        try (PreparedStatement ps = connection.prepareStatement("""
+                SELECT layer, method, settings, stored_bits, bits_per_weight, recon_error, millis
+                FROM layer_result WHERE run_id = ? ORDER BY _ROWID_""")) {
+            ps.setLong(1, runId);
+            List<RunRecord.LayerResult> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new RunRecord.LayerResult(rs.getString(1), rs.getString(2), rs.getString(3),
+                            rs.getLong(4), rs.getDouble(5), (Double) rs.getObject(6), rs.getLong(7)));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new SqueezeException("Could not read layer results from " + where + ": " + e.getMessage(),
+                    "check that the database file is intact", e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            connection.close();
+        } catch (SQLException ignored) {
+            // Closing a connection that failed already leaves nothing to release.
+        }
+    }
+
+    private long modelId(RunRecord.ModelRecord m) throws SQLException {
+        Long id = findId("SELECT id FROM model WHERE content_hash = ?", m.contentHash());
+        if (id != null) {
+            return id;
+        }
+        try (PreparedStatement ps = connection.prepareStatement("""
+                INSERT INTO model (content_hash, name, source, format, architecture, parameters, stored_bytes)
+                VALUES (?, ?, ?, ?, ?, ?, ?)""", Statement.RETURN_GENERATED_KEYS)) {
+            ps.setString(1, m.contentHash());
+            ps.setString(2, m.name());
+            ps.setString(3, m.source());
+            ps.setString(4, m.format());
+            ps.setString(5, m.architecture());
+            ps.setLong(6, m.parameters());
+            ps.setLong(7, m.storedBytes());
+            ps.executeUpdate();
+            return generatedKey(ps);
+        }
+    }
+
+    private long datasetId(RunRecord.DatasetRecord d) throws SQLException {
+        Long id = findId("SELECT id FROM dataset WHERE content_hash = ? AND split = ?", d.contentHash(), d.split());
+        if (id != null) {
+            return id;
+        }
+        try (PreparedStatement ps = connection.prepareStatement(
+                "INSERT INTO dataset (name, source, content_hash, split, items) VALUES (?, ?, ?, ?, ?)",
+                Statement.RETURN_GENERATED_KEYS)) {
+            ps.setString(1, d.name());
+            ps.setString(2, d.source());
+            ps.setString(3, d.contentHash());
+            ps.setString(4, d.split());
+            ps.setLong(5, d.items());
+            ps.executeUpdate();
+            return generatedKey(ps);
+        }
+    }
+
+    private long planId(String json, String description) throws SQLException {
+        String hash = Hashing.sha256(json.getBytes(StandardCharsets.UTF_8));
+        Long id = findId("SELECT id FROM plan WHERE content_hash = ?", hash);
+        if (id != null) {
+            return id;
+        }
+        try (PreparedStatement ps = connection.prepareStatement(
+                "INSERT INTO plan (content_hash, json, description) VALUES (?, ?, ?)", Statement.RETURN_GENERATED_KEYS)) {
+            ps.setString(1, hash);
+            ps.setString(2, json);
+            ps.setString(3, description);
+            ps.executeUpdate();
+            return generatedKey(ps);
+        }
+    }
+
+    private Long findId(String sql, String... args) throws SQLException {
+        try (PreparedStatement ps = connection.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setString(i + 1, args[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : null;
+            }
+        }
+    }
+
+    private static long generatedKey(PreparedStatement ps) throws SQLException {
+        try (ResultSet keys = ps.getGeneratedKeys()) {
+            if (!keys.next()) {
+                throw new SQLException("the database returned no generated id");
+            }
+            return keys.getLong(1);
+        }
+    }
+
+    private SqueezeException openError(Exception e) {
+        String msg = String.valueOf(e.getMessage());
+        Throwable root = e;
+        while (root.getCause() != null) {
+            root = root.getCause();
+        }
+        String rootMsg = String.valueOf(root.getMessage());
+        if (rootMsg.contains("already in use") || rootMsg.contains("locked by another process")) {
+            return new SqueezeException("The results database " + where + " is in use by another Squeeze process",
+                    "close the other Squeeze window or command, or set SQUEEZE_HOME to another folder", e);
+        }
+        if (rootMsg.contains("corrupted") || rootMsg.contains("File corrupted") || rootMsg.contains("not a valid")
+                || msg.contains("90030") || rootMsg.contains("Unsupported database file version")) {
+            return new SqueezeException("The results database " + where + " is damaged or not an H2 database ("
+                    + firstLine(rootMsg) + ")",
+                    "move the file aside (Squeeze then creates a new, empty one) or restore it from a backup", e);
+        }
+        return new SqueezeException("Cannot open the results database " + where + ": " + firstLine(rootMsg),
+                "check the file's permissions and free disk space, or set SQUEEZE_HOME to another folder", e);
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
+    @Override
+    public String toString() {
+        return "ResultsStore[" + url + "]";
+    }
+}

@@ -1,0 +1,36 @@
+package dev.squeeze.engine.store;
+
+import java.time.Instant;
+import java.util.List;
+
+/**
+ * Everything stored about one finished run: what ran on what, its provenance, and what came out.
+ *
+ * @param sizeBytes     the whole model as it would be stored
+ * @param fp16Bytes     the same model stored in fp16 (the reference size)
+ * @param bitsPerWeight over the compressed linears only; null when nothing was compressed
+ */
+public record RunRecord(ModelRecord model, DatasetRecord dataset, String planJson, String planDescription,
+                        String label, Instant startedAt, Instant finishedAt, long seed, Provenance provenance,
+                        long sizeBytes, long fp16Bytes, Double bitsPerWeight,
+                        List<LayerResult> layers, List<Metric> metrics) {
+
+    public RunRecord {
+        layers = List.copyOf(layers);
+        metrics = List.copyOf(metrics);
+    }
+
+    public record ModelRecord(String contentHash, String name, String source, String format, String architecture,
+                              long parameters, long storedBytes) {
+    }
+
+    public record DatasetRecord(String name, String source, String contentHash, String split, long items) {
+    }
+
+    public record LayerResult(String layer, String method, String settings, long storedBits, double bitsPerWeight,
+                              Double reconError, long millis) {
+    }
+
+    public record Metric(String name, String split, double value) {
+    }
+}

@@ -1,0 +1,66 @@
+package dev.squeeze.engine.runs;
+
+import dev.squeeze.engine.compress.RtnSettings;
+import dev.squeeze.engine.data.ImageSet;
+import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.model.ModelFormats;
+import dev.squeeze.engine.store.ResultsStore;
+import dev.squeeze.engine.store.RunRecord;
+import dev.squeeze.engine.store.RunSummary;
+import dev.squeeze.engine.testing.TinyModels;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class RtnClassifierRunsTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void denseAndRtnRunsAreEvaluatedSizedAndStored() throws Exception {
+        Model model = ModelFormats.open(TinyModels.writeMlp(dir, 5));
+        ImageSet eval = TinyModels.images(200, 9);
+        try (ResultsStore store = ResultsStore.inMemory()) {
+            RtnClassifierRuns runs = new RtnClassifierRuns(store);
+            runs.runDense(model, eval);
+            long rtn8 = runs.runRtn(model, eval, RtnSettings.perRow(8));
+            runs.runRtn(model, eval, RtnSettings.perRow(4));
+            runs.runRtn(model, eval, RtnSettings.perRow(2));
+
+            List<RunSummary> all = store.runs(model.contentHash());
+            assertEquals(List.of("dense f32", "RTN 8-bit asym per-row", "RTN 4-bit asym per-row",
+                    "RTN 2-bit asym per-row"), all.stream().map(RunSummary::label).toList());
+            RunSummary dense = all.get(0);
+            // The hand-built model solves its task with a wide margin: dense and 8-bit are perfect.
+            assertEquals(1.0, dense.accuracy());
+            assertEquals(1.0, all.get(1).accuracy());
+            assertNull(dense.bitsPerWeight());
+            assertEquals(model.storedBytes(), dense.sizeBytes());
+            assertEquals(model.parameterCount() * 2, dense.fp16Bytes());
+
+            // Size: codes + fp32 scale + zero per row for the two weights; biases stay fp32.
+            int w1 = 32 * 64;
+            int w2 = 4 * 32;
+            long bits4 = (long) (w1 + w2) * 4 + (32 + 4) * (32 + 4);
+            long biasBytes = (32 + 4) * 4;
+            assertEquals((bits4 + 7) / 8 + biasBytes, all.get(2).sizeBytes());
+            assertEquals((double) bits4 / (w1 + w2), all.get(2).bitsPerWeight(), 1e-12);
+            assertTrue(all.get(1).sizeBytes() > all.get(2).sizeBytes() && all.get(2).sizeBytes() > all.get(3).sizeBytes());
+            assertTrue(all.get(3).accuracy() <= 1.0);
+
+            List<RunRecord.LayerResult> layers = store.layerResults(rtn8);
+            assertEquals(List.of("fc1", "fc2"), layers.stream().map(RunRecord.LayerResult::layer).toList());
+            assertTrue(layers.getFirst().reconError() > 0 && layers.getFirst().reconError() < 0.01,
+                    "8-bit error " + layers.getFirst().reconError());
+            assertFalse(dense.kernelBackend().isBlank());
+            assertTrue(store.metrics(rtn8).stream().anyMatch(m -> m.name().equals("accuracy.top-left")));
+        }
+    }
+}
