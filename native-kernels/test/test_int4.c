@@ -75,6 +75,7 @@ static int run_shape(shape s) {
     int failures = 0;
     const sq_isa isas[] = {SQ_ISA_SCALAR, SQ_ISA_AVX2, SQ_ISA_AUTO};
     for (size_t k = 0; k < sizeof isas / sizeof isas[0]; k++) {
+        const char *label = isas[k] == SQ_ISA_AUTO ? "auto" : sq_isa_name(isas[k]);
         if (isas[k] != SQ_ISA_AUTO && !sq_int4_isa_supported(isas[k])) {
             printf("  skip %s: not supported here\n", sq_isa_name(isas[k]));
             continue;
@@ -83,8 +84,7 @@ static int run_shape(shape s) {
         const sq_status st = sq_int4_matvec(isas[k], &w, x, y, s.batch);
         double worst = 0.0;
         if (st != SQ_OK) {
-            printf("FAIL %dx%d g%d b%d %s: status %d\n", s.rows, s.cols, s.group_size, s.batch,
-                   sq_isa_name(isas[k]), (int) st);
+            printf("FAIL %dx%d g%d b%d %s: status %d\n", s.rows, s.cols, s.group_size, s.batch, label, (int) st);
             failures++;
             continue;
         }
@@ -93,14 +93,14 @@ static int run_shape(shape s) {
             if (!(rel <= REL_TOL)) { /* negated so that NaN fails */
                 if (failures < 10) {
                     printf("FAIL %dx%d g%d b%d %s: y[%lld] = %.9g, want %.9g (rel %.3g)\n", s.rows, s.cols,
-                           s.group_size, s.batch, sq_isa_name(isas[k]), (long long) i, y[i], want[i], rel);
+                           s.group_size, s.batch, label, (long long) i, y[i], want[i], rel);
                 }
                 failures++;
             }
             if (rel > worst) worst = rel;
         }
-        printf("  %4dx%-5d g%-4d b%d %-6s worst rel error %.2e\n", s.rows, s.cols, s.group_size, s.batch,
-               isas[k] == SQ_ISA_AUTO ? "auto" : sq_isa_name(isas[k]), worst);
+        printf("  %4dx%-5d g%-4d b%d %-6s worst rel error %.2e\n", s.rows, s.cols, s.group_size, s.batch, label,
+               worst);
     }
     free(q); free(codes); free(scales); free(zeros); free(x); free(y); free(want); free(mag);
     return failures;

@@ -35,7 +35,7 @@ CREATE TABLE run (
     plan_id         BIGINT        NOT NULL REFERENCES plan (id),
     dataset_id      BIGINT        NOT NULL REFERENCES dataset (id),
     label           VARCHAR(200)  NOT NULL,
-    status          VARCHAR(20)   NOT NULL CHECK (status IN ('QUEUED', 'RUNNING', 'DONE', 'FAILED', 'CANCELLED')),
+    status          ENUM('QUEUED', 'RUNNING', 'DONE', 'FAILED', 'CANCELLED') NOT NULL,
     started_at      TIMESTAMP WITH TIME ZONE NOT NULL,
     finished_at     TIMESTAMP WITH TIME ZONE,
     seed            BIGINT        NOT NULL,
@@ -52,6 +52,7 @@ CREATE INDEX run_model ON run (model_id);
 
 CREATE TABLE layer_result (
     run_id          BIGINT        NOT NULL REFERENCES run (id) ON DELETE CASCADE,
+    position        INT           NOT NULL,        -- the layer's place in the plan's order
     layer           VARCHAR(400)  NOT NULL,
     method          VARCHAR(80)   NOT NULL,
     settings        VARCHAR(2000) NOT NULL,
@@ -66,6 +67,6 @@ CREATE TABLE metric (
     run_id  BIGINT        NOT NULL REFERENCES run (id) ON DELETE CASCADE,
     name    VARCHAR(100)  NOT NULL,
     split   VARCHAR(40)   NOT NULL,
-    value   DOUBLE PRECISION NOT NULL,
+    metric_value DOUBLE PRECISION NOT NULL,
     PRIMARY KEY (run_id, name, split)
 );

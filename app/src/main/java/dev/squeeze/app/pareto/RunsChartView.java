@@ -100,6 +100,11 @@ public final class RunsChartView {
         }
         dataset.removeAllSeries();
         series.values().forEach(dataset::addSeries);
+        // An empty chart would show a meaningless 0–1 axis; say there is nothing yet instead.
+        XYPlot plot = chart.getXYPlot();
+        plot.getDomainAxis().setTickLabelsVisible(!series.isEmpty());
+        plot.getRangeAxis().setTickLabelsVisible(!series.isEmpty());
+        plot.setNoDataMessage("No runs with an accuracy stored for this model");
         XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) chart.getXYPlot().getRenderer();
         for (int i = 0; i < dataset.getSeriesCount(); i++) {
             renderer.setSeriesPaint(i, PALETTE[i % PALETTE.length]);

@@ -82,15 +82,15 @@ public final class Kernels {
                 problem = e.getMessage() != null ? e.getMessage() : e.toString();
             }
             if (problem == null) {
-                LOG.info("Kernels: using backend '{}' (int4 mat-vec: {}), {}", backend.name(), op.name(),
+                LOG.info("Using kernel backend '{}' (int4 mat-vec: {}), {}", backend.name(), op.name(),
                         forced.isEmpty() ? "the highest-ranked that passed its self-test; -D" + BACKEND_PROPERTY
                                 + "=java|native overrides" : "forced by -D" + BACKEND_PROPERTY + "=" + forced);
                 return new Choice(backend.name(), op);
             }
             if (forced.isEmpty()) {
-                LOG.warn("Kernels: backend '{}' skipped: {}", backend.name(), problem);
+                LOG.warn("Kernel backend '{}' skipped: {}", backend.name(), problem);
             } else {
-                LOG.error("Kernels: -D{}={} cannot be honoured: {}. Falling back to the pure-Java backend.",
+                LOG.error("-D{}={} cannot be honoured: {}. Falling back to the pure-Java backend.",
                         BACKEND_PROPERTY, forced, problem);
                 return fallback();
             }
@@ -99,7 +99,7 @@ public final class Kernels {
     }
 
     private static Choice fallback() {
-        LOG.info("Kernels: using backend 'java' (pure-Java reference kernels)");
+        LOG.info("Using kernel backend 'java' (pure-Java reference kernels)");
         return new Choice("java", new JavaInt4MatVec());
     }
 

@@ -80,6 +80,9 @@ final class NativeLibrary {
         return "/native/" + platform() + "/";
     }
 
+    // System.load is "restricted" on JDK 22+: the launcher must grant --enable-native-access (the test JVMs
+    // and the packaged app do); this class is the one deliberate caller.
+    @SuppressWarnings("restricted")
     private static Status load() {
         String override = System.getProperty(PATH_PROPERTY);
         String source = override != null && !override.isBlank()

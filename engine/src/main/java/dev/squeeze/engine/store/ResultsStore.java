@@ -113,23 +113,25 @@ public final class ResultsStore implements AutoCloseable {
                     runId = generatedKey(ps);
                 }
                 try (PreparedStatement ps = connection.prepareStatement("""
-                        INSERT INTO layer_result (run_id, layer, method, settings, stored_bits, bits_per_weight,
-                          recon_error, millis) VALUES (?, ?, ?, ?, ?, ?, ?, ?)""")) {
+                        INSERT INTO layer_result (run_id, position, layer, method, settings, stored_bits,
+                          bits_per_weight, recon_error, millis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)""")) {
+                    int position = 0;
                     for (RunRecord.LayerResult l : r.layers()) {
                         ps.setLong(1, runId);
-                        ps.setString(2, l.layer());
-                        ps.setString(3, l.method());
-                        ps.setString(4, l.settings());
-                        ps.setLong(5, l.storedBits());
-                        ps.setDouble(6, l.bitsPerWeight());
-                        ps.setObject(7, l.reconError());
-                        ps.setLong(8, l.millis());
+                        ps.setInt(2, position++);
+                        ps.setString(3, l.layer());
+                        ps.setString(4, l.method());
+                        ps.setString(5, l.settings());
+                        ps.setLong(6, l.storedBits());
+                        ps.setDouble(7, l.bitsPerWeight());
+                        ps.setObject(8, l.reconError());
+                        ps.setLong(9, l.millis());
                         ps.addBatch();
                     }
                     ps.executeBatch();
                 }
                 try (PreparedStatement ps = connection.prepareStatement(
-                        "INSERT INTO metric (run_id, name, split, value) VALUES (?, ?, ?, ?)")) {
+                        "INSERT INTO metric (run_id, name, split, metric_value) VALUES (?, ?, ?, ?)")) {
                     for (RunRecord.Metric m : r.metrics()) {
                         ps.setLong(1, runId);
                         ps.setString(2, m.name());
@@ -158,7 +160,7 @@ public final class ResultsStore implements AutoCloseable {
         String sql = """
                 SELECT r.id, m.name, m.content_hash, r.label, r.status, r.finished_at, r.size_bytes, r.fp16_bytes,
                        r.bits_per_weight, r.kernel_backend, r.git_commit,
-                       (SELECT value FROM metric x WHERE x.run_id = r.id AND x.name = 'top1' AND x.split = 'evaluation')
+                       (SELECT metric_value FROM metric x WHERE x.run_id = r.id AND x.name = 'top1' AND x.split = 'evaluation')
                 FROM run r JOIN model m ON m.id = r.model_id
                 WHERE ? IS NULL OR m.content_hash = ?
                 ORDER BY r.id""";
@@ -184,7 +186,7 @@ public final class ResultsStore implements AutoCloseable {
     /** Metrics of one run, as (name, split, value). */
     public synchronized List<RunRecord.Metric> metrics(long runId) {
         try (PreparedStatement ps = connection.prepareStatement(
-                "SELECT name, split, value FROM metric WHERE run_id = ? ORDER BY name, split")) {
+                "SELECT name, split, metric_value FROM metric WHERE run_id = ? ORDER BY name, split")) {
             ps.setLong(1, runId);
             List<RunRecord.Metric> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
@@ -203,7 +205,7 @@ public final class ResultsStore implements AutoCloseable {
     public synchronized List<RunRecord.LayerResult> layerResults(long runId) {
         try (PreparedStatement ps = connection.prepareStatement("""
                 SELECT layer, method, settings, stored_bits, bits_per_weight, recon_error, millis
-                FROM layer_result WHERE run_id = ? ORDER BY _ROWID_""")) {
+                FROM layer_result WHERE run_id = ? ORDER BY position""")) {
             ps.setLong(1, runId);
             List<RunRecord.LayerResult> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {

@@ -5,11 +5,16 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
@@ -63,9 +68,9 @@ class NativeInt4MatVecTest {
         Assumptions.assumeTrue(NativeLibrary.platform().equals("linux-x86_64"));
         String cpuFlags;
         try {
-            cpuFlags = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/cpuinfo"));
-        } catch (java.io.IOException e) {
-            throw new org.opentest4j.TestAbortedException("cannot read /proc/cpuinfo", e);
+            cpuFlags = Files.readString(Path.of("/proc/cpuinfo"));
+        } catch (IOException e) {
+            cpuFlags = Assumptions.abort("cannot read /proc/cpuinfo: " + e);
         }
         Assumptions.assumeTrue(cpuFlags.contains(" avx2") && cpuFlags.contains(" fma"));
         assertEquals("native-avx2", NativeInt4MatVec.load().name());
@@ -80,7 +85,7 @@ class NativeInt4MatVecTest {
         double[] magnitude = tc.magnitude();
         for (NativeInt4MatVec op : paths()) {
             float[] got = new float[batch * rows];
-            java.util.Arrays.fill(got, Float.NaN); // every output must be written
+            Arrays.fill(got, Float.NaN); // every output must be written
             op.multiply(tc.matrix(), tc.x(), got, batch);
             for (int i = 0; i < got.length; i++) {
                 double error = Math.abs(got[i] - want[i]);
@@ -126,21 +131,21 @@ class NativeInt4MatVecTest {
         float[] x = new float[5];
         float[] y = new float[4];
         int auto = NativeBridge.ISA_AUTO;
-        assertMessage("codes", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, new byte[11], params, params, x, y, 1));
-        assertMessage("scales", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, codes, new float[3], params, x, y, 1));
-        assertMessage("zeros", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, codes, params, null, x, y, 1));
-        assertMessage("x", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, codes, params, params, new float[4], y, 1));
-        assertMessage("y", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, codes, params, params, x, new float[5], 1));
-        assertMessage("batch", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, codes, params, params, x, y, 0));
-        assertMessage("rows", () -> NativeBridge.int4MatVec(auto, -1, 5, 2, codes, params, params, x, y, 1));
-        assertMessage("groupSize", () -> NativeBridge.int4MatVec(auto, 4, 5, 0, codes, params, params, x, y, 1));
-        assertMessage("isa", () -> NativeBridge.int4MatVec(7, 4, 5, 2, codes, params, params, x, y, 1));
+        assertMessage("codes has", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, new byte[11], params, params, x, y, 1));
+        assertMessage("scales has", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, codes, new float[3], params, x, y, 1));
+        assertMessage("zeros is null", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, codes, params, null, x, y, 1));
+        assertMessage("x has", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, codes, params, params, new float[4], y, 1));
+        assertMessage("y has", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, codes, params, params, x, new float[5], 1));
+        assertMessage("batch must", () -> NativeBridge.int4MatVec(auto, 4, 5, 2, codes, params, params, x, y, 0));
+        assertMessage("rows must", () -> NativeBridge.int4MatVec(auto, -1, 5, 2, codes, params, params, x, y, 1));
+        assertMessage("groupSize must", () -> NativeBridge.int4MatVec(auto, 4, 5, 0, codes, params, params, x, y, 1));
+        assertMessage("isa must", () -> NativeBridge.int4MatVec(7, 4, 5, 2, codes, params, params, x, y, 1));
         float[] same = new float[5];
         assertMessage("different arrays",
                 () -> NativeBridge.int4MatVec(auto, 5, 5, 2, new byte[15], new float[15], new float[15], same, same, 1));
     }
 
-    private static void assertMessage(String fragment, org.junit.jupiter.api.function.Executable call) {
+    private static void assertMessage(String fragment, Executable call) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, call);
         assertTrue(e.getMessage().contains(fragment), () -> "message should name '" + fragment + "': " + e.getMessage());
     }
