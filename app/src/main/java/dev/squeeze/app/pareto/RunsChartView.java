@@ -122,8 +122,12 @@ public final class RunsChartView {
         NumberAxis x = (NumberAxis) plot.getDomainAxis();
         x.setNumberFormatOverride(new DecimalFormat("#,##0"));
         x.setAutoRangeIncludesZero(true);
+        x.setUpperMargin(0.10); // room for the label of the largest run
         NumberAxis y = (NumberAxis) plot.getRangeAxis();
         y.setAutoRangeIncludesZero(false);
+        // Runs often differ by tenths of a point; a span of at least 2 points keeps the ticks readable.
+        y.setAutoRangeMinimumSize(2.0);
+        y.setUpperMargin(0.08);
         XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();
         XYItemLabelGenerator labels = (data, s, item) -> {
             Map<Integer, String> m = pointLabels.get((String) data.getSeriesKey(s));

@@ -35,10 +35,18 @@ public final class SampleModels {
     public static Sample load(String name) {
         String base = ROOT + name + "/";
         byte[] weights = resource(base + "model.safetensors", name);
-        Model model = new SafetensorsFormat().read(ByteBuffer.wrap(weights), "builtin:" + name, name);
-        ImageSet eval = IdxReader.readImages(name + " eval subset", resource(base + "eval-images-idx3-ubyte.gz", name),
-                resource(base + "eval-labels-idx1-ubyte.gz", name));
-        return new Sample(model, eval);
+        byte[] images = resource(base + "eval-images-idx3-ubyte.gz", name);
+        byte[] labels = resource(base + "eval-labels-idx1-ubyte.gz", name);
+        try {
+            Model model = new SafetensorsFormat().read(ByteBuffer.wrap(weights), "builtin:" + name, name);
+            ImageSet eval = IdxReader.readImages(name + " eval subset", images, labels);
+            return new Sample(model, eval);
+        } catch (SqueezeException e) {
+            String what = e.getMessage().lines().findFirst().orElse("");
+            throw new SqueezeException("The built-in sample model '" + name + "' is damaged: " + what,
+                    "restore it (git checkout sample-models) and rebuild with ./squeeze build, or retrain it with"
+                            + " ./squeeze train-sample", e);
+        }
     }
 
     public static Sample fashionMlp() {

@@ -66,7 +66,7 @@ public final class ResultsStore implements AutoCloseable {
             throw new SqueezeException("The results database " + file + " is not readable",
                     "fix its permissions (chmod u+rw), or set SQUEEZE_HOME to another folder");
         }
-        return new ResultsStore("jdbc:h2:file:" + abs + ";DB_CLOSE_ON_EXIT=FALSE", file.toString());
+        return new ResultsStore("jdbc:h2:file:" + abs, file.toString());
     }
 
     /** A fresh private in-memory database (tests, throw-away sessions). */
@@ -311,7 +311,8 @@ public final class ResultsStore implements AutoCloseable {
             root = root.getCause();
         }
         String rootMsg = String.valueOf(root.getMessage());
-        if (rootMsg.contains("already in use") || rootMsg.contains("locked by another process")) {
+        if (rootMsg.contains("already in use") || rootMsg.contains("file is locked")
+                || rootMsg.contains("locked by another process")) {
             return new SqueezeException("The results database " + where + " is in use by another Squeeze process",
                     "close the other Squeeze window or command, or set SQUEEZE_HOME to another folder", e);
         }
