@@ -33,9 +33,8 @@ public final class ModelViewModel {
     /** Shows a model; the baseline is the accuracy of its first stored dense run, if any. */
     public void show(Model model, List<RunSummary> runs) {
         title.set(model.name());
-        String baseline = runs.stream().filter(r -> r.label().startsWith("dense") && r.accuracy() != null)
-                .findFirst().map(r -> String.format(Locale.ROOT, "%.2f%% top-1", 100 * r.accuracy()))
-                .orElse("not measured yet");
+        String baseline = runs.stream().filter(r -> r.label().startsWith("dense") && r.metricValue() != null)
+                .findFirst().map(RunSummary::metricText).orElse("not measured yet");
         summary.set(String.format(Locale.ROOT, "%s · %s · %,d parameters · %s · baseline %s", model.format(),
                 model.architecture(), model.parameterCount(), Bytes.human(model.storedBytes()), baseline));
         layers.setAll(model.layers());

@@ -1,6 +1,7 @@
 package dev.squeeze.app.pareto;
 
 import dev.squeeze.app.models.Bytes;
+import dev.squeeze.engine.eval.MetricKind;
 import dev.squeeze.engine.store.RunSummary;
 import javafx.beans.property.ReadOnlyStringWrapper;
 import javafx.collections.ListChangeListener;
@@ -30,7 +31,10 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-/** A JFreeChart scatter of the stored runs (top-1 accuracy against model size in bytes) over a table of them. */
+/**
+ * A JFreeChart scatter of the stored runs (their headline metric, top-1 or perplexity, against model size in
+ * bytes) over a table of them.
+ */
 public final class RunsChartView {
     private static final Color[] PALETTE = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c),
             new Color(0x9467bd), new Color(0xff7f0e), new Color(0x8c564b)};
@@ -66,8 +70,7 @@ public final class RunsChartView {
                 (double) r.fp16Bytes() / Math.max(1, r.sizeBytes()))));
         table.getColumns().add(text("Bits/weight", 90, r -> r.bitsPerWeight() == null ? "—"
                 : String.format(Locale.ROOT, "%.3f", r.bitsPerWeight())));
-        table.getColumns().add(text("Top-1", 80, r -> r.accuracy() == null ? "—"
-                : String.format(Locale.ROOT, "%.2f%%", 100 * r.accuracy())));
+        table.getColumns().add(text("Metric", 110, RunSummary::metricText));
         table.getColumns().add(text("Backend", 110, RunSummary::kernelBackend));
 
         root = new VBox(6, title, viewer, table);
@@ -89,13 +92,13 @@ public final class RunsChartView {
         Map<String, XYSeries> series = new LinkedHashMap<>();
         pointLabels.clear();
         for (RunSummary r : vm.runs()) {
-            if (r.accuracy() == null) {
+            if (r.metricValue() == null || r.metric() != vm.metric()) {
                 continue;
             }
             String key = RunsChartViewModel.seriesOf(r);
             // Not auto-sorted, so an item's index is fixed when it is added and the label map stays right.
             XYSeries s = series.computeIfAbsent(key, k -> new XYSeries(k, false, true));
-            s.add(r.sizeBytes(), 100 * r.accuracy());
+            s.add(r.sizeBytes(), r.metric().display(r.metricValue()));
             pointLabels.computeIfAbsent(key, k -> new HashMap<>()).put(s.getItemCount() - 1, r.label());
         }
         dataset.removeAllSeries();
@@ -104,7 +107,11 @@ public final class RunsChartView {
         XYPlot plot = chart.getXYPlot();
         plot.getDomainAxis().setTickLabelsVisible(!series.isEmpty());
         plot.getRangeAxis().setTickLabelsVisible(!series.isEmpty());
-        plot.setNoDataMessage("No runs with an accuracy stored for this model");
+        plot.getRangeAxis().setLabel(vm.metric().axisLabel());
+        NumberAxis y = (NumberAxis) plot.getRangeAxis();
+        // Runs often differ by tenths of a point of accuracy; perplexities by hundredths.
+        y.setAutoRangeMinimumSize(vm.metric() == MetricKind.TOP1 ? 2.0 : 0.2);
+        plot.setNoDataMessage("No evaluated runs stored for this model");
         XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) chart.getXYPlot().getRenderer();
         for (int i = 0; i < dataset.getSeriesCount(); i++) {
             renderer.setSeriesPaint(i, PALETTE[i % PALETTE.length]);
@@ -125,8 +132,6 @@ public final class RunsChartView {
         x.setUpperMargin(0.10); // room for the label of the largest run
         NumberAxis y = (NumberAxis) plot.getRangeAxis();
         y.setAutoRangeIncludesZero(false);
-        // Runs often differ by tenths of a point; a span of at least 2 points keeps the ticks readable.
-        y.setAutoRangeMinimumSize(2.0);
         y.setUpperMargin(0.08);
         XYLineAndShapeRenderer renderer = (XYLineAndShapeRenderer) plot.getRenderer();
         XYItemLabelGenerator labels = (data, s, item) -> {
@@ -138,7 +143,7 @@ public final class RunsChartView {
         renderer.setDefaultItemLabelFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
         renderer.setDefaultToolTipGenerator((data, s, item) -> {
             Map<Integer, String> m = pointLabels.get((String) data.getSeriesKey(s));
-            return String.format(Locale.ROOT, "%s: %,.0f bytes, %.2f%%", m == null ? "" : m.get(item),
+            return String.format(Locale.ROOT, "%s: %,.0f bytes, %.3f", m == null ? "" : m.get(item),
                     data.getXValue(s, item), data.getYValue(s, item));
         });
     }

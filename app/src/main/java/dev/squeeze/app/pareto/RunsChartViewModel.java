@@ -1,5 +1,6 @@
 package dev.squeeze.app.pareto;
 
+import dev.squeeze.engine.eval.MetricKind;
 import dev.squeeze.engine.store.RunSummary;
 import javafx.beans.property.ReadOnlyStringProperty;
 import javafx.beans.property.SimpleStringProperty;
@@ -13,6 +14,7 @@ import java.util.List;
 public final class RunsChartViewModel {
     private final ObservableList<RunSummary> runs = FXCollections.observableArrayList();
     private final StringProperty title = new SimpleStringProperty("Runs");
+    private MetricKind metric = MetricKind.TOP1;
 
     public ObservableList<RunSummary> runs() {
         return runs;
@@ -22,10 +24,21 @@ public final class RunsChartViewModel {
         return title;
     }
 
-    /** Shows the runs of one model; runs without an accuracy stay in the table but not on the chart. */
+    /**
+     * Shows the runs of one model. The chart's metric is the headline metric of its runs (top-1 for a classifier,
+     * perplexity for a language model); runs without it stay in the table but not on the chart.
+     */
     public void show(String modelName, List<RunSummary> modelRuns) {
-        title.set("Accuracy vs. size — " + modelName);
+        metric = modelRuns.stream().map(RunSummary::metric).filter(java.util.Objects::nonNull).findFirst()
+                .orElse(MetricKind.TOP1);
+        String what = metric == MetricKind.TOP1 ? "Accuracy" : "Perplexity";
+        title.set(what + " vs. size — " + modelName);
         runs.setAll(modelRuns);
+    }
+
+    /** The metric on the chart's vertical axis. */
+    public MetricKind metric() {
+        return metric;
     }
 
     /** Chart series a run belongs to: the method, i.e. the first word of its label ("dense", "RTN", …). */

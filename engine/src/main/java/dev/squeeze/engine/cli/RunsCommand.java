@@ -43,10 +43,11 @@ final class RunsCommand implements Callable<Integer> {
         switch (format) {
             case table -> printTable(out, runs);
             case csv -> {
-                out.println("id,model,label,status,size_bytes,fp16_bytes,bits_per_weight,top1,backend,git_commit");
+                out.println("id,model,label,status,size_bytes,fp16_bytes,bits_per_weight,metric,value,backend,git_commit");
                 for (RunSummary r : runs) {
-                    out.printf(Locale.ROOT, "%d,%s,%s,%s,%d,%d,%s,%s,%s,%s%n", r.id(), csv(r.modelName()), csv(r.label()),
-                            r.status(), r.sizeBytes(), r.fp16Bytes(), num(r.bitsPerWeight()), num(r.accuracy()),
+                    out.printf(Locale.ROOT, "%d,%s,%s,%s,%d,%d,%s,%s,%s,%s,%s%n", r.id(), csv(r.modelName()),
+                            csv(r.label()), r.status(), r.sizeBytes(), r.fp16Bytes(), num(r.bitsPerWeight()),
+                            r.metric() == null ? "" : r.metric().metricName(), num(r.metricValue()),
                             csv(r.kernelBackend()), r.gitCommit());
                 }
             }
@@ -58,11 +59,11 @@ final class RunsCommand implements Callable<Integer> {
     }
 
     static void printTable(PrintWriter out, List<RunSummary> runs) {
-        out.printf("%5s  %-16s %-26s %12s %8s %9s%n", "ID", "MODEL", "RUN", "SIZE BYTES", "BITS/W", "TOP-1");
+        out.printf("%5s  %-16s %-26s %12s %8s  %s%n", "ID", "MODEL", "RUN", "SIZE BYTES", "BITS/W", "METRIC");
         for (RunSummary r : runs) {
-            out.printf(Locale.ROOT, "%5d  %-16s %-26s %,12d %8s %9s%n", r.id(), r.modelName(), r.label(), r.sizeBytes(),
+            out.printf(Locale.ROOT, "%5d  %-16s %-26s %,12d %8s  %s%n", r.id(), r.modelName(), r.label(), r.sizeBytes(),
                     r.bitsPerWeight() == null ? "-" : String.format(Locale.ROOT, "%.3f", r.bitsPerWeight()),
-                    r.accuracy() == null ? "-" : String.format(Locale.ROOT, "%.2f%%", 100 * r.accuracy()));
+                    r.metricText());
         }
         if (runs.isEmpty()) {
             out.println("(no runs stored yet: try 'squeeze rtn')");

@@ -63,7 +63,7 @@ public record Model(String name, String source, String format, String architectu
                 params += bias.numel();
                 bytes += bias.storedBytes();
             }
-            LayerRole role = t.rank() == 4 ? LayerRole.CONV : LayerRole.LINEAR;
+            LayerRole role = LayerRoles.infer(prefix, t.rank());
             out.add(new LayerInfo(prefix, role, t.shape(), params, bytes));
         }
         return out;

@@ -1,6 +1,7 @@
 package dev.squeeze.engine.store;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.eval.MetricKind;
 import dev.squeeze.engine.util.Hashing;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
@@ -157,10 +158,12 @@ public final class ResultsStore implements AutoCloseable {
 
     /** All runs of one model (by content hash), oldest first; all runs when {@code modelHash} is null. */
     public synchronized List<RunSummary> runs(String modelHash) {
+        // The headline metric: the first of MetricKind's order that the run has on the evaluation split.
         String sql = """
                 SELECT r.id, m.name, m.content_hash, r.label, r.status, r.finished_at, r.size_bytes, r.fp16_bytes,
                        r.bits_per_weight, r.kernel_backend, r.git_commit,
-                       (SELECT metric_value FROM metric x WHERE x.run_id = r.id AND x.name = 'top1' AND x.split = 'evaluation')
+                       (SELECT metric_value FROM metric x WHERE x.run_id = r.id AND x.name = 'top1' AND x.split = 'evaluation'),
+                       (SELECT metric_value FROM metric x WHERE x.run_id = r.id AND x.name = 'perplexity' AND x.split = 'evaluation')
                 FROM run r JOIN model m ON m.id = r.model_id
                 WHERE ? IS NULL OR m.content_hash = ?
                 ORDER BY r.id""";
@@ -171,9 +174,13 @@ public final class ResultsStore implements AutoCloseable {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     Timestamp fin = rs.getTimestamp(6);
+                    Double top1 = (Double) rs.getObject(12);
+                    Double ppl = (Double) rs.getObject(13);
+                    MetricKind kind = top1 != null ? MetricKind.TOP1 : ppl != null ? MetricKind.PERPLEXITY : null;
                     out.add(new RunSummary(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
                             rs.getString(5), fin == null ? null : fin.toInstant(), rs.getLong(7), rs.getLong(8),
-                            (Double) rs.getObject(9), (Double) rs.getObject(12), rs.getString(10), rs.getString(11)));
+                            (Double) rs.getObject(9), kind, top1 != null ? top1 : ppl, rs.getString(10),
+                            rs.getString(11)));
                 }
             }
             return out;

@@ -1,9 +1,22 @@
 package dev.squeeze.engine.store;
 
+import dev.squeeze.engine.eval.MetricKind;
+
 import java.time.Instant;
 
-/** One stored run as lists and charts show it. */
+/**
+ * One stored run as lists and charts show it.
+ *
+ * @param metric      the run's headline metric on the evaluation split (top-1 for classifiers, perplexity for
+ *                    language models), or null when it has none
+ * @param metricValue its value, or null
+ */
 public record RunSummary(long id, String modelName, String modelHash, String label, String status,
                          Instant finishedAt, long sizeBytes, long fp16Bytes, Double bitsPerWeight,
-                         Double accuracy, String kernelBackend, String gitCommit) {
+                         MetricKind metric, Double metricValue, String kernelBackend, String gitCommit) {
+
+    /** The headline metric as text, or a dash. */
+    public String metricText() {
+        return metric == null || metricValue == null ? "—" : metric.format(metricValue);
+    }
 }

@@ -39,8 +39,8 @@ class RtnClassifierRunsTest {
                     "RTN 2-bit asym per-row"), all.stream().map(RunSummary::label).toList());
             RunSummary dense = all.get(0);
             // The hand-built model solves its task with a wide margin: dense and 8-bit are perfect.
-            assertEquals(1.0, dense.accuracy());
-            assertEquals(1.0, all.get(1).accuracy());
+            assertEquals(1.0, dense.metricValue());
+            assertEquals(1.0, all.get(1).metricValue());
             assertNull(dense.bitsPerWeight());
             assertEquals(model.storedBytes(), dense.sizeBytes());
             assertEquals(model.parameterCount() * 2, dense.fp16Bytes());
@@ -53,7 +53,7 @@ class RtnClassifierRunsTest {
             assertEquals((bits4 + 7) / 8 + biasBytes, all.get(2).sizeBytes());
             assertEquals((double) bits4 / (w1 + w2), all.get(2).bitsPerWeight(), 1e-12);
             assertTrue(all.get(1).sizeBytes() > all.get(2).sizeBytes() && all.get(2).sizeBytes() > all.get(3).sizeBytes());
-            assertTrue(all.get(3).accuracy() <= 1.0);
+            assertTrue(all.get(3).metricValue() <= 1.0);
 
             List<RunRecord.LayerResult> layers = store.layerResults(rtn8);
             assertEquals(List.of("fc1", "fc2"), layers.stream().map(RunRecord.LayerResult::layer).toList());

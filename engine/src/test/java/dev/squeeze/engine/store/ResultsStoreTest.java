@@ -46,7 +46,9 @@ class ResultsStoreTest {
             RunSummary r = runs.getFirst();
             assertEquals("RTN 4-bit", r.label());
             assertEquals("DONE", r.status());
-            assertEquals(0.75, r.accuracy());
+            assertEquals(0.75, r.metricValue());
+            assertEquals(dev.squeeze.engine.eval.MetricKind.TOP1, r.metric());
+            assertEquals("75.00% top-1", r.metricText());
             assertEquals(123, r.sizeBytes());
             assertEquals(4.5, r.bitsPerWeight());
             assertEquals("abc123", r.gitCommit());
