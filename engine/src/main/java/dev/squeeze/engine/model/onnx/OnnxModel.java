@@ -191,6 +191,47 @@ public final class OnnxModel {
         return layers;
     }
 
+    /**
+     * A layer's weight as compression methods want it: row-major {@code out × in} for a linear (transposing the
+     * stored {@code in × out} of MatMul and of Gemm without transB), the stored {@code M × C/group × kH × kW} for a
+     * convolution (read row-major, the {@code M × (C/group·kH·kW)} matrix of its filters).
+     */
+    public float[] logicalWeight(OnnxLayer layer) {
+        float[] stored = model.tensor(layer.weight()).floats();
+        if (!layer.transposed()) {
+            return stored;
+        }
+        long[] s = layer.info().shape();
+        return transpose(stored, (int) s[1], (int) s[0]);
+    }
+
+    /**
+     * The replacement that puts a layer's new weight, given as {@link #logicalWeight} gives it, back into the
+     * initializer's stored layout; pass it (merged with others) to {@link #serializedWith(Map)} or to the
+     * classifier.
+     */
+    public Map<String, float[]> replacement(OnnxLayer layer, float[] logical) {
+        long[] s = layer.info().shape();
+        long numel = model.tensor(layer.weight()).numel();
+        if (logical.length != numel) {
+            throw new SqueezeException("Replacement for layer '" + layer.weight() + "' of " + model.source() + " has "
+                    + logical.length + " values; its weight holds " + numel,
+                    "give one value per element of the " + layer.info().shapeText() + " weight");
+        }
+        return Map.of(layer.weight(), layer.transposed() ? transpose(logical, (int) s[0], (int) s[1]) : logical);
+    }
+
+    /** The transpose of a row-major {@code rows × cols} matrix. */
+    private static float[] transpose(float[] m, int rows, int cols) {
+        float[] t = new float[m.length];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                t[c * rows + r] = m[r * cols + c];
+            }
+        }
+        return t;
+    }
+
     /** The model's own inputs: graph inputs that are not initializers (older IRs list initializers as inputs too). */
     public List<ValueInfoProto> inputs() {
         Set<String> init = new HashSet<>();

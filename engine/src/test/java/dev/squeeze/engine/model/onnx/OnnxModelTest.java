@@ -29,6 +29,7 @@ import java.util.Random;
 import static dev.squeeze.engine.model.onnx.OnnxTestModels.floatValue;
 import static dev.squeeze.engine.model.onnx.OnnxTestModels.gaussian;
 import static dev.squeeze.engine.model.onnx.OnnxTestModels.intAttr;
+import static dev.squeeze.engine.model.onnx.OnnxTestModels.intsAttr;
 import static dev.squeeze.engine.model.onnx.OnnxTestModels.model;
 import static dev.squeeze.engine.model.onnx.OnnxTestModels.node;
 import static dev.squeeze.engine.model.onnx.OnnxTestModels.raw;
@@ -88,7 +89,8 @@ class OnnxModelTest {
         assertEquals(5994, layers.stream().mapToLong(LayerInfo::parameters).sum());
         for (OnnxLayer l : onnx.onnxLayers()) {
             assertEquals(l.weight(), l.info().name());
-            assertTrue(m.tensors().containsKey(l.weight()) && l.bias() != null && m.tensors().containsKey(l.bias()), l.toString());
+            assertTrue(m.tensors().containsKey(l.weight()) && l.bias() != null && m.tensors().containsKey(l.bias()),
+                    l.toString());
         }
         OnnxLayer fc = onnx.onnxLayers().get(2);
         assertEquals("MatMul", fc.opType());
@@ -162,6 +164,39 @@ class OnnxModelTest {
         assertEquals("kb", m.onnxLayers().getFirst().bias());
     }
 
+    /** Weights seen through Transpose, Flatten and Reshape (with its 0 and -1) are still found, rightly oriented. */
+    @Test
+    void weightsBehindViewNodesAreFound() {
+        Random rng = new Random(8);
+        GraphProto g = GraphProto.newBuilder()
+                // A: W stored out × in (3 × 4), transposed to in × out for the MatMul.
+                .addNode(node("Transpose", "t", new String[]{"A"}, "At", intsAttr("perm", 1, 0)))
+                .addNode(node("MatMul", "mmA", new String[]{"x", "At"}, "h1"))
+                // B: 2 × 2 × 3 flattened (axis 1) to 2 × 6: in 2, out 6.
+                .addNode(node("Flatten", "f", new String[]{"B"}, "Bf"))
+                .addNode(node("MatMul", "mmB", new String[]{"h1x", "Bf"}, "h2"))
+                // C: 6 × 1 × 5 reshaped with [0, -1] to 6 × 5: in 6, out 5.
+                .addNode(node("Reshape", "r", new String[]{"C", "shapeC"}, "Cr"))
+                .addNode(node("MatMul", "mmC", new String[]{"h2", "Cr"}, "y"))
+                .addInitializer(raw("A", gaussian(rng, 12), 3, 4))
+                .addInitializer(raw("B", gaussian(rng, 12), 2, 2, 3))
+                .addInitializer(raw("C", gaussian(rng, 30), 6, 1, 5))
+                .addInitializer(TensorProto.newBuilder().setName("shapeC").setDataType(7).addDims(2)
+                        .addInt64Data(0).addInt64Data(-1))
+                .addInput(floatValue("x", 1, 4)).addInput(floatValue("h1x", 1, 2))
+                .addOutput(floatValue("y", 1, 5)).build();
+        OnnxModel m = parse(model(g), "views.onnx");
+        List<OnnxLayer> layers = m.onnxLayers();
+        assertEquals(List.of("A", "B", "C"), layers.stream().map(OnnxLayer::weight).toList());
+        assertArrayEquals(new long[]{3, 4}, layers.get(0).info().shape());
+        assertFalse(layers.get(0).transposed());
+        assertArrayEquals(m.model().tensor("A").floats(), m.logicalWeight(layers.get(0)), 0f);
+        assertArrayEquals(new long[]{6, 2}, layers.get(1).info().shape());
+        assertTrue(layers.get(1).transposed());
+        assertArrayEquals(new long[]{5, 6}, layers.get(2).info().shape());
+        assertTrue(layers.get(2).transposed());
+    }
+
     @Test
     void recognisesOnnxButNotSafetensorsLlama2cOrText() throws Exception {
         byte[] onnx = OnnxTestModels.gemm(1L, new float[4], new float[1], 1, 4, true).toByteArray();
@@ -194,7 +229,8 @@ class OnnxModelTest {
         Path text = dir.resolve("notes.onnx");
         Files.writeString(text, "this is a text file, not a model\n");
         SqueezeException e = assertThrows(SqueezeException.class, () -> OnnxModel.read(text));
-        assertTrue(e.getMessage().contains("notes.onnx") && e.getMessage().contains("not a valid ONNX"), e.getMessage());
+        assertTrue(e.getMessage().contains("notes.onnx") && e.getMessage().contains("not a valid ONNX"),
+                e.getMessage());
 
         Path noGraph = dir.resolve("nograph.onnx");
         Files.write(noGraph, ModelProto.newBuilder().setIrVersion(7).setProducerName("x").build().toByteArray());

@@ -79,6 +79,14 @@ public final class OnnxTestModels {
         return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INT).setI(value).build();
     }
 
+    public static AttributeProto intsAttr(String name, long... values) {
+        AttributeProto.Builder a = AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.INTS);
+        for (long v : values) {
+            a.addInts(v);
+        }
+        return a.build();
+    }
+
     public static ModelProto model(GraphProto graph) {
         return ModelProto.newBuilder().setIrVersion(8).setProducerName("squeeze-test").setProducerVersion("1")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(13))

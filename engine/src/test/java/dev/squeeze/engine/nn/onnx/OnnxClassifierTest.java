@@ -94,6 +94,10 @@ class OnnxClassifierTest {
         }
         // The classifier's weight zeroed: every image's logits become the bias of the final Add.
         OnnxLayer fc = mnist7.onnxLayers().getLast();
+        float[] logical = mnist7.logicalWeight(fc);
+        assertEquals(10 * 256, logical.length);
+        assertArrayEquals(mnist7.model().tensor(fc.weight()).floats(),
+                mnist7.replacement(fc, logical).get(fc.weight()), 0f);
         Tensor w = mnist7.model().tensor(fc.weight());
         float[] bias = mnist7.model().tensor(fc.bias()).floats();
         float[] zeroed;
@@ -130,7 +134,8 @@ class OnnxClassifierTest {
             }
         }
         for (Long batch : new Long[]{null, 2L}) {
-            OnnxModel m = OnnxModel.parse(OnnxTestModels.gemm(batch, w, b, out, in, true).toByteArray(), "gemm", "gemm");
+            byte[] bytes = OnnxTestModels.gemm(batch, w, b, out, in, true).toByteArray();
+            OnnxModel m = OnnxModel.parse(bytes, "gemm", "gemm");
             try (OnnxClassifier net = OnnxClassifier.open(m, Map.of(), 1f / 255f, 1)) {
                 assertEquals(batch == null ? 64 : 2, net.runBatch());
                 int count = batch == null ? n : 3;
@@ -139,6 +144,52 @@ class OnnxClassifierTest {
                 assertArrayEquals(Arrays.copyOf(expected, count * out), got, 1e-5f, "batch " + batch);
             }
         }
+    }
+
+    /**
+     * A MatMul stores its weight in × out. The logical out × in weight must be its transpose (checked by plain
+     * loops), and a logical row zeroed and put back must silence exactly that output in ONNX Runtime.
+     */
+    @Test
+    void logicalWeightsAreOutByInAndGoBackIntoTheStoredLayout() {
+        Random rng = new Random(33);
+        int in = 5;
+        int out = 3;
+        float[] stored = gaussian(rng, in * out);
+        float[] bias = {0.5f, -1.5f, 2.5f};
+        GraphProto g = GraphProto.newBuilder()
+                .addNode(node("MatMul", "mm", new String[]{"x", "W"}, "h"))
+                .addNode(node("Add", "add", new String[]{"h", "b"}, "y"))
+                .addInitializer(raw("W", stored, in, out))
+                .addInitializer(raw("b", bias, out))
+                .addInput(floatValue("x", "N", in)).addOutput(floatValue("y", "N", out)).build();
+        OnnxModel m = OnnxModel.parse(OnnxTestModels.model(g).toByteArray(), "mm.onnx", "mm");
+        OnnxLayer layer = m.onnxLayers().getFirst();
+        assertEquals("b", layer.bias());
+        assertArrayEquals(new long[]{out, in}, layer.info().shape());
+        float[] logical = m.logicalWeight(layer);
+        for (int o = 0; o < out; o++) {
+            for (int k = 0; k < in; k++) {
+                assertEquals(stored[k * out + o], logical[o * in + k], 0f);
+            }
+        }
+        float[] edited = logical.clone();
+        Arrays.fill(edited, 1 * in, 2 * in, 0f);
+        float[] x = gaussian(rng, 4 * in);
+        float[] before;
+        float[] after;
+        try (OnnxClassifier net = OnnxClassifier.open(m)) {
+            before = net.logits(x, 4);
+        }
+        try (OnnxClassifier net = OnnxClassifier.open(m, m.replacement(layer, edited))) {
+            after = net.logits(x, 4);
+        }
+        for (int i = 0; i < 4; i++) {
+            assertEquals(bias[1], after[i * out + 1], 0f, "output 1 is the bias alone");
+            assertEquals(before[i * out], after[i * out], 0f);
+            assertEquals(before[i * out + 2], after[i * out + 2], 0f);
+        }
+        assertThrows(SqueezeException.class, () -> m.replacement(layer, new float[4]));
     }
 
     @Test
