@@ -2,7 +2,7 @@ package dev.squeeze.engine.eval;
 
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.data.ImageSet;
-import dev.squeeze.engine.nn.MlpClassifier;
+import dev.squeeze.engine.nn.ImageClassifier;
 
 /** Top-1 and per-class accuracy of a classifier on an image set. */
 public final class ClassifierEvaluator {
@@ -11,7 +11,7 @@ public final class ClassifierEvaluator {
     private ClassifierEvaluator() {
     }
 
-    public static ClassifierMetrics evaluate(MlpClassifier net, ImageSet images) {
+    public static ClassifierMetrics evaluate(ImageClassifier net, ImageSet images) {
         if (images.imageSize() != net.inputSize()) {
             throw new SqueezeException("Image set " + images.name() + " has " + images.rows() + "×" + images.cols()
                     + " images but the model takes " + net.inputSize() + " inputs", "evaluate on matching data");

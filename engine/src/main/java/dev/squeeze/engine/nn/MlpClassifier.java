@@ -16,7 +16,7 @@ import java.util.Map;
  * {@code <name>.weight} (out × in) and optional {@code <name>.bias}; {@value #INPUT_SCALE_KEY} is the factor
  * applied to raw pixels (e.g. 1/255).
  */
-public final class MlpClassifier {
+public final class MlpClassifier implements ImageClassifier {
     public static final String ARCHITECTURE = "mlp";
     public static final String LAYERS_KEY = "squeeze.mlp.layers";
     public static final String INPUT_SCALE_KEY = "squeeze.input.scale";
@@ -89,10 +89,12 @@ public final class MlpClassifier {
         return java.util.Collections.unmodifiableMap(layers);
     }
 
+    @Override
     public int inputSize() {
         return layers.firstEntry().getValue().inFeatures();
     }
 
+    @Override
     public List<String> classNames() {
         return classNames;
     }
@@ -102,6 +104,7 @@ public final class MlpClassifier {
      *
      * @return {@code batch × classes} row-major
      */
+    @Override
     public float[] logits(float[] rawInputs, int batch) {
         float[] x = new float[rawInputs.length];
         for (int i = 0; i < x.length; i++) {
