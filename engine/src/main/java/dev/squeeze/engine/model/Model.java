@@ -16,13 +16,22 @@ import java.util.Optional;
  * @param format       the {@link ModelFormat#name()} that read it
  * @param architecture e.g. {@code mlp}; readers take it from the file's metadata or config
  * @param contentHash  SHA-256 of the file bytes, hex
+ * @param declaredLayers the layer inventory as the format knows it (e.g. from an ONNX graph, where weights are
+ *                       named after nodes, not {@code <layer>.weight}); null to derive it from tensor names
  */
 public record Model(String name, String source, String format, String architecture, String contentHash,
-                    Map<String, Tensor> tensors, Map<String, String> metadata) {
+                    Map<String, Tensor> tensors, Map<String, String> metadata, List<LayerInfo> declaredLayers) {
 
     public Model {
         tensors = Collections.unmodifiableMap(new LinkedHashMap<>(tensors));
         metadata = Collections.unmodifiableMap(new LinkedHashMap<>(metadata));
+        declaredLayers = declaredLayers == null ? null : List.copyOf(declaredLayers);
+    }
+
+    /** A model whose layers follow from its tensor names. */
+    public Model(String name, String source, String format, String architecture, String contentHash,
+                 Map<String, Tensor> tensors, Map<String, String> metadata) {
+        this(name, source, format, architecture, contentHash, tensors, metadata, null);
     }
 
     public Tensor tensor(String tensorName) {
@@ -46,10 +55,13 @@ public record Model(String name, String source, String format, String architectu
     }
 
     /**
-     * The layer inventory. A layer is a {@code <prefix>.weight} tensor of rank 2 (linear, out × in) or 4
+     * The layer inventory: the declared one when the format gave it, else derived from names. A layer is a {@code <prefix>.weight} tensor of rank 2 (linear, out × in) or 4
      * (convolution); its {@code <prefix>.bias}, when present, counts towards its parameters and bytes.
      */
     public List<LayerInfo> layers() {
+        if (declaredLayers != null) {
+            return declaredLayers;
+        }
         List<LayerInfo> out = new ArrayList<>();
         for (Tensor t : tensors.values()) {
             if (!t.name().endsWith(".weight") || (t.rank() != 2 && t.rank() != 4)) {

@@ -1,6 +1,7 @@
 package dev.squeeze.engine.model;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.model.onnx.OnnxFormat;
 import dev.squeeze.engine.model.safetensors.SafetensorsFormat;
 
 import java.io.IOException;
@@ -11,7 +12,7 @@ import java.util.List;
 
 /** The registry of readable formats; {@link #open(Path)} picks one by file signature. */
 public final class ModelFormats {
-    private static final List<ModelFormat> FORMATS = List.of(new SafetensorsFormat());
+    private static final List<ModelFormat> FORMATS = List.of(new SafetensorsFormat(), new OnnxFormat());
 
     private ModelFormats() {
     }

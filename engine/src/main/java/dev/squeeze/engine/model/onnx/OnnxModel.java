@@ -141,7 +141,7 @@ public final class OnnxModel {
         List<OnnxLayer> layers = OnnxLayers.find(graph, tensors, constants, where);
         Map<String, String> metadata = metadata(proto, tensors.keySet(), constants.keySet());
         Model model = new Model(displayName, where, OnnxFormat.NAME, ARCHITECTURE, Hashing.sha256(bytes),
-                tensors, metadata);
+                tensors, metadata, layers.stream().map(OnnxLayer::info).toList());
         return new OnnxModel(proto, model, layers);
     }
 
