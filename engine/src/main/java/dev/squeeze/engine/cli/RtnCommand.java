@@ -5,7 +5,7 @@ import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.data.IdxReader;
 import dev.squeeze.engine.data.ImageSet;
 import dev.squeeze.engine.model.Model;
-import dev.squeeze.engine.runs.RtnClassifierRuns;
+import dev.squeeze.engine.runs.ClassifierRuns;
 import dev.squeeze.engine.samples.SampleModels;
 import dev.squeeze.engine.store.ResultsStore;
 import dev.squeeze.engine.store.RunSummary;
@@ -75,7 +75,7 @@ final class RtnCommand implements Callable<Integer> {
         }
         PrintWriter out = spec.commandLine().getOut();
         try (ResultsStore store = parent.openStore()) {
-            RtnClassifierRuns runs = new RtnClassifierRuns(store);
+            ClassifierRuns runs = new ClassifierRuns(store);
             if (!noDense) {
                 runs.runDense(m, eval);
             }

@@ -6,7 +6,7 @@ import dev.squeeze.engine.data.IdxReader;
 import dev.squeeze.engine.data.ImageSet;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.safetensors.SafetensorsFormat;
-import dev.squeeze.engine.runs.RtnClassifierRuns;
+import dev.squeeze.engine.runs.ClassifierRuns;
 import dev.squeeze.engine.store.ResultsStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,7 +62,7 @@ public final class SampleModels {
             return 0;
         }
         LOG.info("First start with {}: computing its dense, RTN 8-bit and RTN 4-bit runs", sample.model().name());
-        RtnClassifierRuns runs = new RtnClassifierRuns(store);
+        ClassifierRuns runs = new ClassifierRuns(store);
         runs.runDense(sample.model(), sample.evaluation());
         runs.runRtn(sample.model(), sample.evaluation(), RtnSettings.perRow(8));
         runs.runRtn(sample.model(), sample.evaluation(), RtnSettings.perRow(4));

@@ -19,7 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-class RtnClassifierRunsTest {
+class ClassifierRunsTest {
     @TempDir
     Path dir;
 
@@ -28,7 +28,7 @@ class RtnClassifierRunsTest {
         Model model = ModelFormats.open(TinyModels.writeMlp(dir, 5));
         ImageSet eval = TinyModels.images(200, 9);
         try (ResultsStore store = ResultsStore.inMemory()) {
-            RtnClassifierRuns runs = new RtnClassifierRuns(store);
+            ClassifierRuns runs = new ClassifierRuns(store);
             runs.runDense(model, eval);
             long rtn8 = runs.runRtn(model, eval, RtnSettings.perRow(8));
             runs.runRtn(model, eval, RtnSettings.perRow(4));
@@ -61,6 +61,31 @@ class RtnClassifierRunsTest {
                     "8-bit error " + layers.getFirst().reconError());
             assertFalse(dense.kernelBackend().isBlank());
             assertTrue(store.metrics(rtn8).stream().anyMatch(m -> m.name().equals("accuracy.top-left")));
+        }
+    }
+
+    /** The same path on an ONNX graph: RTN weights are written back into the initializers ONNX Runtime runs. */
+    @Test
+    void onnxClassifierRunsThroughTheSamePath() {
+        Path onnx = dev.squeeze.engine.testing.SharedData.require("models/mnist-7/mnist-7.onnx");
+        Path images = dev.squeeze.engine.testing.SharedData.require("data/mnist-test/t10k-images-idx3-ubyte.gz");
+        Path labels = dev.squeeze.engine.testing.SharedData.require("data/mnist-test/t10k-labels-idx1-ubyte.gz");
+        Model model = ModelFormats.open(onnx);
+        ImageSet eval = dev.squeeze.engine.data.IdxReader.readImages(images, labels).head(1000);
+        try (ResultsStore store = ResultsStore.inMemory()) {
+            ClassifierRuns runs = new ClassifierRuns(store);
+            runs.runDense(model, eval);
+            long rtn8 = runs.runRtn(model, eval, RtnSettings.perRow(8));
+            runs.runRtn(model, eval, RtnSettings.perRow(2));
+            List<RunSummary> all = store.runs(model.contentHash());
+            assertEquals(3, all.size());
+            double dense = all.get(0).metricValue();
+            assertTrue(dense > 0.97, "mnist-7 on the first 1,000 test images: " + dense);
+            assertEquals(dense, all.get(1).metricValue(), 0.003, "8-bit RTN barely moves a CNN");
+            assertTrue(all.get(2).metricValue() < dense, "2-bit RTN per row must cost accuracy");
+            assertEquals(3, store.layerResults(rtn8).size(), "two convolutions and one linear");
+            // 5,994 weights + biases: the 8-bit run stores codes, one fp32 scale and one 8-bit zero per row.
+            assertTrue(all.get(1).sizeBytes() < all.get(0).sizeBytes() / 3, "size " + all.get(1).sizeBytes());
         }
     }
 }

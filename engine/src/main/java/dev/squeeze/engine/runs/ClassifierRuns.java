@@ -1,0 +1,107 @@
+package dev.squeeze.engine.runs;
+
+import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.compress.QuantizedMatrix;
+import dev.squeeze.engine.compress.RtnQuantizer;
+import dev.squeeze.engine.compress.RtnSettings;
+import dev.squeeze.engine.data.ImageSet;
+import dev.squeeze.engine.eval.ClassifierEvaluator;
+import dev.squeeze.engine.eval.ClassifierMetrics;
+import dev.squeeze.engine.eval.SizeAccounting;
+import dev.squeeze.engine.kernels.Kernels;
+import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.store.Provenance;
+import dev.squeeze.engine.store.ResultsStore;
+import dev.squeeze.engine.store.RunRecord;
+import dev.squeeze.engine.util.Hashing;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.ByteBuffer;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The thinnest real path through the engine for image classifiers: evaluate the dense model, or every
+ * compressible weight quantized by RTN, and store each variant as a run with its provenance.
+ */
+public final class ClassifierRuns {
+    private static final Logger LOG = LoggerFactory.getLogger(ClassifierRuns.class);
+    /** RTN is deterministic; the seed is stored for the record and for methods that sample. */
+    private static final long SEED = 0;
+
+    private final ResultsStore store;
+
+    public ClassifierRuns(ResultsStore store) {
+        this.store = store;
+    }
+
+    /** Evaluates the dense model and stores it as a run; returns the run id. */
+    public long runDense(Model model, ImageSet eval) {
+        try (ClassifierSubject subject = ClassifierSubject.of(model)) {
+            Instant start = Instant.now();
+            ClassifierMetrics m = ClassifierEvaluator.evaluate(subject.dense(), eval);
+            return store.recordRun(record(model, eval, "{\"schema\":1,\"defaults\":{\"method\":\"none\"}}",
+                    "dense (no compression)", "dense " + storedType(model), start, m,
+                    model.storedBytes(), null, List.of()));
+        }
+    }
+
+    /** Quantizes every compressible weight with {@code settings}, evaluates the result and stores the run. */
+    public long runRtn(Model model, ImageSet eval, RtnSettings settings) {
+        try (ClassifierSubject subject = ClassifierSubject.of(model)) {
+            Instant start = Instant.now();
+            Map<String, QuantizedMatrix> byLayer = new LinkedHashMap<>();
+            Map<String, CompressedTensor> byTensor = new LinkedHashMap<>();
+            List<RunRecord.LayerResult> layers = new ArrayList<>();
+            for (ClassifierSubject.WeightMatrix w : subject.weights()) {
+                long t0 = System.nanoTime();
+                QuantizedMatrix q = RtnQuantizer.quantize(w.layer(), w.values(), w.rows(), w.cols(), settings);
+                byLayer.put(w.layer(), q);
+                byTensor.put(w.tensor(), q);
+                double err = SizeAccounting.relativeError(w.values(), q.dequantize());
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                layers.add(new RunRecord.LayerResult(w.layer(), "rtn", settings.describe(), q.storedBits(),
+                        q.bitsPerWeight(), err, ms));
+                LOG.debug("{}: {} bits/weight, relative error {}", w.layer(), q.bitsPerWeight(), err);
+            }
+            ClassifierMetrics m = ClassifierEvaluator.evaluate(subject.with(byLayer), eval);
+            String plan = "{\"schema\":1,\"defaults\":{\"method\":\"rtn\",\"bits\":" + settings.bits()
+                    + ",\"groupSize\":" + settings.groupSize() + ",\"symmetric\":" + settings.symmetric() + "}}";
+            return store.recordRun(record(model, eval, plan, settings.describe() + " on every compressible weight",
+                    settings.describe(), start, m, SizeAccounting.modelBytes(model, byTensor),
+                    SizeAccounting.bitsPerWeight(byTensor), layers));
+        }
+    }
+
+    private static RunRecord record(Model model, ImageSet eval, String planJson, String planDescription,
+                                    String label, Instant start, ClassifierMetrics m, long sizeBytes,
+                                    Double bitsPerWeight, List<RunRecord.LayerResult> layers) {
+        List<RunRecord.Metric> metrics = new ArrayList<>();
+        metrics.add(new RunRecord.Metric("top1", "evaluation", m.top1()));
+        double[] perClass = m.perClass();
+        for (int c = 0; c < perClass.length; c++) {
+            if (!Double.isNaN(perClass[c])) {
+                metrics.add(new RunRecord.Metric("accuracy." + m.classNames().get(c), "evaluation", perClass[c]));
+            }
+        }
+        return new RunRecord(RunRecords.model(model), datasetRecord(eval), planJson, planDescription, label, start,
+                Instant.now(), SEED, Provenance.current(Kernels.backendName()), sizeBytes,
+                SizeAccounting.fp16Bytes(model), bitsPerWeight, layers, metrics);
+    }
+
+    private static RunRecord.DatasetRecord datasetRecord(ImageSet eval) {
+        ByteBuffer both = ByteBuffer.allocate(eval.pixels().length + eval.labels().length);
+        both.put(eval.pixels()).put(eval.labels()).flip();
+        return new RunRecord.DatasetRecord(eval.name(), eval.name(), Hashing.sha256(both), "evaluation", eval.count());
+    }
+
+    static String storedType(Model model) {
+        return model.tensors().values().stream().map(t -> t.dtype().name().toLowerCase(Locale.ROOT))
+                .distinct().reduce((a, b) -> a + "/" + b).orElse("");
+    }
+}
