@@ -7,6 +7,8 @@ import javafx.application.Application;
 import javafx.scene.Scene;
 import javafx.stage.Stage;
 
+import java.nio.file.Path;
+import java.util.List;
 import java.util.function.Supplier;
 
 /** The JavaFX application: one workbench window over the engine. */
@@ -34,7 +36,13 @@ public final class SqueezeApp extends Application {
         stage.setTitle("Squeeze — compression workbench");
         stage.setScene(scene);
         stage.show();
-        viewModel.openSample();
+        // `./squeeze gui MODEL` opens that model instead of the built-in sample.
+        List<String> args = getParameters() == null ? List.of() : getParameters().getUnnamed();
+        if (args.isEmpty()) {
+            viewModel.openSample();
+        } else {
+            viewModel.openFile(Path.of(args.getFirst()));
+        }
     }
 
     /** The window's view, for tests. */

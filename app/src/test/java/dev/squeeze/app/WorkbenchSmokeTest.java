@@ -82,4 +82,34 @@ class WorkbenchSmokeTest {
                 pane.getText());
         assertEquals(0, app.viewModel().runs().runs().size());
     }
+
+    /** Opening mnist-7 shows its graph's layers and measures its baseline on the MNIST test set from shared/. */
+    @Test
+    void opensAnOnnxModelAndMeasuresItsBaseline() throws Exception {
+        java.nio.file.Path root = java.nio.file.Path.of(System.getProperty("squeeze.root")).toAbsolutePath().normalize();
+        java.nio.file.Path onnx = root.resolveSibling("shared").resolve("models/mnist-7/mnist-7.onnx");
+        if (!java.nio.file.Files.exists(onnx)) {
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                throw new AssertionError("missing " + onnx + " under CI");
+            }
+            org.junit.jupiter.api.Assumptions.abort("shared data missing: " + onnx);
+        }
+        start(ResultsStore::inMemory);
+        WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
+                && app.viewModel().runs().runs().size() >= 3);
+        javafx.application.Platform.runLater(() -> app.viewModel().openFile(onnx));
+        WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
+                && app.viewModel().model().title().get().equals("mnist-7")
+                && app.viewModel().runs().runs().size() == 1);
+        WaitForAsyncUtils.waitForFxEvents();
+        TableView<LayerInfo> layers = robot.lookup("#layer-table").queryTableView();
+        assertEquals(List.of("conv", "conv", "linear"),
+                layers.getItems().stream().map(l -> l.role().name().toLowerCase(java.util.Locale.ROOT)).toList());
+        XYSeriesCollection chart = app.view().runsView().dataset();
+        assertEquals(1, chart.getSeriesCount());
+        // shared/README.md: mnist-7 reaches 98.91% top-1 on the 10,000 MNIST test images.
+        assertEquals(98.91, chart.getYValue(0, 0), 1e-9);
+        assertTrue(app.viewModel().model().summary().get().contains("baseline 98.91% top-1"),
+                app.viewModel().model().summary().get());
+    }
 }

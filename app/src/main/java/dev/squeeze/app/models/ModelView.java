@@ -29,9 +29,9 @@ public final class ModelView {
         table.setId("layer-table");
         table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         table.setPlaceholder(new Label("No layers"));
-        table.getColumns().add(column("Layer", 150, l -> l.name()));
+        table.getColumns().add(column("Layer", 170, l -> l.name()));
         table.getColumns().add(column("Role", 70, l -> l.role().name().toLowerCase(Locale.ROOT)));
-        table.getColumns().add(column("Shape", 100, LayerInfo::shapeText));
+        table.getColumns().add(column("Shape", 125, LayerInfo::shapeText));
         TableColumn<LayerInfo, Long> params = new TableColumn<>("Parameters");
         params.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(c.getValue().parameters()));
         params.setCellFactory(c -> new NumberCell<>(v -> String.format(Locale.ROOT, "%,d", v)));

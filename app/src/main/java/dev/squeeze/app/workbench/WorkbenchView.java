@@ -35,14 +35,27 @@ public final class WorkbenchView {
         open.setOnAction(e -> {
             FileChooser chooser = new FileChooser();
             chooser.setTitle("Open a model");
+            // Formats are recognised by content, not extension; the filter only helps finding files.
             chooser.getExtensionFilters().addAll(
-                    new FileChooser.ExtensionFilter("Models", "*.safetensors"),
+                    new FileChooser.ExtensionFilter("Models", "*.safetensors", "*.onnx", "*.bin", "*.json"),
                     new FileChooser.ExtensionFilter("All files", "*"));
             File f = chooser.showOpenDialog(stage);
             if (f != null) {
                 vm.openFile(f.toPath());
             }
         });
+        Button folder = new Button("Open folder…");
+        folder.setId("open-folder");
+        folder.setTooltip(new javafx.scene.control.Tooltip("A Hugging Face model folder (config.json + safetensors)"));
+        folder.setOnAction(e -> {
+            javafx.stage.DirectoryChooser chooser = new javafx.stage.DirectoryChooser();
+            chooser.setTitle("Open a model folder");
+            File d = chooser.showDialog(stage);
+            if (d != null) {
+                vm.openFile(d.toPath());
+            }
+        });
+        folder.disableProperty().bind(vm.busy());
         Button sample = new Button("Sample model");
         sample.setOnAction(e -> vm.openSample());
         open.disableProperty().bind(vm.busy());
@@ -51,7 +64,7 @@ public final class WorkbenchView {
         brand.getStyleClass().add("brand");
         Region spacer = new Region();
         HBox.setHgrow(spacer, Priority.ALWAYS);
-        ToolBar toolbar = new ToolBar(brand, new Region(), open, sample, spacer);
+        ToolBar toolbar = new ToolBar(brand, new Region(), open, folder, sample, spacer);
 
         SplitPane split = new SplitPane(modelView.root(), runsView.root());
         split.setOrientation(Orientation.HORIZONTAL);

@@ -5,6 +5,7 @@ import dev.squeeze.app.pareto.RunsChartViewModel;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.ModelFormats;
+import dev.squeeze.engine.runs.Baselines;
 import dev.squeeze.engine.samples.SampleModels;
 import dev.squeeze.engine.store.ResultsStore;
 import dev.squeeze.engine.store.RunSummary;
@@ -75,13 +76,40 @@ public final class WorkbenchViewModel {
         }, this::show, this::fail);
     }
 
-    /** Opens a model file and shows its layers and stored runs. */
+    /**
+     * Opens a model file (or a model folder) and shows its layers and stored runs at once; then, if no baseline is
+     * stored yet, measures it on the model's default evaluation data in the background.
+     */
     public void openFile(Path file) {
         begin("Opening " + file.getFileName() + "…");
         engine.submit(() -> {
             Model m = ModelFormats.open(file);
             ResultsStore s = store();
             return new Loaded(m, s == null ? List.of() : s.runs(m.contentHash()), null);
+        }, loaded -> {
+            show(loaded);
+            measureBaseline(loaded);
+        }, this::fail);
+    }
+
+    private void measureBaseline(Loaded loaded) {
+        boolean hasBaseline = loaded.runs().stream().anyMatch(r -> r.label().startsWith("dense") && r.metricValue() != null);
+        if (hasBaseline) {
+            return;
+        }
+        begin("Measuring the baseline of " + loaded.model().name() + "…");
+        engine.submit(() -> {
+            ResultsStore s = store();
+            if (s == null) {
+                return new Loaded(loaded.model(), List.of(), "baseline not stored: no results database");
+            }
+            Baselines.Outcome outcome = Baselines.ensure(loaded.model(), s);
+            String note = switch (outcome) {
+                case Baselines.Outcome.Measured m -> "baseline measured on " + m.data();
+                case Baselines.Outcome.Stored st -> null;
+                case Baselines.Outcome.NoData nd -> "baseline not measured: " + nd.why();
+            };
+            return new Loaded(loaded.model(), s.runs(loaded.model().contentHash()), note);
         }, this::show, this::fail);
     }
 
@@ -94,8 +122,9 @@ public final class WorkbenchViewModel {
         model.show(loaded.model(), loaded.runs());
         runs.show(loaded.model().name(), loaded.runs());
         busy.set(false);
+        int n = loaded.runs().size();
         String base = loaded.model().name() + ": " + loaded.model().layers().size() + " layers, "
-                + loaded.runs().size() + " stored runs";
+                + n + (n == 1 ? " stored run" : " stored runs");
         status.set(loaded.note() == null ? base : base + " (" + loaded.note() + ")");
     }
 

@@ -21,7 +21,8 @@ public final class ModelFormats {
         return FORMATS;
     }
 
-    public static Model open(Path file) {
+    public static Model open(Path path) {
+        Path file = path.toAbsolutePath().normalize();
         if (!Files.isRegularFile(file)) {
             throw new SqueezeException("Model file not found: " + file.toAbsolutePath(),
                     "check the path; a model is a single file (e.g. model.safetensors)");
