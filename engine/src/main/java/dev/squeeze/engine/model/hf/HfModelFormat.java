@@ -79,8 +79,9 @@ public final class HfModelFormat implements ModelFormat {
 
     /**
      * Reads the model in a folder. {@code path} may be the folder, its {@code config.json}, its
-     * {@code model.safetensors} or its {@code model.safetensors.index.json}. Given the folder or config.json,
-     * {@code model.safetensors} wins over an index when both exist, as in transformers.
+     * {@code model.safetensors}, its {@code model.safetensors.index.json} or one of the shards that index lists.
+     * Given the folder or config.json, {@code model.safetensors} wins over an index when both exist, as in
+     * transformers.
      */
     @Override
     public Model read(Path path) {
@@ -103,6 +104,11 @@ public final class HfModelFormat implements ModelFormat {
         Path index = dir.resolve(INDEX);
         Map<String, String> weightMap;
         List<Path> shards;
+        if (named != null && !named.getFileName().toString().equals(INDEX)
+                && !named.getFileName().toString().equals(SINGLE) && Files.isRegularFile(index)) {
+            // One shard of a sharded model stands for the whole model its index lists.
+            named = index;
+        }
         if (named != null && !named.getFileName().toString().equals(INDEX)) {
             shards = List.of(named);
             weightMap = null;

@@ -157,6 +157,8 @@ class HfModelFormatTest {
         Model m = format.read(d);
         assertSameTensors(tensors, m);
         assertEquals(m.contentHash(), format.read(d.resolve("model.safetensors.index.json")).contentHash());
+        assertEquals(m.contentHash(), format.read(d.resolve("model-00002-of-00002.safetensors")).contentHash(),
+                "a shard opens the whole model");
 
         String manifest = "config.json " + sha256(Files.readAllBytes(d.resolve("config.json"))) + "\n"
                 + "model-00001-of-00002.safetensors "
