@@ -52,6 +52,13 @@ public final class HfExporter {
      * @param dtype F32, F16 or BF16: the type every tensor is stored in
      */
     public static void write(Model model, Path dir, DType dtype, long maxShardBytes) {
+        String ropeStyle = model.metadata().getOrDefault(HfConfig.PREFIX + "rope_style", "rotate_half");
+        if (!ropeStyle.equals("rotate_half")) {
+            // Written as they are, q/k rows in another order would give transformers a different model.
+            throw new SqueezeException("Model " + model.name() + " has rope_style '" + ropeStyle + "', but Hugging"
+                    + " Face layout needs q/k rows in rotate-half order",
+                    "permute the q/k rows to rotate-half order (and set rope_style) before writing it");
+        }
         HfConfig config = HfConfig.fromMetadata(model.metadata(), model.name(), torchDtype(dtype));
         List<Tensor> tensors = canonicalTensors(model, config);
         long total = tensors.stream().mapToLong(t -> t.numel() * dtype.bytes()).sum();

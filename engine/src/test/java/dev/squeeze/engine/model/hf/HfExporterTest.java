@@ -179,6 +179,13 @@ class HfExporterTest {
         assertTrue(assertThrows(SqueezeException.class, () -> HfExporter.write(noMeta, dir.resolve("b"),
                 DType.F32)).getMessage().contains("squeeze.llama.dim"));
 
+        Map<String, String> interleaved = TinyLlama.metadata("llama", false, false);
+        interleaved.put("squeeze.llama.rope_style", "interleaved");
+        Model llama2c = new Model("m", "memory", "test", "llama", "0", TinyLlama.tensors(24, DType.F32, false, false),
+                interleaved);
+        assertTrue(assertThrows(SqueezeException.class, () -> HfExporter.write(llama2c, dir.resolve("d"),
+                DType.F32)).getMessage().contains("rotate-half"));
+
         Model mlp = new Model("m", "memory", "test", "mlp", "0", Map.of(), Map.of("squeeze.architecture", "mlp"));
         assertTrue(assertThrows(SqueezeException.class, () -> HfExporter.write(mlp, dir.resolve("c"),
                 DType.F32)).getMessage().contains("not a Llama-family model"));
