@@ -90,6 +90,51 @@ class SafetensorsFormatTest {
                 .getMessage().contains("not found"));
     }
 
+    /**
+     * A file over 2 GiB (sparse, so it costs no disk) maps whole: the tensor after the 2 GiB mark reads back. A
+     * ByteBuffer mapping could not even address it.
+     */
+    @Test
+    void filesLargerThan2GiBOpenWithoutCopying() throws Exception {
+        long gib = 1L << 30;
+        String header = "{\"pad0\":{\"dtype\":\"F32\",\"shape\":[" + gib / 4 + "],\"data_offsets\":[0," + gib + "]},"
+                + "\"pad1\":{\"dtype\":\"F16\",\"shape\":[" + gib / 2 + "],\"data_offsets\":[" + gib + "," + 2 * gib
+                + "]},\"tail\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[" + 2 * gib + "," + (2 * gib + 12)
+                + "]}}";
+        Path file = sparse("large.safetensors", header, 2 * gib + 12);
+        try (var raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            raf.seek(raf.length() - 12);
+            byte[] tail = DType.F32.encode(new float[]{1.5f, -2f, 3.25f});
+            raf.write(tail);
+        }
+        Model m = ModelFormats.open(file);
+        assertArrayEquals(new float[]{1.5f, -2f, 3.25f}, m.tensor("tail").floats(), 0f);
+        assertEquals(gib / 2, m.tensor("pad1").numel());
+        assertEquals(0f, m.tensor("pad1").bytes().getShort((int) (gib - 2)));
+    }
+
+    @Test
+    void aSingleTensorOf2GiBIsRefusedWithAReason() throws Exception {
+        long size = 1L << 31;
+        String header = "{\"embed.weight\":{\"dtype\":\"F16\",\"shape\":[" + (size / 2 / 1024) + ",1024],"
+                + "\"data_offsets\":[0," + size + "]}}";
+        Path file = sparse("huge.safetensors", header, size);
+        SqueezeException e = assertThrows(SqueezeException.class, () -> ModelFormats.open(file));
+        assertTrue(e.getMessage().contains("'embed.weight'") && e.getMessage().contains("2 GiB")
+                && e.getMessage().contains("huge.safetensors"), e.getMessage());
+    }
+
+    private Path sparse(String name, String header, long dataBytes) throws Exception {
+        byte[] h = header.getBytes();
+        Path file = dir.resolve(name);
+        try (var raf = new java.io.RandomAccessFile(file.toFile(), "rw")) {
+            raf.write(ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(h.length).array());
+            raf.write(h);
+            raf.setLength(8 + h.length + dataBytes);
+        }
+        return file;
+    }
+
     /** Truncations and bit flips at many positions give a clean error or a valid model, never anything else. */
     @Test
     void truncatedAndBitFlippedFilesFailCleanly() throws Exception {

@@ -12,6 +12,9 @@ import dev.squeeze.engine.model.Tensor;
 import dev.squeeze.engine.util.Hashing;
 
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
@@ -28,13 +31,17 @@ import java.util.Map;
 /**
  * Hugging Face safetensors: an 8-byte little-endian header length, a JSON header (dtype, shape and byte range
  * of every tensor, plus an optional {@code __metadata__} string map), then the raw tensor bytes. The file is
- * memory-mapped; tensors are slices of the mapping. The architecture is read from the metadata key
- * {@value #ARCH_KEY} (Squeeze's own files) and is {@code unknown} otherwise.
+ * memory-mapped whatever its size; tensors are slices of the mapping (each under 2 GiB). The architecture is
+ * read from the metadata key {@value #ARCH_KEY} (Squeeze's own files) and is {@code unknown} otherwise.
  */
 public final class SafetensorsFormat implements ModelFormat {
     public static final String ARCH_KEY = "squeeze.architecture";
     /** A sanity bound: real headers are kilobytes to a few megabytes. */
     private static final long MAX_HEADER = 100L << 20;
+    /** The largest tensor one {@link ByteBuffer} can hold. */
+    private static final long MAX_TENSOR_BYTES = Integer.MAX_VALUE;
+    private static final ValueLayout.OfLong LE_LONG =
+            ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ObjectMapper JSON = new ObjectMapper();
 
     @Override
@@ -51,16 +58,22 @@ public final class SafetensorsFormat implements ModelFormat {
         return n > 1 && n <= fileSize - 8 && head[8] == '{';
     }
 
+    /**
+     * Maps the whole file (any size: the mapping is a {@link MemorySegment}, not a 2 GiB-limited buffer) and
+     * reads it. Tensors are slices of the mapping, so opening a model larger than the heap copies nothing; the
+     * mapping lives as long as any of its tensors is reachable (an automatic arena).
+     */
     @Override
     public Model read(Path file) {
         String where = file.toAbsolutePath().toString();
+        MemorySegment mapped;
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            ByteBuffer mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size());
-            return read(mapped, where, displayName(file));
-        } catch (IOException e) {
+            mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), Arena.ofAuto());
+        } catch (IOException | UnsupportedOperationException e) {
             throw new SqueezeException("Cannot read " + where + ": " + e.getMessage(),
                     "check that the file exists and is readable", e);
         }
+        return read(mapped, where, displayName(file));
     }
 
     /**
@@ -69,18 +82,29 @@ public final class SafetensorsFormat implements ModelFormat {
      * @param where the file or resource name used in error messages and as the model's source
      */
     public Model read(ByteBuffer file, String where, String displayName) {
-        ByteBuffer all = file.duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        long size = all.remaining();
+        return read(MemorySegment.ofBuffer(file.duplicate()), where, displayName);
+    }
+
+    /**
+     * Reads a safetensors image of any size. The content hash is computed last, once the file is known to be
+     * sound, so a damaged file fails at once. It is the SHA-256 of all its bytes, exactly what {@code sha256sum}
+     * prints (and what the Hugging Face Hub lists for each LFS file). It costs about one second per gigabyte on
+     * one core with SHA instructions, small beside any evaluation of such a model, and it keeps the identity
+     * exact: a sampled hash would give a model and a copy with one re-quantized layer the same identity in the
+     * results database.
+     */
+    public Model read(MemorySegment file, String where, String displayName) {
+        long size = file.byteSize();
         if (size < 8) {
             throw corrupt(where, "the file is " + size + " bytes long, shorter than the 8-byte header length");
         }
-        long headerLen = all.getLong(0);
+        long headerLen = file.get(LE_LONG, 0);
         if (headerLen < 2 || headerLen > MAX_HEADER || headerLen > size - 8) {
             throw corrupt(where, "at offset 0 the header length is " + headerLen + " but the file has "
                     + (size - 8) + " bytes after it");
         }
         byte[] headerBytes = new byte[(int) headerLen];
-        all.get(8, headerBytes);
+        MemorySegment.copy(file, ValueLayout.JAVA_BYTE, 8, headerBytes, 0, headerBytes.length);
         JsonNode header;
         try {
             header = JSON.readTree(new String(headerBytes, StandardCharsets.UTF_8).strip());
@@ -114,11 +138,18 @@ public final class SafetensorsFormat implements ModelFormat {
             }
             previousEnd = e.end;
             previousName = e.name;
-            ByteBuffer slice = all.slice((int) (dataStart + e.begin), (int) (e.end - e.begin));
+            long length = e.end - e.begin;
+            if (length > MAX_TENSOR_BYTES) {
+                throw new SqueezeException("Tensor '" + e.name + "' in " + where + " is " + length
+                        + " bytes; Squeeze handles each tensor as one buffer, which must be under 2 GiB"
+                        + " (the file as a whole may be any size)",
+                        "store the model in a 16-bit type (F16 or BF16) or split that tensor");
+            }
+            ByteBuffer slice = file.asSlice(dataStart + e.begin, length).asByteBuffer();
             tensors.put(e.name, new Tensor(e.name, e.dtype, e.shape, slice));
         }
         String arch = metadata.getOrDefault(ARCH_KEY, "unknown");
-        return new Model(displayName, where, name(), arch, Hashing.sha256(all.position(0)), tensors, metadata);
+        return new Model(displayName, where, name(), arch, Hashing.sha256(file), tensors, metadata);
     }
 
     private record Entry(String name, DType dtype, long[] shape, long begin, long end) {
@@ -144,7 +175,8 @@ public final class SafetensorsFormat implements ModelFormat {
                 throw corrupt(where, "tensor '" + name + "' has an invalid dimension " + d + " in its shape");
             }
             shape[i] = d.asLong();
-            numel = Math.multiplyExact(numel, shape[i]);
+            // Bounded by the data section so that a damaged shape can neither overflow nor pass the size check.
+            numel = shape[i] == 0 || numel <= dataLen / shape[i] ? numel * shape[i] : dataLen + 1;
         }
         long begin = offsets.get(0).asLong(-1);
         long end = offsets.get(1).asLong(-1);
@@ -153,8 +185,10 @@ public final class SafetensorsFormat implements ModelFormat {
                     + " but the data section holds " + dataLen + " bytes");
         }
         if (end - begin != numel * dtype.bytes()) {
+            String needs = numel > dataLen ? "more than the " + dataLen + " bytes of the data section"
+                    : Long.toString(numel * dtype.bytes());
             throw corrupt(where, "tensor '" + name + "' has " + (end - begin) + " bytes but its shape "
-                    + java.util.Arrays.toString(shape) + " of " + dtype + " needs " + numel * dtype.bytes());
+                    + java.util.Arrays.toString(shape) + " of " + dtype + " needs " + needs);
         }
         return new Entry(name, dtype, shape, begin, end);
     }

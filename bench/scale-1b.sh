@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Scale benchmark (issue #3): a synthetic Llama-shaped Hugging Face model of about 1.1 B parameters
+# (TinyLlama-1.1B's shape, random weights, F16: one 2.2 GB model.safetensors) is generated streaming in a
+# 256 MiB heap, then opened in a fresh JVM under -Xmx2g: mapped, checked against config.json, hashed, every
+# weight decoded, and (with --forward) run through a forward pass. Prints times, peak heap and peak RSS.
+#
+#   bench/scale-1b.sh                       defaults (about 2.2 GB in a temp folder under /tmp, deleted after)
+#   bench/scale-1b.sh --dtype BF16          any generate option (see SyntheticLlamaBench) is passed through
+#   SQUEEZE_BENCH_FORWARD=<class> bench/scale-1b.sh
+#                                           also runs that BenchForward (e.g. the Llama forward pass)
+#   SQUEEZE_BENCH_TMP=/some/dir             where the model goes (default /tmp)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+JAVA="$JAVA_HOME/bin/java"
+TMP_ROOT="${SQUEEZE_BENCH_TMP:-/tmp}"
+
+need_kb=$((3 * 1024 * 1024))
+avail_kb=$(df --output=avail -k "$TMP_ROOT" | tail -1 | tr -d ' ')
+if [ "$avail_kb" -lt "$need_kb" ]; then
+  echo "scale-1b: $TMP_ROOT has $((avail_kb / 1024)) MiB free; the model needs about 3 GiB. Set SQUEEZE_BENCH_TMP." >&2
+  exit 3
+fi
+
+CP_FILE="$ROOT/engine/target/bench-classpath.txt"
+./mvnw -B -q -o test-compile dependency:build-classpath -pl engine -am \
+  -Dmdep.outputFile="$CP_FILE" -Dmdep.includeScope=test >/dev/null
+CP="$ROOT/engine/target/test-classes:$ROOT/engine/target/classes:$(cat "$CP_FILE")"
+
+DIR="$(mktemp -d "$TMP_ROOT/squeeze-scale-XXXXXX")"
+trap 'rm -rf "$DIR"' EXIT
+MAIN=dev.squeeze.engine.bench.SyntheticLlamaBench
+
+echo "== generate (-Xmx256m) into $DIR"
+"$JAVA" -Xmx256m -cp "$CP" "$MAIN" generate "$DIR/model" "$@"
+du -sh "$DIR/model"
+
+echo "== open (-Xmx2g)"
+FORWARD=()
+[ -n "${SQUEEZE_BENCH_FORWARD:-}" ] && FORWARD=(--forward "$SQUEEZE_BENCH_FORWARD")
+"$JAVA" -Xmx2g --enable-native-access=ALL-UNNAMED -cp "$CP" "$MAIN" open "$DIR/model" "${FORWARD[@]}"
