@@ -1,6 +1,7 @@
 package dev.squeeze.engine.model;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.model.hf.HfModelFormat;
 import dev.squeeze.engine.model.onnx.OnnxFormat;
 import dev.squeeze.engine.model.safetensors.SafetensorsFormat;
 
@@ -10,9 +11,14 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
-/** The registry of readable formats; {@link #open(Path)} picks one by file signature. */
+/**
+ * The registry of readable formats; {@link #open(Path)} picks one by file signature. Hugging Face models are
+ * folders: a folder with a {@code config.json}, that file or the index, or a {@code .safetensors} file beside a
+ * {@code config.json} opens the whole folder.
+ */
 public final class ModelFormats {
-    private static final List<ModelFormat> FORMATS = List.of(new SafetensorsFormat(), new OnnxFormat());
+    private static final HfModelFormat HF = new HfModelFormat();
+    private static final List<ModelFormat> FORMATS = List.of(new SafetensorsFormat(), new OnnxFormat(), HF);
 
     private ModelFormats() {
     }
@@ -23,9 +29,13 @@ public final class ModelFormats {
 
     public static Model open(Path path) {
         Path file = path.toAbsolutePath().normalize();
+        if (HfModelFormat.accepts(file) || isShardOfHfFolder(file)) {
+            return HF.read(file);
+        }
         if (!Files.isRegularFile(file)) {
-            throw new SqueezeException("Model file not found: " + file.toAbsolutePath(),
-                    "check the path; a model is a single file (e.g. model.safetensors)");
+            throw new SqueezeException("Model not found: " + file + (Files.isDirectory(file)
+                    ? " is a folder without a config.json" : " does not exist"),
+                    "open a model file (.safetensors, .onnx, llama2.c .bin) or a Hugging Face model folder");
         }
         byte[] head;
         long size;
@@ -44,6 +54,12 @@ public final class ModelFormats {
         throw new SqueezeException("Unrecognised model file " + file.toAbsolutePath()
                 + ": its first bytes match none of the supported formats (" + names() + ")",
                 "open a file in one of those formats");
+    }
+
+    private static boolean isShardOfHfFolder(Path file) {
+        Path dir = file.getParent();
+        return file.getFileName().toString().endsWith(".safetensors") && dir != null
+                && Files.isRegularFile(dir.resolve(HfModelFormat.CONFIG));
     }
 
     private static String names() {
