@@ -261,6 +261,9 @@ public final class LlamaModel {
         if (n <= 0) {
             throw new IllegalArgumentException("no tokens to run");
         }
+        if (!s.config.equals(c)) {
+            throw new IllegalArgumentException("the state was made for another architecture: " + s.config);
+        }
         if (startPos < 0 || startPos > s.length) {
             throw new IllegalArgumentException("position " + startPos + " does not follow the " + s.length
                     + " positions in the cache");

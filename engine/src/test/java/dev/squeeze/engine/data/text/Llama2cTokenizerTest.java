@@ -177,6 +177,26 @@ class Llama2cTokenizerTest {
     }
 
     @Test
+    void damagedTok512FailsCleanly() throws Exception {
+        byte[] bytes = Files.readAllBytes(SharedData.require("models/stories260K/tok512.bin"));
+        Random rng = new Random(9);
+        int clean = 0;
+        int valid = 0;
+        for (int i = 0; i < 300; i++) {
+            byte[] damaged = i % 3 == 0 ? Arrays.copyOf(bytes, rng.nextInt(bytes.length)) : bytes.clone();
+            if (i % 3 != 0) {
+                damaged[rng.nextInt(bytes.length)] ^= (byte) (1 << rng.nextInt(8));
+            }
+            if (openCleanly(damaged)) {
+                valid++;
+            } else {
+                clean++;
+            }
+        }
+        assertTrue(clean > 60 && valid > 60, "clean errors " + clean + ", valid tokenizers " + valid);
+    }
+
+    @Test
     void truncatedAndBitFlippedTokenizersFailCleanly() throws Exception {
         byte[] bytes = syntheticTokenizer();
         Random rng = new Random(5);

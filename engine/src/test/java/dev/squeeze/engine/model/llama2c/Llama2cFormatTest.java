@@ -7,6 +7,7 @@ import dev.squeeze.engine.model.Tensor;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.nn.llama.LlamaModel;
 import dev.squeeze.engine.nn.llama.RopeStyle;
+import dev.squeeze.engine.testing.SharedData;
 import dev.squeeze.engine.testing.TinyLlama;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -167,6 +168,27 @@ class Llama2cFormatTest {
         }
         assertTrue(clean > 250, "most damaged files must be rejected, were " + clean);
         assertTrue(valid > 50, "flips inside tensor data still give a valid model, were " + valid);
+    }
+
+    /** The same on the real files: the legacy stories260K.bin and the third-party ak42 version 2 file. */
+    @ParameterizedTest
+    @CsvSource({"models/stories260K/stories260K.bin", "models/stories260K/stories260K_q8.bin"})
+    void damagedSharedCheckpointsFailCleanly(String relative) throws Exception {
+        byte[] bytes = Files.readAllBytes(SharedData.require(relative));
+        Random rng = new Random(relative.length());
+        int clean = 0;
+        for (int i = 0; i < 40; i++) {
+            clean += openCleanly(Arrays.copyOf(bytes, rng.nextInt(bytes.length))) ? 0 : 1;
+        }
+        assertEquals(40, clean, "every truncation is an error");
+        int valid = 0;
+        for (int i = 0; i < 120; i++) {
+            byte[] flipped = bytes.clone();
+            int pos = i % 2 == 0 ? rng.nextInt(64) : rng.nextInt(bytes.length);
+            flipped[pos] ^= (byte) (1 << rng.nextInt(8));
+            valid += openCleanly(flipped) ? 1 : 0;
+        }
+        assertTrue(valid > 30 && valid < 120, "flips in the data give models, flips in the header errors: " + valid);
     }
 
     private boolean openCleanly(byte[] bytes) throws Exception {
