@@ -13,7 +13,6 @@ import dev.squeeze.engine.nn.llama.LlamaModel;
 import dev.squeeze.engine.nn.llama.RopePermutation;
 import dev.squeeze.engine.nn.llama.RopeStyle;
 import dev.squeeze.engine.testing.SharedData;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.io.InputStream;
@@ -37,11 +36,15 @@ class Stories260KGoldenTest {
     private static final String STORIES = "data/tinystories/valid-1k.txt";
     private static final Llama2cFormat FORMAT = new Llama2cFormat();
 
-    private static Model fp32;
+    private static Model fp32Model;
 
-    @BeforeAll
-    static void open() {
-        fp32 = FORMAT.read(SharedData.require(FP32));
+    /** Opened once; each test asks, so that each one is skipped with the message when ../shared is absent. */
+    private static synchronized Model fp32() {
+        Path file = SharedData.require(FP32);
+        if (fp32Model == null) {
+            fp32Model = FORMAT.read(file);
+        }
+        return fp32Model;
     }
 
     private static byte[] head(Path file) throws Exception {
@@ -55,24 +58,24 @@ class Stories260KGoldenTest {
         Path file = SharedData.require(FP32);
         assertEquals(28 + 4L * 264_128, Files.size(file));
         assertTrue(FORMAT.recognizes(head(file), Files.size(file)));
-        LlamaConfig c = LlamaConfig.fromMetadata(fp32);
+        LlamaConfig c = LlamaConfig.fromMetadata(fp32());
         assertEquals(List.of(64, 172, 5, 8, 4, 512, 512), List.of(c.dim(), c.hiddenDim(), c.nLayers(), c.nHeads(),
                 c.nKvHeads(), c.vocabSize(), c.maxSeqLen()));
         assertTrue(c.tiedEmbeddings());
         assertEquals(RopeStyle.INTERLEAVED, c.ropeStyle());
-        assertEquals("0", fp32.metadata().get(Llama2cFormat.VERSION_KEY));
-        assertEquals("stories260K", fp32.name());
-        assertFalse(fp32.tensors().containsKey("lm_head.weight"));
-        assertEquals(1 + 5 * 9 + 1, fp32.tensors().size());
+        assertEquals("0", fp32().metadata().get(Llama2cFormat.VERSION_KEY));
+        assertEquals("stories260K", fp32().name());
+        assertFalse(fp32().tensors().containsKey("lm_head.weight"));
+        assertEquals(1 + 5 * 9 + 1, fp32().tensors().size());
         // Every float of the file but the two RoPE tables (512 × 4 each) is a tensor.
-        assertEquals(264_128 - 2 * 512 * 4, fp32.parameterCount());
-        assertEquals(64, fp32.contentHash().length());
+        assertEquals(264_128 - 2 * 512 * 4, fp32().parameterCount());
+        assertEquals(64, fp32().contentHash().length());
     }
 
     @Test
     void greedyGenerationFromBosReproducesTheReferenceSentence() {
         Llama2cTokenizer tok = Llama2cTokenizer.read(SharedData.require(TOKENIZER), 512);
-        LlamaModel model = LlamaModel.from(fp32);
+        LlamaModel model = LlamaModel.from(fp32());
         int[] generated = model.generate(new int[]{tok.bosId()}, 40, tok.bosId(), tok.eosId());
         int[] withBos = new int[generated.length + 1];
         withBos[0] = tok.bosId();
@@ -89,10 +92,10 @@ class Stories260KGoldenTest {
         Model q8 = FORMAT.read(file);
         assertEquals("2", q8.metadata().get(Llama2cFormat.VERSION_KEY));
         assertEquals("4", q8.metadata().get(Llama2cFormat.GROUP_SIZE_KEY));
-        assertEquals(LlamaConfig.fromMetadata(fp32), LlamaConfig.fromMetadata(q8));
-        assertEquals(fp32.tensors().keySet(), q8.tensors().keySet());
+        assertEquals(LlamaConfig.fromMetadata(fp32()), LlamaConfig.fromMetadata(q8));
+        assertEquals(fp32().tensors().keySet(), q8.tensors().keySet());
         double worst = 0;
-        for (Tensor t : fp32.tensors().values()) {
+        for (Tensor t : fp32().tensors().values()) {
             float[] a = t.floats();
             float[] b = q8.tensor(t.name()).floats();
             double max = 0;
@@ -120,7 +123,7 @@ class Stories260KGoldenTest {
         List<int[]> stories = corpus.tokens(StoryRange.of(1, 40), tok);
         stories.forEach(s -> assertEquals(tok.bosId(), s[0]));
         assertEquals(12_802, Perplexity.predictions(stories, 512, Perplexity.Overflow.TRUNCATE));
-        LlamaModel dense = LlamaModel.from(fp32);
+        LlamaModel dense = LlamaModel.from(fp32());
         LlamaModel q8 = LlamaModel.from(FORMAT.read(SharedData.require(Q8)));
         // One pass gives both perplexities (each equal to Perplexity.evaluate, see PerplexityTest) and the KL.
         KlDivergence.Result r = KlDivergence.evaluate(dense, q8, stories);
@@ -136,8 +139,8 @@ class Stories260KGoldenTest {
 
     @Test
     void huggingFaceLayoutWithRotateHalfRopeGivesTheSameLogits() {
-        LlamaConfig c = LlamaConfig.fromMetadata(fp32);
-        Map<String, Tensor> tensors = new LinkedHashMap<>(fp32.tensors());
+        LlamaConfig c = LlamaConfig.fromMetadata(fp32());
+        Map<String, Tensor> tensors = new LinkedHashMap<>(fp32().tensors());
         for (int l = 0; l < c.nLayers(); l++) {
             permute(tensors, LlamaLayers.q(l) + ".weight", c.nHeads(), c);
             permute(tensors, LlamaLayers.k(l) + ".weight", c.nKvHeads(), c);
@@ -146,7 +149,7 @@ class Stories260KGoldenTest {
         Model permuted = new Model("hf", "memory:hf", "memory", "llama", "0", tensors, hf.toMetadata());
         Llama2cTokenizer tok = Llama2cTokenizer.read(SharedData.require(TOKENIZER), 512);
         int[] story = Arrays.copyOf(tok.encode(StoryCorpus.read(SharedData.require(STORIES)).story(2), true, false), 96);
-        float[] a = LlamaModel.from(fp32).logits(story);
+        float[] a = LlamaModel.from(fp32()).logits(story);
         float[] b = LlamaModel.from(permuted).logits(story);
         assertArrayEquals(a, b, 1e-4f);
     }
