@@ -2,6 +2,7 @@ package dev.squeeze.engine.eval;
 
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.model.StoredSizes;
 import dev.squeeze.engine.model.Tensor;
 
 import java.util.Map;
@@ -21,7 +22,7 @@ public final class SizeAccounting {
         long bits = 0;
         for (Tensor t : model.tensors().values()) {
             CompressedTensor c = compressed.get(t.name());
-            bits += c == null ? t.storedBytes() * 8 : c.storedBits();
+            bits += c == null ? StoredSizes.of(model, t) * 8 : c.storedBits();
         }
         return (bits + 7) / 8;
     }

@@ -50,8 +50,9 @@ public record Model(String name, String source, String format, String architectu
         return tensors.values().stream().mapToLong(Tensor::numel).sum();
     }
 
+    /** Bytes the tensors take in the model's file (a reader may record less than the decoded size, e.g. int8). */
     public long storedBytes() {
-        return tensors.values().stream().mapToLong(Tensor::storedBytes).sum();
+        return StoredSizes.total(this);
     }
 
     /**
@@ -69,11 +70,11 @@ public record Model(String name, String source, String format, String architectu
             }
             String prefix = t.name().substring(0, t.name().length() - ".weight".length());
             long params = t.numel();
-            long bytes = t.storedBytes();
+            long bytes = StoredSizes.of(this, t);
             Tensor bias = tensors.get(prefix + ".bias");
             if (bias != null) {
                 params += bias.numel();
-                bytes += bias.storedBytes();
+                bytes += StoredSizes.of(this, bias);
             }
             LayerRole role = LayerRoles.infer(prefix, t.rank());
             out.add(new LayerInfo(prefix, role, t.shape(), params, bytes));

@@ -2,6 +2,7 @@ package dev.squeeze.engine.model;
 
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.model.hf.HfModelFormat;
+import dev.squeeze.engine.model.llama2c.Llama2cFormat;
 import dev.squeeze.engine.model.onnx.OnnxFormat;
 import dev.squeeze.engine.model.safetensors.SafetensorsFormat;
 
@@ -18,7 +19,7 @@ import java.util.List;
  */
 public final class ModelFormats {
     private static final HfModelFormat HF = new HfModelFormat();
-    private static final List<ModelFormat> FORMATS = List.of(new SafetensorsFormat(), new OnnxFormat(), HF);
+    private static final List<ModelFormat> FORMATS = List.of(new SafetensorsFormat(), new OnnxFormat(), new Llama2cFormat(), HF);
 
     private ModelFormats() {
     }

@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  * is off (evaluation must be deterministic), and the post-processor is not run: BOS and EOS are added only when
  * {@link #encode} is asked to.
  */
-public final class HfTokenizer {
+public final class HfTokenizer implements Tokenizer {
     /** Real tokenizer.json files are up to a few tens of megabytes. */
     private static final long MAX_BYTES = 256L << 20;
     /** Ids may leave gaps, but not many: ids are indexes into a table (see {@link #fromJson}). */
@@ -193,6 +193,7 @@ public final class HfTokenizer {
      *
      * @throws SqueezeException when BOS or EOS is asked for and the tokenizer has none
      */
+    @Override
     public int[] encode(String text, boolean bos, boolean eos) {
         IntList out = new IntList(text.length() / 3 + 2);
         if (bos) {
@@ -235,9 +236,19 @@ public final class HfTokenizer {
         }
     }
 
-    /** The text of {@code ids}, special tokens included (as Hugging Face decodes by default). */
+    /** The text of {@code ids}, special tokens left out ({@link Tokenizer}'s contract: BOS/EOS give no text). */
+    @Override
     public String decode(int[] ids) {
-        return decode(ids, false);
+        return decode(ids, true);
+    }
+
+    /**
+     * One token's text for streaming output. Decoders that look at neighbours (Metaspace dropping the leading
+     * space of the first word) see the token alone, or after {@code prevToken} when it is a special token.
+     */
+    @Override
+    public String decode(int prevToken, int token) {
+        return decode(new int[]{token}, true);
     }
 
     /** The text of {@code ids}; {@code skipSpecial} leaves out added tokens marked special (BOS, EOS, ...). */
@@ -266,16 +277,19 @@ public final class HfTokenizer {
     }
 
     /** One more than the largest id (vocabulary and added tokens). */
+    @Override
     public int vocabSize() {
         return tokens.length;
     }
 
     /** The BOS id, or -1 when the model has none (Qwen2 does not use one). */
+    @Override
     public int bosId() {
         return bosId;
     }
 
     /** The EOS id, or -1 when none is known. */
+    @Override
     public int eosId() {
         return eosId;
     }

@@ -116,7 +116,7 @@ class HfTokenizerTest {
         for (String s : List.of("hello world", "é😀!", "hello\nworld", "123hello")) {
             assertEquals(s, t.decode(t.encode(s, false, false)), s);
         }
-        assertEquals("hello<|endoftext|>", t.decode(new int[]{11, 27}));
+        assertEquals("hello<|endoftext|>", t.decode(new int[]{11, 27}, false));
         assertEquals("hello", t.decode(new int[]{11, 27}, true));
         // Half of a character's bytes decode to the replacement character.
         assertEquals("\uFFFD", t.decode(new int[]{17}));
@@ -238,7 +238,7 @@ class HfTokenizerTest {
         // Decoding: ▁ -> space, byte runs -> UTF-8, joined, one leading space stripped.
         assertEquals("hi 😀", t.decode(t.encode("hi 😀", false, false)));
         assertEquals("hi é", t.decode(t.encode("hi é", true, false), true));
-        assertEquals("<s> hi", t.decode(new int[]{1, 263}));
+        assertEquals("<s> hi", t.decode(new int[]{1, 263}, false));
         // A lone continuation byte is not UTF-8: one U+FFFD per byte.
         assertEquals("\uFFFD\uFFFD", t.decode(new int[]{3 + 0x98, 3 + 0x80}));
     }
