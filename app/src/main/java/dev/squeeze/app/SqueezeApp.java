@@ -14,22 +14,27 @@ import java.util.function.Supplier;
 /** The JavaFX application: one workbench window over the engine. */
 public final class SqueezeApp extends Application {
     private final Supplier<ResultsStore> storeFactory;
+    private final boolean measureBaselines;
     private WorkbenchViewModel viewModel;
     private WorkbenchView view;
 
     /** The real application: the results database in the user's data directory. */
     public SqueezeApp() {
-        this(ResultsStore::openDefault);
+        this(ResultsStore::openDefault, true);
     }
 
-    /** For tests and embedding: the store is opened (off the FX thread) by this factory. */
-    public SqueezeApp(Supplier<ResultsStore> storeFactory) {
+    /**
+     * For tests and embedding: the store is opened (off the FX thread) by this factory; {@code measureBaselines}
+     * says whether opening a model measures its missing baseline.
+     */
+    public SqueezeApp(Supplier<ResultsStore> storeFactory, boolean measureBaselines) {
         this.storeFactory = storeFactory;
+        this.measureBaselines = measureBaselines;
     }
 
     @Override
     public void start(Stage stage) {
-        viewModel = new WorkbenchViewModel(storeFactory);
+        viewModel = new WorkbenchViewModel(storeFactory, measureBaselines);
         view = new WorkbenchView(viewModel, stage);
         Scene scene = new Scene(view.root(), 1280, 800);
         scene.getStylesheets().add(SqueezeApp.class.getResource("squeeze.css").toExternalForm());

@@ -26,8 +26,12 @@ class WorkbenchSmokeTest {
     private final FxRobot robot = new FxRobot();
 
     private SqueezeApp start(Supplier<ResultsStore> store) throws Exception {
+        return start(store, true);
+    }
+
+    private SqueezeApp start(Supplier<ResultsStore> store, boolean measureBaselines) throws Exception {
         FxToolkit.registerPrimaryStage();
-        app = (SqueezeApp) FxToolkit.setupApplication(() -> new SqueezeApp(store));
+        app = (SqueezeApp) FxToolkit.setupApplication(() -> new SqueezeApp(store, measureBaselines));
         return app;
     }
 
@@ -81,6 +85,36 @@ class WorkbenchSmokeTest {
         assertTrue(pane.getText().contains("/x/results.mv.db") && pane.getText().contains("Fix: move it aside"),
                 pane.getText());
         assertEquals(0, app.viewModel().runs().runs().size());
+    }
+
+    /** Opening a llama2.c checkpoint shows its transformer layers with their roles (baseline not measured here). */
+    @Test
+    void opensAStoriesCheckpointAndListsItsTransformerLayers() throws Exception {
+        java.nio.file.Path root = java.nio.file.Path.of(System.getProperty("squeeze.root")).toAbsolutePath().normalize();
+        java.nio.file.Path bin = root.resolveSibling("shared").resolve("models/stories260K/stories260K.bin");
+        if (!java.nio.file.Files.exists(bin)) {
+            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
+                throw new AssertionError("missing " + bin + " under CI");
+            }
+            org.junit.jupiter.api.Assumptions.abort("shared data missing: " + bin);
+        }
+        start(ResultsStore::inMemory, false);
+        WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
+                && app.viewModel().runs().runs().size() >= 3);
+        javafx.application.Platform.runLater(() -> app.viewModel().openFile(bin));
+        WaitForAsyncUtils.waitFor(60, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
+                && app.viewModel().model().title().get().equals("stories260K"));
+        WaitForAsyncUtils.waitForFxEvents();
+        TableView<LayerInfo> layers = robot.lookup("#layer-table").queryTableView();
+        // Embedding + 5 blocks × (q, k, v, o, gate, up, down); the classifier is shared with the embedding.
+        assertEquals(1 + 5 * 7, layers.getItems().size());
+        assertEquals("EMBEDDING", layers.getItems().getFirst().role().name());
+        assertEquals("ATTN_Q", layers.getItems().get(1).role().name());
+        assertEquals(List.of(172L, 64L), java.util.Arrays.stream(layers.getItems().get(5).shape()).boxed().toList());
+        assertTrue(app.viewModel().model().summary().get().contains("260,032 parameters"),
+                app.viewModel().model().summary().get());
+        assertTrue(app.viewModel().model().summary().get().contains("baseline not measured yet"),
+                app.viewModel().model().summary().get());
     }
 
     /** Opening mnist-7 shows its graph's layers and measures its baseline on the MNIST test set from shared/. */

@@ -33,8 +33,15 @@ public final class WorkbenchViewModel {
     private ResultsStore store;
     private boolean storeFailed;
 
-    public WorkbenchViewModel(Supplier<ResultsStore> storeFactory) {
+    private final boolean measureBaselines;
+
+    /**
+     * @param measureBaselines whether opening a model measures its baseline when none is stored (a language
+     *                         model's perplexity takes about a minute on the CPU)
+     */
+    public WorkbenchViewModel(Supplier<ResultsStore> storeFactory, boolean measureBaselines) {
         this.storeFactory = storeFactory;
+        this.measureBaselines = measureBaselines;
     }
 
     public ModelViewModel model() {
@@ -94,7 +101,7 @@ public final class WorkbenchViewModel {
 
     private void measureBaseline(Loaded loaded) {
         boolean hasBaseline = loaded.runs().stream().anyMatch(r -> r.label().startsWith("dense") && r.metricValue() != null);
-        if (hasBaseline) {
+        if (hasBaseline || !measureBaselines) {
             return;
         }
         begin("Measuring the baseline of " + loaded.model().name() + "…");

@@ -2,6 +2,7 @@ package dev.squeeze.engine.cli;
 
 import dev.squeeze.engine.model.LayerInfo;
 import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.model.StoredSizes;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -30,10 +31,15 @@ final class InspectCommand implements Callable<Integer> {
         out.printf("parameters    %,d%n", m.parameterCount());
         out.printf("stored bytes  %,d%n", m.storedBytes());
         out.printf("sha256        %s%n%n", m.contentHash());
-        out.printf("%-24s %-8s %-16s %12s %14s%n", "LAYER", "ROLE", "SHAPE", "PARAMETERS", "STORED BYTES");
+        int nameWidth = Math.max(5, m.layers().stream().mapToInt(l -> l.name().length()).max().orElse(5));
+        String row = "%-" + nameWidth + "s  %-9s %-16s %,12d %,14d  %s%n";
+        out.printf("%-" + nameWidth + "s  %-9s %-16s %12s %14s  %s%n", "LAYER", "ROLE", "SHAPE", "PARAMETERS",
+                "STORED BYTES", "STORED AS");
         for (LayerInfo l : m.layers()) {
-            out.printf("%-24s %-8s %-16s %,12d %,14d%n", l.name(), l.role().name().toLowerCase(java.util.Locale.ROOT),
-                    l.shapeText(), l.parameters(), l.storedBytes());
+            String storedAs = m.findTensor(l.name() + ".weight").or(() -> m.findTensor(l.name()))
+                    .map(t -> StoredSizes.formatOf(m, t)).orElse("");
+            out.printf(row, l.name(), l.role().name().toLowerCase(java.util.Locale.ROOT), l.shapeText(),
+                    l.parameters(), l.storedBytes(), storedAs);
         }
         return 0;
     }

@@ -1,6 +1,12 @@
 package dev.squeeze.engine.data;
 
+import dev.squeeze.engine.data.text.DataSplit;
+import dev.squeeze.engine.data.text.StoryCorpus;
+import dev.squeeze.engine.data.text.TextEvaluation;
+import dev.squeeze.engine.data.text.Tokenizer;
+import dev.squeeze.engine.data.text.Tokenizers;
 import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.model.onnx.OnnxModel;
 import dev.squeeze.engine.store.DataDirs;
 
@@ -63,6 +69,24 @@ public final class EvaluationData {
             }
         }
         return Optional.empty();
+    }
+
+    /**
+     * The evaluation text of a language model: the TinyStories validation stories of the evaluation split
+     * (501–1000, {@link DataSplit#TINYSTORIES_1K}) with the tokenizer that sits beside the model.
+     */
+    public static Optional<TextEvaluation> textFor(Model model) {
+        if (!LlamaConfig.ARCHITECTURE.equals(model.architecture())) {
+            return Optional.empty();
+        }
+        int vocab = LlamaConfig.fromMetadata(model).vocabSize();
+        Optional<Path> text = find(TINYSTORIES);
+        Optional<Tokenizer> tokenizer = Tokenizers.besideModel(model, vocab);
+        if (text.isEmpty() || tokenizer.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new TextEvaluation(StoryCorpus.read(text.get()),
+                DataSplit.TINYSTORIES_1K.evaluation(), tokenizer.get()));
     }
 
     /** Where the search looked, for messages. */

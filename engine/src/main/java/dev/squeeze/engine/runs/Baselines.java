@@ -2,6 +2,7 @@ package dev.squeeze.engine.runs;
 
 import dev.squeeze.engine.data.EvaluationData;
 import dev.squeeze.engine.data.ImageSet;
+import dev.squeeze.engine.data.text.TextEvaluation;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.store.ResultsStore;
 import dev.squeeze.engine.store.RunSummary;
@@ -40,6 +41,11 @@ public final class Baselines {
             long id = new ClassifierRuns(store).runDense(model, images.get());
             return new Outcome.Measured(id, images.get().name() + " (" + images.get().count() + " images)");
         }
+        Optional<TextEvaluation> text = EvaluationData.textFor(model);
+        if (text.isPresent()) {
+            long id = new LanguageModelRuns(store).runDense(model, text.get());
+            return new Outcome.Measured(id, text.get().describe());
+        }
         return new Outcome.NoData(noDataReason(model));
     }
 
@@ -47,6 +53,12 @@ public final class Baselines {
         if (model.architecture().equals(dev.squeeze.engine.model.onnx.OnnxModel.ARCHITECTURE)) {
             return "no MNIST test set found for this 28×28 classifier (looked for "
                     + EvaluationData.describeSearch(EvaluationData.MNIST_IMAGES) + ")";
+        }
+        if (model.architecture().equals(dev.squeeze.engine.nn.llama.LlamaConfig.ARCHITECTURE)) {
+            int vocab = dev.squeeze.engine.nn.llama.LlamaConfig.fromMetadata(model).vocabSize();
+            return "it needs TinyStories (looked for " + EvaluationData.describeSearch(EvaluationData.TINYSTORIES)
+                    + ") and the model's tokenizer (looked for "
+                    + dev.squeeze.engine.data.text.Tokenizers.describeSearch(model, vocab) + ")";
         }
         return "Squeeze does not know the evaluation data of a '" + model.architecture() + "' model";
     }
