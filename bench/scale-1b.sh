@@ -7,7 +7,8 @@
 #   bench/scale-1b.sh                       defaults (about 2.2 GB in a temp folder under /tmp, deleted after)
 #   bench/scale-1b.sh --dtype BF16          any generate option (see SyntheticLlamaBench) is passed through
 #   SQUEEZE_BENCH_FORWARD=<class> bench/scale-1b.sh
-#                                           also runs that BenchForward (e.g. the Llama forward pass)
+#                                           runs another BenchForward (default: the Llama forward pass;
+#                                           SQUEEZE_BENCH_FORWARD=none skips it)
 #   SQUEEZE_BENCH_TMP=/some/dir             where the model goes (default /tmp)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,5 +39,6 @@ du -sh "$DIR/model"
 
 echo "== open (-Xmx2g)"
 FORWARD=()
-[ -n "${SQUEEZE_BENCH_FORWARD:-}" ] && FORWARD=(--forward "$SQUEEZE_BENCH_FORWARD")
+forward="${SQUEEZE_BENCH_FORWARD:-dev.squeeze.engine.bench.LlamaBenchForward}"
+[ "$forward" != none ] && FORWARD=(--forward "$forward")
 "$JAVA" -Xmx2g --enable-native-access=ALL-UNNAMED -cp "$CP" "$MAIN" open "$DIR/model" "${FORWARD[@]}"
