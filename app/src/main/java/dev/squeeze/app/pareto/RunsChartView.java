@@ -64,11 +64,11 @@ public final class RunsChartView {
         table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         table.setPlaceholder(new Label("No runs stored for this model yet"));
         table.getColumns().add(text("#", 40, r -> Long.toString(r.id())));
-        table.getColumns().add(text("Run", 200, RunSummary::label));
+        table.getColumns().add(text("Run", 180, RunSummary::label));
         table.getColumns().add(text("Size", 90, r -> Bytes.human(r.sizeBytes())));
         table.getColumns().add(text("vs fp16", 70, r -> String.format(Locale.ROOT, "%.2f×",
                 (double) r.fp16Bytes() / Math.max(1, r.sizeBytes()))));
-        table.getColumns().add(text("Bits/weight", 90, r -> r.bitsPerWeight() == null ? "—"
+        table.getColumns().add(text("Bits/w", 70, r -> r.bitsPerWeight() == null ? "—"
                 : String.format(Locale.ROOT, "%.3f", r.bitsPerWeight())));
         table.getColumns().add(text("Metric", 110, RunSummary::metricText));
         table.getColumns().add(text("Backend", 110, RunSummary::kernelBackend));

@@ -26,11 +26,12 @@ public final class RunsChartViewModel {
 
     /**
      * Shows the runs of one model. The chart's metric is the headline metric of its runs (top-1 for a classifier,
-     * perplexity for a language model); runs without it stay in the table but not on the chart.
+     * perplexity for a language model; {@code modelMetric} when no run has one yet); runs without it stay in the
+     * table but not on the chart.
      */
-    public void show(String modelName, List<RunSummary> modelRuns) {
+    public void show(String modelName, List<RunSummary> modelRuns, MetricKind modelMetric) {
         metric = modelRuns.stream().map(RunSummary::metric).filter(java.util.Objects::nonNull).findFirst()
-                .orElse(MetricKind.TOP1);
+                .orElse(modelMetric);
         String what = metric == MetricKind.TOP1 ? "Accuracy" : "Perplexity";
         title.set(what + " vs. size — " + modelName);
         runs.setAll(modelRuns);

@@ -68,7 +68,7 @@ public final class WorkbenchView {
 
         SplitPane split = new SplitPane(modelView.root(), runsView.root());
         split.setOrientation(Orientation.HORIZONTAL);
-        split.setDividerPositions(0.42);
+        split.setDividerPositions(0.49);
 
         ProgressIndicator spinner = new ProgressIndicator();
         spinner.setPrefSize(16, 16);

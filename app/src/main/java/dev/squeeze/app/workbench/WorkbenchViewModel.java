@@ -3,6 +3,7 @@ package dev.squeeze.app.workbench;
 import dev.squeeze.app.models.ModelViewModel;
 import dev.squeeze.app.pareto.RunsChartViewModel;
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.eval.MetricKind;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.ModelFormats;
 import dev.squeeze.engine.runs.Baselines;
@@ -127,7 +128,7 @@ public final class WorkbenchViewModel {
 
     private void show(Loaded loaded) {
         model.show(loaded.model(), loaded.runs());
-        runs.show(loaded.model().name(), loaded.runs());
+        runs.show(loaded.model().name(), loaded.runs(), MetricKind.defaultFor(loaded.model()));
         busy.set(false);
         int n = loaded.runs().size();
         String base = loaded.model().name() + ": " + loaded.model().layers().size() + " layers, "

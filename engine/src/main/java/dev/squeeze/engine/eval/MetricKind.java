@@ -60,6 +60,11 @@ public enum MetricKind {
     /** The value as tables and summaries show it, e.g. {@code 90.40% top-1}. */
     public abstract String format(double value);
 
+    /** The headline metric of a model's family: perplexity for language models, top-1 for everything else. */
+    public static MetricKind defaultFor(dev.squeeze.engine.model.Model model) {
+        return dev.squeeze.engine.nn.llama.LlamaConfig.ARCHITECTURE.equals(model.architecture()) ? PERPLEXITY : TOP1;
+    }
+
     public static Optional<MetricKind> byName(String name) {
         for (MetricKind k : values()) {
             if (k.metricName.equals(name)) {
