@@ -9,9 +9,19 @@ import dev.squeeze.engine.SqueezeException;
  * @param groupSize columns per group; {@code 0} means one group per row ("per-row")
  * @param symmetric symmetric range around zero (the zero point is implied) or asymmetric (stored zero point)
  */
-public record RtnSettings(int bits, int groupSize, boolean symmetric) {
+public record RtnSettings(int bits, int groupSize, boolean symmetric) implements MethodSettings {
     public static RtnSettings perRow(int bits) {
         return new RtnSettings(bits, 0, false);
+    }
+
+    @Override
+    public String method() {
+        return "rtn";
+    }
+
+    @Override
+    public void validate(String layer, int rows, int cols) {
+        validate(layer);
     }
 
     /** Checks the settings for a layer, naming the layer and field in the error. */
@@ -26,6 +36,7 @@ public record RtnSettings(int bits, int groupSize, boolean symmetric) {
         }
     }
 
+    @Override
     public String describe() {
         return "RTN " + bits + "-bit " + (symmetric ? "sym" : "asym") + " " + (groupSize == 0 ? "per-row" : "g" + groupSize);
     }

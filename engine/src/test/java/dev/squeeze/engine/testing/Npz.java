@@ -87,6 +87,37 @@ public final class Npz {
         return out;
     }
 
+    private static int itemSize(String descr) {
+        return Integer.parseInt(descr.substring(2));
+    }
+
+    /** Re-lays a Fortran-ordered (column-major) array out in C order, so every accessor can assume C order. */
+    private static ByteBuffer toCOrder(ByteBuffer fortran, int[] shape, int item) {
+        int n = 1;
+        for (int dim : shape) {
+            n *= dim;
+        }
+        byte[] out = new byte[n * item];
+        int[] index = new int[shape.length];
+        for (int c = 0; c < n; c++) {
+            // index = the C-order multi-index of element c; its Fortran offset has stride 1 on the first axis.
+            int f = 0;
+            int stride = 1;
+            for (int k = 0; k < shape.length; k++) {
+                f += index[k] * stride;
+                stride *= shape[k];
+            }
+            fortran.get(f * item, out, c * item, item);
+            for (int k = shape.length - 1; k >= 0; k--) {
+                if (++index[k] < shape[k]) {
+                    break;
+                }
+                index[k] = 0;
+            }
+        }
+        return ByteBuffer.wrap(out).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
     static Array npy(byte[] bytes, String name) {
         ByteBuffer b = ByteBuffer.wrap(bytes).order(ByteOrder.LITTLE_ENDIAN);
         if (bytes.length < 10 || bytes[0] != (byte) 0x93 || bytes[1] != 'N') {
@@ -102,13 +133,13 @@ public final class Npz {
         if (!d.find() || !o.find() || !s.find()) {
             throw new IllegalArgumentException(name + ": unreadable header " + header);
         }
-        if (o.group(1).equals("True")) {
-            throw new IllegalArgumentException(name + ": Fortran order is not supported");
-        }
         String[] dims = s.group(1).split(",");
         int[] shape = java.util.Arrays.stream(dims).map(String::trim).filter(x -> !x.isEmpty())
                 .mapToInt(Integer::parseInt).toArray();
         ByteBuffer data = b.slice(start + headerLen, bytes.length - start - headerLen).order(ByteOrder.LITTLE_ENDIAN);
+        if (o.group(1).equals("True")) {
+            data = toCOrder(data, shape, itemSize(d.group(1)));
+        }
         return new Array(d.group(1), shape, data);
     }
 }
