@@ -5,6 +5,7 @@ import com.tngtech.archunit.core.importer.ClassFileImporter;
 import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.Test;
 
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.classes;
 import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,6 +36,16 @@ class ArchitectureTest {
                 .should().callMethod(System.class, "load", String.class)
                 .orShould().callMethod(System.class, "loadLibrary", String.class)
                 .because("engine.kernels is the only door to native code")
+                .check(engine);
+    }
+
+    @Test
+    void onlyTheRegistryReachesConcreteMethodClasses() {
+        classes().that().implement(dev.squeeze.engine.compress.CompressionMethod.class)
+                .should().onlyBeAccessed().byClassesThat()
+                .haveFullyQualifiedName(dev.squeeze.engine.compress.Methods.class.getName())
+                .because("methods are found by name through the registry (DESIGN.md), so plans, runs and the app"
+                        + " never depend on a concrete method")
                 .check(engine);
     }
 }

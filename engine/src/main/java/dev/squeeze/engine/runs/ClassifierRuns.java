@@ -1,8 +1,9 @@
 package dev.squeeze.engine.runs;
 
 import dev.squeeze.engine.compress.CompressedTensor;
-import dev.squeeze.engine.compress.QuantizedMatrix;
-import dev.squeeze.engine.compress.RtnQuantizer;
+import dev.squeeze.engine.compress.LayerInput;
+import dev.squeeze.engine.compress.MethodSettings;
+import dev.squeeze.engine.compress.Methods;
 import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.data.ImageSet;
 import dev.squeeze.engine.eval.ClassifierEvaluator;
@@ -51,28 +52,40 @@ public final class ClassifierRuns {
         }
     }
 
-    /** Quantizes every compressible weight with {@code settings}, evaluates the result and stores the run. */
+    /** Quantizes every compressible weight with RTN {@code settings}, evaluates the result and stores the run. */
     public long runRtn(Model model, ImageSet eval, RtnSettings settings) {
+        String plan = "{\"schema\":1,\"defaults\":{\"method\":\"rtn\",\"bits\":" + settings.bits()
+                + ",\"groupSize\":" + settings.groupSize() + ",\"symmetric\":" + settings.symmetric() + "}}";
+        return run(model, eval, settings, plan);
+    }
+
+    /**
+     * Compresses every compressible weight with a data-free method ({@code settings} name it), evaluates the
+     * result and stores the run.
+     */
+    public long run(Model model, ImageSet eval, MethodSettings settings, String planJson) {
         try (ClassifierSubject subject = ClassifierSubject.of(model)) {
             Instant start = Instant.now();
-            Map<String, QuantizedMatrix> byLayer = new LinkedHashMap<>();
+            Map<String, CompressedTensor> byLayer = new LinkedHashMap<>();
             Map<String, CompressedTensor> byTensor = new LinkedHashMap<>();
             List<RunRecord.LayerResult> layers = new ArrayList<>();
             for (ClassifierSubject.WeightMatrix w : subject.weights()) {
+                settings.validate(w.layer(), w.rows(), w.cols());
+            }
+            for (ClassifierSubject.WeightMatrix w : subject.weights()) {
                 long t0 = System.nanoTime();
-                QuantizedMatrix q = RtnQuantizer.quantize(w.layer(), w.values(), w.rows(), w.cols(), settings);
+                CompressedTensor q = Methods.compress(new LayerInput(w.layer(), w.values(), w.rows(), w.cols(), null),
+                        settings);
                 byLayer.put(w.layer(), q);
                 byTensor.put(w.tensor(), q);
                 double err = SizeAccounting.relativeError(w.values(), q.dequantize());
                 long ms = (System.nanoTime() - t0) / 1_000_000;
-                layers.add(new RunRecord.LayerResult(w.layer(), "rtn", settings.describe(), q.storedBits(),
+                layers.add(new RunRecord.LayerResult(w.layer(), settings.method(), settings.describe(), q.storedBits(),
                         q.bitsPerWeight(), err, ms));
                 LOG.debug("{}: {} bits/weight, relative error {}", w.layer(), q.bitsPerWeight(), err);
             }
             ClassifierMetrics m = ClassifierEvaluator.evaluate(subject.with(byLayer), eval);
-            String plan = "{\"schema\":1,\"defaults\":{\"method\":\"rtn\",\"bits\":" + settings.bits()
-                    + ",\"groupSize\":" + settings.groupSize() + ",\"symmetric\":" + settings.symmetric() + "}}";
-            return store.recordRun(record(model, eval, plan, settings.describe() + " on every compressible weight",
+            return store.recordRun(record(model, eval, planJson, settings.describe() + " on every compressible weight",
                     settings.describe(), start, m, SizeAccounting.modelBytes(model, byTensor),
                     SizeAccounting.bitsPerWeight(byTensor), layers));
         }

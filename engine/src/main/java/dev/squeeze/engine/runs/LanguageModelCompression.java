@@ -1,0 +1,152 @@
+package dev.squeeze.engine.runs;
+
+import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.compress.LayerInput;
+import dev.squeeze.engine.compress.MethodSettings;
+import dev.squeeze.engine.compress.Methods;
+import dev.squeeze.engine.compress.hessian.HessianAccumulator;
+import dev.squeeze.engine.data.text.TextEvaluation;
+import dev.squeeze.engine.eval.Perplexity;
+import dev.squeeze.engine.eval.SizeAccounting;
+import dev.squeeze.engine.kernels.Kernels;
+import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.model.Tensor;
+import dev.squeeze.engine.nn.LinearOp;
+import dev.squeeze.engine.nn.llama.LlamaConfig;
+import dev.squeeze.engine.nn.llama.LlamaLayers;
+import dev.squeeze.engine.nn.llama.LlamaModel;
+import dev.squeeze.engine.store.Provenance;
+import dev.squeeze.engine.store.ResultsStore;
+import dev.squeeze.engine.store.RunRecord;
+import dev.squeeze.engine.util.Hashing;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * Compresses the linears of a Llama-family model block by block, as GPTQ's {@code llama.py} does: the
+ * Hessians of block {@code b} are collected on the calibration windows running the model whose blocks before
+ * {@code b} are already compressed, so each block is calibrated on the outputs of the compressed ones before
+ * it. Within a block all seven linears are calibrated in one pass (the reference's default; its
+ * {@code --true-sequential} re-runs the block after q/k/v, o and gate/up — not done here). The embedding and the
+ * (tied) head stay as stored. Then perplexity on the evaluation split, and the run is stored.
+ */
+public final class LanguageModelCompression {
+    private static final Logger LOG = LoggerFactory.getLogger(LanguageModelCompression.class);
+
+    private final ResultsStore store;
+
+    public LanguageModelCompression(ResultsStore store) {
+        this.store = store;
+    }
+
+    /** What was done, for tables and logs. */
+    public record Outcome(long runId, double perplexity, Double bitsPerWeight, long sizeBytes) {
+    }
+
+    /**
+     * @param settingsFor  the settings of each linear (canonical name), or null to keep it dense
+     * @param calibration  calibration windows (token ids; from the calibration split, never the evaluation one)
+     * @param label        the run's label, e.g. {@code GPTQ 4-bit g128}
+     */
+    public Outcome run(Model model, TextEvaluation eval, List<int[]> calibration,
+                       Function<String, MethodSettings> settingsFor, String label, String planJson, long seed) {
+        Instant start = Instant.now();
+        LlamaConfig cfg = LlamaConfig.fromMetadata(model);
+        LlamaModel dense = LlamaModel.from(model);
+        Map<String, LinearOp> replaced = new LinkedHashMap<>();
+        Map<String, CompressedTensor> byTensor = new LinkedHashMap<>();
+        List<RunRecord.LayerResult> layers = new ArrayList<>();
+        for (int b = 0; b < cfg.nLayers(); b++) {
+            List<String> names = new ArrayList<>();
+            for (String n : List.of(LlamaLayers.q(b), LlamaLayers.k(b), LlamaLayers.v(b), LlamaLayers.o(b),
+                    LlamaLayers.gate(b), LlamaLayers.up(b), LlamaLayers.down(b))) {
+                if (settingsFor.apply(n) != null) {
+                    names.add(n);
+                }
+            }
+            Map<String, MethodSettings> settings = new LinkedHashMap<>();
+            for (String n : names) {
+                MethodSettings s = settingsFor.apply(n);
+                Tensor w = model.tensor(n + ".weight");
+                s.validate(n, (int) w.dim(0), (int) w.dim(1));
+                settings.put(n, s);
+            }
+            Map<String, float[]> hessians = calibration.isEmpty() || names.isEmpty() ? Map.of()
+                    : hessians(dense.withLinears(replaced), names, calibration);
+            for (String n : names) {
+                long t0 = System.nanoTime();
+                Tensor w = model.tensor(n + ".weight");
+                float[] weights = w.floats();
+                CompressedTensor c = Methods.compress(
+                        new LayerInput(n, weights, (int) w.dim(0), (int) w.dim(1), hessians.get(n)), settings.get(n));
+                replaced.put(n, c.asLinearOp());
+                byTensor.put(w.name(), c);
+                double err = SizeAccounting.relativeError(weights, c.dequantize());
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                layers.add(new RunRecord.LayerResult(n, settings.get(n).method(), settings.get(n).describe(),
+                        c.storedBits(), c.bitsPerWeight(), err, ms));
+            }
+            LOG.info("{}: block {} of {} compressed", label, b + 1, cfg.nLayers());
+        }
+        LlamaModel compressed = dense.withLinears(replaced);
+        List<int[]> sequences = eval.corpus().tokens(eval.range(), eval.tokenizer());
+        Perplexity.Result ppl = Perplexity.evaluate(compressed, sequences);
+        String text = String.join("\n", eval.corpus().stories(eval.range()));
+        RunRecord.DatasetRecord dataset = new RunRecord.DatasetRecord(eval.describe(), eval.corpus().source(),
+                Hashing.sha256(text.getBytes(StandardCharsets.UTF_8)), "evaluation", ppl.tokens());
+        List<RunRecord.Metric> metrics = List.of(
+                new RunRecord.Metric("perplexity", "evaluation", ppl.perplexity()),
+                new RunRecord.Metric("nll_per_token", "evaluation", ppl.meanNll()),
+                new RunRecord.Metric("tokens", "evaluation", ppl.tokens()),
+                new RunRecord.Metric("calibration_windows", "calibration", calibration.size()));
+        long size = SizeAccounting.modelBytes(model, byTensor);
+        Double bpw = SizeAccounting.bitsPerWeight(byTensor);
+        long id = store.recordRun(new RunRecord(RunRecords.model(model), dataset, planJson, label, label, start,
+                Instant.now(), seed, Provenance.current(Kernels.backendName()), size, SizeAccounting.fp16Bytes(model),
+                bpw, layers, metrics));
+        return new Outcome(id, ppl.perplexity(), bpw, size);
+    }
+
+    /** The Hessians of {@code names} on the calibration windows, one sequence per window (as add_batch counts). */
+    private static Map<String, float[]> hessians(LlamaModel current, List<String> names, List<int[]> windows) {
+        Map<String, HessianAccumulator> acc = new HashMap<>();
+        Map<String, float[]> buffers = new HashMap<>();
+        Map<String, Integer> filled = new HashMap<>();
+        LlamaModel listening = current.withListener((layer, x, rows, cols) -> {
+            if (!names.contains(layer)) {
+                return;
+            }
+            acc.computeIfAbsent(layer, l -> new HessianAccumulator(cols));
+            int at = filled.getOrDefault(layer, 0);
+            float[] buf = buffers.get(layer);
+            if (buf == null || buf.length < (at + rows) * cols) {
+                buf = java.util.Arrays.copyOf(buf == null ? new float[0] : buf, Math.max((at + rows) * cols, 2 * at * cols));
+                buffers.put(layer, buf);
+            }
+            System.arraycopy(x, 0, buf, at * cols, rows * cols);
+            filled.put(layer, at + rows);
+        });
+        for (int[] window : windows) {
+            filled.clear();
+            listening.forwardLast(window, 0, listening.newState());
+            for (String n : names) {
+                HessianAccumulator h = acc.get(n);
+                if (h != null) {
+                    h.addBatch(buffers.get(n), filled.get(n), 1);
+                }
+            }
+        }
+        Map<String, float[]> out = new HashMap<>();
+        acc.forEach((n, h) -> out.put(n, h.hessian()));
+        return out;
+    }
+}
