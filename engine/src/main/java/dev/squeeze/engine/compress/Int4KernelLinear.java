@@ -45,7 +45,16 @@ final class Int4KernelLinear implements LinearOp {
 
     @Override
     public void forward(float[] x, int batch, float[] y) {
-        kernel.multiply(matrix, x, y, batch);
+        int in = batch * matrix.cols();
+        int out = batch * matrix.rows();
+        if (x.length == in && y.length == out) {
+            kernel.multiply(matrix, x, y, batch);
+            return;
+        }
+        // Callers may pass reused buffers longer than this batch; the kernel takes exact lengths.
+        float[] yExact = new float[out];
+        kernel.multiply(matrix, x.length == in ? x : java.util.Arrays.copyOf(x, in), yExact, batch);
+        System.arraycopy(yExact, 0, y, 0, out);
     }
 
     @Override

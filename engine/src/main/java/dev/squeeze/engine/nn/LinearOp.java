@@ -10,9 +10,11 @@ public interface LinearOp {
     int outFeatures();
 
     /**
-     * @param x     {@code batch × inFeatures}, row-major
+     * @param x     {@code batch × inFeatures}, row-major; the array may be longer (a reused buffer): only the
+     *              first {@code batch × inFeatures} values are read
      * @param batch number of input rows
-     * @param y     {@code batch × outFeatures}, row-major; overwritten
+     * @param y     {@code batch × outFeatures}, row-major; only the first {@code batch × outFeatures} values are
+     *              written (the array may be longer)
      */
     void forward(float[] x, int batch, float[] y);
 

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Issue #4's table: stories260K compressed by each method (calibration: stories 1-500; evaluation: 501-1000).
+#   bench/stories260k-table.sh                      every configuration (many minutes on one core)
+#   bench/stories260k-table.sh ../shared rtn-w4-g32 one or more configurations by name
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
+CP_FILE="$ROOT/engine/target/bench-classpath.txt"
+./mvnw -B -q -o test-compile dependency:build-classpath -pl engine -am \
+  -Dmdep.outputFile="$CP_FILE" -Dmdep.includeScope=test >/dev/null
+CP="$ROOT/engine/target/test-classes:$ROOT/engine/target/classes:$(cat "$CP_FILE")"
+exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$CP" \
+  dev.squeeze.engine.bench.Stories260KCompressionTable "${1:-../shared}" "${@:2}"

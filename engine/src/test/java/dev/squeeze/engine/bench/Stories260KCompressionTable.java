@@ -1,0 +1,74 @@
+package dev.squeeze.engine.bench;
+
+import dev.squeeze.engine.compress.MethodSettings;
+import dev.squeeze.engine.compress.RtnSettings;
+import dev.squeeze.engine.data.text.CalibrationWindows;
+import dev.squeeze.engine.data.text.DataSplit;
+import dev.squeeze.engine.data.text.Llama2cTokenizer;
+import dev.squeeze.engine.data.text.StoryCorpus;
+import dev.squeeze.engine.data.text.TextEvaluation;
+import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.model.ModelFormats;
+import dev.squeeze.engine.runs.LanguageModelCompression;
+import dev.squeeze.engine.store.ResultsStore;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The issue #4 table: perplexity on TinyStories 501–1000 against bits per weight for each method on stories260K,
+ * calibrated on stories 1–500 (seeded windows). Not a test (minutes of work): run
+ * {@code bench/stories260k-table.sh [shared dir] [configs...]}; it prints a Markdown table row per configuration and
+ * stores every run in an H2 database under target/.
+ */
+public final class Stories260KCompressionTable {
+    /** Calibration: GPTQ's recipe scaled to a 512-token model: 128 windows of 256 tokens, seed 0. */
+    static final int WINDOWS = 128;
+    static final int WINDOW_LENGTH = 256;
+    static final long SEED = 0;
+
+    private Stories260KCompressionTable() {
+    }
+
+    /** The configurations of the table, by name. */
+    static Map<String, MethodSettings> configurations() {
+        Map<String, MethodSettings> c = new LinkedHashMap<>();
+        for (int bits : new int[]{4, 3, 2}) {
+            c.put("rtn-w" + bits + "-g32", new RtnSettings(bits, 32, false));
+        }
+        return c;
+    }
+
+    public static void main(String[] args) {
+        Path shared = Path.of(args.length > 0 ? args[0] : "../shared");
+        Model model = ModelFormats.open(shared.resolve("models/stories260K/stories260K.bin"));
+        var tokenizer = Llama2cTokenizer.read(shared.resolve("models/stories260K/tok512.bin"), 512);
+        StoryCorpus corpus = StoryCorpus.read(shared.resolve("data/tinystories/valid-1k.txt"));
+        DataSplit split = DataSplit.TINYSTORIES_1K;
+        TextEvaluation eval = new TextEvaluation(corpus, split.evaluation(), tokenizer);
+        List<int[]> calibration = CalibrationWindows.sample(corpus.tokens(split.calibration(), tokenizer), WINDOWS,
+                WINDOW_LENGTH, SEED);
+        Map<String, MethodSettings> all = configurations();
+        List<String> chosen = args.length > 1 ? List.of(args).subList(1, args.length) : new ArrayList<>(all.keySet());
+        System.out.println("| configuration | method | bits/weight (linears) | model bytes | perplexity 501–1000 |");
+        System.out.println("|---|---|---|---|---|");
+        try (ResultsStore store = ResultsStore.openFile(Path.of("engine/target/stories260k-table/results"))) {
+            LanguageModelCompression pipeline = new LanguageModelCompression(store);
+            for (String name : chosen) {
+                MethodSettings s = all.get(name);
+                if (s == null) {
+                    throw new IllegalArgumentException("unknown configuration " + name + "; known: " + all.keySet());
+                }
+                long t0 = System.nanoTime();
+                var out = pipeline.run(model, eval, calibration, layer -> s, s.describe(),
+                        "{\"schema\":1,\"table\":\"" + name + "\"}", SEED);
+                System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %,d | %.4f |   (%.0f s)%n", name, s.describe(),
+                        out.bitsPerWeight(), out.sizeBytes(), out.perplexity(), (System.nanoTime() - t0) / 1e9);
+            }
+        }
+    }
+}
