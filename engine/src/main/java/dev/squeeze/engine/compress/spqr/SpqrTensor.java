@@ -1,0 +1,258 @@
+package dev.squeeze.engine.compress.spqr;
+
+import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.nn.DenseLinear;
+import dev.squeeze.engine.nn.LinearOp;
+
+import java.util.Objects;
+
+/**
+ * An SpQR-compressed weight matrix: per-weight codes, bilevel group statistics and sparse outliers.
+ *
+ * <p>Layout, all in processed (permuted) column order {@code p}; original column {@code perm[p]}:
+ * <ul>
+ *   <li>{@code codes[r][p]}: {@code bits} each;</li>
+ *   <li>first-level statistics of group {@code g} (columns {@code g·groupSize …}) and row {@code r}:
+ *       {@code scale = s₂ (scaleCode − z₂)} and {@code zero = s₂' (zeroCode − z₂')}, where the codes take
+ *       {@code qqScaleBits} / {@code qqZeroBits} bits and the second-level pairs {@code (s₂, z₂)}, {@code (s₂', z₂')}
+ *       are shared by {@code qqGroupSize} consecutive rows;</li>
+ *   <li>the weight {@code w = scale (code − zero)}, unless (r, p) is an outlier: then its value is stored in CSR
+ *       (row pointers, a 16-bit processed-column index and the value); its code is kept but unused.</li>
+ * </ul>
+ *
+ * <p>Stored bits ({@link #storedBits()}), exact counts:
+ * <pre>
+ *   rows·cols·bits                                  codes
+ * + rows·groups·(qqScaleBits + qqZeroBits)          first-level statistics as second-level codes
+ * + groups·(rows/qqGroupSize)·4·v                   second-level scale and zero of both statistics
+ * + outliers·(v + 16)                               outlier value + 16-bit column index
+ * + (rows + 1)·32                                   CSR row pointers
+ * + cols·16 with act-order                          the permutation (16-bit column indices)
+ * </pre>
+ * with {@code groups = ⌈cols / groupSize⌉} (a partial last group still has its statistics) and {@code v = 16}
+ * (fp16), or 32 with {@link SpqrSettings#referencePrecision()} (float32, which is what the reference's own
+ * dequantized weights use). The reference's own figure ({@link #referenceAverageBits()}, SpQR
+ * {@code get_average_number_of_bits}) counts full groups, 16-bit second-level values, 32 bits per outlier and
+ * neither the row pointers nor the permutation.
+ */
+public final class SpqrTensor implements CompressedTensor {
+    /** The reference clamps scales at this before dividing ({@code quant_groups.quantize}, {@code eps=1e-9}). */
+    private static final float EPS = 1e-9f;
+
+    private final int rows;
+    private final int cols;
+    private final SpqrSettings settings;
+    private final int[] perm;
+    private final byte[] codes;
+    private final byte[] scaleCodes;
+    private final byte[] zeroCodes;
+    private final float[] secondLevel;
+    private final int[] rowPointers;
+    private final char[] outlierColumns;
+    private final float[] outlierValues;
+    private final double outlierThreshold;
+
+    /**
+     * @param perm           processing order, or null for the identity
+     * @param codes          {@code rows × cols}, row-major, processed column order
+     * @param scaleCodes     {@code groups × rows}
+     * @param zeroCodes      {@code groups × rows}
+     * @param secondLevel    {@code groups × (rows/qqGroupSize) × 4}: scale's (s₂, z₂), then zero's (s₂', z₂')
+     * @param rowPointers    CSR, {@code rows + 1}
+     * @param outlierColumns CSR processed-column indices, ascending within a row
+     * @param outlierValues  CSR values (fp16-representable unless {@code referencePrecision})
+     * @param outlierThreshold the absolute threshold used (provenance, not stored)
+     */
+    SpqrTensor(int rows, int cols, SpqrSettings settings, int[] perm, byte[] codes, byte[] scaleCodes,
+               byte[] zeroCodes, float[] secondLevel, int[] rowPointers, char[] outlierColumns, float[] outlierValues,
+               double outlierThreshold) {
+        this.rows = rows;
+        this.cols = cols;
+        this.settings = Objects.requireNonNull(settings);
+        this.perm = perm;
+        this.codes = codes;
+        this.scaleCodes = scaleCodes;
+        this.zeroCodes = zeroCodes;
+        this.secondLevel = secondLevel;
+        this.rowPointers = rowPointers;
+        this.outlierColumns = outlierColumns;
+        this.outlierValues = outlierValues;
+        this.outlierThreshold = outlierThreshold;
+        int groups = groups();
+        int chunks = rows / settings.qqGroupSize();
+        if (codes.length != rows * cols || scaleCodes.length != groups * rows || zeroCodes.length != groups * rows
+                || secondLevel.length != groups * chunks * 4 || rowPointers.length != rows + 1
+                || outlierColumns.length != outlierValues.length || rowPointers[rows] != outlierValues.length
+                || (perm != null && perm.length != cols)) {
+            throw new IllegalArgumentException("inconsistent SpQR tensor arrays for " + rows + " × " + cols);
+        }
+        if (!settings.referencePrecision()) {
+            for (float v : outlierValues) {
+                if (Float.float16ToFloat(Float.floatToFloat16(v)) != v && !Float.isNaN(v)) {
+                    throw new IllegalArgumentException("outlier " + v + " is not an fp16 value");
+                }
+            }
+            for (float v : secondLevel) {
+                if (Float.float16ToFloat(Float.floatToFloat16(v)) != v && !Float.isNaN(v)) {
+                    throw new IllegalArgumentException("second-level statistic " + v + " is not an fp16 value");
+                }
+            }
+        }
+    }
+
+    /** {@code clamp(round(x / max(scale, 1e-9) + zero), 0, maxq)}, half to even, in float32 like the reference. */
+    static int quantize(float x, float scale, float zero, int maxq) {
+        float q = (float) Math.rint(x / Math.max(scale, EPS) + zero);
+        return q < 0 ? 0 : q > maxq ? maxq : (int) q;
+    }
+
+    /** {@code scale · (q − zero)} in float32, the reference's dequantization at both levels. */
+    static float dequantize(int q, float scale, float zero) {
+        return scale * (q - zero);
+    }
+
+    @Override
+    public int rows() {
+        return rows;
+    }
+
+    @Override
+    public int cols() {
+        return cols;
+    }
+
+    public SpqrSettings settings() {
+        return settings;
+    }
+
+    /** Number of column groups, {@code ⌈cols / groupSize⌉}. */
+    public int groups() {
+        return (cols + settings.groupSize() - 1) / settings.groupSize();
+    }
+
+    /** The processing order (processed column p is original column {@code perm[p]}); a copy. */
+    public int[] perm() {
+        if (perm == null) {
+            int[] id = new int[cols];
+            for (int i = 0; i < cols; i++) {
+                id[i] = i;
+            }
+            return id;
+        }
+        return perm.clone();
+    }
+
+    /** Code of row r at processed column p. */
+    public int code(int r, int p) {
+        return codes[r * cols + p] & 0xff;
+    }
+
+    /** Second-level code of the scale of row r in group g. */
+    public int scaleCode(int g, int r) {
+        return scaleCodes[g * rows + r] & 0xff;
+    }
+
+    /** Second-level code of the zero point of row r in group g. */
+    public int zeroCode(int g, int r) {
+        return zeroCodes[g * rows + r] & 0xff;
+    }
+
+    /** Dequantized first-level scale of row r in group g. */
+    public float scale(int g, int r) {
+        int k = (g * (rows / settings.qqGroupSize()) + r / settings.qqGroupSize()) * 4;
+        return dequantize(scaleCode(g, r), secondLevel[k], secondLevel[k + 1]);
+    }
+
+    /** Dequantized first-level zero point of row r in group g. */
+    public float zero(int g, int r) {
+        int k = (g * (rows / settings.qqGroupSize()) + r / settings.qqGroupSize()) * 4;
+        return dequantize(zeroCode(g, r), secondLevel[k + 2], secondLevel[k + 3]);
+    }
+
+    public int outlierCount() {
+        return outlierValues.length;
+    }
+
+    /** Whether (r, processed column p) is an outlier. */
+    public boolean isOutlier(int r, int p) {
+        for (int k = rowPointers[r]; k < rowPointers[r + 1]; k++) {
+            if (outlierColumns[k] == p) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The absolute outlier threshold the run used ({@code τ · outlier scale}); provenance, not stored. */
+    public double outlierThreshold() {
+        return outlierThreshold;
+    }
+
+    /**
+     * SpQR's own average bits per weight ({@code main.get_average_number_of_bits}, round_zero off), unrounded:
+     * {@code bits + (qqScaleBits + qqZeroBits)/groupSize + 2·(16+16)/(groupSize·qqGroupSize) + 32·outliers/(rows·cols)}.
+     */
+    public double referenceAverageBits() {
+        double g = settings.groupSize();
+        double avg = settings.bits() + (settings.qqScaleBits() + settings.qqZeroBits()) / g
+                + 2.0 * (16 + 16) / (g * settings.qqGroupSize());
+        return avg + 32.0 * outlierCount() / ((double) rows * cols);
+    }
+
+    @Override
+    public long storedBits() {
+        long groups = groups();
+        long chunks = rows / settings.qqGroupSize();
+        long v = settings.referencePrecision() ? 32 : 16;
+        long bits = (long) rows * cols * settings.bits();
+        bits += (long) rows * groups * (settings.qqScaleBits() + settings.qqZeroBits());
+        bits += groups * chunks * 4 * v;
+        bits += (long) outlierCount() * (v + 16);
+        bits += (rows + 1L) * 32;
+        if (perm != null) {
+            bits += (long) cols * 16;
+        }
+        return bits;
+    }
+
+    @Override
+    public float[] dequantize() {
+        float[] w = new float[rows * cols];
+        int gs = settings.groupSize();
+        float[] scale = new float[rows];
+        float[] zero = new float[rows];
+        for (int g = 0; g < groups(); g++) {
+            for (int r = 0; r < rows; r++) {
+                scale[r] = scale(g, r);
+                zero[r] = zero(g, r);
+            }
+            int p1 = Math.min(cols, (g + 1) * gs);
+            for (int r = 0; r < rows; r++) {
+                for (int p = g * gs; p < p1; p++) {
+                    w[r * cols + original(p)] = dequantize(code(r, p), scale[r], zero[r]);
+                }
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            for (int k = rowPointers[r]; k < rowPointers[r + 1]; k++) {
+                w[r * cols + original(outlierColumns[k])] = outlierValues[k];
+            }
+        }
+        return w;
+    }
+
+    private int original(int p) {
+        return perm == null ? p : perm[p];
+    }
+
+    @Override
+    public LinearOp asLinearOp() {
+        return new DenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
+    }
+
+    @Override
+    public String describe() {
+        return String.format(java.util.Locale.ROOT, "%s, %.2f%% outliers, %.3f bits/weight", settings.describe(),
+                100.0 * outlierCount() / ((double) rows * cols), bitsPerWeight());
+    }
+}
