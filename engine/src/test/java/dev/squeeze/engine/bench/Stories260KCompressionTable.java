@@ -2,6 +2,10 @@ package dev.squeeze.engine.bench;
 
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.RtnSettings;
+import dev.squeeze.engine.compress.sparse.MagnitudeSettings;
+import dev.squeeze.engine.compress.sparse.SparseGptSettings;
+import dev.squeeze.engine.compress.sparse.Sparsity;
+import dev.squeeze.engine.compress.spqr.SpqrSettings;
 import dev.squeeze.engine.data.text.CalibrationWindows;
 import dev.squeeze.engine.data.text.DataSplit;
 import dev.squeeze.engine.data.text.Llama2cTokenizer;
@@ -36,12 +40,30 @@ public final class Stories260KCompressionTable {
     private Stories260KCompressionTable() {
     }
 
+    /** Settings per layer: given the layer's row count (some methods need rows divisible by a group). */
+    interface Config extends java.util.function.IntFunction<MethodSettings> {
+    }
+
     /** The configurations of the table, by name. */
-    static Map<String, MethodSettings> configurations() {
-        Map<String, MethodSettings> c = new LinkedHashMap<>();
+    static Map<String, Config> configurations() {
+        Map<String, Config> c = new LinkedHashMap<>();
         for (int bits : new int[]{4, 3, 2}) {
-            c.put("rtn-w" + bits + "-g32", new RtnSettings(bits, 32, false));
+            c.put("rtn-w" + bits + "-g32", rows -> new RtnSettings(bits, 32, false));
         }
+        for (int bits : new int[]{4, 3, 2}) {
+            // SpQR's statistics are re-quantized in groups of 16 rows; gate/up have 172 rows (= 4 × 43), so
+            // those two use groups of 4 rows. Everything else as the paper recommends (g16, 3/3-bit, tau 0.2).
+            c.put("spqr-w" + bits, rows -> {
+                SpqrSettings r = SpqrSettings.recommended(bits);
+                return rows % r.qqGroupSize() == 0 ? r : new SpqrSettings(r.bits(), r.groupSize(), r.qqScaleBits(),
+                        r.qqZeroBits(), 4, r.outlierThreshold(), r.percdamp(), r.actOrder(), r.blockSize(),
+                        r.referencePrecision());
+            });
+        }
+        c.put("sparsegpt-50", rows -> SparseGptSettings.of(Sparsity.unstructured(0.5)));
+        c.put("magnitude-50", rows -> MagnitudeSettings.of(Sparsity.unstructured(0.5)));
+        c.put("sparsegpt-2of4", rows -> SparseGptSettings.of(Sparsity.nOfM(2, 4)));
+        c.put("magnitude-2of4", rows -> MagnitudeSettings.of(Sparsity.nOfM(2, 4)));
         return c;
     }
 
@@ -54,19 +76,21 @@ public final class Stories260KCompressionTable {
         TextEvaluation eval = new TextEvaluation(corpus, split.evaluation(), tokenizer);
         List<int[]> calibration = CalibrationWindows.sample(corpus.tokens(split.calibration(), tokenizer), WINDOWS,
                 WINDOW_LENGTH, SEED);
-        Map<String, MethodSettings> all = configurations();
+        Map<String, Config> all = configurations();
         List<String> chosen = args.length > 1 ? List.of(args).subList(1, args.length) : new ArrayList<>(all.keySet());
         System.out.println("| configuration | method | bits/weight (linears) | model bytes | perplexity 501–1000 |");
         System.out.println("|---|---|---|---|---|");
         try (ResultsStore store = ResultsStore.openFile(Path.of("engine/target/stories260k-table/results"))) {
             LanguageModelCompression pipeline = new LanguageModelCompression(store);
             for (String name : chosen) {
-                MethodSettings s = all.get(name);
-                if (s == null) {
+                Config config = all.get(name);
+                if (config == null) {
                     throw new IllegalArgumentException("unknown configuration " + name + "; known: " + all.keySet());
                 }
+                MethodSettings s = config.apply(64);
                 long t0 = System.nanoTime();
-                var out = pipeline.run(model, eval, calibration, layer -> s, s.describe(),
+                var out = pipeline.run(model, eval, calibration,
+                        layer -> config.apply((int) model.tensor(layer + ".weight").dim(0)), s.describe(),
                         "{\"schema\":1,\"table\":\"" + name + "\"}", SEED);
                 System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %,d | %.4f |   (%.0f s)%n", name, s.describe(),
                         out.bitsPerWeight(), out.sizeBytes(), out.perplexity(), (System.nanoTime() - t0) / 1e9);
