@@ -80,7 +80,7 @@ public final class Stories260KCompressionTable {
         List<String> chosen = args.length > 1 ? List.of(args).subList(1, args.length) : new ArrayList<>(all.keySet());
         System.out.println("| configuration | method | bits/weight (linears) | model bytes | perplexity 501–1000 |");
         System.out.println("|---|---|---|---|---|");
-        try (ResultsStore store = ResultsStore.openFile(Path.of("engine/target/stories260k-table/results"))) {
+        try (ResultsStore store = ResultsStore.openFile(Path.of("engine/target/stories260k-table/results-" + ProcessHandle.current().pid()))) {
             LanguageModelCompression pipeline = new LanguageModelCompression(store);
             for (String name : chosen) {
                 Config config = all.get(name);
