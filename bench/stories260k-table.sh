@@ -9,6 +9,11 @@ export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 CP_FILE="$ROOT/engine/target/bench-classpath.txt"
 ./mvnw -B -q -o test-compile dependency:build-classpath -pl engine -am \
   -Dmdep.outputFile="$CP_FILE" -Dmdep.includeScope=test >/dev/null
-CP="$ROOT/engine/target/test-classes:$ROOT/engine/target/classes:$(cat "$CP_FILE")"
-exec "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$CP" \
+# Run from a private copy of the classes, so that rebuilding the project meanwhile cannot pull them away.
+SNAP="$(mktemp -d "${TMPDIR:-/tmp}/squeeze-table-XXXXXX")"
+trap 'rm -rf "$SNAP"' EXIT
+cp -r "$ROOT/engine/target/classes" "$SNAP/classes"
+cp -r "$ROOT/engine/target/test-classes" "$SNAP/test-classes"
+CP="$SNAP/test-classes:$SNAP/classes:$(cat "$CP_FILE")"
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$CP" \
   dev.squeeze.engine.bench.Stories260KCompressionTable "${1:-../shared}" "${@:2}"
