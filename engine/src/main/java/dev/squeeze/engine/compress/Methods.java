@@ -13,7 +13,8 @@ import java.util.stream.Collectors;
  */
 public final class Methods {
     private static final List<CompressionMethod> ALL = List.of(new Rtn(), new dev.squeeze.engine.compress.spqr.Spqr(),
-            new dev.squeeze.engine.compress.sparse.SparseGpt(), new dev.squeeze.engine.compress.sparse.MagnitudePruning());
+            new dev.squeeze.engine.compress.sparse.SparseGpt(), new dev.squeeze.engine.compress.sparse.MagnitudePruning(),
+            new dev.squeeze.engine.compress.lowrank.LowRank());
     private static final Map<String, CompressionMethod> BY_NAME =
             ALL.stream().collect(Collectors.toUnmodifiableMap(CompressionMethod::name, Function.identity()));
 

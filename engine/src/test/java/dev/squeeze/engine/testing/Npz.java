@@ -42,8 +42,9 @@ public final class Npz {
 
         public double[] doubles() {
             double[] out = new double[size()];
+            float[] f = descr.equals("<f8") ? null : floats();
             for (int i = 0; i < out.length; i++) {
-                out[i] = descr.equals("<f8") ? data.getDouble(8 * i) : floats()[i];
+                out[i] = f == null ? data.getDouble(8 * i) : f[i];
             }
             return out;
         }
