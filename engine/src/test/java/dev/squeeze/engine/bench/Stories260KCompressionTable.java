@@ -5,6 +5,8 @@ import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.compress.sparse.MagnitudeSettings;
 import dev.squeeze.engine.compress.sparse.SparseGptSettings;
 import dev.squeeze.engine.compress.sparse.Sparsity;
+import dev.squeeze.engine.compress.lowrank.LowRankSettings;
+import dev.squeeze.engine.compress.lowrank.LowRankVariant;
 import dev.squeeze.engine.compress.spqr.SpqrSettings;
 import dev.squeeze.engine.data.text.CalibrationWindows;
 import dev.squeeze.engine.data.text.DataSplit;
@@ -40,30 +42,37 @@ public final class Stories260KCompressionTable {
     private Stories260KCompressionTable() {
     }
 
-    /** Settings per layer: given the layer's row count (some methods need rows divisible by a group). */
-    interface Config extends java.util.function.IntFunction<MethodSettings> {
+    /** Settings per layer, given its shape (some methods need rows divisible by a group, ranks depend on it). */
+    interface Config {
+        MethodSettings apply(int rows, int cols);
     }
 
     /** The configurations of the table, by name. */
     static Map<String, Config> configurations() {
         Map<String, Config> c = new LinkedHashMap<>();
         for (int bits : new int[]{4, 3, 2}) {
-            c.put("rtn-w" + bits + "-g32", rows -> new RtnSettings(bits, 32, false));
+            c.put("rtn-w" + bits + "-g32", (rows, cols) -> new RtnSettings(bits, 32, false));
         }
         for (int bits : new int[]{4, 3, 2}) {
             // SpQR's statistics are re-quantized in groups of 16 rows; gate/up have 172 rows (= 4 × 43), so
             // those two use groups of 4 rows. Everything else as the paper recommends (g16, 3/3-bit, tau 0.2).
-            c.put("spqr-w" + bits, rows -> {
+            c.put("spqr-w" + bits, (rows, cols) -> {
                 SpqrSettings r = SpqrSettings.recommended(bits);
                 return rows % r.qqGroupSize() == 0 ? r : new SpqrSettings(r.bits(), r.groupSize(), r.qqScaleBits(),
                         r.qqZeroBits(), 4, r.outlierThreshold(), r.percdamp(), r.actOrder(), r.blockSize(),
                         r.referencePrecision());
             });
         }
-        c.put("sparsegpt-50", rows -> SparseGptSettings.of(Sparsity.unstructured(0.5)));
-        c.put("magnitude-50", rows -> MagnitudeSettings.of(Sparsity.unstructured(0.5)));
-        c.put("sparsegpt-2of4", rows -> SparseGptSettings.of(Sparsity.nOfM(2, 4)));
-        c.put("magnitude-2of4", rows -> MagnitudeSettings.of(Sparsity.nOfM(2, 4)));
+        c.put("sparsegpt-50", (rows, cols) -> SparseGptSettings.of(Sparsity.unstructured(0.5)));
+        c.put("magnitude-50", (rows, cols) -> MagnitudeSettings.of(Sparsity.unstructured(0.5)));
+        c.put("sparsegpt-2of4", (rows, cols) -> SparseGptSettings.of(Sparsity.nOfM(2, 4)));
+        c.put("magnitude-2of4", (rows, cols) -> MagnitudeSettings.of(Sparsity.nOfM(2, 4)));
+        // Low rank: LoRD at half and three quarters of the largest rank that still saves space in each layer
+        // (k/v are 32 × 64, so one rank for every layer would either save nothing there or little elsewhere).
+        for (double share : new double[]{0.5, 0.75}) {
+            c.put("lord-" + Math.round(share * 100), (rows, cols) -> LowRankSettings.of(LowRankVariant.LORD,
+                    Math.max(1, (int) (share * LowRankSettings.maxUsefulRank(rows, cols)))));
+        }
         return c;
     }
 
@@ -87,10 +96,13 @@ public final class Stories260KCompressionTable {
                 if (config == null) {
                     throw new IllegalArgumentException("unknown configuration " + name + "; known: " + all.keySet());
                 }
-                MethodSettings s = config.apply(64);
+                MethodSettings s = config.apply(64, 64);
                 long t0 = System.nanoTime();
                 var out = pipeline.run(model, eval, calibration,
-                        layer -> config.apply((int) model.tensor(layer + ".weight").dim(0)), s.describe(),
+                        layer -> {
+                            var w = model.tensor(layer + ".weight");
+                            return config.apply((int) w.dim(0), (int) w.dim(1));
+                        }, name.startsWith("lord") ? "LoRD " + name.substring(5) + "% of the useful rank" : s.describe(),
                         "{\"schema\":1,\"table\":\"" + name + "\"}", SEED);
                 System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %,d | %.4f |   (%.0f s)%n", name, s.describe(),
                         out.bitsPerWeight(), out.sizeBytes(), out.perplexity(), (System.nanoTime() - t0) / 1e9);
