@@ -1,12 +1,15 @@
 package dev.squeeze.engine.compress.hessian;
 
+import dev.squeeze.engine.compress.linalg.Blas;
+
 /**
  * The layer Hessian {@code H = 2/n Σ x xᵀ} as the reference implementations accumulate it (ALGORITHMS.md,
  * "Common: the layer Hessian"): a running mean over calls of {@link #addBatch}, where {@code n} counts the
  * sequences of the batches, not their tokens. Float32 like the references; only H's shape matters to the
- * methods, its scale cancels.
+ * methods, its scale cancels. Only the lower triangle is accumulated; {@link #hessian()} returns it mirrored.
  */
 public final class HessianAccumulator {
+    private static final int ROW_BLOCK = 256;
     private final int cols;
     private final float[] h;
     private long samples;
@@ -25,26 +28,19 @@ public final class HessianAccumulator {
             throw new IllegalArgumentException("batch has " + x.length + " values for " + tokens + " × " + cols);
         }
         float keep = (float) samples / (samples + sequences);
-        for (int i = 0; i < h.length; i++) {
-            h[i] *= keep;
-        }
         samples += sequences;
         float scale = (float) Math.sqrt(2.0 / samples);
-        float[] row = new float[cols];
-        for (int t = 0; t < tokens; t++) {
-            for (int c = 0; c < cols; c++) {
-                row[c] = scale * x[t * cols + c];
-            }
-            for (int i = 0; i < cols; i++) {
-                float xi = row[i];
-                if (xi == 0f) {
-                    continue;
-                }
-                int ri = i * cols;
-                for (int j = 0; j < cols; j++) {
-                    h[ri + j] += xi * row[j];
-                }
-            }
+        float[] xs = new float[tokens * cols];
+        for (int i = 0; i < xs.length; i++) {
+            xs[i] = scale * x[i];
+        }
+        // H = keep·H + xsᵀ xs, lower triangle only (a block row at a time, each through the fast product; the
+        // part of a block row's diagonal square above the diagonal is computed too and ignored): H is symmetric,
+        // hessian() mirrors it.
+        Blas blas = Blas.get();
+        for (int r0 = 0; r0 < cols; r0 += ROW_BLOCK) {
+            int rb = Math.min(ROW_BLOCK, cols - r0);
+            blas.sgemm(true, false, rb, r0 + rb, tokens, 1f, xs, r0, cols, xs, 0, cols, keep, h, r0 * cols, cols);
         }
     }
 
@@ -59,6 +55,12 @@ public final class HessianAccumulator {
 
     /** A copy of H, {@code cols × cols} row-major. */
     public float[] hessian() {
-        return h.clone();
+        float[] out = h.clone();
+        for (int i = 0; i < cols; i++) {
+            for (int j = i + 1; j < cols; j++) {
+                out[i * cols + j] = out[j * cols + i];
+            }
+        }
+        return out;
     }
 }

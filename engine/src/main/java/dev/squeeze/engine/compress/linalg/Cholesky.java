@@ -1,11 +1,17 @@
 package dev.squeeze.engine.compress.linalg;
 
 /**
- * Cholesky factorisation and the inverse-Hessian factor of GPTQ, SparseGPT and SpQR, in double precision on
- * row-major {@code n × n} arrays. The reference code does these steps in float32 on the GPU; double keeps our
- * factor at least as accurate, so results agree with the references to float rounding.
+ * Cholesky factorisation, triangular inverse and the inverse-Hessian factor of GPTQ, SparseGPT and SpQR, in
+ * double precision on row-major {@code n × n} arrays. The reference code does these steps in float32 on the GPU;
+ * double keeps our factor at least as accurate, so results agree with the references to float rounding.
+ *
+ * <p>The O(n³) work is blocked ({@value #NB} columns at a time) so that almost all of it is matrix products through
+ * {@link Blas}; the small diagonal blocks are factored by the plain loops, which are also the readable reference
+ * ({@link #lowerUnblocked}, {@link #invertLowerUnblocked}).
  */
 public final class Cholesky {
+    static final int NB = 128;
+
     private Cholesky() {
     }
 
@@ -13,90 +19,206 @@ public final class Cholesky {
     public static final class NotPositiveDefiniteException extends RuntimeException {
         private static final long serialVersionUID = 1L;
         private final int index;
+        private final double pivot;
 
         NotPositiveDefiniteException(int index, double pivot) {
             super("matrix is not positive definite: pivot " + index + " is " + pivot);
             this.index = index;
+            this.pivot = pivot;
         }
 
         public int index() {
             return index;
         }
+
+        /** The value under the square root that was not positive. */
+        public double pivot() {
+            return pivot;
+        }
     }
 
     /**
      * Overwrites the lower triangle of {@code a} with {@code L}, {@code a = L Lᵀ}, and zeroes the strict upper
-     * triangle. Row-oriented (Cholesky–Banachiewicz), so the inner loop runs over contiguous memory.
+     * triangle; only the lower triangle of {@code a} is read. Right-looking blocked: factor a diagonal block, solve
+     * the panel below it, subtract the panel's outer product from the trailing matrix (a product through
+     * {@link Blas}).
      */
     public static void lowerInPlace(double[] a, int n) {
+        checkSquare(a, n);
+        Blas blas = Blas.get();
+        double[] linv = new double[NB * NB];
+        double[] panel = new double[NB * Math.max(0, n - NB)];
+        double[] solved = new double[panel.length];
+        for (int k0 = 0; k0 < n; k0 += NB) {
+            int nb = Math.min(NB, n - k0);
+            int k1 = k0 + nb;
+            int m = n - k1;
+            lowerBlock(a, k0 * n + k0, n, nb, k0);
+            if (m == 0) {
+                break;
+            }
+            // Panel X = A21 L11⁻ᵀ, held transposed (P = Xᵀ = L11⁻¹ A21ᵀ, nb × m) so that both the solve and the
+            // trailing update are plain products.
+            for (int i = 0; i < m; i++) {
+                int row = (k1 + i) * n + k0;
+                for (int j = 0; j < nb; j++) {
+                    panel[j * m + i] = a[row + j];
+                }
+            }
+            java.util.Arrays.fill(linv, 0);
+            for (int i = 0; i < nb; i++) {
+                System.arraycopy(a, (k0 + i) * n + k0, linv, i * nb, i + 1);
+            }
+            invertLowerUnblocked(linv, 0, nb, nb);
+            blas.dgemm(false, false, nb, m, nb, 1, linv, 0, nb, panel, 0, m, 0, solved, 0, m);
+            for (int i = 0; i < m; i++) {
+                int row = (k1 + i) * n + k0;
+                for (int j = 0; j < nb; j++) {
+                    a[row + j] = solved[j * m + i];
+                }
+            }
+            // A22 −= X Xᵀ on the lower triangle, a block row at a time (each block row also touches the part of its
+            // diagonal square above the diagonal, which is never read and is zeroed at the end).
+            for (int r0 = 0; r0 < m; r0 += NB) {
+                int rb = Math.min(NB, m - r0);
+                blas.dgemm(true, false, rb, r0 + rb, nb, -1, solved, r0, m, solved, 0, m, 1,
+                        a, (k1 + r0) * n + k1, n);
+            }
+        }
         for (int i = 0; i < n; i++) {
-            int ri = i * n;
+            java.util.Arrays.fill(a, i * n + i + 1, i * n + n, 0);
+        }
+    }
+
+    /** Unblocked Cholesky–Banachiewicz of the {@code nb × nb} block at {@code off} (leading dimension {@code ld}). */
+    private static void lowerBlock(double[] a, int off, int ld, int nb, int indexBase) {
+        for (int i = 0; i < nb; i++) {
+            int ri = off + i * ld;
             for (int j = 0; j <= i; j++) {
-                int rj = j * n;
+                int rj = off + j * ld;
                 double sum = a[ri + j];
                 for (int k = 0; k < j; k++) {
                     sum -= a[ri + k] * a[rj + k];
                 }
                 if (i == j) {
-                    if (!(sum > 0) || Double.isNaN(sum)) {
-                        throw new NotPositiveDefiniteException(i, sum);
+                    if (!(sum > 0)) {
+                        throw new NotPositiveDefiniteException(indexBase + i, sum);
                     }
                     a[ri + i] = Math.sqrt(sum);
                 } else {
                     a[ri + j] = sum / a[rj + j];
                 }
             }
-            for (int j = i + 1; j < n; j++) {
-                a[ri + j] = 0;
+        }
+    }
+
+    /** The plain unblocked factorisation ({@link #lowerInPlace}'s reference). */
+    static void lowerUnblocked(double[] a, int n) {
+        checkSquare(a, n);
+        lowerBlock(a, 0, n, n, 0);
+        for (int i = 0; i < n; i++) {
+            java.util.Arrays.fill(a, i * n + i + 1, i * n + n, 0);
+        }
+    }
+
+    /**
+     * Replaces the lower-triangular {@code l} (strict upper triangle zero) by its inverse, also lower triangular.
+     * Left-looking by block rows: row block I of {@code L⁻¹} is {@code −L_II⁻¹ (L[I, :I] · L⁻¹[:I, :I])}, with the
+     * product through {@link Blas}, stored over L's row block I, which is no longer needed.
+     */
+    public static void invertLowerInPlace(double[] l, int n) {
+        checkSquare(l, n);
+        Blas blas = Blas.get();
+        double[] linv = new double[NB * NB];
+        double[] t = new double[NB * n];
+        for (int i0 = 0; i0 < n; i0 += NB) {
+            int nb = Math.min(NB, n - i0);
+            java.util.Arrays.fill(linv, 0);
+            for (int i = 0; i < nb; i++) {
+                System.arraycopy(l, (i0 + i) * n + i0, linv, i * nb, i + 1);
+            }
+            invertLowerUnblocked(linv, 0, nb, nb);
+            if (i0 > 0) {
+                // T = L[I, :i0] · X[:i0, :i0]; X is lower triangular, so column block J only needs rows ≥ J.
+                for (int j0 = 0; j0 < i0; j0 += NB) {
+                    int jb = Math.min(NB, i0 - j0);
+                    blas.dgemm(false, false, nb, jb, i0 - j0, 1, l, i0 * n + j0, n, l, j0 * n + j0, n, 0,
+                            t, j0, i0);
+                }
+                blas.dgemm(false, false, nb, i0, nb, -1, linv, 0, nb, t, 0, i0, 0, l, i0 * n, n);
+            }
+            for (int i = 0; i < nb; i++) {
+                System.arraycopy(linv, i * nb, l, (i0 + i) * n + i0, nb);
             }
         }
     }
 
-    /** {@code A⁻¹} from the lower Cholesky factor {@code L} of A ({@code torch.cholesky_inverse}). */
-    public static double[] inverseFromLower(double[] l, int n) {
-        // Linv = L⁻¹ (lower), by forward substitution column by column; then A⁻¹ = Linvᵀ Linv.
-        double[] linv = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            linv[i * n + i] = 1.0 / l[i * n + i];
+    /** In-place inverse of the lower-triangular {@code nb × nb} block at {@code off}, by columns of the identity. */
+    static void invertLowerUnblocked(double[] l, int off, int ld, int nb) {
+        // Row i of L⁻¹ needs rows < i of L⁻¹ and row i of L: go down the rows, overwriting L's row as we finish it.
+        double[] row = new double[nb];
+        for (int i = 0; i < nb; i++) {
+            int ri = off + i * ld;
+            double d = l[ri + i];
             for (int j = 0; j < i; j++) {
                 double sum = 0;
                 for (int k = j; k < i; k++) {
-                    sum -= l[i * n + k] * linv[k * n + j];
+                    sum -= l[ri + k] * l[off + k * ld + j];
                 }
-                linv[i * n + j] = sum / l[i * n + i];
+                row[j] = sum / d;
             }
+            for (int j = 0; j < i; j++) {
+                l[ri + j] = row[j];
+            }
+            l[ri + i] = 1.0 / d;
         }
-        double[] inv = new double[n * n];
+    }
+
+    /** {@code A⁻¹} from the lower Cholesky factor {@code L} of A ({@code torch.cholesky_inverse}): {@code L⁻ᵀ L⁻¹}. */
+    public static double[] inverseFromLower(double[] l, int n) {
+        double[] x = l.clone();
         for (int i = 0; i < n; i++) {
-            for (int j = 0; j <= i; j++) {
-                double sum = 0;
-                // (Linvᵀ Linv)[i][j] = Σ_k Linv[k][i] Linv[k][j], k ≥ max(i, j) = i.
-                for (int k = i; k < n; k++) {
-                    sum += linv[k * n + i] * linv[k * n + j];
-                }
-                inv[i * n + j] = sum;
-                inv[j * n + i] = sum;
-            }
+            java.util.Arrays.fill(x, i * n + i + 1, i * n + n, 0);
         }
+        invertLowerInPlace(x, n);
+        double[] inv = new double[n * n];
+        Blas.get().dgemm(true, false, n, n, n, 1, x, 0, n, x, 0, n, 0, inv, 0, n);
         return inv;
     }
 
     /**
-     * The factor GPTQ uses: {@code U = cholesky(H⁻¹, upper=True)} of an already dampened H, computed as the
-     * reference does (Cholesky of H, inverse from the factor, upper Cholesky factor of that inverse).
+     * The factor GPTQ uses: {@code U = cholesky(H⁻¹, upper=True)} of an already dampened H.
+     *
+     * <p>The reference computes it in three O(n³) steps (Cholesky of H, the inverse from the factor, Cholesky of
+     * the inverse). We use an identity that needs two: with {@code J} the order-reversing permutation,
+     * {@code H = V Vᵀ} for {@code V = U⁻¹} (upper), so {@code J H J = (J V J)(J V J)ᵀ} and {@code J V J} is the lower
+     * Cholesky factor {@code L'} of {@code J H J}; hence {@code U = J L'⁻¹ J}. Reversing both axes of a row-major
+     * matrix is reversing its array. Same factor, half the work, one rounding chain fewer.
      */
     public static double[] upperFactorOfInverse(double[] h, int n) {
-        double[] l = h.clone();
-        lowerInPlace(l, n);
-        double[] inv = inverseFromLower(l, n);
-        lowerInPlace(inv, n);
-        // Upper factor U = Lᵀ of the inverse's lower factor.
-        double[] u = new double[n * n];
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j <= i; j++) {
-                u[j * n + i] = inv[i * n + j];
-            }
+        checkSquare(h, n);
+        double[] r = reversed(h);
+        try {
+            lowerInPlace(r, n);
+        } catch (NotPositiveDefiniteException e) {
+            // Report the pivot in the caller's order, not the reversed one.
+            throw new NotPositiveDefiniteException(n - 1 - e.index(), e.pivot());
         }
-        return u;
+        invertLowerInPlace(r, n);
+        return reversed(r);
+    }
+
+    private static double[] reversed(double[] a) {
+        double[] r = new double[a.length];
+        for (int i = 0, j = a.length - 1; i < a.length; i++, j--) {
+            r[i] = a[j];
+        }
+        return r;
+    }
+
+    private static void checkSquare(double[] a, int n) {
+        if (n < 0 || a.length != (long) n * n) {
+            throw new IllegalArgumentException("expected a " + n + " × " + n + " matrix, got " + a.length + " values");
+        }
     }
 }

@@ -1,0 +1,198 @@
+package dev.squeeze.engine.compress.gptq;
+
+import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.kernels.Int4MatVec;
+import dev.squeeze.engine.kernels.Int4Matrix;
+import dev.squeeze.engine.kernels.Kernels;
+import dev.squeeze.engine.nn.DenseLinear;
+import dev.squeeze.engine.nn.LinearOp;
+
+/**
+ * A GPTQ-quantized weight matrix as it is stored: integer codes in original column order, one scale and zero point
+ * per (group, row), and, when act-order runs with dynamic groups, the column→group index {@code g_idx}. Weight
+ * {@code (r, c)} is {@code scale[g][r] · (code[r][c] − zero[g][r])} with {@code g = g_idx[c]}, in float32.
+ *
+ * <p><b>Stored bits</b> (ALGORITHMS.md "GPTQ", cost): {@code rows·cols·bits} for the codes, plus per (group, row)
+ * the scale at its stored precision (16 bits for {@link GptqSettings.ScalePrecision#FP16}: the scales
+ * are rounded to half precision during quantization and those rounded values are used everywhere, so 16 bits is
+ * exact; 32 bits for FP32) and, when asymmetric, a {@code bits}-wide integer zero point (a symmetric zero point
+ * is {@code (maxq+1)/2}, implied by the width), plus 32 bits per column for {@code g_idx} when it must be stored
+ * (act-order without static groups; otherwise the group of column c is {@code c / groupSize}, implied). Groups
+ * per row: {@code ceil(cols / groupSize)}, one for per-row. The act-order permutation is kept for inspection only:
+ * codes are stored in original column order, so computing with the tensor never needs it, and it is not counted.
+ */
+public final class GptqTensor implements CompressedTensor {
+    private final int rows;
+    private final int cols;
+    private final GptqSettings settings;
+    private final int groupWidth;
+    private final int groups;
+    private final byte[] codes;
+    private final float[] scales;
+    private final float[] zeros;
+    private final int[] gIdx;
+    private final int[] perm;
+
+    GptqTensor(int rows, int cols, GptqSettings settings, byte[] codes, float[] scales, float[] zeros, int[] gIdx,
+               int[] perm) {
+        this.rows = rows;
+        this.cols = cols;
+        this.settings = settings;
+        this.groupWidth = settings.groupSize() == 0 ? cols : settings.groupSize();
+        this.groups = (cols + groupWidth - 1) / groupWidth;
+        if (codes.length != rows * cols || scales.length != groups * rows || zeros.length != scales.length
+                || (gIdx != null && gIdx.length != cols) || perm.length != cols) {
+            throw new IllegalArgumentException("inconsistent GPTQ tensor arrays");
+        }
+        this.codes = codes;
+        this.scales = scales;
+        this.zeros = zeros;
+        this.gIdx = gIdx;
+        this.perm = perm;
+    }
+
+    @Override
+    public int rows() {
+        return rows;
+    }
+
+    @Override
+    public int cols() {
+        return cols;
+    }
+
+    public GptqSettings settings() {
+        return settings;
+    }
+
+    public int bits() {
+        return settings.bits();
+    }
+
+    /** Groups per row. */
+    public int groups() {
+        return groups;
+    }
+
+    /** The group of column {@code c}: {@code g_idx[c]}, or {@code c / groupSize} when no index is stored. */
+    public int group(int c) {
+        return gIdx != null ? gIdx[c] : c / groupWidth;
+    }
+
+    /** Whether {@code g_idx} is part of the stored form (act-order with dynamic groups). */
+    public boolean storesGroupIndex() {
+        return gIdx != null;
+    }
+
+    /** The code of weight (r, c), original column order, 0 to {@code 2^bits − 1}. */
+    public int code(int r, int c) {
+        return codes[r * cols + c] & 0xff;
+    }
+
+    public float scale(int group, int row) {
+        return scales[group * rows + row];
+    }
+
+    public float zero(int group, int row) {
+        return zeros[group * rows + row];
+    }
+
+    /** {@code g_idx} for every column (a fresh array, also when it is implied). */
+    public int[] groupIndex() {
+        int[] g = new int[cols];
+        for (int c = 0; c < cols; c++) {
+            g[c] = group(c);
+        }
+        return g;
+    }
+
+    /** The processing order: processed column p was original column {@code perm[p]} (identity without act-order). */
+    public int[] permutation() {
+        return perm.clone();
+    }
+
+    @Override
+    public long storedBits() {
+        long codeBits = (long) rows * cols * settings.bits();
+        long perGroup = (settings.scalePrecision() == GptqSettings.ScalePrecision.FP16 ? 16 : 32)
+                + (settings.symmetric() ? 0 : settings.bits());
+        long indexBits = gIdx != null ? 32L * cols : 0;
+        return codeBits + (long) groups * rows * perGroup + indexBits;
+    }
+
+    @Override
+    public float[] dequantize() {
+        float[] w = new float[rows * cols];
+        int[] g = groupIndex();
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int k = g[c] * rows + r;
+                w[r * cols + c] = scales[k] * ((codes[r * cols + c] & 0xff) - zeros[k]);
+            }
+        }
+        return w;
+    }
+
+    /**
+     * 4-bit tensors whose groups are consecutive columns (no stored {@code g_idx}) compute on their packed codes
+     * through the int4 kernel; the others expand to float32 once.
+     */
+    @Override
+    public LinearOp asLinearOp() {
+        if (settings.bits() == 4 && gIdx == null) {
+            return new Int4Linear(toInt4(), describe());
+        }
+        return new DenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
+    }
+
+    private Int4Matrix toInt4() {
+        int stride = (cols + 1) / 2;
+        byte[] packed = new byte[rows * stride];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int code = codes[r * cols + c] & 0x0f;
+                packed[r * stride + c / 2] |= (byte) (c % 2 == 0 ? code : code << 4);
+            }
+        }
+        float[] s = new float[rows * groups];
+        float[] z = new float[rows * groups];
+        for (int g = 0; g < groups; g++) {
+            for (int r = 0; r < rows; r++) {
+                s[r * groups + g] = scales[g * rows + r];
+                z[r * groups + g] = zeros[g * rows + r];
+            }
+        }
+        return new Int4Matrix(rows, cols, groupWidth, packed, s, z);
+    }
+
+    private record Int4Linear(Int4Matrix matrix, Int4MatVec kernel, String description) implements LinearOp {
+        Int4Linear(Int4Matrix matrix, String what) {
+            this(matrix, Kernels.int4MatVec(), what);
+        }
+
+        @Override
+        public int inFeatures() {
+            return matrix.cols();
+        }
+
+        @Override
+        public int outFeatures() {
+            return matrix.rows();
+        }
+
+        @Override
+        public void forward(float[] x, int batch, float[] y) {
+            kernel.multiply(matrix, x, y, batch);
+        }
+
+        @Override
+        public String describe() {
+            return description + " (int4 kernel: " + kernel.name() + ")";
+        }
+    }
+
+    @Override
+    public String describe() {
+        return settings.describe();
+    }
+}
