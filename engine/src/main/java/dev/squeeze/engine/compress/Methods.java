@@ -12,7 +12,7 @@ import java.util.stream.Collectors;
  * method by name and compresses through {@link CompressionMethod}.
  */
 public final class Methods {
-    private static final List<CompressionMethod> ALL = List.of(new Rtn(), new dev.squeeze.engine.compress.spqr.Spqr(),
+    private static final List<CompressionMethod> ALL = List.of(new Rtn(), new dev.squeeze.engine.compress.gptq.Gptq(), new dev.squeeze.engine.compress.spqr.Spqr(),
             new dev.squeeze.engine.compress.sparse.SparseGpt(), new dev.squeeze.engine.compress.sparse.MagnitudePruning(),
             new dev.squeeze.engine.compress.lowrank.LowRank());
     private static final Map<String, CompressionMethod> BY_NAME =

@@ -5,6 +5,7 @@ import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.compress.sparse.MagnitudeSettings;
 import dev.squeeze.engine.compress.sparse.SparseGptSettings;
 import dev.squeeze.engine.compress.sparse.Sparsity;
+import dev.squeeze.engine.compress.gptq.GptqSettings;
 import dev.squeeze.engine.compress.lowrank.LowRankSettings;
 import dev.squeeze.engine.compress.lowrank.LowRankVariant;
 import dev.squeeze.engine.compress.spqr.SpqrSettings;
@@ -52,6 +53,12 @@ public final class Stories260KCompressionTable {
         Map<String, Config> c = new LinkedHashMap<>();
         for (int bits : new int[]{4, 3, 2}) {
             c.put("rtn-w" + bits + "-g32", (rows, cols) -> new RtnSettings(bits, 32, false));
+        }
+        for (int bits : new int[]{4, 3, 2}) {
+            // Same grouping and the same float32 scales as the RTN rows, so only the method differs.
+            c.put("gptq-w" + bits + "-g32", (rows, cols) -> new GptqSettings(bits, 32, false, false, false,
+                    GptqSettings.DEFAULT_PERCDAMP, GptqSettings.DEFAULT_BLOCK_SIZE, GptqSettings.GroupParams.UPDATED,
+                    GptqSettings.ScalePrecision.FP32));
         }
         for (int bits : new int[]{4, 3, 2}) {
             // SpQR's statistics are re-quantized in groups of 16 rows; gate/up have 172 rows (= 4 × 43), so
