@@ -9,10 +9,17 @@ import dev.squeeze.engine.nn.LinearOp;
  * A 4-bit quantized linear that computes directly on packed codes through the int4 kernel (native when
  * available), instead of expanding the weights back to float32.
  */
-final class Int4KernelLinear implements LinearOp {
+public final class Int4KernelLinear implements LinearOp {
     private final Int4Matrix matrix;
     private final Int4MatVec kernel;
     private final String description;
+
+    /** A linear over packed int4 codes; {@code what} describes the weights (the kernel's name is appended). */
+    public Int4KernelLinear(Int4Matrix matrix, String what) {
+        this.matrix = matrix;
+        this.kernel = Kernels.int4MatVec();
+        this.description = what + " (int4 kernel: " + kernel.name() + ")";
+    }
 
     Int4KernelLinear(QuantizedMatrix q) {
         if (q.bits() != 4) {

@@ -1,9 +1,8 @@
 package dev.squeeze.engine.compress.gptq;
 
 import dev.squeeze.engine.compress.CompressedTensor;
-import dev.squeeze.engine.kernels.Int4MatVec;
+import dev.squeeze.engine.compress.Int4KernelLinear;
 import dev.squeeze.engine.kernels.Int4Matrix;
-import dev.squeeze.engine.kernels.Kernels;
 import dev.squeeze.engine.nn.DenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
 
@@ -140,7 +139,7 @@ public final class GptqTensor implements CompressedTensor {
     @Override
     public LinearOp asLinearOp() {
         if (settings.bits() == 4 && gIdx == null) {
-            return new Int4Linear(toInt4(), describe());
+            return new Int4KernelLinear(toInt4(), describe());
         }
         return new DenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
     }
@@ -163,32 +162,6 @@ public final class GptqTensor implements CompressedTensor {
             }
         }
         return new Int4Matrix(rows, cols, groupWidth, packed, s, z);
-    }
-
-    private record Int4Linear(Int4Matrix matrix, Int4MatVec kernel, String description) implements LinearOp {
-        Int4Linear(Int4Matrix matrix, String what) {
-            this(matrix, Kernels.int4MatVec(), what);
-        }
-
-        @Override
-        public int inFeatures() {
-            return matrix.cols();
-        }
-
-        @Override
-        public int outFeatures() {
-            return matrix.rows();
-        }
-
-        @Override
-        public void forward(float[] x, int batch, float[] y) {
-            kernel.multiply(matrix, x, y, batch);
-        }
-
-        @Override
-        public String describe() {
-            return description + " (int4 kernel: " + kernel.name() + ")";
-        }
     }
 
     @Override
