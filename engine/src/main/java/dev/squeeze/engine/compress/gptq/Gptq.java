@@ -35,7 +35,10 @@ import dev.squeeze.engine.compress.linalg.Blas;
 public final class Gptq implements CompressionMethod {
     /** Rows per in-block tile: 64 rows × 128 columns of float32 is 32 KiB, an L1 cache. */
     static final int TILE = 64;
+    /** Columns per in-block sub-block (see {@code block}). */
+    static final int SUB = 16;
     private static final float FP16_MIN_SUBNORMAL = 0x1p-24f;
+    private static final float ROUNDER = 0x1.8p23f;
 
     @Override
     public String name() {
@@ -75,6 +78,7 @@ public final class Gptq implements CompressionMethod {
         private final int rows;
         private final int cols;
         private final int maxq;
+        private final float fmaxq;
         private final int g;
         private final boolean perRow;
         private final boolean dynamic;
@@ -96,6 +100,7 @@ public final class Gptq implements CompressionMethod {
             this.rows = in.rows();
             this.cols = in.cols();
             this.maxq = (1 << s.bits()) - 1;
+            this.fmaxq = maxq;
             this.perRow = s.groupSize() == 0;
             this.g = perRow ? cols : s.groupSize();
             this.dynamic = !perRow && !s.staticGroups();
@@ -152,6 +157,7 @@ public final class Gptq implements CompressionMethod {
             float[] err = new float[rows * Math.min(bs, cols)];
             float[] wt = new float[Math.min(bs, cols) * TILE];
             float[] et = new float[wt.length];
+            float[] qt = new float[wt.length];
             float[] scale = new float[TILE];
             float[] zero = new float[TILE];
             for (int i1 = 0; i1 < cols; i1 += bs) {
@@ -159,7 +165,7 @@ public final class Gptq implements CompressionMethod {
                 int count = i2 - i1;
                 for (int r0 = 0; r0 < rows; r0 += TILE) {
                     int tr = Math.min(TILE, rows - r0);
-                    block(i1, i2, r0, tr, wt, et, scale, zero);
+                    block(i1, i2, r0, tr, wt, et, qt, scale, zero);
                     for (int r = 0; r < tr; r++) {
                         int o = (r0 + r) * count;
                         for (int i = 0; i < count; i++) {
@@ -176,7 +182,8 @@ public final class Gptq implements CompressionMethod {
         }
 
         /** Columns [i1, i2) of rows [r0, r0+tr): quantize and propagate the error inside the block. */
-        private void block(int i1, int i2, int r0, int tr, float[] wt, float[] et, float[] scale, float[] zero) {
+        private void block(int i1, int i2, int r0, int tr, float[] wt, float[] et, float[] qt, float[] scale,
+                           float[] zero) {
             int count = i2 - i1;
             for (int r = 0; r < tr; r++) {
                 int o = (r0 + r) * cols + i1;
@@ -190,55 +197,94 @@ public final class Gptq implements CompressionMethod {
                 System.arraycopy(scales, gi * rows + r0, scale, 0, tr);
                 System.arraycopy(zeros, gi * rows + r0, zero, 0, tr);
             }
-            for (int i = 0; i < count; i++) {
-                int c = i1 + i;
-                if (dynamic && c % g == 0) {
-                    fitDynamicGroup(c, i1, i2, r0, tr, wt, et, scale, zero);
-                } else if (s.staticGroups()) {
-                    int gi = perm[c] / g;
-                    System.arraycopy(scales, gi * rows + r0, scale, 0, tr);
-                    System.arraycopy(zeros, gi * rows + r0, zero, 0, tr);
+            // Sub-blocks of SUB columns: rank-1 updates only inside the sub-block, then one product for the rest of
+            // the block (the reference's lazy batch update, one level down). Every weight still sees the same fma
+            // chain in the same column order, so the result is bit for bit that of plain rank-1 updates. A dynamic
+            // group always starts a sub-block, so that its parameters are fitted on fully updated columns.
+            for (int i0 = 0; i0 < count; ) {
+                int end = Math.min(count, i0 + SUB);
+                if (dynamic) {
+                    end = Math.min(end, ((i1 + i0) / g + 1) * g - i1);
                 }
-                float d = u[c * cols + c];
-                int at = i * tr;
-                for (int r = 0; r < tr; r++) {
-                    float x = wt[at + r];
-                    float q = Math.clamp((float) Math.rint(x / scale[r]) + zero[r], 0f, maxq);
-                    codes[(r0 + r) * cols + c] = (byte) (int) q;
-                    et[at + r] = (x - scale[r] * (q - zero[r])) / d;
+                for (int i = i0; i < end; i++) {
+                    int c = i1 + i;
+                    if (dynamic && c % g == 0) {
+                        fitDynamicGroup(c, i1, i2, r0, tr, wt, et, scale, zero);
+                        int gi = c / g;
+                        for (int r = 0; r < tr; r++) {
+                            setParams(scale[r], zero[r], gi, r0 + r);
+                        }
+                        System.arraycopy(scales, gi * rows + r0, scale, 0, tr);
+                        System.arraycopy(zeros, gi * rows + r0, zero, 0, tr);
+                    } else if (s.staticGroups()) {
+                        int gi = perm[c] / g;
+                        System.arraycopy(scales, gi * rows + r0, scale, 0, tr);
+                        System.arraycopy(zeros, gi * rows + r0, zero, 0, tr);
+                    }
+                    float d = u[c * cols + c];
+                    int at = i * tr;
+                    // quant.py: q = clamp(round(x / scale) + zero, 0, maxq), round half to even. (v + 1.5·2²³) − 1.5·2²³
+                    // is exactly Math.rint(v) for |v| < 2²², and beyond that the clamp gives the same code; written in
+                    // float arithmetic only, so that the JIT can vectorise the loop.
+                    for (int r = 0; r < tr; r++) {
+                        float x = wt[at + r];
+                        float v = x / scale[r];
+                        float q = Math.min(Math.max(((v + ROUNDER) - ROUNDER) + zero[r], 0f), fmaxq);
+                        qt[at + r] = q;
+                        et[at + r] = (x - scale[r] * (q - zero[r])) / d;
+                    }
+                    blas.sger(end - i - 1, tr, -1f, u, c * cols + c + 1, et, at, wt, at + tr, tr);
                 }
-                blas.sger(count - i - 1, tr, -1f, u, c * cols + c + 1, et, at, wt, at + tr, tr);
+                if (end < count) {
+                    // wt[end:count] −= U[i1+i0 : i1+end, i1+end : i2]ᵀ · et[i0:end]
+                    blas.sgemm(true, false, count - end, tr, end - i0, -1f, u, (i1 + i0) * cols + i1 + end, cols,
+                            et, i0 * tr, tr, 1f, wt, end * tr, tr);
+                }
+                i0 = end;
+            }
+            for (int r = 0; r < tr; r++) {
+                int o = (r0 + r) * cols + i1;
+                for (int i = 0; i < count; i++) {
+                    codes[o + i] = (byte) (int) qt[i * tr + r];
+                }
             }
         }
 
         /** Fits the group starting at processing column c for the tile's rows (and records its parameters). */
-        private void fitDynamicGroup(int c, int i1, int i2, int r0, int tr, float[] wt, float[] et, float[] scale,
-                                     float[] zero) {
+        private void fitDynamicGroup(int c, int i1, int i2, int r0, int tr, float[] wt, float[] et, float[] lo,
+                                     float[] hi) {
             int end = Math.min(cols, c + g);
-            int gi = c / g;
-            for (int r = 0; r < tr; r++) {
-                int row = r0 + r;
-                float lo = 0f;
-                float hi = 0f;
-                for (int j = c; j < end; j++) {
-                    float v;
-                    if (!updated) {
-                        v = w[row * cols + j];
-                    } else if (j < i2) {
-                        v = wt[(j - i1) * tr + r];
-                    } else {
-                        // Past the block: apply the block's pending update for the columns done so far.
-                        v = w[row * cols + j];
-                        for (int t = 0; t < c - i1; t++) {
-                            v = Math.fma(-et[t * tr + r], u[(i1 + t) * cols + j], v);
-                        }
+            java.util.Arrays.fill(lo, 0, tr, 0f);
+            java.util.Arrays.fill(hi, 0, tr, 0f);
+            if (!updated) {
+                // The reference: the global W, current only up to the start of this block.
+                for (int r = 0; r < tr; r++) {
+                    int o = (r0 + r) * cols;
+                    for (int j = c; j < end; j++) {
+                        lo[r] = Math.min(lo[r], w[o + j]);
+                        hi[r] = Math.max(hi[r], w[o + j]);
                     }
-                    lo = Math.min(lo, v);
-                    hi = Math.max(hi, v);
                 }
-                setParams(lo, hi, gi, row);
-                scale[r] = scales[gi * rows + row];
-                zero[r] = zeros[gi * rows + row];
+                return;
+            }
+            for (int j = c; j < Math.min(end, i2); j++) {
+                int o = (j - i1) * tr;
+                for (int r = 0; r < tr; r++) {
+                    lo[r] = Math.min(lo[r], wt[o + r]);
+                    hi[r] = Math.max(hi[r], wt[o + r]);
+                }
+            }
+            for (int j = i2; j < end; j++) {
+                // Past the block: apply the block's pending update for the columns done so far (the same fma chain
+                // the lazy update will apply).
+                for (int r = 0; r < tr; r++) {
+                    float v = w[(r0 + r) * cols + j];
+                    for (int t = 0; t < c - i1; t++) {
+                        v = Math.fma(-et[t * tr + r], u[(i1 + t) * cols + j], v);
+                    }
+                    lo[r] = Math.min(lo[r], v);
+                    hi[r] = Math.max(hi[r], v);
+                }
             }
         }
 

@@ -56,9 +56,15 @@ public final class HessianAccumulator {
     /** A copy of H, {@code cols × cols} row-major. */
     public float[] hessian() {
         float[] out = h.clone();
-        for (int i = 0; i < cols; i++) {
-            for (int j = i + 1; j < cols; j++) {
-                out[i * cols + j] = out[j * cols + i];
+        // Mirror the lower triangle in 64 × 64 tiles: a plain column walk would miss the cache on every read.
+        int t = 64;
+        for (int i0 = 0; i0 < cols; i0 += t) {
+            for (int j0 = i0; j0 < cols; j0 += t) {
+                for (int i = i0; i < Math.min(cols, i0 + t); i++) {
+                    for (int j = Math.max(j0, i + 1); j < Math.min(cols, j0 + t); j++) {
+                        out[i * cols + j] = out[j * cols + i];
+                    }
+                }
             }
         }
         return out;

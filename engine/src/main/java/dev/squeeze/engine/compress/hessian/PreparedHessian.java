@@ -63,9 +63,11 @@ public record PreparedHessian(int n, double[] u, int[] perm, boolean[] dead) {
         return new PreparedHessian(n, factor(layer, h, n), perm, dead);
     }
 
+    /** Overwrites the (private) damped {@code h} with U, which it returns. */
     private static double[] factor(String layer, double[] h, int n) {
         try {
-            return Cholesky.upperFactorOfInverse(h, n);
+            Cholesky.upperFactorOfInverseInPlace(h, n);
+            return h;
         } catch (Cholesky.NotPositiveDefiniteException e) {
             throw new SqueezeException("Layer " + layer + ": the Hessian is not positive definite even after"
                     + " dampening (pivot " + e.index() + ")",
@@ -94,6 +96,13 @@ public record PreparedHessian(int n, double[] u, int[] perm, boolean[] dead) {
     }
 
     private static double[] permute(double[] h, int n, int[] perm) {
+        boolean identity = true;
+        for (int i = 0; i < n && identity; i++) {
+            identity = perm[i] == i;
+        }
+        if (identity) {
+            return h;
+        }
         double[] out = new double[n * n];
         for (int a = 0; a < n; a++) {
             for (int b = 0; b < n; b++) {

@@ -37,8 +37,8 @@ public interface Blas {
      * The fastest implementation available in this JVM: the SIMD one when the {@code jdk.incubator.vector} module
      * is present ({@code --add-modules jdk.incubator.vector}), else {@link #portable()}. Both give identical
      * results. System property {@code squeeze.blas=portable} forces the portable one, {@code squeeze.blas.threads}
-     * sets the number of threads a large product is split over (default: up to 2, the cores of the machines we
-     * target; results do not depend on it).
+     * sets the number of threads a large product is split over (default: the available processors; results do
+     * not depend on it).
      */
     static Blas get() {
         return BlasProvider.BEST;

@@ -13,8 +13,7 @@ final class BlasProvider {
     }
 
     private static Blas choose() {
-        int threads = Integer.getInteger("squeeze.blas.threads",
-                Math.min(2, Runtime.getRuntime().availableProcessors()));
+        int threads = Integer.getInteger("squeeze.blas.threads", Runtime.getRuntime().availableProcessors());
         if ("portable".equals(System.getProperty("squeeze.blas"))) {
             return log(threads == 1 ? PORTABLE
                     : new PackedBlas("java-portable", new ScalarKernels.F32(), new ScalarKernels.F64(), threads));

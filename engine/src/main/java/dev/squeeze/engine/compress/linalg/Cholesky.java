@@ -5,12 +5,15 @@ package dev.squeeze.engine.compress.linalg;
  * double precision on row-major {@code n × n} arrays. The reference code does these steps in float32 on the GPU;
  * double keeps our factor at least as accurate, so results agree with the references to float rounding.
  *
- * <p>The O(n³) work is blocked ({@value #NB} columns at a time) so that almost all of it is matrix products through
+ * <p>The O(n³) work is blocked ({@value #NB} columns at a time, recursively) so that almost all of it is matrix products through
  * {@link Blas}; the small diagonal blocks are factored by the plain loops, which are also the readable reference
  * ({@link #lowerUnblocked}, {@link #invertLowerUnblocked}).
  */
 public final class Cholesky {
-    static final int NB = 128;
+    /** Columns per block of the outer level; diagonal blocks are factored recursively with a quarter of that. */
+    static final int NB = 256;
+    /** Blocks this small are done by the plain loops. */
+    static final int LEAF = 64;
 
     private Cholesky() {
     }
@@ -39,54 +42,65 @@ public final class Cholesky {
 
     /**
      * Overwrites the lower triangle of {@code a} with {@code L}, {@code a = L Lᵀ}, and zeroes the strict upper
-     * triangle; only the lower triangle of {@code a} is read. Right-looking blocked: factor a diagonal block, solve
-     * the panel below it, subtract the panel's outer product from the trailing matrix (a product through
-     * {@link Blas}).
+     * triangle; only the lower triangle of {@code a} is read. Right-looking blocked: factor a diagonal block
+     * (recursively, with smaller blocks), solve the panel below it, subtract the panel's outer product from the
+     * trailing matrix (a product through {@link Blas}).
      */
     public static void lowerInPlace(double[] a, int n) {
         checkSquare(a, n);
+        lowerBlocked(a, 0, n, n, 0, NB);
+        for (int i = 0; i < n; i++) {
+            java.util.Arrays.fill(a, i * n + i + 1, i * n + n, 0);
+        }
+    }
+
+    /** Lower factor of the {@code n × n} block at {@code off} (leading dimension {@code ld}) in blocks of {@code nb}. */
+    private static void lowerBlocked(double[] a, int off, int ld, int n, int indexBase, int nbWanted) {
+        if (n <= LEAF) {
+            lowerBlock(a, off, ld, n, indexBase);
+            return;
+        }
+        int nb0 = Math.max(LEAF, nbWanted);
         Blas blas = Blas.get();
-        double[] linv = new double[NB * NB];
-        double[] panel = new double[NB * Math.max(0, n - NB)];
+        double[] linv = new double[nb0 * nb0];
+        double[] panel = new double[nb0 * Math.max(0, n - nb0)];
         double[] solved = new double[panel.length];
-        for (int k0 = 0; k0 < n; k0 += NB) {
-            int nb = Math.min(NB, n - k0);
+        for (int k0 = 0; k0 < n; k0 += nb0) {
+            int nb = Math.min(nb0, n - k0);
             int k1 = k0 + nb;
             int m = n - k1;
-            lowerBlock(a, k0 * n + k0, n, nb, k0);
+            int diag = off + k0 * ld + k0;
+            lowerBlocked(a, diag, ld, nb, indexBase + k0, nb0 / 4);
             if (m == 0) {
                 break;
             }
             // Panel X = A21 L11⁻ᵀ, held transposed (P = Xᵀ = L11⁻¹ A21ᵀ, nb × m) so that both the solve and the
             // trailing update are plain products.
             for (int i = 0; i < m; i++) {
-                int row = (k1 + i) * n + k0;
+                int row = off + (k1 + i) * ld + k0;
                 for (int j = 0; j < nb; j++) {
                     panel[j * m + i] = a[row + j];
                 }
             }
             java.util.Arrays.fill(linv, 0);
             for (int i = 0; i < nb; i++) {
-                System.arraycopy(a, (k0 + i) * n + k0, linv, i * nb, i + 1);
+                System.arraycopy(a, diag + i * ld, linv, i * nb, i + 1);
             }
-            invertLowerUnblocked(linv, 0, nb, nb);
-            blas.dgemm(false, false, nb, m, nb, 1, linv, 0, nb, panel, 0, m, 0, solved, 0, m);
+            invertLowerBlocked(linv, 0, nb, nb, nb0 / 4);
+            lowerTimes(blas, nb, m, 1, linv, 0, nb, panel, 0, m, solved, 0, m);
             for (int i = 0; i < m; i++) {
-                int row = (k1 + i) * n + k0;
+                int row = off + (k1 + i) * ld + k0;
                 for (int j = 0; j < nb; j++) {
                     a[row + j] = solved[j * m + i];
                 }
             }
             // A22 −= X Xᵀ on the lower triangle, a block row at a time (each block row also touches the part of its
             // diagonal square above the diagonal, which is never read and is zeroed at the end).
-            for (int r0 = 0; r0 < m; r0 += NB) {
-                int rb = Math.min(NB, m - r0);
+            for (int r0 = 0; r0 < m; r0 += nb0) {
+                int rb = Math.min(nb0, m - r0);
                 blas.dgemm(true, false, rb, r0 + rb, nb, -1, solved, r0, m, solved, 0, m, 1,
-                        a, (k1 + r0) * n + k1, n);
+                        a, off + (k1 + r0) * ld + k1, ld);
             }
-        }
-        for (int i = 0; i < n; i++) {
-            java.util.Arrays.fill(a, i * n + i + 1, i * n + n, 0);
         }
     }
 
@@ -124,36 +138,53 @@ public final class Cholesky {
     /**
      * Replaces the lower-triangular {@code l} (strict upper triangle zero) by its inverse, also lower triangular.
      * Left-looking by block rows: row block I of {@code L⁻¹} is {@code −L_II⁻¹ (L[I, :I] · L⁻¹[:I, :I])}, with the
-     * product through {@link Blas}, stored over L's row block I, which is no longer needed.
+     * products through {@link Blas}, stored over L's row block I, which is no longer needed.
      */
     public static void invertLowerInPlace(double[] l, int n) {
         checkSquare(l, n);
+        invertLowerBlocked(l, 0, n, n, NB);
+    }
+
+    private static void invertLowerBlocked(double[] l, int off, int ld, int n, int nbWanted) {
+        if (n <= LEAF) {
+            invertLowerUnblocked(l, off, ld, n);
+            return;
+        }
+        int nb0 = Math.max(LEAF, nbWanted);
         Blas blas = Blas.get();
-        double[] linv = new double[NB * NB];
-        double[] t = new double[NB * n];
-        for (int i0 = 0; i0 < n; i0 += NB) {
-            int nb = Math.min(NB, n - i0);
-            java.util.Arrays.fill(linv, 0);
-            for (int i = 0; i < nb; i++) {
-                System.arraycopy(l, (i0 + i) * n + i0, linv, i * nb, i + 1);
-            }
-            invertLowerUnblocked(linv, 0, nb, nb);
+        double[] t = new double[nb0 * n];
+        for (int i0 = 0; i0 < n; i0 += nb0) {
+            int nb = Math.min(nb0, n - i0);
+            int rowI = off + i0 * ld;
             if (i0 > 0) {
                 // T = L[I, :i0] · X[:i0, :i0]; X is lower triangular, so column block J only needs rows ≥ J.
-                for (int j0 = 0; j0 < i0; j0 += NB) {
-                    int jb = Math.min(NB, i0 - j0);
-                    blas.dgemm(false, false, nb, jb, i0 - j0, 1, l, i0 * n + j0, n, l, j0 * n + j0, n, 0,
+                for (int j0 = 0; j0 < i0; j0 += nb0) {
+                    int jb = Math.min(nb0, i0 - j0);
+                    blas.dgemm(false, false, nb, jb, i0 - j0, 1, l, rowI + j0, ld, l, off + j0 * ld + j0, ld, 0,
                             t, j0, i0);
                 }
-                blas.dgemm(false, false, nb, i0, nb, -1, linv, 0, nb, t, 0, i0, 0, l, i0 * n, n);
             }
-            for (int i = 0; i < nb; i++) {
-                System.arraycopy(linv, i * nb, l, (i0 + i) * n + i0, nb);
+            invertLowerBlocked(l, rowI + i0, ld, nb, nb0 / 4);
+            if (i0 > 0) {
+                lowerTimes(blas, nb, i0, -1, l, rowI + i0, ld, t, 0, i0, l, rowI, ld);
             }
         }
     }
 
-    /** In-place inverse of the lower-triangular {@code nb × nb} block at {@code off}, by columns of the identity. */
+    /**
+     * {@code C = alpha · T · B} for a lower-triangular {@code nb × nb} T (strict upper triangle zero) and
+     * an {@code nb × n} B: by strips of {@value #LEAF} rows, each only over the columns of T that are not zero,
+     * which saves nearly half the work of a full product.
+     */
+    private static void lowerTimes(Blas blas, int nb, int n, double alpha, double[] t, int tOff, int ldt,
+                                   double[] b, int bOff, int ldb, double[] c, int cOff, int ldc) {
+        for (int s = 0; s < nb; s += LEAF) {
+            int h = Math.min(LEAF, nb - s);
+            blas.dgemm(false, false, h, n, s + h, alpha, t, tOff + s * ldt, ldt, b, bOff, ldb, 0, c, cOff + s * ldc, ldc);
+        }
+    }
+
+    /** In-place inverse of the lower-triangular {@code nb × nb} block at {@code off}, row by row. */
     static void invertLowerUnblocked(double[] l, int off, int ld, int nb) {
         // Row i of L⁻¹ needs rows < i of L⁻¹ and row i of L: go down the rows, overwriting L's row as we finish it.
         double[] row = new double[nb];
@@ -197,23 +228,31 @@ public final class Cholesky {
      */
     public static double[] upperFactorOfInverse(double[] h, int n) {
         checkSquare(h, n);
-        double[] r = reversed(h);
+        double[] u = h.clone();
+        upperFactorOfInverseInPlace(u, n);
+        return u;
+    }
+
+    /** {@link #upperFactorOfInverse} overwriting {@code h} with U (no copies of an n × n matrix are made). */
+    public static void upperFactorOfInverseInPlace(double[] h, int n) {
+        checkSquare(h, n);
+        reverse(h);
         try {
-            lowerInPlace(r, n);
+            lowerInPlace(h, n);
         } catch (NotPositiveDefiniteException e) {
             // Report the pivot in the caller's order, not the reversed one.
             throw new NotPositiveDefiniteException(n - 1 - e.index(), e.pivot());
         }
-        invertLowerInPlace(r, n);
-        return reversed(r);
+        invertLowerInPlace(h, n);
+        reverse(h);
     }
 
-    private static double[] reversed(double[] a) {
-        double[] r = new double[a.length];
-        for (int i = 0, j = a.length - 1; i < a.length; i++, j--) {
-            r[i] = a[j];
+    private static void reverse(double[] a) {
+        for (int i = 0, j = a.length - 1; i < j; i++, j--) {
+            double t = a[i];
+            a[i] = a[j];
+            a[j] = t;
         }
-        return r;
     }
 
     private static void checkSquare(double[] a, int n) {

@@ -17,7 +17,10 @@ import java.util.concurrent.Future;
  * packs its own panels, so nothing is shared but the inputs.
  */
 final class PackedBlas implements Blas {
+    // Panel sizes: an A panel (MC × KC) stays in L2, a B panel (KC × NC) in L2/L3, a B strip (KC × nr) mostly in L1.
+    // Tried KC 128/192/256, MC 64–256, NC 512–2048 on the benchmark machine: differences were within its noise.
     private static final int KC = 256;
+    private static final int KC64 = 256;
     private static final int MC32 = 128;
     private static final int NC32 = 1024;
     private static final int MC64 = 64;
@@ -134,44 +137,80 @@ final class PackedBlas implements Blas {
         }
     }
 
-    /** B[pc:pc+kc, jc:jc+nc] into nr-wide strips: strip s, row p at {@code s·nr·kc + p·nr}. */
+    /**
+     * B[pc:pc+kc, jc:jc+nc] into nr-wide strips (strip s, row p at {@code s·nr·kc + p·nr}), zero-padded. Source
+     * rows are read contiguously: walking a strip down B's rows would touch a new cache line per row.
+     */
     private static void packB32(boolean trans, float[] b, int off, int ld, int pc, int kc, int jc, int nc, int nr,
                                 float[] bp) {
-        for (int s = 0; s * nr < nc; s++) {
-            int j0 = jc + s * nr;
-            int w = Math.min(nr, jc + nc - j0);
-            int base = s * nr * kc;
+        int strips = (nc + nr - 1) / nr;
+        if (!trans) {
             for (int p = 0; p < kc; p++) {
-                int dst = base + p * nr;
-                if (!trans) {
-                    System.arraycopy(b, off + (pc + p) * ld + j0, bp, dst, w);
-                } else {
-                    for (int j = 0; j < w; j++) {
-                        bp[dst + j] = b[off + (j0 + j) * ld + pc + p];
+                int src = off + (pc + p) * ld + jc;
+                for (int st = 0; st < strips; st++) {
+                    int w = Math.min(nr, nc - st * nr);
+                    int dst = st * nr * kc + p * nr;
+                    System.arraycopy(b, src + st * nr, bp, dst, w);
+                    for (int j = w; j < nr; j++) {
+                        bp[dst + j] = 0f;
                     }
                 }
-                for (int j = w; j < nr; j++) {
-                    bp[dst + j] = 0f;
+            }
+            return;
+        }
+        for (int st = 0; st < strips; st++) {
+            int w = Math.min(nr, nc - st * nr);
+            int base = st * nr * kc;
+            for (int j = 0; j < nr; j++) {
+                if (j < w) {
+                    int src = off + (jc + st * nr + j) * ld + pc;
+                    for (int p = 0; p < kc; p++) {
+                        bp[base + p * nr + j] = b[src + p];
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        bp[base + p * nr + j] = 0f;
+                    }
                 }
             }
         }
     }
 
-    /** alpha·A[ic:ic+mc, pc:pc+kc] into mr-tall strips: strip s, column p at {@code s·mr·kc + p·mr}. */
+    /** alpha·A[ic:ic+mc, pc:pc+kc] into mr-tall strips (strip s, column p at {@code s·mr·kc + p·mr}), zero-padded. */
     private static void packA32(boolean trans, float[] a, int off, int ld, int ic, int mc, int pc, int kc,
                                 float alpha, int mr, float[] ap) {
-        for (int s = 0; s * mr < mc; s++) {
-            int i0 = ic + s * mr;
-            int h = Math.min(mr, ic + mc - i0);
-            int base = s * mr * kc;
+        int strips = (mc + mr - 1) / mr;
+        if (trans) {
             for (int p = 0; p < kc; p++) {
-                int dst = base + p * mr;
-                for (int i = 0; i < h; i++) {
-                    float v = trans ? a[off + (pc + p) * ld + i0 + i] : a[off + (i0 + i) * ld + pc + p];
-                    ap[dst + i] = alpha == 1f ? v : alpha * v;
+                int src = off + (pc + p) * ld + ic;
+                for (int st = 0; st < strips; st++) {
+                    int h = Math.min(mr, mc - st * mr);
+                    int dst = st * mr * kc + p * mr;
+                    for (int i = 0; i < h; i++) {
+                        float v = a[src + st * mr + i];
+                        ap[dst + i] = alpha == 1 ? v : alpha * v;
+                    }
+                    for (int i = h; i < mr; i++) {
+                        ap[dst + i] = 0f;
+                    }
                 }
-                for (int i = h; i < mr; i++) {
-                    ap[dst + i] = 0f;
+            }
+            return;
+        }
+        for (int st = 0; st < strips; st++) {
+            int h = Math.min(mr, mc - st * mr);
+            int base = st * mr * kc;
+            for (int i = 0; i < mr; i++) {
+                if (i < h) {
+                    int src = off + (ic + st * mr + i) * ld + pc;
+                    for (int p = 0; p < kc; p++) {
+                        float v = a[src + p];
+                        ap[base + p * mr + i] = alpha == 1 ? v : alpha * v;
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * mr + i] = 0f;
+                    }
                 }
             }
         }
@@ -225,11 +264,11 @@ final class PackedBlas implements Blas {
         int nc0 = Math.max(nr, NC64 / nr * nr);
         int mc0 = Math.max(mr, MC64 / mr * mr);
         Workspace w = workspace.get();
-        if (w.b64.length < KC * nc0) {
-            w.b64 = new double[KC * nc0];
+        if (w.b64.length < KC64 * nc0) {
+            w.b64 = new double[KC64 * nc0];
         }
-        if (w.a64.length < KC * mc0) {
-            w.a64 = new double[KC * mc0];
+        if (w.a64.length < KC64 * mc0) {
+            w.a64 = new double[KC64 * mc0];
         }
         if (w.t64.length < mr * nr) {
             w.t64 = new double[mr * nr];
@@ -239,8 +278,8 @@ final class PackedBlas implements Blas {
         double[] tmp = w.t64;
         for (int jc = 0; jc < n; jc += nc0) {
             int nc = Math.min(nc0, n - jc);
-            for (int pc = 0; pc < k; pc += KC) {
-                int kc = Math.min(KC, k - pc);
+            for (int pc = 0; pc < k; pc += KC64) {
+                int kc = Math.min(KC64, k - pc);
                 double be = pc == 0 ? beta : 1;
                 packB64(transB, b, bOff, ldb, pc, kc, jc, nc, nr, bp);
                 for (int ic = i0; ic < i1; ic += mc0) {
@@ -272,42 +311,80 @@ final class PackedBlas implements Blas {
         }
     }
 
+    /**
+     * B[pc:pc+kc, jc:jc+nc] into nr-wide strips (strip s, row p at {@code s·nr·kc + p·nr}), zero-padded. Source
+     * rows are read contiguously: walking a strip down B's rows would touch a new cache line per row.
+     */
     private static void packB64(boolean trans, double[] b, int off, int ld, int pc, int kc, int jc, int nc, int nr,
                                 double[] bp) {
-        for (int s = 0; s * nr < nc; s++) {
-            int j0 = jc + s * nr;
-            int w = Math.min(nr, jc + nc - j0);
-            int base = s * nr * kc;
+        int strips = (nc + nr - 1) / nr;
+        if (!trans) {
             for (int p = 0; p < kc; p++) {
-                int dst = base + p * nr;
-                if (!trans) {
-                    System.arraycopy(b, off + (pc + p) * ld + j0, bp, dst, w);
-                } else {
-                    for (int j = 0; j < w; j++) {
-                        bp[dst + j] = b[off + (j0 + j) * ld + pc + p];
+                int src = off + (pc + p) * ld + jc;
+                for (int st = 0; st < strips; st++) {
+                    int w = Math.min(nr, nc - st * nr);
+                    int dst = st * nr * kc + p * nr;
+                    System.arraycopy(b, src + st * nr, bp, dst, w);
+                    for (int j = w; j < nr; j++) {
+                        bp[dst + j] = 0;
                     }
                 }
-                for (int j = w; j < nr; j++) {
-                    bp[dst + j] = 0;
+            }
+            return;
+        }
+        for (int st = 0; st < strips; st++) {
+            int w = Math.min(nr, nc - st * nr);
+            int base = st * nr * kc;
+            for (int j = 0; j < nr; j++) {
+                if (j < w) {
+                    int src = off + (jc + st * nr + j) * ld + pc;
+                    for (int p = 0; p < kc; p++) {
+                        bp[base + p * nr + j] = b[src + p];
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        bp[base + p * nr + j] = 0;
+                    }
                 }
             }
         }
     }
 
+    /** alpha·A[ic:ic+mc, pc:pc+kc] into mr-tall strips (strip s, column p at {@code s·mr·kc + p·mr}), zero-padded. */
     private static void packA64(boolean trans, double[] a, int off, int ld, int ic, int mc, int pc, int kc,
                                 double alpha, int mr, double[] ap) {
-        for (int s = 0; s * mr < mc; s++) {
-            int i0 = ic + s * mr;
-            int h = Math.min(mr, ic + mc - i0);
-            int base = s * mr * kc;
+        int strips = (mc + mr - 1) / mr;
+        if (trans) {
             for (int p = 0; p < kc; p++) {
-                int dst = base + p * mr;
-                for (int i = 0; i < h; i++) {
-                    double v = trans ? a[off + (pc + p) * ld + i0 + i] : a[off + (i0 + i) * ld + pc + p];
-                    ap[dst + i] = alpha == 1 ? v : alpha * v;
+                int src = off + (pc + p) * ld + ic;
+                for (int st = 0; st < strips; st++) {
+                    int h = Math.min(mr, mc - st * mr);
+                    int dst = st * mr * kc + p * mr;
+                    for (int i = 0; i < h; i++) {
+                        double v = a[src + st * mr + i];
+                        ap[dst + i] = alpha == 1 ? v : alpha * v;
+                    }
+                    for (int i = h; i < mr; i++) {
+                        ap[dst + i] = 0;
+                    }
                 }
-                for (int i = h; i < mr; i++) {
-                    ap[dst + i] = 0;
+            }
+            return;
+        }
+        for (int st = 0; st < strips; st++) {
+            int h = Math.min(mr, mc - st * mr);
+            int base = st * mr * kc;
+            for (int i = 0; i < mr; i++) {
+                if (i < h) {
+                    int src = off + (ic + st * mr + i) * ld + pc;
+                    for (int p = 0; p < kc; p++) {
+                        double v = a[src + p];
+                        ap[base + p * mr + i] = alpha == 1 ? v : alpha * v;
+                    }
+                } else {
+                    for (int p = 0; p < kc; p++) {
+                        ap[base + p * mr + i] = 0;
+                    }
                 }
             }
         }
