@@ -15,5 +15,5 @@ trap 'rm -rf "$SNAP"' EXIT
 cp -r "$ROOT/engine/target/classes" "$SNAP/classes"
 cp -r "$ROOT/engine/target/test-classes" "$SNAP/test-classes"
 CP="$SNAP/test-classes:$SNAP/classes:$(cat "$CP_FILE")"
-"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED -cp "$CP" \
+"$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp "$CP" \
   dev.squeeze.engine.bench.Stories260KCompressionTable "${1:-../shared}" "${@:2}"
