@@ -35,9 +35,11 @@ import java.util.function.Function;
  * Compresses the linears of a Llama-family model block by block, as GPTQ's {@code llama.py} does: the
  * Hessians of block {@code b} are collected on the calibration windows running the model whose blocks before
  * {@code b} are already compressed, so each block is calibrated on the outputs of the compressed ones before
- * it. Within a block all seven linears are calibrated in one pass (the reference's default; its
- * {@code --true-sequential} re-runs the block after q/k/v, o and gate/up — not done here). The embedding and the
- * (tied) head stay as stored. Then perplexity on the evaluation split, and the run is stored.
+ * it. Within a block all seven linears are calibrated in one pass (the reference's default), or, with
+ * {@code trueSequential}, in the reference's {@code --true-sequential} order {q,k,v} → {o} → {gate,up} → {down},
+ * each group's Hessians collected after the groups before it are compressed. The embedding and the (tied) head
+ * stay as stored. Every layer's settings are validated before any work starts. Then perplexity on the evaluation
+ * split, and the run is stored.
  */
 public final class LanguageModelCompression {
     private static final Logger LOG = LoggerFactory.getLogger(LanguageModelCompression.class);
@@ -59,41 +61,53 @@ public final class LanguageModelCompression {
      */
     public Outcome run(Model model, TextEvaluation eval, List<int[]> calibration,
                        Function<String, MethodSettings> settingsFor, String label, String planJson, long seed) {
+        return run(model, eval, calibration, settingsFor, false, label, planJson, seed);
+    }
+
+    /** @param trueSequential calibrate q/k/v, o, gate/up and down of a block one group after the other */
+    public Outcome run(Model model, TextEvaluation eval, List<int[]> calibration,
+                       Function<String, MethodSettings> settingsFor, boolean trueSequential, String label,
+                       String planJson, long seed) {
         Instant start = Instant.now();
         LlamaConfig cfg = LlamaConfig.fromMetadata(model);
+        // Every layer's settings are checked before any work starts.
+        Map<String, MethodSettings> settings = new LinkedHashMap<>();
+        for (int b = 0; b < cfg.nLayers(); b++) {
+            for (String n : blockLinears(b)) {
+                MethodSettings s = settingsFor.apply(n);
+                if (s != null) {
+                    Tensor w = model.tensor(n + ".weight");
+                    Methods.byName(n, s.method());
+                    s.validate(n, (int) w.dim(0), (int) w.dim(1));
+                    settings.put(n, s);
+                }
+            }
+        }
         LlamaModel dense = LlamaModel.from(model);
         Map<String, LinearOp> replaced = new LinkedHashMap<>();
         Map<String, CompressedTensor> byTensor = new LinkedHashMap<>();
         List<RunRecord.LayerResult> layers = new ArrayList<>();
         for (int b = 0; b < cfg.nLayers(); b++) {
-            List<String> names = new ArrayList<>();
-            for (String n : List.of(LlamaLayers.q(b), LlamaLayers.k(b), LlamaLayers.v(b), LlamaLayers.o(b),
-                    LlamaLayers.gate(b), LlamaLayers.up(b), LlamaLayers.down(b))) {
-                if (settingsFor.apply(n) != null) {
-                    names.add(n);
+            for (List<String> group : groups(b, trueSequential)) {
+                List<String> names = group.stream().filter(settings::containsKey).toList();
+                if (names.isEmpty()) {
+                    continue;
                 }
-            }
-            Map<String, MethodSettings> settings = new LinkedHashMap<>();
-            for (String n : names) {
-                MethodSettings s = settingsFor.apply(n);
-                Tensor w = model.tensor(n + ".weight");
-                s.validate(n, (int) w.dim(0), (int) w.dim(1));
-                settings.put(n, s);
-            }
-            Map<String, float[]> hessians = calibration.isEmpty() || names.isEmpty() ? Map.of()
-                    : hessians(dense.withLinears(replaced), names, calibration);
-            for (String n : names) {
-                long t0 = System.nanoTime();
-                Tensor w = model.tensor(n + ".weight");
-                float[] weights = w.floats();
-                CompressedTensor c = Methods.compress(
-                        new LayerInput(n, weights, (int) w.dim(0), (int) w.dim(1), hessians.get(n)), settings.get(n));
-                replaced.put(n, c.asLinearOp());
-                byTensor.put(w.name(), c);
-                double err = SizeAccounting.relativeError(weights, c.dequantize());
-                long ms = (System.nanoTime() - t0) / 1_000_000;
-                layers.add(new RunRecord.LayerResult(n, settings.get(n).method(), settings.get(n).describe(),
-                        c.storedBits(), c.bitsPerWeight(), err, ms));
+                Map<String, float[]> hessians = calibration.isEmpty() ? Map.of()
+                        : hessians(dense.withLinears(replaced), names, calibration);
+                for (String n : names) {
+                    long t0 = System.nanoTime();
+                    Tensor w = model.tensor(n + ".weight");
+                    float[] weights = w.floats();
+                    CompressedTensor c = Methods.compress(
+                            new LayerInput(n, weights, (int) w.dim(0), (int) w.dim(1), hessians.get(n)), settings.get(n));
+                    replaced.put(n, c.asLinearOp());
+                    byTensor.put(w.name(), c);
+                    double err = SizeAccounting.relativeError(weights, c.dequantize());
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    layers.add(new RunRecord.LayerResult(n, settings.get(n).method(), settings.get(n).describe(),
+                            c.storedBits(), c.bitsPerWeight(), err, ms));
+                }
             }
             LOG.info("{}: block {} of {} compressed", label, b + 1, cfg.nLayers());
         }
@@ -114,6 +128,20 @@ public final class LanguageModelCompression {
                 Instant.now(), seed, Provenance.current(Kernels.backendName()), size, SizeAccounting.fp16Bytes(model),
                 bpw, layers, metrics));
         return new Outcome(id, ppl.perplexity(), bpw, size);
+    }
+
+    private static List<String> blockLinears(int b) {
+        return List.of(LlamaLayers.q(b), LlamaLayers.k(b), LlamaLayers.v(b), LlamaLayers.o(b),
+                LlamaLayers.gate(b), LlamaLayers.up(b), LlamaLayers.down(b));
+    }
+
+    /** The calibration groups of block {@code b}: all seven at once, or GPTQ's true-sequential order. */
+    private static List<List<String>> groups(int b, boolean trueSequential) {
+        if (!trueSequential) {
+            return List.of(blockLinears(b));
+        }
+        return List.of(List.of(LlamaLayers.q(b), LlamaLayers.k(b), LlamaLayers.v(b)), List.of(LlamaLayers.o(b)),
+                List.of(LlamaLayers.gate(b), LlamaLayers.up(b)), List.of(LlamaLayers.down(b)));
     }
 
     /** The Hessians of {@code names} on the calibration windows, one sequence per window (as add_batch counts). */

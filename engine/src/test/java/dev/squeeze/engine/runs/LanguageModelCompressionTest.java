@@ -1,0 +1,117 @@
+package dev.squeeze.engine.runs;
+
+import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.compress.MethodSettings;
+import dev.squeeze.engine.compress.RtnSettings;
+import dev.squeeze.engine.compress.gptq.GptqSettings;
+import dev.squeeze.engine.data.text.CalibrationWindows;
+import dev.squeeze.engine.data.text.StoryCorpus;
+import dev.squeeze.engine.data.text.StoryRange;
+import dev.squeeze.engine.data.text.TextEvaluation;
+import dev.squeeze.engine.data.text.Tokenizer;
+import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.nn.llama.LlamaConfig;
+import dev.squeeze.engine.nn.llama.RopeStyle;
+import dev.squeeze.engine.store.ResultsStore;
+import dev.squeeze.engine.testing.TinyLlama;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class LanguageModelCompressionTest {
+    /** Characters to ids 2..31 (1 = BOS), enough for a 32-token test model. */
+    static final Tokenizer CHARS = new Tokenizer() {
+        public int vocabSize() {
+            return 32;
+        }
+
+        public int bosId() {
+            return 1;
+        }
+
+        public int eosId() {
+            return 0;
+        }
+
+        public int[] encode(String text, boolean bos, boolean eos) {
+            int[] out = new int[text.length() + (bos ? 1 : 0)];
+            int i = 0;
+            if (bos) {
+                out[i++] = 1;
+            }
+            for (char c : text.toCharArray()) {
+                out[i++] = 2 + c % 30;
+            }
+            return out;
+        }
+
+        public String decode(int prev, int token) {
+            return token < 2 ? "" : String.valueOf((char) ('a' + token - 2));
+        }
+
+        public String decode(int[] tokens) {
+            StringBuilder sb = new StringBuilder();
+            for (int t : tokens) {
+                sb.append(decode(-1, t));
+            }
+            return sb.toString();
+        }
+    };
+
+    static final LlamaConfig CONFIG = TinyLlama.config(RopeStyle.INTERLEAVED, false, true);
+    static final Model MODEL = TinyLlama.model(CONFIG, TinyLlama.randomWeights(CONFIG, 11));
+    static final StoryCorpus CORPUS = StoryCorpus.of("test", String.join("\n<|endoftext|>\n",
+            "once upon a time there was a cat", "the dog ran to the park and back", "a bird sang in the tree",
+            "tim and sue went to the sea", "the sun was warm and the sky was blue", "a cat sat on a mat all day"));
+    static final TextEvaluation EVAL = new TextEvaluation(CORPUS, StoryRange.of(5, 6), CHARS);
+    static final List<int[]> CALIBRATION = CalibrationWindows.sample(CORPUS.tokens(StoryRange.of(1, 4), CHARS), 8, 12, 0);
+
+    @Test
+    void gptqPipelineStoresARunWithEveryLinearInBothCalibrationOrders() {
+        try (ResultsStore store = ResultsStore.inMemory()) {
+            LanguageModelCompression pipeline = new LanguageModelCompression(store);
+            MethodSettings gptq = GptqSettings.of(4, 8);
+            var oneShot = pipeline.run(MODEL, EVAL, CALIBRATION, layer -> gptq, false, "gptq", "{}", 0);
+            var sequential = pipeline.run(MODEL, EVAL, CALIBRATION, layer -> gptq, true, "gptq-ts", "{}", 0);
+            assertEquals(2 * 7, store.layerResults(oneShot.runId()).size());
+            assertTrue(Double.isFinite(oneShot.perplexity()) && oneShot.perplexity() > 1);
+            // True-sequential calibrates o, gate/up and down on inputs that already went through compressed layers.
+            assertNotEquals(oneShot.perplexity(), sequential.perplexity());
+            assertTrue(oneShot.sizeBytes() < MODEL.storedBytes());
+            assertEquals(2, store.runs(MODEL.contentHash()).size());
+        }
+    }
+
+    @Test
+    void invalidSettingsAreReportedBeforeAnyWork() {
+        try (ResultsStore store = ResultsStore.inMemory()) {
+            LanguageModelCompression pipeline = new LanguageModelCompression(store);
+            String last = "model.layers.1.mlp.down_proj";
+            SqueezeException bits = assertThrows(SqueezeException.class, () -> pipeline.run(MODEL, EVAL, CALIBRATION,
+                    layer -> new RtnSettings(layer.equals(last) ? 9 : 4, 0, false), "bad", "{}", 0));
+            assertTrue(bits.getMessage().contains(last) && bits.getMessage().contains("'bits'"), bits.getMessage());
+            MethodSettings unknown = new MethodSettings() {
+                public String method() {
+                    return "quantum-magic";
+                }
+
+                public void validate(String layer, int rows, int cols) {
+                }
+
+                public String describe() {
+                    return "?";
+                }
+            };
+            SqueezeException method = assertThrows(SqueezeException.class, () -> pipeline.run(MODEL, EVAL,
+                    CALIBRATION, layer -> layer.equals(last) ? unknown : new RtnSettings(4, 0, false), "bad", "{}", 0));
+            assertTrue(method.getMessage().contains(last) && method.getMessage().contains("'method'")
+                    && method.getMessage().contains("gptq"), method.getMessage());
+            assertEquals(List.of(), store.runs(null), "nothing stored");
+        }
+    }
+}
