@@ -60,6 +60,10 @@ public final class Stories260KCompressionTable {
                     GptqSettings.DEFAULT_PERCDAMP, GptqSettings.DEFAULT_BLOCK_SIZE, GptqSettings.GroupParams.UPDATED,
                     GptqSettings.ScalePrecision.FP32));
         }
+        for (int bits : new int[]{4, 3}) {
+            // The same, calibrated in GPTQ's --true-sequential order ("-ts": see main).
+            c.put("gptq-w" + bits + "-g32-ts", c.get("gptq-w" + bits + "-g32"));
+        }
         for (int bits : new int[]{4, 3, 2}) {
             // SpQR's statistics are re-quantized in groups of 16 rows; gate/up have 172 rows (= 4 × 43), so
             // those two use groups of 4 rows. Everything else as the paper recommends (g16, 3/3-bit, tau 0.2).
@@ -109,7 +113,9 @@ public final class Stories260KCompressionTable {
                         layer -> {
                             var w = model.tensor(layer + ".weight");
                             return config.apply((int) w.dim(0), (int) w.dim(1));
-                        }, name.startsWith("lord") ? "LoRD " + name.substring(5) + "% of the useful rank" : s.describe(),
+                        }, name.endsWith("-ts"),
+                        name.startsWith("lord") ? "LoRD " + name.substring(5) + "% of the useful rank"
+                                : s.describe() + (name.endsWith("-ts") ? " true-sequential" : ""),
                         "{\"schema\":1,\"table\":\"" + name + "\"}", SEED);
                 System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %,d | %.4f |   (%.0f s)%n", name, s.describe(),
                         out.bitsPerWeight(), out.sizeBytes(), out.perplexity(), (System.nanoTime() - t0) / 1e9);
