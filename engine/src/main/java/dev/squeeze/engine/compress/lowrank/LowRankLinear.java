@@ -1,62 +1,44 @@
 package dev.squeeze.engine.compress.lowrank;
 
+import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
 
-/** {@code y = A (B x)} with float factors; the rank-r intermediate is one small buffer per call. */
+/**
+ * {@code y = A (B x)}: two dense products through the rank-r bottleneck, {@code r (out + in)} multiply-adds per
+ * input instead of {@code out · in}. Each product sums in input order like {@link dev.squeeze.engine.nn.DenseLinear}.
+ */
 final class LowRankLinear implements LinearOp {
-    private final int out;
-    private final int in;
     private final int rank;
-    private final float[] a;
-    private final float[] b;
+    private final LinearOp b;
+    private final LinearOp a;
     private final String description;
 
     LowRankLinear(int out, int in, int rank, float[] a, float[] b, String description) {
-        this.out = out;
-        this.in = in;
         this.rank = rank;
-        this.a = a;
-        this.b = b;
+        this.b = new FastDenseLinear(rank, in, b, null);
+        this.a = new FastDenseLinear(out, rank, a, null);
         this.description = description;
     }
 
     @Override
     public int inFeatures() {
-        return in;
+        return b.inFeatures();
     }
 
     @Override
     public int outFeatures() {
-        return out;
+        return a.outFeatures();
     }
 
     @Override
     public void forward(float[] x, int batch, float[] y) {
-        if (x.length < (long) batch * in || y.length < (long) batch * out) {
-            throw new IllegalArgumentException("batch " + batch + " needs " + (long) batch * in + " inputs and "
-                    + (long) batch * out + " outputs; got " + x.length + " and " + y.length);
+        if (x.length < (long) batch * inFeatures() || y.length < (long) batch * outFeatures()) {
+            throw new IllegalArgumentException("batch " + batch + " needs " + (long) batch * inFeatures()
+                    + " inputs and " + (long) batch * outFeatures() + " outputs; got " + x.length + " and " + y.length);
         }
-        float[] t = new float[rank];
-        for (int n = 0; n < batch; n++) {
-            int xo = n * in;
-            for (int k = 0; k < rank; k++) {
-                int bk = k * in;
-                float acc = 0f;
-                for (int j = 0; j < in; j++) {
-                    acc += b[bk + j] * x[xo + j];
-                }
-                t[k] = acc;
-            }
-            int yo = n * out;
-            for (int i = 0; i < out; i++) {
-                int ai = i * rank;
-                float acc = 0f;
-                for (int k = 0; k < rank; k++) {
-                    acc += a[ai + k] * t[k];
-                }
-                y[yo + i] = acc;
-            }
-        }
+        float[] t = new float[batch * rank];
+        b.forward(x, batch, t);
+        a.forward(t, batch, y);
     }
 
     @Override
