@@ -18,7 +18,11 @@ import java.sql.Statement;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -219,6 +223,78 @@ public final class ResultsStore implements AutoCloseable {
                 while (rs.next()) {
                     out.add(new RunRecord.LayerResult(rs.getString(1), rs.getString(2), rs.getString(3),
                             rs.getLong(4), rs.getDouble(5), (Double) rs.getObject(6), rs.getLong(7)));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new SqueezeException("Could not read layer results from " + where + ": " + e.getMessage(),
+                    "check that the database file is intact", e);
+        }
+    }
+
+    /**
+     * The value of one metric on one split for every run of a model that has it, by run id. Runs without the
+     * metric are absent (the Pareto query counts them as skipped).
+     */
+    public synchronized Map<Long, Double> metricValues(String modelHash, String name, String split) {
+        try (PreparedStatement ps = connection.prepareStatement("""
+                SELECT x.run_id, x.metric_value FROM metric x JOIN run r ON r.id = x.run_id
+                JOIN model m ON m.id = r.model_id
+                WHERE m.content_hash = ? AND x.name = ? AND x.split = ? ORDER BY x.run_id""")) {
+            ps.setString(1, modelHash);
+            ps.setString(2, name);
+            ps.setString(3, split);
+            Map<Long, Double> out = new LinkedHashMap<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getLong(1), rs.getDouble(2));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new SqueezeException("Could not read metrics from " + where + ": " + e.getMessage(),
+                    "check that the database file is intact", e);
+        }
+    }
+
+    /** The distinct metric names stored on one split for any run of a model, sorted. */
+    public synchronized List<String> metricNames(String modelHash, String split) {
+        try (PreparedStatement ps = connection.prepareStatement("""
+                SELECT DISTINCT x.name FROM metric x JOIN run r ON r.id = x.run_id JOIN model m ON m.id = r.model_id
+                WHERE m.content_hash = ? AND x.split = ? ORDER BY x.name""")) {
+            ps.setString(1, modelHash);
+            ps.setString(2, split);
+            List<String> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+            return out;
+        } catch (SQLException e) {
+            throw new SqueezeException("Could not read metric names from " + where + ": " + e.getMessage(),
+                    "check that the database file is intact", e);
+        }
+    }
+
+    /**
+     * The distinct compression methods of each run of a model (from its layer results), by run id. Every run of
+     * the model is a key; a dense run (no compressed layers) maps to an empty set.
+     */
+    public synchronized Map<Long, Set<String>> methodsByRun(String modelHash) {
+        try (PreparedStatement ps = connection.prepareStatement("""
+                SELECT r.id, l.method FROM run r JOIN model m ON m.id = r.model_id
+                LEFT JOIN layer_result l ON l.run_id = r.id
+                WHERE m.content_hash = ? ORDER BY r.id, l.position""")) {
+            ps.setString(1, modelHash);
+            Map<Long, Set<String>> out = new LinkedHashMap<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    Set<String> methods = out.computeIfAbsent(rs.getLong(1), k -> new LinkedHashSet<>());
+                    String method = rs.getString(2);
+                    if (method != null) {
+                        methods.add(method);
+                    }
                 }
             }
             return out;

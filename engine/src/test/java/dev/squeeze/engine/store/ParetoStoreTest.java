@@ -1,0 +1,119 @@
+package dev.squeeze.engine.store;
+
+import dev.squeeze.engine.SqueezeException;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class ParetoStoreTest {
+    static final String HASH = "a".repeat(64);
+    static final String OTHER = "c".repeat(64);
+
+    static RunRecord run(String hash, String label, long size, Double bpw, String method, List<RunRecord.Metric> metrics) {
+        List<RunRecord.LayerResult> layers = method == null ? List.of()
+                : List.of(new RunRecord.LayerResult("fc1", method, method, 1000, bpw, 0.01, 1));
+        return new RunRecord(
+                new RunRecord.ModelRecord(hash, hash.equals(HASH) ? "m" : "other", "/m", "safetensors", "mlp", 100, 400),
+                new RunRecord.DatasetRecord("eval", "eval", "b".repeat(64), "evaluation", 10),
+                "{\"schema\":1}", "plan", label, Instant.parse("2026-11-27T10:00:00Z"),
+                Instant.parse("2026-11-27T10:00:01Z"), 42, new Provenance("0.1.0", "abc", "host", "25", "java"),
+                size, 200, bpw, layers, metrics);
+    }
+
+    static List<RunRecord.Metric> m(double top1, double cat) {
+        return List.of(new RunRecord.Metric("top1", "evaluation", top1),
+                new RunRecord.Metric("accuracy.cat", "evaluation", cat),
+                new RunRecord.Metric("top1", "calibration", 0.99));
+    }
+
+    @Test
+    void frontierFromStoredRunsWithFiltersAndSkips() {
+        try (ResultsStore store = ResultsStore.inMemory()) {
+            long dense = store.recordRun(run(HASH, "dense f32", 400, null, null, m(0.90, 0.8)));
+            long rtn8 = store.recordRun(run(HASH, "RTN 8-bit", 120, 8.0, "rtn", m(0.90, 0.7)));
+            long rtn4 = store.recordRun(run(HASH, "RTN 4-bit", 70, 4.0, "rtn", m(0.80, 0.9)));
+            long gptq4 = store.recordRun(run(HASH, "GPTQ 4-bit", 70, 4.0, "gptq", m(0.85, 0.6)));
+            long noMetric = store.recordRun(run(HASH, "broken", 50, 3.0, "gptq",
+                    List.of(new RunRecord.Metric("accuracy.cat", "evaluation", 0.1))));
+            store.recordRun(run(OTHER, "RTN 2-bit", 10, 2.0, "rtn", m(0.99, 0.99)));
+
+            assertEquals(Set.of("gptq", "rtn"), Set.copyOf(
+                    store.methodsByRun(HASH).values().stream().flatMap(Set::stream).toList()));
+            assertEquals(Set.of(), store.methodsByRun(HASH).get(dense));
+            assertEquals(List.of("accuracy.cat", "top1"), store.metricNames(HASH, "evaluation"));
+            assertEquals(Map.of(dense, 0.90, rtn8, 0.90, rtn4, 0.80, gptq4, 0.85),
+                    store.metricValues(HASH, "top1", "evaluation"));
+
+            // size vs top1: the dense run ties RTN 8-bit on top1 at a larger size, so it is dominated; at 70 bytes
+            // GPTQ beats RTN; the run without top1 is skipped; the other model's better run is not mixed in.
+            Pareto.Result r = Pareto.query(store, new Pareto.Query(HASH, Pareto.XAxis.SIZE_BYTES, "top1", null, null));
+            assertTrue(r.higherIsBetter());
+            assertEquals(List.of(gptq4, rtn8), ParetoTest.ids(r.frontier()));
+            assertEquals(List.of(rtn4, dense), ParetoTest.ids(r.dominated()));
+            assertEquals(5, r.considered());
+            assertEquals(1, r.skipped());
+            assertEquals(70.0, r.frontier().getFirst().x());
+            assertEquals(0.85, r.frontier().getFirst().y());
+
+            // bits per weight: the dense run has none and is skipped too.
+            Pareto.Result bpw = Pareto.query(store, new Pareto.Query(HASH, Pareto.XAxis.BITS_PER_WEIGHT, "accuracy.cat",
+                    null, null));
+            assertEquals(List.of(noMetric, rtn4), ParetoTest.ids(bpw.frontier()));
+            assertEquals(List.of(gptq4, rtn8), ParetoTest.ids(bpw.dominated()));
+            assertEquals(1, bpw.skipped());
+
+            Pareto.Result onlyRtn = Pareto.query(store, new Pareto.Query(HASH, Pareto.XAxis.SIZE_BYTES, "top1", "RTN", null));
+            assertEquals(List.of(rtn4, rtn8), ParetoTest.ids(onlyRtn.frontier()));
+            assertEquals(2, onlyRtn.considered());
+            Pareto.Result onlyDense = Pareto.query(store, new Pareto.Query(HASH, Pareto.XAxis.SIZE_BYTES, "top1",
+                    Pareto.DENSE, null));
+            assertEquals(List.of(dense), ParetoTest.ids(onlyDense.frontier()));
+            Pareto.Result byLabel = Pareto.query(store, new Pareto.Query(HASH, Pareto.XAxis.SIZE_BYTES, "top1", null, "4-bit"));
+            assertEquals(List.of(gptq4), ParetoTest.ids(byLabel.frontier()));
+            assertEquals(List.of(rtn4), ParetoTest.ids(byLabel.dominated()));
+
+            assertEquals(HASH, Pareto.resolveModel(store, "m").orElseThrow());
+            assertEquals(OTHER, Pareto.resolveModel(store, OTHER).orElseThrow());
+            assertTrue(Pareto.resolveModel(store, "nope").isEmpty());
+        }
+    }
+
+    @Test
+    void unknownOrDirectionlessMetricIsAClearError() {
+        try (ResultsStore store = ResultsStore.inMemory()) {
+            store.recordRun(run(HASH, "RTN 8-bit", 120, 8.0, "rtn", List.of(
+                    new RunRecord.Metric("perplexity", "evaluation", 5.0),
+                    new RunRecord.Metric("tokens", "evaluation", 100))));
+            SqueezeException e = assertThrows(SqueezeException.class, () -> Pareto.query(store,
+                    new Pareto.Query(HASH, Pareto.XAxis.SIZE_BYTES, "top1", null, null)));
+            assertTrue(e.getMessage().contains("'top1'") && e.getMessage().contains("perplexity"), e.getMessage());
+            SqueezeException t = assertThrows(SqueezeException.class, () -> Pareto.query(store,
+                    new Pareto.Query(HASH, Pareto.XAxis.SIZE_BYTES, "tokens", null, null)));
+            assertTrue(t.getMessage().contains("'tokens'") && t.getMessage().contains("not a quality"), t.getMessage());
+            Pareto.Result ppl = Pareto.query(store, new Pareto.Query(HASH, Pareto.XAxis.SIZE_BYTES, "perplexity", null, null));
+            assertEquals(false, ppl.higherIsBetter());
+            assertEquals(1, ppl.frontier().size());
+        }
+    }
+
+    @Test
+    void aNameSharedByTwoModelsIsAmbiguous() {
+        try (ResultsStore store = ResultsStore.inMemory()) {
+            store.recordRun(run(HASH, "a", 1, 1.0, "rtn", m(0.5, 0.5)));
+            RunRecord other = run(OTHER, "b", 1, 1.0, "rtn", m(0.5, 0.5));
+            store.recordRun(new RunRecord(new RunRecord.ModelRecord(OTHER, "m", "/m2", "safetensors", "mlp", 100, 400),
+                    other.dataset(), other.planJson(), other.planDescription(), other.label(), other.startedAt(),
+                    other.finishedAt(), other.seed(), other.provenance(), other.sizeBytes(), other.fp16Bytes(),
+                    other.bitsPerWeight(), other.layers(), other.metrics()));
+            SqueezeException e = assertThrows(SqueezeException.class, () -> Pareto.resolveModel(store, "m"));
+            assertTrue(e.getMessage().contains(HASH) && e.getMessage().contains(OTHER), e.getMessage());
+        }
+    }
+}
