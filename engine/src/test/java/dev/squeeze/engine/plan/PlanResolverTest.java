@@ -213,4 +213,18 @@ class PlanResolverTest {
         List<LayerInfo> layers = llama.layers();
         assertEquals(llamaLinears.size(), layers.stream().filter(PlanResolver::compressible).count());
     }
+
+    @Test
+    void theReadmeExampleResolvesOnTheTinyLlama() throws Exception {
+        String readme = Files.readString(Path.of("..", "README.md"));
+        int section = readme.indexOf("## Plans");
+        int start = readme.indexOf("```json", section) + "```json".length();
+        String json = readme.substring(start, readme.indexOf("```", start));
+        Map<String, MethodSettings> r = PlanResolver.resolve(CompressionPlan.parse(json), llama);
+        assertEquals(GptqSettings.of(8, 128), r.get(LlamaLayers.q(0)));
+        assertEquals(SpqrSettings.recommended(3), r.get(LlamaLayers.down(0)));
+        assertEquals(GptqSettings.of(4, 128), r.get(LlamaLayers.q(1)));
+        assertFalse(r.containsKey(LlamaLayers.k(1)));
+        assertEquals(llamaLinears.size() - 1, r.size());
+    }
 }
