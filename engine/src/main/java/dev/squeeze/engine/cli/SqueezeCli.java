@@ -18,7 +18,8 @@ import java.nio.file.Path;
  */
 @Command(name = "squeeze", mixinStandardHelpOptions = true, versionProvider = SqueezeCli.Version.class,
         description = "Squeeze: neural-network compression workbench (headless CLI).",
-        subcommands = {InspectCommand.class, BaselineCommand.class, RtnCommand.class, RunsCommand.class, ParetoCommand.class,
+        subcommands = {InspectCommand.class, BaselineCommand.class, RtnCommand.class, RunCommand.class,
+                RunsCommand.class, ParetoCommand.class,
                 CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:internal error (a bug; please report it)", "2:usage error",

@@ -64,15 +64,36 @@ public final class ClassifierRuns {
      * result and stores the run.
      */
     public long run(Model model, ImageSet eval, MethodSettings settings, String planJson) {
+        Map<String, MethodSettings> perLayer = new LinkedHashMap<>();
+        try (ClassifierSubject subject = ClassifierSubject.of(model)) {
+            subject.weights().forEach(w -> perLayer.put(w.layer(), settings));
+        }
+        return run(model, eval, perLayer, planJson, settings.describe(), settings.describe() + " on every compressible weight");
+    }
+
+    /**
+     * Compresses the layers named in {@code perLayer} (the others stay dense) with data-free methods, evaluates the
+     * result and stores the run. Every layer's settings are validated before any work starts.
+     */
+    public long run(Model model, ImageSet eval, Map<String, MethodSettings> perLayer, String planJson, String label,
+                    String planDescription) {
         try (ClassifierSubject subject = ClassifierSubject.of(model)) {
             Instant start = Instant.now();
             Map<String, CompressedTensor> byLayer = new LinkedHashMap<>();
             Map<String, CompressedTensor> byTensor = new LinkedHashMap<>();
             List<RunRecord.LayerResult> layers = new ArrayList<>();
             for (ClassifierSubject.WeightMatrix w : subject.weights()) {
-                settings.validate(w.layer(), w.rows(), w.cols());
+                MethodSettings settings = perLayer.get(w.layer());
+                if (settings != null) {
+                    Methods.byName(w.layer(), settings.method());
+                    settings.validate(w.layer(), w.rows(), w.cols());
+                }
             }
             for (ClassifierSubject.WeightMatrix w : subject.weights()) {
+                MethodSettings settings = perLayer.get(w.layer());
+                if (settings == null) {
+                    continue;
+                }
                 long t0 = System.nanoTime();
                 CompressedTensor q = Methods.compress(new LayerInput(w.layer(), w.values(), w.rows(), w.cols(), null),
                         settings);
@@ -85,8 +106,8 @@ public final class ClassifierRuns {
                 LOG.debug("{}: {} bits/weight, relative error {}", w.layer(), q.bitsPerWeight(), err);
             }
             ClassifierMetrics m = ClassifierEvaluator.evaluate(subject.with(byLayer), eval);
-            return store.recordRun(record(model, eval, planJson, settings.describe() + " on every compressible weight",
-                    settings.describe(), start, m, SizeAccounting.modelBytes(model, byTensor),
+            return store.recordRun(record(model, eval, planJson, planDescription,
+                    label, start, m, SizeAccounting.modelBytes(model, byTensor),
                     SizeAccounting.bitsPerWeight(byTensor), layers));
         }
     }
