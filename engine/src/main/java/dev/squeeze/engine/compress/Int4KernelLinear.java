@@ -21,23 +21,14 @@ public final class Int4KernelLinear implements LinearOp {
         this.description = what + " (int4 kernel: " + kernel.name() + ")";
     }
 
-    Int4KernelLinear(QuantizedMatrix q) {
+    /** A 4-bit RTN matrix on the kernel. */
+    static Int4KernelLinear of(QuantizedMatrix q) {
         if (q.bits() != 4) {
             throw new IllegalArgumentException("the int4 kernel takes 4-bit codes, not " + q.bits());
         }
-        int rows = q.rows();
-        int cols = q.cols();
-        int stride = (cols + 1) / 2;
-        byte[] packed = new byte[rows * stride];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                int code = q.code(r, c);
-                packed[r * stride + c / 2] |= (byte) (c % 2 == 0 ? code : code << 4);
-            }
-        }
-        this.matrix = new Int4Matrix(rows, cols, q.groupSize(), packed, q.scales(), q.zeros());
-        this.kernel = Kernels.int4MatVec();
-        this.description = q.describe() + " (int4 kernel: " + kernel.name() + ")";
+        Int4Matrix m = new Int4Matrix(q.rows(), q.cols(), q.groupSize(), Int4Matrix.pack(q.rows(), q.cols(), q::code),
+                q.scales(), q.zeros());
+        return new Int4KernelLinear(m, q.describe());
     }
 
     @Override

@@ -1,6 +1,6 @@
 package dev.squeeze.engine.compress;
 
-import dev.squeeze.engine.nn.DenseLinear;
+import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
 
 /**
@@ -92,9 +92,9 @@ public final class QuantizedMatrix implements CompressedTensor {
     @Override
     public LinearOp asLinearOp() {
         if (settings.bits() == 4) {
-            return new Int4KernelLinear(this);
+            return Int4KernelLinear.of(this);
         }
-        return new DenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
+        return new FastDenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
     }
 
     @Override

@@ -21,6 +21,22 @@ public record Int4Matrix(int rows, int cols, int groupSize, byte[] codes, float[
         Int4Checks.matrix(rows, cols, groupSize, codes, scales, zeros);
     }
 
+    /**
+     * Packs 4-bit codes into this format's layout: row stride {@code ceil(cols / 2)}, even column in the low
+     * nibble. {@code code.applyAsInt(r, c)} gives the code of weight (r, c), 0..15.
+     */
+    public static byte[] pack(int rows, int cols, java.util.function.IntBinaryOperator code) {
+        int stride = (cols + 1) / 2;
+        byte[] packed = new byte[rows * stride];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int q = code.applyAsInt(r, c) & 0x0F;
+                packed[r * stride + c / 2] |= (byte) (c % 2 == 0 ? q : q << 4);
+            }
+        }
+        return packed;
+    }
+
     /** Bytes per row of {@link #codes()}: {@code ceil(cols / 2)}. */
     public int rowStride() {
         return (int) Int4Checks.rowStride(cols);

@@ -61,7 +61,7 @@ public final class MlpClassifier implements ImageClassifier {
                         + Arrays.toString(w.shape()) + ", expected out × in", "re-export the model");
             }
             float[] bias = model.findTensor(name + ".bias").map(Tensor::floats).orElse(null);
-            layers.put(name, new DenseLinear((int) w.dim(0), (int) w.dim(1), w.floats(), bias));
+            layers.put(name, new FastDenseLinear((int) w.dim(0), (int) w.dim(1), w.floats(), bias));
         }
         float scale = Float.parseFloat(model.metadata().getOrDefault(INPUT_SCALE_KEY, "1"));
         String classes = model.metadata().getOrDefault(CLASSES_KEY, "");

@@ -64,10 +64,10 @@ public final class ClassifierRuns {
      * result and stores the run.
      */
     public long run(Model model, ImageSet eval, MethodSettings settings, String planJson) {
+        // Every compressible layer of the inventory (the subject's weight matrices are exactly these), without
+        // opening the subject a second time: for ONNX that would re-read and re-hash the file.
         Map<String, MethodSettings> perLayer = new LinkedHashMap<>();
-        try (ClassifierSubject subject = ClassifierSubject.of(model)) {
-            subject.weights().forEach(w -> perLayer.put(w.layer(), settings));
-        }
+        model.layers().stream().filter(l -> l.role().isCompressible()).forEach(l -> perLayer.put(l.name(), settings));
         return run(model, eval, perLayer, planJson, settings.describe(), settings.describe() + " on every compressible weight");
     }
 

@@ -6,23 +6,18 @@ import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.Methods;
 import dev.squeeze.engine.compress.hessian.HessianAccumulator;
 import dev.squeeze.engine.data.text.TextEvaluation;
-import dev.squeeze.engine.eval.Perplexity;
 import dev.squeeze.engine.eval.SizeAccounting;
-import dev.squeeze.engine.kernels.Kernels;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.Tensor;
 import dev.squeeze.engine.nn.LinearOp;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.nn.llama.LlamaLayers;
 import dev.squeeze.engine.nn.llama.LlamaModel;
-import dev.squeeze.engine.store.Provenance;
 import dev.squeeze.engine.store.ResultsStore;
 import dev.squeeze.engine.store.RunRecord;
-import dev.squeeze.engine.util.Hashing;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -111,23 +106,10 @@ public final class LanguageModelCompression {
             }
             LOG.info("{}: block {} of {} compressed", label, b + 1, cfg.nLayers());
         }
-        LlamaModel compressed = dense.withLinears(replaced);
-        List<int[]> sequences = eval.corpus().tokens(eval.range(), eval.tokenizer());
-        Perplexity.Result ppl = Perplexity.evaluate(compressed, sequences);
-        String text = String.join("\n", eval.corpus().stories(eval.range()));
-        RunRecord.DatasetRecord dataset = new RunRecord.DatasetRecord(eval.describe(), eval.corpus().source(),
-                Hashing.sha256(text.getBytes(StandardCharsets.UTF_8)), "evaluation", ppl.tokens());
-        List<RunRecord.Metric> metrics = List.of(
-                new RunRecord.Metric("perplexity", "evaluation", ppl.perplexity()),
-                new RunRecord.Metric("nll_per_token", "evaluation", ppl.meanNll()),
-                new RunRecord.Metric("tokens", "evaluation", ppl.tokens()),
-                new RunRecord.Metric("calibration_windows", "calibration", calibration.size()));
-        long size = SizeAccounting.modelBytes(model, byTensor);
-        Double bpw = SizeAccounting.bitsPerWeight(byTensor);
-        long id = store.recordRun(new RunRecord(RunRecords.model(model), dataset, planJson, label, label, start,
-                Instant.now(), seed, Provenance.current(Kernels.backendName()), size, SizeAccounting.fp16Bytes(model),
-                bpw, layers, metrics));
-        return new Outcome(id, ppl.perplexity(), bpw, size);
+        LanguageModelRuns.Stored stored = LanguageModelRuns.evaluateAndStore(store, model,
+                dense.withLinears(replaced), eval, planJson, label, label, start, seed, byTensor, layers,
+                List.of(new RunRecord.Metric("calibration_windows", "calibration", calibration.size())));
+        return new Outcome(stored.runId(), stored.perplexity(), stored.bitsPerWeight(), stored.sizeBytes());
     }
 
     private static List<String> blockLinears(int b) {

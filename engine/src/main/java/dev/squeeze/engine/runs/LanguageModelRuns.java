@@ -1,5 +1,6 @@
 package dev.squeeze.engine.runs;
 
+import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.data.text.TextEvaluation;
 import dev.squeeze.engine.eval.Perplexity;
 import dev.squeeze.engine.eval.SizeAccounting;
@@ -13,7 +14,9 @@ import dev.squeeze.engine.util.Hashing;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** Runs of Llama-family language models, judged by perplexity on an evaluation split of a story corpus. */
 public final class LanguageModelRuns {
@@ -26,20 +29,39 @@ public final class LanguageModelRuns {
     /** Evaluates the dense model's perplexity and stores it as a run; returns the run id. */
     public long runDense(Model model, TextEvaluation eval) {
         Instant start = Instant.now();
-        LlamaModel llama = LlamaModel.from(model);
+        return evaluateAndStore(store, model, LlamaModel.from(model), eval,
+                "{\"schema\":1,\"defaults\":{\"method\":\"none\"}}", "dense (no compression)",
+                "dense " + ClassifierRuns.storedType(model), start, 0, Map.of(), List.of(), List.of()).runId();
+    }
+
+    /** What a stored language-model run measured. */
+    record Stored(long runId, double perplexity, Double bitsPerWeight, long sizeBytes) {
+    }
+
+    /**
+     * Evaluates {@code net} (the model with its compressed layers, if any) on the evaluation text and stores the
+     * run: perplexity, NLL per token and token count on the evaluation split, plus {@code extraMetrics}; sizes from
+     * {@code compressed} (tensor name → compressed form; empty for a dense run).
+     */
+    static Stored evaluateAndStore(ResultsStore store, Model model, LlamaModel net, TextEvaluation eval,
+                                   String planJson, String planDescription, String label, Instant start, long seed,
+                                   Map<String, CompressedTensor> compressed, List<RunRecord.LayerResult> layers,
+                                   List<RunRecord.Metric> extraMetrics) {
         List<int[]> sequences = eval.corpus().tokens(eval.range(), eval.tokenizer());
-        Perplexity.Result r = Perplexity.evaluate(llama, sequences);
+        Perplexity.Result r = Perplexity.evaluate(net, sequences);
         String text = String.join("\n", eval.corpus().stories(eval.range()));
         RunRecord.DatasetRecord dataset = new RunRecord.DatasetRecord(eval.describe(), eval.corpus().source(),
                 Hashing.sha256(text.getBytes(StandardCharsets.UTF_8)), "evaluation", r.tokens());
-        List<RunRecord.Metric> metrics = List.of(
+        List<RunRecord.Metric> metrics = new ArrayList<>(List.of(
                 new RunRecord.Metric("perplexity", "evaluation", r.perplexity()),
                 new RunRecord.Metric("nll_per_token", "evaluation", r.meanNll()),
-                new RunRecord.Metric("tokens", "evaluation", r.tokens()));
-        return store.recordRun(new RunRecord(RunRecords.model(model), dataset,
-                "{\"schema\":1,\"defaults\":{\"method\":\"none\"}}", "dense (no compression)",
-                "dense " + ClassifierRuns.storedType(model), start, Instant.now(), 0,
-                Provenance.current(Kernels.backendName()), model.storedBytes(), SizeAccounting.fp16Bytes(model),
-                null, List.of(), metrics));
+                new RunRecord.Metric("tokens", "evaluation", r.tokens())));
+        metrics.addAll(extraMetrics);
+        long size = SizeAccounting.modelBytes(model, compressed);
+        Double bpw = SizeAccounting.bitsPerWeight(compressed);
+        long id = store.recordRun(new RunRecord(RunRecords.model(model), dataset, planJson, planDescription, label,
+                start, Instant.now(), seed, Provenance.current(Kernels.backendName()), size,
+                SizeAccounting.fp16Bytes(model), bpw, layers, metrics));
+        return new Stored(id, r.perplexity(), bpw, size);
     }
 }

@@ -3,7 +3,7 @@ package dev.squeeze.engine.compress.gptq;
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.compress.Int4KernelLinear;
 import dev.squeeze.engine.kernels.Int4Matrix;
-import dev.squeeze.engine.nn.DenseLinear;
+import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
 
 /**
@@ -141,18 +141,11 @@ public final class GptqTensor implements CompressedTensor {
         if (settings.bits() == 4 && gIdx == null) {
             return new Int4KernelLinear(toInt4(), describe());
         }
-        return new DenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
+        return new FastDenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
     }
 
     private Int4Matrix toInt4() {
-        int stride = (cols + 1) / 2;
-        byte[] packed = new byte[rows * stride];
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                int code = codes[r * cols + c] & 0x0f;
-                packed[r * stride + c / 2] |= (byte) (c % 2 == 0 ? code : code << 4);
-            }
-        }
+        byte[] packed = Int4Matrix.pack(rows, cols, (r, c) -> codes[r * cols + c]);
         float[] s = new float[rows * groups];
         float[] z = new float[rows * groups];
         for (int g = 0; g < groups; g++) {

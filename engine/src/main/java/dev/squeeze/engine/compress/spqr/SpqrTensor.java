@@ -1,7 +1,7 @@
 package dev.squeeze.engine.compress.spqr;
 
 import dev.squeeze.engine.compress.CompressedTensor;
-import dev.squeeze.engine.nn.DenseLinear;
+import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
 
 import java.util.Objects;
@@ -247,7 +247,7 @@ public final class SpqrTensor implements CompressedTensor {
 
     @Override
     public LinearOp asLinearOp() {
-        return new DenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
+        return new FastDenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
     }
 
     @Override
