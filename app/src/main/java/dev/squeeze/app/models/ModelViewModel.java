@@ -33,7 +33,7 @@ public final class ModelViewModel {
     /** Shows a model; the baseline is the accuracy of its first stored dense run, if any. */
     public void show(Model model, List<RunSummary> runs) {
         title.set(model.name());
-        String baseline = runs.stream().filter(r -> r.label().startsWith("dense") && r.metricValue() != null)
+        String baseline = runs.stream().filter(RunSummary::isBaseline)
                 .findFirst().map(RunSummary::metricText).orElse("not measured yet");
         summary.set(String.format(Locale.ROOT, "%s · %s · %,d parameters · %s · baseline %s", model.format(),
                 model.architecture(), model.parameterCount(), Bytes.human(model.storedBytes()), baseline));

@@ -101,7 +101,7 @@ public final class WorkbenchViewModel {
     }
 
     private void measureBaseline(Loaded loaded) {
-        boolean hasBaseline = loaded.runs().stream().anyMatch(r -> r.label().startsWith("dense") && r.metricValue() != null);
+        boolean hasBaseline = loaded.runs().stream().anyMatch(RunSummary::isBaseline);
         if (hasBaseline || !measureBaselines) {
             return;
         }

@@ -51,7 +51,7 @@ final class BaselineCommand implements Callable<Integer> {
                 out.printf("Measured on %s and stored in %s%n", measured.data(), store.location());
             }
             List<RunSummary> dense = store.runs(m.contentHash()).stream()
-                    .filter(r -> r.label().startsWith("dense")).toList();
+                    .filter(RunSummary::isBaseline).toList();
             RunsCommand.printTable(out, dense);
         }
         return 0;

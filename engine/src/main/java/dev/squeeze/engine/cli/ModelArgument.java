@@ -1,5 +1,10 @@
 package dev.squeeze.engine.cli;
 
+import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.data.EvaluationData;
+import dev.squeeze.engine.data.IdxReader;
+import dev.squeeze.engine.data.ImageSet;
+import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.ModelFormats;
 import dev.squeeze.engine.samples.SampleModels;
 
@@ -20,6 +25,24 @@ final class ModelArgument {
 
     static SampleModels.Sample sample(String arg) {
         return SampleModels.load(builtinName(arg));
+    }
+
+    /**
+     * A classifier's evaluation images: {@code --images/--labels} when given (both or neither), else the built-in
+     * sample's subset, else the data set found for the model ({@link EvaluationData#imagesFor}).
+     */
+    static ImageSet evaluationImages(String arg, Model model, Path images, Path labels) {
+        if (images != null || labels != null) {
+            if (images == null || labels == null) {
+                throw new SqueezeException("--images and --labels must be given together", "pass both IDX files");
+            }
+            return IdxReader.readImages(images, labels);
+        }
+        if (isBuiltin(arg)) {
+            return sample(arg).evaluation();
+        }
+        return EvaluationData.imagesFor(model).orElseThrow(() -> new SqueezeException(
+                "No evaluation images for " + model.source(), "pass --images and --labels (IDX files)"));
     }
 
     static dev.squeeze.engine.model.Model model(String arg) {

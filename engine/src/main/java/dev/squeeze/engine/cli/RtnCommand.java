@@ -1,12 +1,9 @@
 package dev.squeeze.engine.cli;
 
-import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.compress.RtnSettings;
-import dev.squeeze.engine.data.IdxReader;
 import dev.squeeze.engine.data.ImageSet;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.runs.ClassifierRuns;
-import dev.squeeze.engine.samples.SampleModels;
 import dev.squeeze.engine.store.ResultsStore;
 import dev.squeeze.engine.store.RunSummary;
 import picocli.CommandLine.Command;
@@ -57,22 +54,8 @@ final class RtnCommand implements Callable<Integer> {
         for (int b : bits) {
             new RtnSettings(b, groupSize, symmetric).validate("(all layers)");
         }
-        Model m;
-        ImageSet eval;
-        if (images != null || labels != null) {
-            if (images == null || labels == null) {
-                throw new SqueezeException("--images and --labels must be given together", "pass both IDX files");
-            }
-            m = ModelArgument.model(model);
-            eval = IdxReader.readImages(images, labels);
-        } else if (ModelArgument.isBuiltin(model)) {
-            SampleModels.Sample s = ModelArgument.sample(model);
-            m = s.model();
-            eval = s.evaluation();
-        } else {
-            throw new SqueezeException("Model " + model + " has no built-in evaluation data",
-                    "pass --images and --labels (IDX files)");
-        }
+        Model m = ModelArgument.model(model);
+        ImageSet eval = ModelArgument.evaluationImages(model, m, images, labels);
         PrintWriter out = spec.commandLine().getOut();
         try (ResultsStore store = parent.openStore()) {
             ClassifierRuns runs = new ClassifierRuns(store);

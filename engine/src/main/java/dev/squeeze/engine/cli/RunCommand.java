@@ -3,8 +3,6 @@ package dev.squeeze.engine.cli;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.data.EvaluationData;
-import dev.squeeze.engine.data.IdxReader;
-import dev.squeeze.engine.data.ImageSet;
 import dev.squeeze.engine.data.text.CalibrationWindows;
 import dev.squeeze.engine.data.text.DataSplit;
 import dev.squeeze.engine.data.text.TextEvaluation;
@@ -86,7 +84,7 @@ final class RunCommand implements Callable<Integer> {
                 id = new LanguageModelCompression(store).run(m, eval, calibration, settings::get, trueSequential,
                         label, p.canonicalJson(), seed).runId();
             } else {
-                id = new ClassifierRuns(store).run(m, classifierImages(m), settings, p.canonicalJson(), label,
+                id = new ClassifierRuns(store).run(m, ModelArgument.evaluationImages(model, m, images, labels), settings, p.canonicalJson(), label,
                         "plan " + plan.getFileName());
             }
             List<RunSummary> run = store.runs(m.contentHash()).stream().filter(r -> r.id() == id).toList();
@@ -94,19 +92,5 @@ final class RunCommand implements Callable<Integer> {
             RunsCommand.printTable(spec.commandLine().getOut(), run);
         }
         return 0;
-    }
-
-    private ImageSet classifierImages(Model m) {
-        if (images != null || labels != null) {
-            if (images == null || labels == null) {
-                throw new SqueezeException("--images and --labels must be given together", "pass both IDX files");
-            }
-            return IdxReader.readImages(images, labels);
-        }
-        if (ModelArgument.isBuiltin(model)) {
-            return ModelArgument.sample(model).evaluation();
-        }
-        return EvaluationData.imagesFor(m).orElseThrow(() -> new SqueezeException(
-                "No evaluation images for " + m.source(), "pass --images and --labels (IDX files)"));
     }
 }

@@ -32,7 +32,7 @@ public final class Baselines {
     /** Returns the stored baseline, or measures and stores it when the model's evaluation data can be found. */
     public static Outcome ensure(Model model, ResultsStore store) {
         Optional<RunSummary> stored = store.runs(model.contentHash()).stream()
-                .filter(r -> r.label().startsWith("dense") && r.metricValue() != null).findFirst();
+                .filter(RunSummary::isBaseline).findFirst();
         if (stored.isPresent()) {
             return new Outcome.Stored(stored.get());
         }

@@ -32,7 +32,20 @@ public final class SampleModels {
     public record Sample(Model model, ImageSet evaluation) {
     }
 
+    /** Samples are class-path resources: they cannot change while the process runs, so each is read once. */
+    private static final java.util.Map<String, Sample> LOADED = new java.util.concurrent.ConcurrentHashMap<>();
+
     public static Sample load(String name) {
+        Sample cached = LOADED.get(name);
+        if (cached != null) {
+            return cached;
+        }
+        Sample sample = read(name);
+        LOADED.putIfAbsent(name, sample);
+        return sample;
+    }
+
+    private static Sample read(String name) {
         String base = ROOT + name + "/";
         byte[] weights = resource(base + "model.safetensors", name);
         byte[] images = resource(base + "eval-images-idx3-ubyte.gz", name);

@@ -15,6 +15,11 @@ public record RunSummary(long id, String modelName, String modelHash, String lab
                          Instant finishedAt, long sizeBytes, long fp16Bytes, Double bitsPerWeight,
                          MetricKind metric, Double metricValue, String kernelBackend, String gitCommit) {
 
+    /** Whether this run is a measured baseline: the dense model (runs label it "dense …") with a metric. */
+    public boolean isBaseline() {
+        return label.startsWith("dense") && metricValue != null;
+    }
+
     /** The headline metric as text, or a dash. */
     public String metricText() {
         return metric == null || metricValue == null ? "—" : metric.format(metricValue);
