@@ -51,6 +51,9 @@ final class ParetoCommand implements Callable<Integer> {
     @Option(names = "--label", paramLabel = "TEXT", description = "Only runs whose label contains TEXT (case-insensitive).")
     String label;
 
+    @Option(names = "--tag", paramLabel = "TAG", description = "Only runs with this tag (e.g. a sweep's).")
+    String tag;
+
     @Option(names = "--all", description = "Also list the dominated runs (table and csv; json always has them).")
     boolean all;
 
@@ -63,7 +66,7 @@ final class ParetoCommand implements Callable<Integer> {
         Pareto.Result result;
         try (ResultsStore store = parent.openStore()) {
             String hash = resolve(store);
-            result = Pareto.query(store, new Pareto.Query(hash, axis, y, method, label));
+            result = Pareto.query(store, new Pareto.Query(hash, axis, y, method, label, tag));
         }
         PrintWriter out = spec.commandLine().getOut();
         switch (format) {

@@ -1,20 +1,12 @@
 package dev.squeeze.engine.cli;
 
-import dev.squeeze.engine.SqueezeException;
-import dev.squeeze.engine.compress.MethodSettings;
-import dev.squeeze.engine.data.EvaluationData;
-import dev.squeeze.engine.data.text.CalibrationWindows;
-import dev.squeeze.engine.data.text.DataSplit;
-import dev.squeeze.engine.data.text.TextEvaluation;
-import dev.squeeze.engine.model.Model;
-import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.plan.CompressionPlan;
-import dev.squeeze.engine.plan.PlanResolver;
-import dev.squeeze.engine.runs.ClassifierRuns;
-import dev.squeeze.engine.runs.LanguageModelCompression;
+import dev.squeeze.engine.store.JobRow;
+import dev.squeeze.engine.store.JobStatus;
 import dev.squeeze.engine.store.ResultsStore;
 import dev.squeeze.engine.store.RunSummary;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Parameters;
@@ -22,15 +14,30 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "run", description = {
         "Compress a model with a plan (JSON; see the README's \"Plans\"), evaluate it and store the run.",
+        "The work is done by a worker process (a job): progress is shown, a crash costs at most the layer in flight,",
+        "and an unfinished job can be resumed ('squeeze resume').",
         "Language models are calibrated on TinyStories stories 1–500 and evaluated on 501–1000, block by block;",
         "classifiers take data-free methods (RTN, magnitude, low-rank SVD) and are evaluated on their test images."})
 final class RunCommand implements Callable<Integer> {
+    /** Options of language-model runs, shared with sweep. */
+    static final class LanguageModelOptions {
+        @Option(names = "--calibration-windows", paramLabel = "N",
+                description = "Calibration windows of 256 tokens for language models (default: ${DEFAULT-VALUE}).")
+        int windows = 32;
+
+        @Option(names = "--seed", description = "Seed of the calibration windows (default: ${DEFAULT-VALUE}).")
+        long seed;
+
+        @Option(names = "--true-sequential", description = "Calibrate q/k/v, o, gate/up and down one after the other.")
+        boolean trueSequential;
+    }
+
     @ParentCommand
     SqueezeCli parent;
 
@@ -43,15 +50,14 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--plan", required = true, paramLabel = "FILE", description = "The compression plan (JSON).")
     Path plan;
 
-    @Option(names = "--calibration-windows", paramLabel = "N",
-            description = "Calibration windows of 256 tokens for language models (default: ${DEFAULT-VALUE}).")
-    int windows = 32;
+    @Mixin
+    LanguageModelOptions lm;
 
-    @Option(names = "--seed", description = "Seed of the calibration windows (default: ${DEFAULT-VALUE}).")
-    long seed;
+    @Mixin
+    JobsSupport.EngineOptions engineOptions;
 
-    @Option(names = "--true-sequential", description = "Calibrate q/k/v, o, gate/up and down one after the other.")
-    boolean trueSequential;
+    @Option(names = "--tag", paramLabel = "TAG", description = "Tag the stored run (repeatable).")
+    List<String> tags = new ArrayList<>();
 
     @Option(names = "--images", paramLabel = "IDX", description = "Evaluation images for a classifier (with --labels).")
     Path images;
@@ -62,35 +68,19 @@ final class RunCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         CompressionPlan p = CompressionPlan.read(plan);
-        Model m = ModelArgument.model(model);
-        Map<String, MethodSettings> settings = PlanResolver.resolve(p, m);
-        if (settings.isEmpty()) {
-            throw new SqueezeException("Plan " + plan + " compresses no layer of " + m.name(),
-                    "give the plan defaults or overrides that match the model's layers (./squeeze inspect lists them)");
-        }
         String label = p.preset() != null ? p.preset().name() : plan.getFileName().toString().replaceFirst("\\.json$", "");
+        var job = JobsSupport.spec(model, p.canonicalJson(), label, lm, images, labels, tags);
         try (ResultsStore store = parent.openStore()) {
-            long id;
-            if (LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
-                if (windows < 1) {
-                    throw new SqueezeException("--calibration-windows is " + windows, "give at least 1");
-                }
-                TextEvaluation eval = EvaluationData.textFor(m).orElseThrow(() -> new SqueezeException(
-                        "No evaluation text for " + m.source() + ": it needs TinyStories ("
-                                + EvaluationData.describeSearch(EvaluationData.TINYSTORIES) + ") and its tokenizer",
-                        "put the data in one of those places, or set SQUEEZE_DATA"));
-                var calibration = CalibrationWindows.sample(eval.corpus().tokens(DataSplit.TINYSTORIES_1K.calibration(),
-                        eval.tokenizer()), windows, 256, seed);
-                id = new LanguageModelCompression(store).run(m, eval, calibration, settings::get, trueSequential,
-                        label, p.canonicalJson(), seed).runId();
-            } else {
-                id = new ClassifierRuns(store).run(m, ModelArgument.evaluationImages(model, m, images, labels), settings, p.canonicalJson(), label,
-                        "plan " + plan.getFileName());
+            List<JobRow> ended = JobsSupport.runInForeground(parent, store, engineOptions,
+                    engine -> List.of(engine.submit(job)));
+            var out = spec.commandLine().getOut();
+            JobRow j = ended.getFirst();
+            if (j.status() == JobStatus.DONE) {
+                List<RunSummary> run = store.runs(null).stream().filter(r -> r.id() == j.runId()).toList();
+                out.printf("Stored run %d of %s in %s%n", j.runId(), run.getFirst().modelName(), store.location());
+                RunsCommand.printTable(out, run);
             }
-            List<RunSummary> run = store.runs(m.contentHash()).stream().filter(r -> r.id() == id).toList();
-            spec.commandLine().getOut().printf("Stored run %d of %s in %s%n", id, m.name(), store.location());
-            RunsCommand.printTable(spec.commandLine().getOut(), run);
+            return JobsSupport.summarize(out, ended);
         }
-        return 0;
     }
 }

@@ -28,6 +28,9 @@ final class RunsCommand implements Callable<Integer> {
     @Option(names = "--model", paramLabel = "NAME|SHA256", description = "Only runs of this model (name or content hash).")
     String model;
 
+    @Option(names = "--tag", paramLabel = "TAG", description = "Only runs with this tag.")
+    String tag;
+
     @Option(names = "--format", description = "table, csv or json (default: ${DEFAULT-VALUE}).")
     Format format = Format.table;
 
@@ -35,8 +38,10 @@ final class RunsCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         List<RunSummary> runs;
         try (ResultsStore store = parent.openStore()) {
+            var tagged = tag == null ? null : store.runsTagged(tag);
             runs = store.runs(null).stream()
                     .filter(r -> model == null || r.modelName().equals(model) || r.modelHash().equals(model))
+                    .filter(r -> tagged == null || tagged.contains(r.id()))
                     .toList();
         }
         PrintWriter out = spec.commandLine().getOut();

@@ -1,6 +1,7 @@
 package dev.squeeze.engine.cli;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.jobs.JobEngine;
 import dev.squeeze.engine.store.DataDirs;
 import dev.squeeze.engine.store.ResultsStore;
 import picocli.CommandLine;
@@ -18,12 +19,13 @@ import java.nio.file.Path;
  */
 @Command(name = "squeeze", mixinStandardHelpOptions = true, versionProvider = SqueezeCli.Version.class,
         description = "Squeeze: neural-network compression workbench (headless CLI).",
-        subcommands = {InspectCommand.class, BaselineCommand.class, RtnCommand.class, RunCommand.class,
+        subcommands = {ModelsCommand.class, InspectCommand.class, BaselineCommand.class, RtnCommand.class,
+                RunCommand.class, SweepCommand.class, JobsCommand.class, ResumeCommand.class, CancelCommand.class,
                 RunsCommand.class, ParetoCommand.class,
                 CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:internal error (a bug; please report it)", "2:usage error",
-                "3:bad input (unreadable file, invalid setting, database in use)"})
+                "3:bad input (unreadable file, invalid setting, database in use), or a job that did not finish"})
 public final class SqueezeCli implements Runnable {
     public static final int EXIT_INTERNAL = 1;
     public static final int EXIT_USAGE = 2;
@@ -41,17 +43,38 @@ public final class SqueezeCli implements Runnable {
         spec.commandLine().usage(spec.commandLine().getOut());
     }
 
+    /** The process's standard output when run from {@link #main}; null under tests (never a terminal). */
+    PrintWriter systemOut;
+
+    /**
+     * Opens the results database. Jobs that a previous process left running or queued (it crashed or was killed:
+     * no other process can hold the database now) become INTERRUPTED, and a notice says how to resume them.
+     */
     ResultsStore openStore() {
-        return ResultsStore.openFile(database);
+        ResultsStore store = ResultsStore.openFile(database);
+        try {
+            JobsSupport.noticeInterrupted(spec.commandLine().getErr(), JobEngine.recoverInterrupted(store.jobs()));
+        } catch (RuntimeException e) {
+            store.close();
+            throw e;
+        }
+        return store;
     }
 
     public static void main(String[] args) {
-        System.exit(execute(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+        PrintWriter out = new PrintWriter(System.out, true);
+        System.exit(execute(args, out, new PrintWriter(System.err, true), out));
     }
 
     /** Runs the CLI with the given streams and returns the exit code (tests call this). */
     public static int execute(String[] args, PrintWriter out, PrintWriter err) {
-        CommandLine cl = new CommandLine(new SqueezeCli());
+        return execute(args, out, err, null);
+    }
+
+    private static int execute(String[] args, PrintWriter out, PrintWriter err, PrintWriter systemOut) {
+        SqueezeCli root = new SqueezeCli();
+        root.systemOut = systemOut;
+        CommandLine cl = new CommandLine(root);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {

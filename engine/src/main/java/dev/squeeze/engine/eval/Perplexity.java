@@ -51,17 +51,28 @@ public final class Perplexity {
 
     /** Perplexity with the model's context as the window and {@link Overflow#TRUNCATE}. */
     public static Result evaluate(LlamaModel model, List<int[]> sequences) {
-        return evaluate(model, sequences, model.config().maxSeqLen(), Overflow.TRUNCATE);
+        return evaluate(model, sequences, model.config().maxSeqLen(), Overflow.TRUNCATE, () -> { });
+    }
+
+    /** As {@link #evaluate(LlamaModel, List)}, calling {@code beforeEach} before each sequence (it may throw to stop). */
+    public static Result evaluate(LlamaModel model, List<int[]> sequences, Runnable beforeEach) {
+        return evaluate(model, sequences, model.config().maxSeqLen(), Overflow.TRUNCATE, beforeEach);
     }
 
     /** @param window the longest span evaluated with one cache; at most the model's context length */
     public static Result evaluate(LlamaModel model, List<int[]> sequences, int window, Overflow overflow) {
+        return evaluate(model, sequences, window, overflow, () -> { });
+    }
+
+    private static Result evaluate(LlamaModel model, List<int[]> sequences, int window, Overflow overflow,
+                                   Runnable beforeEach) {
         int w = checkWindow(model, window);
         LlamaModel.State state = model.newState();
         int vocab = model.config().vocabSize();
         double nll = 0;
         long count = 0;
         for (int[] seq : sequences) {
+            beforeEach.run();
             for (int[] span : spans(seq.length, w, overflow)) {
                 int start = span[0];
                 int end = span[1];

@@ -35,10 +35,17 @@ public final class ClassifierRuns {
     /** RTN is deterministic; the seed is stored for the record and for methods that sample. */
     private static final long SEED = 0;
 
-    private final ResultsStore store;
+    private final RunSink store;
+    private final RunHooks hooks;
 
     public ClassifierRuns(ResultsStore store) {
-        this.store = store;
+        this(store::recordRun, RunHooks.NONE);
+    }
+
+    /** Runs that report progress to {@code hooks} and hand finished runs to {@code sink}. */
+    public ClassifierRuns(RunSink sink, RunHooks hooks) {
+        this.store = sink;
+        this.hooks = hooks;
     }
 
     /** Evaluates the dense model and stores it as a run; returns the run id. */
@@ -46,7 +53,7 @@ public final class ClassifierRuns {
         try (ClassifierSubject subject = ClassifierSubject.of(model)) {
             Instant start = Instant.now();
             ClassifierMetrics m = ClassifierEvaluator.evaluate(subject.dense(), eval);
-            return store.recordRun(record(model, eval, "{\"schema\":1,\"defaults\":{\"method\":\"none\"}}",
+            return store.accept(record(model, eval, "{\"schema\":1,\"defaults\":{\"method\":\"none\"}}",
                     "dense (no compression)", "dense " + storedType(model), start, m,
                     model.storedBytes(), null, List.of()));
         }
@@ -77,6 +84,7 @@ public final class ClassifierRuns {
      */
     public long run(Model model, ImageSet eval, Map<String, MethodSettings> perLayer, String planJson, String label,
                     String planDescription) {
+        hooks.phase(RunHooks.Phase.LOADING, model.name());
         try (ClassifierSubject subject = ClassifierSubject.of(model)) {
             Instant start = Instant.now();
             Map<String, CompressedTensor> byLayer = new LinkedHashMap<>();
@@ -89,24 +97,41 @@ public final class ClassifierRuns {
                     settings.validate(w.layer(), w.rows(), w.cols());
                 }
             }
+            int total = (int) subject.weights().stream().filter(w -> perLayer.containsKey(w.layer())).count();
+            int index = 0;
+            hooks.phase(RunHooks.Phase.COMPRESSION, total + " layers");
             for (ClassifierSubject.WeightMatrix w : subject.weights()) {
                 MethodSettings settings = perLayer.get(w.layer());
                 if (settings == null) {
                     continue;
                 }
-                long t0 = System.nanoTime();
-                CompressedTensor q = Methods.compress(new LayerInput(w.layer(), w.values(), w.rows(), w.cols(), null),
-                        settings);
+                hooks.checkCancelled();
+                hooks.layerStarted(index, total, w.layer());
+                var restored = hooks.restore(index, w.layer());
+                CompressedTensor q;
+                RunRecord.LayerResult result;
+                if (restored.isPresent()) {
+                    q = restored.get().tensor();
+                    result = restored.get().result();
+                } else {
+                    long t0 = System.nanoTime();
+                    q = Methods.compress(new LayerInput(w.layer(), w.values(), w.rows(), w.cols(), null), settings);
+                    double err = SizeAccounting.relativeError(w.values(), q.dequantize());
+                    long ms = (System.nanoTime() - t0) / 1_000_000;
+                    result = new RunRecord.LayerResult(w.layer(), settings.method(), settings.describe(),
+                            q.storedBits(), q.bitsPerWeight(), err, ms);
+                    hooks.save(index, w.layer(), q, result);
+                    LOG.debug("{}: {} bits/weight, relative error {}", w.layer(), q.bitsPerWeight(), err);
+                }
                 byLayer.put(w.layer(), q);
                 byTensor.put(w.tensor(), q);
-                double err = SizeAccounting.relativeError(w.values(), q.dequantize());
-                long ms = (System.nanoTime() - t0) / 1_000_000;
-                layers.add(new RunRecord.LayerResult(w.layer(), settings.method(), settings.describe(), q.storedBits(),
-                        q.bitsPerWeight(), err, ms));
-                LOG.debug("{}: {} bits/weight, relative error {}", w.layer(), q.bitsPerWeight(), err);
+                layers.add(result);
+                hooks.layerDone(index++, total, w.layer(), restored.isPresent());
             }
+            hooks.checkCancelled();
+            hooks.phase(RunHooks.Phase.EVALUATION, eval.name());
             ClassifierMetrics m = ClassifierEvaluator.evaluate(subject.with(byLayer), eval);
-            return store.recordRun(record(model, eval, planJson, planDescription,
+            return store.accept(record(model, eval, planJson, planDescription,
                     label, start, m, SizeAccounting.modelBytes(model, byTensor),
                     SizeAccounting.bitsPerWeight(byTensor), layers));
         }

@@ -39,10 +39,17 @@ import java.util.function.Function;
 public final class LanguageModelCompression {
     private static final Logger LOG = LoggerFactory.getLogger(LanguageModelCompression.class);
 
-    private final ResultsStore store;
+    private final RunSink sink;
+    private final RunHooks hooks;
 
     public LanguageModelCompression(ResultsStore store) {
-        this.store = store;
+        this(store::recordRun, RunHooks.NONE);
+    }
+
+    /** Runs that report progress to {@code hooks} and hand finished runs to {@code sink}. */
+    public LanguageModelCompression(RunSink sink, RunHooks hooks) {
+        this.sink = sink;
+        this.hooks = hooks;
     }
 
     /** What was done, for tables and logs. */
@@ -82,34 +89,83 @@ public final class LanguageModelCompression {
         Map<String, LinearOp> replaced = new LinkedHashMap<>();
         Map<String, CompressedTensor> byTensor = new LinkedHashMap<>();
         List<RunRecord.LayerResult> layers = new ArrayList<>();
+        int total = settings.size();
+        int index = 0;
         for (int b = 0; b < cfg.nLayers(); b++) {
             for (List<String> group : groups(b, trueSequential)) {
                 List<String> names = group.stream().filter(settings::containsKey).toList();
                 if (names.isEmpty()) {
                     continue;
                 }
-                Map<String, float[]> hessians = calibration.isEmpty() ? Map.of()
-                        : hessians(dense.withLinears(replaced), names, calibration);
+                // Checkpointed layers of this group come back as they were; the Hessians of the others are
+                // collected exactly as in an uninterrupted run: on the model with the groups before this one
+                // compressed and none of this group's layers, so a resumed run computes identical layers.
+                Map<String, RunHooks.Restored> restored = new HashMap<>();
+                for (int i = 0; i < names.size(); i++) {
+                    String n = names.get(i);
+                    hooks.restore(index + i, n).ifPresent(r -> restored.put(n, r));
+                }
+                List<String> toCompute = names.stream().filter(n -> !restored.containsKey(n)).toList();
+                Map<String, float[]> hessians = Map.of();
+                if (!calibration.isEmpty() && !toCompute.isEmpty()) {
+                    hooks.checkCancelled();
+                    hooks.phase(RunHooks.Phase.CALIBRATION, "block " + (b + 1) + " of " + cfg.nLayers());
+                    hessians = hessians(dense.withLinears(replaced), toCompute, calibration, hooks);
+                }
+                hooks.phase(RunHooks.Phase.COMPRESSION, "block " + (b + 1) + " of " + cfg.nLayers());
                 for (String n : names) {
-                    long t0 = System.nanoTime();
+                    hooks.checkCancelled();
+                    hooks.layerStarted(index, total, n);
                     Tensor w = model.tensor(n + ".weight");
-                    float[] weights = w.floats();
-                    CompressedTensor c = Methods.compress(
-                            new LayerInput(n, weights, (int) w.dim(0), (int) w.dim(1), hessians.get(n)), settings.get(n));
+                    RunHooks.Restored r = restored.get(n);
+                    CompressedTensor c;
+                    RunRecord.LayerResult result;
+                    if (r != null) {
+                        c = r.tensor();
+                        result = r.result();
+                    } else {
+                        long t0 = System.nanoTime();
+                        float[] weights = w.floats();
+                        c = Methods.compress(new LayerInput(n, weights, (int) w.dim(0), (int) w.dim(1),
+                                hessians.get(n)), settings.get(n));
+                        double err = SizeAccounting.relativeError(weights, c.dequantize());
+                        long ms = (System.nanoTime() - t0) / 1_000_000;
+                        result = new RunRecord.LayerResult(n, settings.get(n).method(), settings.get(n).describe(),
+                                c.storedBits(), c.bitsPerWeight(), err, ms);
+                        hooks.save(index, n, c, result);
+                    }
                     replaced.put(n, c.asLinearOp());
                     byTensor.put(w.name(), c);
-                    double err = SizeAccounting.relativeError(weights, c.dequantize());
-                    long ms = (System.nanoTime() - t0) / 1_000_000;
-                    layers.add(new RunRecord.LayerResult(n, settings.get(n).method(), settings.get(n).describe(),
-                            c.storedBits(), c.bitsPerWeight(), err, ms));
+                    layers.add(result);
+                    hooks.layerDone(index++, total, n, r != null);
                 }
             }
             LOG.info("{}: block {} of {} compressed", label, b + 1, cfg.nLayers());
         }
-        LanguageModelRuns.Stored stored = LanguageModelRuns.evaluateAndStore(store, model,
+        hooks.checkCancelled();
+        hooks.phase(RunHooks.Phase.EVALUATION, eval.describe());
+        RunRecord.DatasetRecord calibrationRecord = calibration.isEmpty() ? null : calibrationRecord(eval, calibration);
+        LanguageModelRuns.Stored stored = LanguageModelRuns.evaluateAndStore(sink, hooks, model,
                 dense.withLinears(replaced), eval, planJson, label, label, start, seed, byTensor, layers,
-                List.of(new RunRecord.Metric("calibration_windows", "calibration", calibration.size())));
+                List.of(new RunRecord.Metric("calibration_windows", "calibration", calibration.size())),
+                calibrationRecord);
         return new Outcome(stored.runId(), stored.perplexity(), stored.bitsPerWeight(), stored.sizeBytes());
+    }
+
+    /** The calibration windows as a data set: identified by the hash of their token ids. */
+    private static RunRecord.DatasetRecord calibrationRecord(TextEvaluation eval, List<int[]> windows) {
+        java.nio.ByteBuffer bytes = java.nio.ByteBuffer.allocate(windows.stream().mapToInt(w -> 4 * w.length + 4).sum());
+        long tokens = 0;
+        for (int[] w : windows) {
+            bytes.putInt(w.length);
+            for (int t : w) {
+                bytes.putInt(t);
+            }
+            tokens += w.length;
+        }
+        bytes.flip();
+        return new RunRecord.DatasetRecord(windows.size() + " calibration windows of " + eval.corpus().source(),
+                eval.corpus().source(), dev.squeeze.engine.util.Hashing.sha256(bytes), "calibration", tokens);
     }
 
     private static List<String> blockLinears(int b) {
@@ -127,7 +183,8 @@ public final class LanguageModelCompression {
     }
 
     /** The Hessians of {@code names} on the calibration windows, one sequence per window (as add_batch counts). */
-    private static Map<String, float[]> hessians(LlamaModel current, List<String> names, List<int[]> windows) {
+    private static Map<String, float[]> hessians(LlamaModel current, List<String> names, List<int[]> windows,
+                                                 RunHooks hooks) {
         Map<String, HessianAccumulator> acc = new HashMap<>();
         Map<String, float[]> buffers = new HashMap<>();
         Map<String, Integer> filled = new HashMap<>();
@@ -146,6 +203,7 @@ public final class LanguageModelCompression {
             filled.put(layer, at + rows);
         });
         for (int[] window : windows) {
+            hooks.checkCancelled();
             filled.clear();
             listening.forwardLast(window, 0, listening.newState());
             for (String n : names) {

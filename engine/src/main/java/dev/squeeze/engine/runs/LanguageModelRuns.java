@@ -29,9 +29,9 @@ public final class LanguageModelRuns {
     /** Evaluates the dense model's perplexity and stores it as a run; returns the run id. */
     public long runDense(Model model, TextEvaluation eval) {
         Instant start = Instant.now();
-        return evaluateAndStore(store, model, LlamaModel.from(model), eval,
+        return evaluateAndStore(store::recordRun, RunHooks.NONE, model, LlamaModel.from(model), eval,
                 "{\"schema\":1,\"defaults\":{\"method\":\"none\"}}", "dense (no compression)",
-                "dense " + ClassifierRuns.storedType(model), start, 0, Map.of(), List.of(), List.of()).runId();
+                "dense " + ClassifierRuns.storedType(model), start, 0, Map.of(), List.of(), List.of(), null).runId();
     }
 
     /** What a stored language-model run measured. */
@@ -43,12 +43,12 @@ public final class LanguageModelRuns {
      * run: perplexity, NLL per token and token count on the evaluation split, plus {@code extraMetrics}; sizes from
      * {@code compressed} (tensor name → compressed form; empty for a dense run).
      */
-    static Stored evaluateAndStore(ResultsStore store, Model model, LlamaModel net, TextEvaluation eval,
+    static Stored evaluateAndStore(RunSink store, RunHooks hooks, Model model, LlamaModel net, TextEvaluation eval,
                                    String planJson, String planDescription, String label, Instant start, long seed,
                                    Map<String, CompressedTensor> compressed, List<RunRecord.LayerResult> layers,
-                                   List<RunRecord.Metric> extraMetrics) {
+                                   List<RunRecord.Metric> extraMetrics, RunRecord.DatasetRecord calibration) {
         List<int[]> sequences = eval.corpus().tokens(eval.range(), eval.tokenizer());
-        Perplexity.Result r = Perplexity.evaluate(net, sequences);
+        Perplexity.Result r = Perplexity.evaluate(net, sequences, hooks::checkCancelled);
         String text = String.join("\n", eval.corpus().stories(eval.range()));
         RunRecord.DatasetRecord dataset = new RunRecord.DatasetRecord(eval.describe(), eval.corpus().source(),
                 Hashing.sha256(text.getBytes(StandardCharsets.UTF_8)), "evaluation", r.tokens());
@@ -59,9 +59,9 @@ public final class LanguageModelRuns {
         metrics.addAll(extraMetrics);
         long size = SizeAccounting.modelBytes(model, compressed);
         Double bpw = SizeAccounting.bitsPerWeight(compressed);
-        long id = store.recordRun(new RunRecord(RunRecords.model(model), dataset, planJson, planDescription, label,
+        long id = store.accept(new RunRecord(RunRecords.model(model), dataset, planJson, planDescription, label,
                 start, Instant.now(), seed, Provenance.current(Kernels.backendName()), size,
-                SizeAccounting.fp16Bytes(model), bpw, layers, metrics));
+                SizeAccounting.fp16Bytes(model), bpw, layers, metrics, calibration, List.of(), null));
         return new Stored(id, r.perplexity(), bpw, size);
     }
 }

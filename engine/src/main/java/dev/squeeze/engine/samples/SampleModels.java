@@ -28,6 +28,11 @@ public final class SampleModels {
     private SampleModels() {
     }
 
+    /** The names of the built-in samples. */
+    public static java.util.List<String> names() {
+        return java.util.List.of(FASHION_MLP);
+    }
+
     /** A sample model with its committed evaluation subset. */
     public record Sample(Model model, ImageSet evaluation) {
     }

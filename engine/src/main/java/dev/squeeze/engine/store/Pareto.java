@@ -88,8 +88,12 @@ public final class Pareto {
      * @param method        only runs with a layer compressed by this method (case-insensitive); {@value #DENSE}
      *                      selects runs with no compressed layer; null for all
      * @param labelContains only runs whose label contains this text (case-insensitive); null for all
+     * @param tag           only runs with this tag (exact); null for all
      */
-    public record Query(String modelHash, XAxis x, String metric, String method, String labelContains) {
+    public record Query(String modelHash, XAxis x, String metric, String method, String labelContains, String tag) {
+        public Query(String modelHash, XAxis x, String metric, String method, String labelContains) {
+            this(modelHash, x, metric, method, labelContains, null);
+        }
     }
 
     /**
@@ -205,6 +209,7 @@ public final class Pareto {
                 "pick an accuracy (top1, accuracy.*), perplexity, nll_* or kl* metric with --y"));
         Map<Long, Double> values = store.metricValues(q.modelHash(), q.metric(), SPLIT);
         Map<Long, Set<String>> methods = q.method() == null ? Map.of() : store.methodsByRun(q.modelHash());
+        Set<Long> tagged = q.tag() == null ? null : store.runsTagged(q.tag());
         List<Point> points = new ArrayList<>();
         int considered = 0;
         int skipped = 0;
@@ -214,6 +219,9 @@ public final class Pareto {
                 continue;
             }
             if (q.method() != null && !hasMethod(methods.getOrDefault(r.id(), Set.of()), q.method())) {
+                continue;
+            }
+            if (tagged != null && !tagged.contains(r.id())) {
                 continue;
             }
             considered++;

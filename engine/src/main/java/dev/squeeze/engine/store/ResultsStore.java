@@ -36,10 +36,12 @@ public final class ResultsStore implements AutoCloseable {
     private final String url;
     private final String where;
     private final Connection connection;
+    private final java.nio.file.Path checkpointRoot;
 
-    private ResultsStore(String url, String where) {
+    private ResultsStore(String url, String where, java.nio.file.Path checkpointRoot) {
         this.url = url;
         this.where = where;
+        this.checkpointRoot = checkpointRoot;
         JdbcDataSource ds = new JdbcDataSource();
         ds.setURL(url);
         ds.setUser("sa");
@@ -71,17 +73,59 @@ public final class ResultsStore implements AutoCloseable {
             throw new SqueezeException("The results database " + file + " is not readable",
                     "fix its permissions (chmod u+rw), or set SQUEEZE_HOME to another folder");
         }
-        return new ResultsStore("jdbc:h2:file:" + abs, file.toString());
+        return new ResultsStore("jdbc:h2:file:" + abs, file.toString(),
+                checkpointRootFor(abs));
+    }
+
+    /** The folder of job checkpoints that belongs to the database at {@code base}. */
+    public static Path checkpointRootFor(Path base) {
+        Path abs = base.toAbsolutePath();
+        return abs.resolveSibling(abs.getFileName() + "-checkpoints");
     }
 
     /** A fresh private in-memory database (tests, throw-away sessions). */
     public static ResultsStore inMemory() {
         return new ResultsStore("jdbc:h2:mem:squeeze" + MEMORY_DBS.incrementAndGet() + ";DB_CLOSE_DELAY=-1",
-                "in-memory database");
+                "in-memory database", null);
     }
 
     public String location() {
         return where;
+    }
+
+    /** The job table (background jobs and their state). */
+    public JobRecords jobs() {
+        return new JobRecords(this);
+    }
+
+    /** The folder next to the database file where jobs keep their per-layer checkpoints; null in memory. */
+    public java.nio.file.Path checkpointRoot() {
+        return checkpointRoot;
+    }
+
+    /** Work on the one connection, in one transaction, for the store package's other tables (jobs). */
+    interface Transaction<T> {
+        T run(Connection c) throws SQLException;
+    }
+
+    synchronized <T> T inTransaction(String what, Transaction<T> work) {
+        try {
+            connection.setAutoCommit(false);
+            try {
+                T out = work.run(connection);
+                connection.commit();
+                return out;
+            } catch (SQLException | RuntimeException e) {
+                connection.rollback();
+                throw e;
+            } finally {
+                connection.setAutoCommit(true);
+            }
+        } catch (SQLException e) {
+            throw new SqueezeException("Could not " + what + " in " + where + ": " + firstLine(String.valueOf(
+                    e.getMessage())) + " (nothing of it was written)",
+                    "check free disk space and permissions, then try again", e);
+        }
     }
 
     /** Stores a finished run with its model, dataset, plan, layers and metrics in one transaction. */
@@ -96,7 +140,8 @@ public final class ResultsStore implements AutoCloseable {
                 try (PreparedStatement ps = connection.prepareStatement("""
                         INSERT INTO run (model_id, plan_id, dataset_id, label, status, started_at, finished_at, seed,
                           squeeze_version, git_commit, host, java_version, kernel_backend, size_bytes, fp16_bytes,
-                          bits_per_weight) VALUES (?, ?, ?, ?, 'DONE', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                          bits_per_weight, calibration_dataset_id)
+                        VALUES (?, ?, ?, ?, 'DONE', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                         Statement.RETURN_GENERATED_KEYS)) {
                     Provenance p = r.provenance();
                     ps.setLong(1, modelId);
@@ -114,6 +159,7 @@ public final class ResultsStore implements AutoCloseable {
                     ps.setLong(13, r.sizeBytes());
                     ps.setLong(14, r.fp16Bytes());
                     ps.setObject(15, r.bitsPerWeight());
+                    ps.setObject(16, r.calibration() == null ? null : datasetId(r.calibration()));
                     ps.executeUpdate();
                     runId = generatedKey(ps);
                 }
@@ -145,6 +191,18 @@ public final class ResultsStore implements AutoCloseable {
                         ps.addBatch();
                     }
                     ps.executeBatch();
+                }
+                for (String tag : r.tags()) {
+                    try (PreparedStatement ps = connection.prepareStatement(
+                            "MERGE INTO run_tag (run_id, tag) KEY (run_id, tag) VALUES (?, ?)")) {
+                        ps.setLong(1, runId);
+                        ps.setString(2, tag);
+                        ps.executeUpdate();
+                    }
+                }
+                if (r.jobId() != null) {
+                    // The run and its job's completion commit together: a job is DONE exactly when its run exists.
+                    JobRecords.markDone(connection, r.jobId(), runId, r.finishedAt());
                 }
                 connection.commit();
                 return runId;
@@ -192,6 +250,59 @@ public final class ResultsStore implements AutoCloseable {
             throw new SqueezeException("Could not read runs from " + where + ": " + e.getMessage(),
                     "check that the database file is intact", e);
         }
+    }
+
+    /** The ids of the runs that carry {@code tag}. */
+    public Set<Long> runsTagged(String tag) {
+        return inTransaction("read tags", c -> {
+            Set<Long> out = new java.util.TreeSet<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT run_id FROM run_tag WHERE tag = ?")) {
+                ps.setString(1, tag);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(rs.getLong(1));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    /** The tags of one run, sorted. */
+    public List<String> tags(long runId) {
+        return inTransaction("read tags", c -> {
+            List<String> out = new ArrayList<>();
+            try (PreparedStatement ps = c.prepareStatement("SELECT tag FROM run_tag WHERE run_id = ? ORDER BY tag")) {
+                ps.setLong(1, runId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(rs.getString(1));
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    /** Every stored model: (content hash, name, source, format, architecture, parameters, runs). */
+    public List<StoredModel> models() {
+        return inTransaction("read models", c -> {
+            List<StoredModel> out = new ArrayList<>();
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+                    SELECT m.content_hash, m.name, m.source, m.format, m.architecture, m.parameters, m.stored_bytes,
+                      (SELECT COUNT(*) FROM run r WHERE r.model_id = m.id) FROM model m ORDER BY m.id""")) {
+                while (rs.next()) {
+                    out.add(new StoredModel(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                            rs.getString(5), rs.getLong(6), rs.getLong(7), rs.getInt(8)));
+                }
+            }
+            return out;
+        });
+    }
+
+    /** A model the database knows, with how many runs it has. */
+    public record StoredModel(String contentHash, String name, String source, String format, String architecture,
+                              long parameters, long storedBytes, int runs) {
     }
 
     /** Metrics of one run, as (name, split, value). */

@@ -1,0 +1,103 @@
+package dev.squeeze.engine.cli;
+
+import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.jobs.JobEngine;
+import dev.squeeze.engine.jobs.JobSpec;
+import dev.squeeze.engine.store.JobRow;
+import dev.squeeze.engine.store.JobStatus;
+import dev.squeeze.engine.store.ResultsStore;
+import picocli.CommandLine.Option;
+
+import java.io.PrintWriter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
+
+/** Runs jobs in the foreground of a CLI command: an engine over the database, a progress display, a summary. */
+final class JobsSupport {
+    /** The options every job-running command shares. */
+    static final class EngineOptions {
+        @Option(names = "--workers", paramLabel = "N",
+                description = "Worker processes running at once (default: ${DEFAULT-VALUE}).")
+        int workers = 1;
+
+        @Option(names = "--worker-heap", paramLabel = "SIZE",
+                description = "Each worker's maximum heap, e.g. 4g (default: SQUEEZE_WORKER_HEAP, else a quarter of memory).")
+        String workerHeap = System.getenv("SQUEEZE_WORKER_HEAP");
+
+        JobEngine.Options toOptions() {
+            return JobEngine.Options.defaults().withWorkers(workers).withWorkerHeap(workerHeap);
+        }
+    }
+
+    private JobsSupport() {
+    }
+
+    /**
+     * Runs {@code submit} (which queues jobs on the engine) and waits for them, showing progress. Returns the
+     * jobs as they ended. Ctrl-C ends the workers; their jobs become INTERRUPTED and can be resumed.
+     */
+    static List<JobRow> runInForeground(SqueezeCli parent, ResultsStore store, EngineOptions opts,
+                                        Function<JobEngine, List<Long>> submit) {
+        PrintWriter out = parent.spec.commandLine().getOut();
+        ProgressPrinter progress = new ProgressPrinter(out, ProgressPrinter.stdoutIsTerminal(out, parent.systemOut));
+        try (JobEngine engine = new JobEngine(store, opts.toOptions())) {
+            engine.addListener(progress);
+            Thread onCtrlC = new Thread(engine::close, "close-jobs-on-exit");
+            Runtime.getRuntime().addShutdownHook(onCtrlC);
+            try {
+                List<Long> ids = submit.apply(engine);
+                engine.await(ids);
+                progress.finish();
+                List<JobRow> out2 = new ArrayList<>();
+                for (long id : ids) {
+                    out2.add(engine.jobs().get(id).orElseThrow());
+                }
+                return out2;
+            } finally {
+                try {
+                    Runtime.getRuntime().removeShutdownHook(onCtrlC);
+                } catch (IllegalStateException ignored) {
+                    // Already shutting down: the hook is running.
+                }
+            }
+        }
+    }
+
+    /** A one-line summary per job; returns the exit code (0 when all are DONE, 3 otherwise). */
+    static int summarize(PrintWriter out, List<JobRow> ended) {
+        int failed = 0;
+        for (JobRow j : ended) {
+            if (j.status() != JobStatus.DONE) {
+                failed++;
+                out.printf("job %d (%s): %s: %s%n", j.id(), j.label(), j.status().name().toLowerCase(Locale.ROOT),
+                        j.reason());
+                if (j.status().resumable()) {
+                    out.printf("  resume it with: squeeze resume %d%n", j.id());
+                }
+            }
+        }
+        return failed == 0 ? 0 : SqueezeCli.EXIT_INPUT;
+    }
+
+    /** Prints a notice for jobs a previous process left unfinished. */
+    static void noticeInterrupted(PrintWriter err, List<JobRow> interrupted) {
+        for (JobRow j : interrupted) {
+            err.printf("squeeze: job %d (%s) was interrupted (%s); resume it with 'squeeze resume %d'%n", j.id(),
+                    j.label(), j.reason(), j.id());
+        }
+    }
+
+    static JobSpec spec(String model, String planJson, String label, RunCommand.LanguageModelOptions lm,
+                        java.nio.file.Path images, java.nio.file.Path labels, List<String> tags) {
+        if (lm.windows < 1) {
+            throw new SqueezeException("--calibration-windows is " + lm.windows, "give at least 1");
+        }
+        String ref = ModelArgument.isBuiltin(model) ? "builtin:" + ModelArgument.builtinName(model)
+                : java.nio.file.Path.of(model).toAbsolutePath().normalize().toString();
+        return new JobSpec(ref, planJson, label, lm.windows, lm.seed, lm.trueSequential,
+                images == null ? null : images.toAbsolutePath().toString(),
+                labels == null ? null : labels.toAbsolutePath().toString(), tags);
+    }
+}

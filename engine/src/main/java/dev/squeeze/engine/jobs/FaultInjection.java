@@ -1,0 +1,89 @@
+package dev.squeeze.engine.jobs;
+
+import dev.squeeze.engine.kernels.Kernels;
+import dev.squeeze.engine.runs.RunHooks;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Faults a worker injects into itself on purpose, so tests can show that the job engine survives them. Only
+ * read from the system property {@code squeeze.worker.fault}, which nothing but tests sets; a comma-separated list
+ * of:
+ * <ul>
+ *   <li>{@code hang-after-layer:N}: after layer N is done (and checkpointed), wait forever (to be killed with
+ *       kill -9 at a known point);</li>
+ *   <li>{@code segfault-after-layer:N}: after layer N, crash in native code (SIGSEGV; needs the native kernels
+ *       and {@code -Dsqueeze.test.faults=true});</li>
+ *   <li>{@code oom-after-layer:N}: after layer N, fill the heap until the JVM runs out of memory;</li>
+ *   <li>{@code slow-layer:N:MILLIS}: spend MILLIS inside layer N, checking for cancellation as a long layer
+ *       does (to cancel mid-layer).</li>
+ * </ul>
+ */
+final class FaultInjection {
+    private record Fault(String kind, int layer, long millis) {
+    }
+
+    private final List<Fault> faults;
+
+    private FaultInjection(List<Fault> faults) {
+        this.faults = faults;
+    }
+
+    static FaultInjection fromSystemProperty() {
+        String spec = System.getProperty("squeeze.worker.fault", "").trim();
+        List<Fault> out = new ArrayList<>();
+        if (!spec.isEmpty()) {
+            for (String part : spec.split(",")) {
+                String[] f = part.trim().split(":");
+                out.add(new Fault(f[0], Integer.parseInt(f[1]), f.length > 2 ? Long.parseLong(f[2]) : 0));
+            }
+        }
+        return new FaultInjection(out);
+    }
+
+    void inLayer(int index, RunHooks hooks) {
+        for (Fault f : faults) {
+            if (f.kind.equals("slow-layer") && f.layer == index) {
+                long end = System.nanoTime() + f.millis * 1_000_000;
+                while (System.nanoTime() < end) {
+                    hooks.checkCancelled();
+                    sleep(10);
+                }
+            }
+        }
+    }
+
+    void afterLayer(int index) {
+        for (Fault f : faults) {
+            if (f.layer != index) {
+                continue;
+            }
+            switch (f.kind) {
+                case "hang-after-layer" -> {
+                    System.err.println("fault injection: hanging after layer " + index);
+                    while (true) {
+                        sleep(1000);
+                    }
+                }
+                case "segfault-after-layer" -> Kernels.faultForTest();
+                case "oom-after-layer" -> {
+                    List<long[]> hog = new ArrayList<>();
+                    while (true) {
+                        hog.add(new long[1 << 20]);
+                    }
+                }
+                default -> {
+                }
+            }
+        }
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}

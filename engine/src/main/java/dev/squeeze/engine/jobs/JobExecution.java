@@ -1,0 +1,90 @@
+package dev.squeeze.engine.jobs;
+
+import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.compress.MethodSettings;
+import dev.squeeze.engine.compress.Methods;
+import dev.squeeze.engine.data.EvaluationData;
+import dev.squeeze.engine.data.text.CalibrationWindows;
+import dev.squeeze.engine.data.text.DataSplit;
+import dev.squeeze.engine.data.text.TextEvaluation;
+import dev.squeeze.engine.model.LayerInfo;
+import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.nn.llama.LlamaConfig;
+import dev.squeeze.engine.plan.CompressionPlan;
+import dev.squeeze.engine.plan.PlanResolver;
+import dev.squeeze.engine.runs.ClassifierRuns;
+import dev.squeeze.engine.runs.LanguageModelCompression;
+import dev.squeeze.engine.runs.RunHooks;
+import dev.squeeze.engine.runs.RunSink;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Does the work of one {@link JobSpec} in this process: the same code a worker runs, and what tests call to get
+ * an uninterrupted reference run. Language models are calibrated on TinyStories stories 1–500 and evaluated on
+ * 501–1000; classifiers take data-free methods and their evaluation images.
+ */
+public final class JobExecution {
+    /** Calibration windows are 256 tokens long, as in the GPTQ reference's C4/WikiText runs scaled to TinyStories. */
+    public static final int WINDOW_TOKENS = 256;
+
+    private JobExecution() {
+    }
+
+    /**
+     * Checks a job before it is queued: the model opens, the plan resolves to at least one layer and every
+     * layer's settings are valid for its shape. Throws a {@link SqueezeException} naming the layer and field.
+     *
+     * @return the resolved settings per layer
+     */
+    public static Map<String, MethodSettings> validate(JobSpec spec) {
+        Model m = ModelRefs.open(spec.model());
+        return validate(spec, m);
+    }
+
+    private static Map<String, MethodSettings> validate(JobSpec spec, Model m) {
+        CompressionPlan plan = spec.plan();
+        Map<String, MethodSettings> settings = PlanResolver.resolve(plan, m);
+        if (settings.isEmpty()) {
+            throw new SqueezeException("Plan '" + spec.label() + "' compresses no layer of " + m.name(),
+                    "give the plan defaults or overrides that match the model's layers (squeeze inspect lists them)");
+        }
+        for (LayerInfo l : m.layers()) {
+            MethodSettings s = settings.get(l.name());
+            if (s != null) {
+                Methods.byName(l.name(), s.method());
+                long[] shape = l.shape();
+                long cols = 1;
+                for (int i = 1; i < shape.length; i++) {
+                    cols *= shape[i];
+                }
+                s.validate(l.name(), (int) shape[0], (int) cols);
+            }
+        }
+        return settings;
+    }
+
+    /** Runs the job; the finished run goes to {@code sink}; returns what the sink returned. */
+    public static long run(JobSpec spec, RunSink sink, RunHooks hooks) {
+        hooks.phase(RunHooks.Phase.LOADING, spec.model());
+        Model m = ModelRefs.open(spec.model());
+        Map<String, MethodSettings> settings = validate(spec, m);
+        if (LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
+            TextEvaluation eval = EvaluationData.textFor(m).orElseThrow(() -> new SqueezeException(
+                    "No evaluation text for " + m.source() + ": it needs TinyStories ("
+                            + EvaluationData.describeSearch(EvaluationData.TINYSTORIES) + ") and its tokenizer",
+                    "put the data in one of those places, or set SQUEEZE_DATA"));
+            var calibration = CalibrationWindows.sample(eval.corpus().tokens(DataSplit.TINYSTORIES_1K.calibration(),
+                    eval.tokenizer()), spec.calibrationWindows(), WINDOW_TOKENS, spec.seed());
+            return new LanguageModelCompression(sink, hooks).run(m, eval, calibration, settings::get,
+                    spec.trueSequential(), spec.label(), spec.planJson(), spec.seed()).runId();
+        }
+        return new ClassifierRuns(sink, hooks).run(m, ModelRefs.evaluationImages(spec.model(), m, path(spec.images()),
+                path(spec.labels())), settings, spec.planJson(), spec.label(), "plan " + spec.label());
+    }
+
+    private static Path path(String p) {
+        return p == null ? null : Path.of(p);
+    }
+}

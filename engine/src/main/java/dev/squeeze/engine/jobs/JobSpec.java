@@ -1,0 +1,88 @@
+package dev.squeeze.engine.jobs;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.plan.CompressionPlan;
+import dev.squeeze.engine.util.Hashing;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+/**
+ * Everything a worker needs to do one compression run, and nothing it could get from elsewhere: the model as the
+ * user named it, the plan (canonical JSON), and the run's options. Stored as JSON in the job table and sent to
+ * the worker in the protocol's {@code start} message; its hash keys the job's checkpoints, so a checkpoint is
+ * never used for a different job.
+ *
+ * @param model              a model file or folder, or {@code builtin:<sample>}
+ * @param planJson           the plan, canonical JSON (see {@link CompressionPlan#canonicalJson()})
+ * @param label              the run's label
+ * @param calibrationWindows language models: calibration windows of 256 tokens
+ * @param seed               language models: the seed that picks the calibration windows
+ * @param trueSequential     language models: calibrate q/k/v, o, gate/up and down one after the other
+ * @param images             classifiers: evaluation images (IDX), with labels; null for the model's own
+ * @param labels             classifiers: evaluation labels (IDX)
+ * @param tags               tags given to the stored run
+ */
+public record JobSpec(String model, String planJson, String label, int calibrationWindows, long seed,
+                      boolean trueSequential, String images, String labels, List<String> tags) {
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+
+    public JobSpec {
+        if (model == null || model.isBlank()) {
+            throw new SqueezeException("A job needs a model", "name a model file, folder or built-in sample");
+        }
+        if (label == null || label.isBlank()) {
+            throw new SqueezeException("A job needs a label", "give the run a label");
+        }
+        if (calibrationWindows < 1) {
+            throw new SqueezeException("The calibration window count is " + calibrationWindows, "give at least 1");
+        }
+        planJson = CompressionPlan.parse(planJson).canonicalJson();
+        tags = tags == null ? List.of() : List.copyOf(tags);
+        for (String t : tags) {
+            if (t.isBlank() || t.length() > 100) {
+                throw new SqueezeException("Tag '" + t + "' is empty or longer than 100 characters",
+                        "give tags of 1 to 100 characters");
+            }
+        }
+    }
+
+    /** A job with the default options (32 calibration windows, seed 0, the model's own evaluation data). */
+    public static JobSpec of(String model, CompressionPlan plan, String label) {
+        return new JobSpec(model, plan.canonicalJson(), label, 32, 0, false, null, null, List.of());
+    }
+
+    public CompressionPlan plan() {
+        return CompressionPlan.parse(planJson);
+    }
+
+    public JobSpec withTags(List<String> newTags) {
+        return new JobSpec(model, planJson, label, calibrationWindows, seed, trueSequential, images, labels, newTags);
+    }
+
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a job spec always serialises", e);
+        }
+    }
+
+    /** SHA-256 of {@link #toJson()}: identifies the job's work (its checkpoints carry it). */
+    public String hash() {
+        return Hashing.sha256(toJson().getBytes(StandardCharsets.UTF_8));
+    }
+
+    public static JobSpec fromJson(String json) {
+        try {
+            return JSON.readValue(json, JobSpec.class);
+        } catch (JsonProcessingException e) {
+            throw new SqueezeException("A stored job specification is not valid: " + e.getOriginalMessage(),
+                    "queue the job again", e);
+        }
+    }
+}

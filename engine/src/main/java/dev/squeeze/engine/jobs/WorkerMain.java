@@ -1,0 +1,173 @@
+package dev.squeeze.engine.jobs;
+
+import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.jobs.checkpoint.CheckpointStore;
+import dev.squeeze.engine.jobs.protocol.ParentMessage;
+import dev.squeeze.engine.jobs.protocol.Protocol;
+import dev.squeeze.engine.jobs.protocol.WorkerMessage;
+import dev.squeeze.engine.runs.RunCancelledException;
+import dev.squeeze.engine.runs.RunHooks;
+import dev.squeeze.engine.store.Provenance;
+import dev.squeeze.engine.store.RunRecord;
+
+import java.io.BufferedReader;
+import java.io.FileOutputStream;
+import java.io.FileDescriptor;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * The worker process: does one job and exits. Started by {@link WorkerProcess} as {@code java ... WorkerMain}
+ * with its own heap. It reads {@link ParentMessage}s on standard input and writes {@link WorkerMessage}s on
+ * standard output (everything else it prints, logs included, goes to standard error). It never opens the results
+ * database: the finished run goes back to the parent, which stores it. After every layer it writes a checkpoint,
+ * so a worker that dies (kill -9, a native crash, out of memory) costs at most the layer in flight.
+ *
+ * <p>If its standard input ends (the parent died), it stops at the next safe point, and exits anyway after
+ * {@link #ORPHAN_GRACE_MILLIS}, so no worker outlives its parent for long.
+ */
+public final class WorkerMain {
+    static final long ORPHAN_GRACE_MILLIS = 10_000;
+
+    private final PrintStream protocolOut;
+    private volatile String cancelReason;
+
+    private WorkerMain(PrintStream protocolOut) {
+        this.protocolOut = protocolOut;
+    }
+
+    public static void main(String[] args) throws Exception {
+        // The protocol owns standard output; anything else printed (logs, libraries) goes to standard error.
+        PrintStream protocol = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
+        System.setOut(System.err);
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        WorkerMain worker = new WorkerMain(protocol);
+        worker.send(new WorkerMessage.Hello(Protocol.VERSION, ProcessHandle.current().pid(),
+                Provenance.current("").squeezeVersion(), Runtime.version().toString()));
+        String first = in.readLine();
+        if (first == null) {
+            System.exit(0);
+        }
+        ParentMessage.Start start;
+        try {
+            if (!(Protocol.parentMessage(first) instanceof ParentMessage.Start s)) {
+                throw new IllegalArgumentException("the first message must be 'start'");
+            }
+            if (s.protocol() != Protocol.VERSION) {
+                throw new IllegalArgumentException("the parent speaks protocol " + s.protocol() + ", this worker "
+                        + Protocol.VERSION);
+            }
+            start = s;
+        } catch (IllegalArgumentException e) {
+            worker.send(new WorkerMessage.Failed("The worker could not understand its job: " + e.getMessage()
+                    + " (parent and worker must be the same Squeeze version)", false));
+            System.exit(2);
+            return;
+        }
+        Thread listener = new Thread(() -> worker.listen(in), "parent-listener");
+        listener.setDaemon(true);
+        listener.start();
+        System.exit(worker.run(start));
+    }
+
+    /** Reads cancel requests; the end of input means the parent is gone. */
+    private void listen(BufferedReader in) {
+        try {
+            String line;
+            while ((line = in.readLine()) != null) {
+                if (Protocol.parentMessage(line) instanceof ParentMessage.Cancel c) {
+                    cancelReason = c.reason() == null ? "cancelled" : c.reason();
+                }
+            }
+        } catch (Exception e) {
+            // Unreadable input is treated as the parent's end, below.
+        }
+        cancelReason = "the parent process ended";
+        Thread reaper = new Thread(() -> {
+            try {
+                Thread.sleep(ORPHAN_GRACE_MILLIS);
+            } catch (InterruptedException ignored) {
+                // Exit anyway.
+            }
+            Runtime.getRuntime().halt(4);
+        }, "orphan-reaper");
+        reaper.setDaemon(true);
+        reaper.start();
+    }
+
+    private int run(ParentMessage.Start start) {
+        CheckpointStore checkpoints = new CheckpointStore(Path.of(start.checkpointDir()), start.specHash());
+        FaultInjection faults = FaultInjection.fromSystemProperty();
+        RunHooks hooks = new RunHooks() {
+            @Override
+            public void phase(Phase phase, String detail) {
+                send(new WorkerMessage.Phase(phase.word(), detail));
+            }
+
+            @Override
+            public void layerStarted(int index, int total, String layer) {
+                send(new WorkerMessage.Layer(index, total, layer, "started"));
+                faults.inLayer(index, this);
+            }
+
+            @Override
+            public void layerDone(int index, int total, String layer, boolean restored) {
+                send(new WorkerMessage.Layer(index, total, layer, restored ? "restored" : "done"));
+                faults.afterLayer(index);
+            }
+
+            @Override
+            public void checkCancelled() {
+                String reason = cancelReason;
+                if (reason != null) {
+                    throw new RunCancelledException(reason);
+                }
+            }
+
+            @Override
+            public Optional<Restored> restore(int index, String layer) {
+                return switch (checkpoints.load(index, layer)) {
+                    case CheckpointStore.Loaded.Present p -> Optional.of(new Restored(p.tensor(), p.result()));
+                    case CheckpointStore.Loaded.Missing m -> Optional.empty();
+                    case CheckpointStore.Loaded.Damaged d -> {
+                        send(new WorkerMessage.Warning("The checkpoint of layer " + layer + " is damaged ("
+                                + d.reason() + "); computing the layer again"));
+                        yield Optional.empty();
+                    }
+                };
+            }
+
+            @Override
+            public void save(int index, String layer, CompressedTensor tensor, RunRecord.LayerResult result) {
+                checkpoints.save(index, layer, tensor, result);
+            }
+        };
+        try {
+            JobExecution.run(start.spec(), run -> {
+                send(new WorkerMessage.Result(run));
+                return -1;
+            }, hooks);
+            return 0;
+        } catch (RunCancelledException e) {
+            send(new WorkerMessage.Cancelled(e.getMessage()));
+            return 0;
+        } catch (SqueezeException e) {
+            send(new WorkerMessage.Failed(e.getMessage(), true));
+            return 1;
+        } catch (RuntimeException | Error e) {
+            e.printStackTrace(System.err);
+            send(new WorkerMessage.Failed("internal error in the worker: " + e
+                    + " (a bug in Squeeze; the job's log has the details)", true));
+            return 1;
+        }
+    }
+
+    private synchronized void send(WorkerMessage m) {
+        protocolOut.println(Protocol.encode(m));
+        protocolOut.flush();
+    }
+}

@@ -1,0 +1,52 @@
+package dev.squeeze.engine.jobs.protocol;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
+/**
+ * The job protocol: JSON lines between a parent and a worker. The parent writes {@link ParentMessage}s to the
+ * worker's standard input; the worker writes {@link WorkerMessage}s to its standard output (its logs go to
+ * standard error). Both sides say their {@link #VERSION} first (Start, Hello) and refuse another; a change to any
+ * message that an older peer would misread bumps it. docs/job-protocol.md describes it for other implementations.
+ */
+public final class Protocol {
+    /** Bump when a message changes meaning or shape. */
+    public static final int VERSION = 1;
+
+    private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
+            .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
+            .disable(SerializationFeature.INDENT_OUTPUT)
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+
+    private Protocol() {
+    }
+
+    /** One line (no line breaks inside: JSON escapes them). */
+    public static String encode(Object message) {
+        try {
+            return JSON.writeValueAsString(message);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("protocol messages always serialise", e);
+        }
+    }
+
+    /** A worker's line, or an {@link IllegalArgumentException} saying why it is not one. */
+    public static WorkerMessage workerMessage(String line) {
+        return decode(line, WorkerMessage.class);
+    }
+
+    /** A parent's line, or an {@link IllegalArgumentException} saying why it is not one. */
+    public static ParentMessage parentMessage(String line) {
+        return decode(line, ParentMessage.class);
+    }
+
+    private static <T> T decode(String line, Class<T> type) {
+        try {
+            return JSON.readValue(line, type);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("not a " + type.getSimpleName() + ": " + e.getOriginalMessage());
+        }
+    }
+}

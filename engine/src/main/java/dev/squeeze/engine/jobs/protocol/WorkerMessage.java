@@ -1,0 +1,53 @@
+package dev.squeeze.engine.jobs.protocol;
+
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import dev.squeeze.engine.store.RunRecord;
+
+/**
+ * What a worker sends its parent, one JSON object per line on its standard output. Exactly one of
+ * {@link Result}, {@link Failed} or {@link Cancelled} ends a job; a worker whose output ends without one has
+ * crashed, and the parent reports the job failed (resumable) with what it can tell from the exit status.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "type")
+@JsonSubTypes({
+        @JsonSubTypes.Type(value = WorkerMessage.Hello.class, name = "hello"),
+        @JsonSubTypes.Type(value = WorkerMessage.Phase.class, name = "phase"),
+        @JsonSubTypes.Type(value = WorkerMessage.Layer.class, name = "layer"),
+        @JsonSubTypes.Type(value = WorkerMessage.Warning.class, name = "warning"),
+        @JsonSubTypes.Type(value = WorkerMessage.Result.class, name = "result"),
+        @JsonSubTypes.Type(value = WorkerMessage.Failed.class, name = "failed"),
+        @JsonSubTypes.Type(value = WorkerMessage.Cancelled.class, name = "cancelled")})
+public sealed interface WorkerMessage {
+
+    /** The first line: the worker's protocol version (the parent refuses another), process id and versions. */
+    record Hello(int protocol, long pid, String squeezeVersion, String javaVersion) implements WorkerMessage {
+    }
+
+    /** A phase begins: loading, calibration, compression, evaluation; {@code detail} e.g. "block 2 of 5". */
+    record Phase(String phase, String detail) implements WorkerMessage {
+    }
+
+    /**
+     * Layer {@code index} (0-based, in compression order) of {@code total}: {@code state} is started, done
+     * (computed and checkpointed) or restored (taken from its checkpoint).
+     */
+    record Layer(int index, int total, String layer, String state) implements WorkerMessage {
+    }
+
+    /** Something the user should know that does not stop the job (e.g. a damaged checkpoint was recomputed). */
+    record Warning(String message) implements WorkerMessage {
+    }
+
+    /** The finished run; the parent stores it (and marks the job done) in one transaction. */
+    record Result(RunRecord run) implements WorkerMessage {
+    }
+
+    /** The job failed; {@code reason} says what and what to do. {@code resumable}: checkpoints are kept. */
+    record Failed(String reason, boolean resumable) implements WorkerMessage {
+    }
+
+    /** The job stopped because the parent asked. */
+    record Cancelled(String reason) implements WorkerMessage {
+    }
+}

@@ -1,0 +1,57 @@
+package dev.squeeze.engine.runs;
+
+import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.store.RunRecord;
+
+import java.util.Optional;
+
+/**
+ * What a compression run reports and asks while it works: progress per phase and per layer, whether it should
+ * stop, and per-layer checkpoints to resume from. A run in the calling process uses {@link #NONE}; a job worker
+ * reports over the job protocol and keeps checkpoints on disk.
+ *
+ * <p>Layers are numbered 0..total-1 in the order the run compresses them (the plan's order for classifiers;
+ * block by block for language models), which is also the order of their checkpoints.
+ */
+public interface RunHooks {
+    /** The phases of a run, in order. */
+    enum Phase {
+        LOADING, CALIBRATION, COMPRESSION, EVALUATION;
+
+        public String word() {
+            return name().toLowerCase(java.util.Locale.ROOT);
+        }
+    }
+
+    /** A layer restored from a checkpoint. */
+    record Restored(CompressedTensor tensor, RunRecord.LayerResult result) {
+    }
+
+    RunHooks NONE = new RunHooks() {
+    };
+
+    /** A new phase begins; {@code detail} says what (e.g. "block 2 of 5"), may be empty. */
+    default void phase(Phase phase, String detail) {
+    }
+
+    /** Layer {@code index} of {@code total} begins. */
+    default void layerStarted(int index, int total, String layer) {
+    }
+
+    /** Layer {@code index} of {@code total} is done (computed, or restored from its checkpoint). */
+    default void layerDone(int index, int total, String layer, boolean restored) {
+    }
+
+    /** Called often (between layers, calibration windows and evaluation sequences): throws to stop the run. */
+    default void checkCancelled() {
+    }
+
+    /** The checkpoint of layer {@code index}, if one is stored and intact. */
+    default Optional<Restored> restore(int index, String layer) {
+        return Optional.empty();
+    }
+
+    /** Stores the checkpoint of a finished layer. */
+    default void save(int index, String layer, CompressedTensor tensor, RunRecord.LayerResult result) {
+    }
+}
