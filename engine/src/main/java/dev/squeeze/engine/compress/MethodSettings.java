@@ -1,7 +1,7 @@
 package dev.squeeze.engine.compress;
 
 /** The settings of one compression method for one layer (a record per method, e.g. {@link RtnSettings}). */
-public interface MethodSettings {
+public interface MethodSettings extends java.io.Serializable {
     /** The method's registry name, e.g. {@code rtn}, {@code gptq}. */
     String method();
 

@@ -12,6 +12,7 @@ import dev.squeeze.engine.nn.LinearOp;
  * width and cost nothing.
  */
 public final class QuantizedMatrix implements CompressedTensor {
+    private static final long serialVersionUID = 1L;
     private final int rows;
     private final int cols;
     private final RtnSettings settings;

@@ -10,6 +10,7 @@ import dev.squeeze.engine.SqueezeException;
  * @param symmetric symmetric range around zero (the zero point is implied) or asymmetric (stored zero point)
  */
 public record RtnSettings(int bits, int groupSize, boolean symmetric) implements MethodSettings {
+    private static final long serialVersionUID = 1L;
     public static RtnSettings perRow(int bits) {
         return new RtnSettings(bits, 0, false);
     }

@@ -23,6 +23,7 @@ import dev.squeeze.engine.compress.MethodSettings;
 public record GptqSettings(int bits, int groupSize, boolean symmetric, boolean actOrder, boolean staticGroups,
                            double percdamp, int blockSize, GroupParams groupParams, ScalePrecision scalePrecision)
         implements MethodSettings {
+    private static final long serialVersionUID = 1L;
 
     public static final double DEFAULT_PERCDAMP = 0.01;
     public static final int DEFAULT_BLOCK_SIZE = 128;

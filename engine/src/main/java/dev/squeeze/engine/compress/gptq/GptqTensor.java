@@ -21,6 +21,7 @@ import dev.squeeze.engine.nn.LinearOp;
  * codes are stored in original column order, so computing with the tensor never needs it, and it is not counted.
  */
 public final class GptqTensor implements CompressedTensor {
+    private static final long serialVersionUID = 1L;
     private final int rows;
     private final int cols;
     private final GptqSettings settings;

@@ -17,7 +17,8 @@ import dev.squeeze.engine.compress.linalg.TruncatedSvd;
  * @param a    {@code rows × rank} row-major
  * @param b    {@code rank × cols} row-major
  */
-public record LowRankFactors(int rows, int cols, int rank, double[] a, double[] b) {
+public record LowRankFactors(int rows, int cols, int rank, double[] a, double[] b) implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
 
     /** The product {@code A B}, {@code rows × cols} row-major. */
     public double[] product() {

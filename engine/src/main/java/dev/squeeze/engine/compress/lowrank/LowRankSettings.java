@@ -21,6 +21,7 @@ import dev.squeeze.engine.compress.RtnSettings;
  */
 public record LowRankSettings(LowRankVariant variant, int rank, double percdamp, RtnSettings quantA,
                               RtnSettings quantB) implements MethodSettings {
+    private static final long serialVersionUID = 1L;
     /** GPTQ's default dampening. */
     public static final double DEFAULT_PERCDAMP = 0.01;
 

@@ -23,6 +23,7 @@ import java.util.Optional;
  * Nothing else is stored: no permutation, no index. The rank is metadata of the layer like its shape.
  */
 public final class LowRankTensor implements CompressedTensor {
+    private static final long serialVersionUID = 1L;
     private static final float FP16_MAX = 65504f;
 
     private final int rows;
@@ -33,7 +34,8 @@ public final class LowRankTensor implements CompressedTensor {
     private final String description;
 
     /** One stored factor: its values as computed with, its stored bits, and its codes if quantized. */
-    private record Factor(float[] values, long storedBits, QuantizedMatrix quantized) {
+    private record Factor(float[] values, long storedBits, QuantizedMatrix quantized) implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
     }
 
     private LowRankTensor(int rows, int cols, int rank, Factor a, Factor b, String description) {

@@ -13,7 +13,8 @@ package dev.squeeze.engine.compress.sparse;
  *       values have codes; the parameters are counted for every (row, group) of the dense grid.</li>
  * </ul>
  */
-final class KeptValues {
+final class KeptValues implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     enum Kind { FP16, FP32, CODES }
 
     private final Kind kind;

@@ -10,6 +10,7 @@ import dev.squeeze.engine.compress.MethodSettings;
  * @param valueBits kept values in fp16 (16, the default) or fp32 (32)
  */
 public record MagnitudeSettings(Sparsity sparsity, int valueBits) implements MethodSettings {
+    private static final long serialVersionUID = 1L;
     public static MagnitudeSettings of(Sparsity sparsity) {
         return new MagnitudeSettings(sparsity, 16);
     }

@@ -4,7 +4,8 @@ package dev.squeeze.engine.compress.sparse;
  * Fixed-width unsigned fields (1 to 63 bits each) packed end to end in longs: the stored form of masks and
  * N:M choice ranks, so that the bits a tensor counts are the bits it holds.
  */
-final class PackedBits {
+final class PackedBits implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     private final int width;
     private final long count;
     private final long[] words;

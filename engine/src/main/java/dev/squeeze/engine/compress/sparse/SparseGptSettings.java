@@ -23,6 +23,7 @@ import dev.squeeze.engine.compress.MethodSettings;
  */
 public record SparseGptSettings(Sparsity sparsity, int bits, int groupSize, double percdamp, int blockSize, Mode mode)
         implements MethodSettings {
+    private static final long serialVersionUID = 1L;
 
     /**
      * What differs between our default and the reference (IST-DASLab/sparsegpt, sparsegpt.py):

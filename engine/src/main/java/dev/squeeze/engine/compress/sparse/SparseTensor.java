@@ -27,10 +27,13 @@ import dev.squeeze.engine.nn.LinearOp;
  * </ul>
  */
 public final class SparseTensor implements CompressedTensor {
+    private static final long serialVersionUID = 1L;
     public enum Layout { UNSTRUCTURED, N_OF_M, ROWS, CHANNELS }
 
     /** How kept values are encoded: 16 (fp16), 32 (fp32) or 2–8-bit codes with their quantizer parameters. */
-    record Encoding(int bits, int groupSize, int groupsPerRow, float[] scales, float[] zeros) {
+    record Encoding(int bits, int groupSize, int groupsPerRow, float[] scales, float[] zeros)
+            implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
         static Encoding floats(int bits) {
             return new Encoding(bits, 0, 0, null, null);
         }

@@ -18,7 +18,8 @@ import dev.squeeze.engine.SqueezeException;
  * @param n        kept weights per group (N:M only)
  * @param m        group length (N:M only)
  */
-public record Sparsity(Pattern pattern, double fraction, int n, int m) {
+public record Sparsity(Pattern pattern, double fraction, int n, int m) implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
     /** The largest group length: ranks of N-of-M choices must fit a long, and C(64, 32) < 2^63. */
     public static final int MAX_M = 64;
 

@@ -30,6 +30,7 @@ import dev.squeeze.engine.compress.MethodSettings;
 public record SpqrSettings(int bits, int groupSize, int qqScaleBits, int qqZeroBits, int qqGroupSize,
                            double outlierThreshold, double percdamp, boolean actOrder, int blockSize,
                            boolean referencePrecision) implements MethodSettings {
+    private static final long serialVersionUID = 1L;
 
     /** The SpQR paper's recommended configuration at {@code bits}: g16, 3/3-bit statistics in groups of 16, τ 0.2, act-order. */
     public static SpqrSettings recommended(int bits) {

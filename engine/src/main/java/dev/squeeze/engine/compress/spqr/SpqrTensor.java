@@ -36,6 +36,7 @@ import java.util.Objects;
  * neither the row pointers nor the permutation.
  */
 public final class SpqrTensor implements CompressedTensor {
+    private static final long serialVersionUID = 1L;
     /** The reference clamps scales at this before dividing ({@code quant_groups.quantize}, {@code eps=1e-9}). */
     private static final float EPS = 1e-9f;
 
