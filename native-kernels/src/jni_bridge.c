@@ -7,16 +7,18 @@
  * on first use. Only JNI_OnLoad is exported (the build uses -fvisibility=hidden).
  *
  * The Java wrapper validates first; every check is repeated here because a wrong length reaching the
- * kernel is a segfault that kills the JVM. Errors become Java exceptions, never crashes.
+ * kernel is a segfault that kills the JVM. Errors become Java exceptions, never crashes; the one deliberate
+ * exception is the test-only fault_for_test below.
  */
 #include <jni.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "int4_matvec.h"
 
 /* Must equal NativeBridge.ABI_VERSION; bump both when a native signature or meaning changes. */
-#define SQ_ABI_VERSION 1
+#define SQ_ABI_VERSION 2
 
 #define BRIDGE_CLASS "dev/squeeze/engine/kernels/NativeBridge"
 
@@ -131,11 +133,34 @@ static void JNICALL int4_mat_vec(JNIEnv *env, jclass cls, jint isa, jint rows, j
     }
 }
 
+/*
+ * Test-only: a genuine invalid memory access in this library, so the job-engine tests can show that a
+ * worker JVM killed by a native crash is reported and its parent keeps running (issue #5). The Java side
+ * (NativeFaults) refuses unless -Dsqueeze.test.faults=true. The address is read from a volatile object, so
+ * the compiler cannot see that it is NULL: it can neither drop the store nor turn it into a trap
+ * instruction (which would be SIGILL, not the SIGSEGV a real kernel bug gives). The JVM's signal handler
+ * then finds the faulting pc in libsqueeze_kernels, writes its fatal-error report and aborts.
+ */
+#define SQ_FAULT_SEGV 1
+
+static volatile uintptr_t sq_fault_address = 0;
+
+static void JNICALL fault_for_test(JNIEnv *env, jclass cls, jint kind) {
+    (void) cls;
+    if (kind != SQ_FAULT_SEGV) {
+        throw_new(env, IAE, "fault kind must be %d (segfault), got %d", SQ_FAULT_SEGV, (int) kind);
+        return;
+    }
+    volatile int *target = (volatile int *) sq_fault_address;
+    *target = 0x5EC;
+}
+
 /* Signatures must match NativeBridge exactly; RegisterNatives checks them against the class. */
 static const JNINativeMethod METHODS[] = {
     {"abiVersion", "()I", (void *) abi_version},
     {"bestIsa", "()I", (void *) best_isa},
     {"int4MatVec", "(IIII[B[F[F[F[FI)V", (void *) int4_mat_vec},
+    {"faultForTest", "(I)V", (void *) fault_for_test},
 };
 
 JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {

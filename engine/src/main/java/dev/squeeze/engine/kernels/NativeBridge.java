@@ -11,12 +11,15 @@ package dev.squeeze.engine.kernels;
 final class NativeBridge {
 
     /** Must equal SQ_ABI_VERSION in jni_bridge.c: bump both when a signature or its meaning changes. */
-    static final int ABI_VERSION = 1;
+    static final int ABI_VERSION = 2;
 
     /** Instruction-set selectors, the values of sq_isa in int4_matvec.h. */
     static final int ISA_AUTO = 0;
     static final int ISA_SCALAR = 1;
     static final int ISA_AVX2 = 2;
+
+    /** Fault kinds of {@link #faultForTest}, SQ_FAULT_* in jni_bridge.c. */
+    static final int FAULT_SEGV = 1;
 
     private NativeBridge() {
     }
@@ -29,4 +32,11 @@ final class NativeBridge {
     /** See {@link Int4MatVec} for the layout. Throws IllegalArgumentException on any bad argument. */
     static native void int4MatVec(int isa, int rows, int cols, int groupSize, byte[] codes, float[] scales,
             float[] zeros, float[] x, float[] y, int batch);
+
+    /**
+     * Test-only, reached through {@link NativeFaults} alone: kind {@link #FAULT_SEGV} stores through a null
+     * pointer inside the library, so the JVM dies of SIGSEGV; any other kind throws
+     * IllegalArgumentException.
+     */
+    static native void faultForTest(int kind);
 }
