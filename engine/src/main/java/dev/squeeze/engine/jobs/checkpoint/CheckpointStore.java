@@ -233,7 +233,8 @@ public final class CheckpointStore {
         return parse(file, bytes, index, layer);
     }
 
-    private Loaded parse(Path file, byte[] bytes, int index, String layer) {
+    /** Checks and decodes the bytes of {@code file} (package-private so that tests can damage them in memory). */
+    Loaded parse(Path file, byte[] bytes, int index, String layer) {
         if (bytes.length < MAGIC.length || !Arrays.equals(bytes, 0, MAGIC.length, MAGIC, 0, MAGIC.length)) {
             return damaged(file, "is not a Squeeze checkpoint (bad magic; " + bytes.length + " bytes)");
         }
