@@ -1,6 +1,6 @@
 package dev.squeeze.engine.jobs;
 
-import dev.squeeze.engine.kernels.Kernels;
+import dev.squeeze.engine.kernels.NativeFaults;
 import dev.squeeze.engine.runs.RunHooks;
 
 import java.util.ArrayList;
@@ -66,7 +66,7 @@ final class FaultInjection {
                         sleep(1000);
                     }
                 }
-                case "segfault-after-layer" -> Kernels.faultForTest();
+                case "segfault-after-layer" -> NativeFaults.segfault();
                 case "oom-after-layer" -> {
                     List<long[]> hog = new ArrayList<>();
                     while (true) {

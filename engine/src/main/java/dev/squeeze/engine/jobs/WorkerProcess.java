@@ -51,6 +51,8 @@ final class WorkerProcess {
             cmd.add("-Xmx" + options.workerHeap());
         }
         cmd.add("-XX:+ExitOnOutOfMemoryError");
+        // The JVM writes crash summaries to standard output, which is the protocol stream here: send them to the log.
+        cmd.add("-XX:+DisplayVMOutputToStderr");
         cmd.add("-XX:ErrorFile=" + errorFileDir.resolve("hs_err_pid%p.log"));
         cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.add("--add-modules=jdk.incubator.vector");

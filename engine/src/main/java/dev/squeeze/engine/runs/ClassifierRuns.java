@@ -84,7 +84,6 @@ public final class ClassifierRuns {
      */
     public long run(Model model, ImageSet eval, Map<String, MethodSettings> perLayer, String planJson, String label,
                     String planDescription) {
-        hooks.phase(RunHooks.Phase.LOADING, model.name());
         try (ClassifierSubject subject = ClassifierSubject.of(model)) {
             Instant start = Instant.now();
             Map<String, CompressedTensor> byLayer = new LinkedHashMap<>();
