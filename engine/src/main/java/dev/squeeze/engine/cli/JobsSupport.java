@@ -96,7 +96,7 @@ final class JobsSupport {
         }
         String ref = ModelArgument.isBuiltin(model) ? "builtin:" + ModelArgument.builtinName(model)
                 : java.nio.file.Path.of(model).toAbsolutePath().normalize().toString();
-        return new JobSpec(ref, planJson, label, lm.windows, lm.seed, lm.trueSequential,
+        return new JobSpec(ref, planJson, label, lm.windows, lm.seed, lm.trueSequential, lm.evaluationStories,
                 images == null ? null : images.toAbsolutePath().toString(),
                 labels == null ? null : labels.toAbsolutePath().toString(), tags);
     }

@@ -36,6 +36,10 @@ final class RunCommand implements Callable<Integer> {
 
         @Option(names = "--true-sequential", description = "Calibrate q/k/v, o, gate/up and down one after the other.")
         boolean trueSequential;
+
+        @Option(names = "--eval-stories", paramLabel = "N",
+                description = "Evaluate language models on the first N stories of the evaluation split (default: all 500).")
+        int evaluationStories;
     }
 
     @ParentCommand

@@ -6,6 +6,7 @@ import dev.squeeze.engine.compress.Methods;
 import dev.squeeze.engine.data.EvaluationData;
 import dev.squeeze.engine.data.text.CalibrationWindows;
 import dev.squeeze.engine.data.text.DataSplit;
+import dev.squeeze.engine.data.text.StoryRange;
 import dev.squeeze.engine.data.text.TextEvaluation;
 import dev.squeeze.engine.model.LayerInfo;
 import dev.squeeze.engine.model.Model;
@@ -71,10 +72,13 @@ public final class JobExecution {
         Model m = ModelRefs.open(spec.model());
         Map<String, MethodSettings> settings = validate(spec, m);
         if (LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
-            TextEvaluation eval = EvaluationData.textFor(m).orElseThrow(() -> new SqueezeException(
+            TextEvaluation full = EvaluationData.textFor(m).orElseThrow(() -> new SqueezeException(
                     "No evaluation text for " + m.source() + ": it needs TinyStories ("
                             + EvaluationData.describeSearch(EvaluationData.TINYSTORIES) + ") and its tokenizer",
                     "put the data in one of those places, or set SQUEEZE_DATA"));
+            TextEvaluation eval = spec.evaluationStories() == 0 ? full : new TextEvaluation(full.corpus(),
+                    StoryRange.of(full.range().first(), Math.min(full.range().last(),
+                            full.range().first() + spec.evaluationStories() - 1)), full.tokenizer());
             var calibration = CalibrationWindows.sample(eval.corpus().tokens(DataSplit.TINYSTORIES_1K.calibration(),
                     eval.tokenizer()), spec.calibrationWindows(), WINDOW_TOKENS, spec.seed());
             return new LanguageModelCompression(sink, hooks).run(m, eval, calibration, settings::get,

@@ -22,12 +22,14 @@ import java.util.List;
  * @param calibrationWindows language models: calibration windows of 256 tokens
  * @param seed               language models: the seed that picks the calibration windows
  * @param trueSequential     language models: calibrate q/k/v, o, gate/up and down one after the other
+ * @param evaluationStories  language models: evaluate on the first N stories of the evaluation split; 0 for all
  * @param images             classifiers: evaluation images (IDX), with labels; null for the model's own
  * @param labels             classifiers: evaluation labels (IDX)
  * @param tags               tags given to the stored run
  */
 public record JobSpec(String model, String planJson, String label, int calibrationWindows, long seed,
-                      boolean trueSequential, String images, String labels, List<String> tags) {
+                      boolean trueSequential, int evaluationStories, String images, String labels,
+                      List<String> tags) {
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
 
@@ -41,6 +43,10 @@ public record JobSpec(String model, String planJson, String label, int calibrati
         if (calibrationWindows < 1) {
             throw new SqueezeException("The calibration window count is " + calibrationWindows, "give at least 1");
         }
+        if (evaluationStories < 0) {
+            throw new SqueezeException("The evaluation story count is " + evaluationStories,
+                    "give 0 (the whole evaluation split) or more");
+        }
         planJson = CompressionPlan.parse(planJson).canonicalJson();
         tags = tags == null ? List.of() : List.copyOf(tags);
         for (String t : tags) {
@@ -53,7 +59,7 @@ public record JobSpec(String model, String planJson, String label, int calibrati
 
     /** A job with the default options (32 calibration windows, seed 0, the model's own evaluation data). */
     public static JobSpec of(String model, CompressionPlan plan, String label) {
-        return new JobSpec(model, plan.canonicalJson(), label, 32, 0, false, null, null, List.of());
+        return new JobSpec(model, plan.canonicalJson(), label, 32, 0, false, 0, null, null, List.of());
     }
 
     public CompressionPlan plan() {
@@ -61,7 +67,8 @@ public record JobSpec(String model, String planJson, String label, int calibrati
     }
 
     public JobSpec withTags(List<String> newTags) {
-        return new JobSpec(model, planJson, label, calibrationWindows, seed, trueSequential, images, labels, newTags);
+        return new JobSpec(model, planJson, label, calibrationWindows, seed, trueSequential, evaluationStories, images,
+                labels, newTags);
     }
 
     public String toJson() {

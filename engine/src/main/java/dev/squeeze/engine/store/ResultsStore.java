@@ -50,7 +50,8 @@ public final class ResultsStore implements AutoCloseable {
             Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
             this.connection = ds.getConnection();
         } catch (FlywayException | SQLException e) {
-            throw openError(e);
+            SqueezeException disk = diskError("Cannot open the results database " + where, "", e);
+            throw disk != null ? disk : openError(e);
         }
     }
 
@@ -61,6 +62,14 @@ public final class ResultsStore implements AutoCloseable {
 
     /** Opens (creating or upgrading) the database at {@code base} ({@code base.mv.db} on disk). */
     public static ResultsStore openFile(Path base) {
+        return openFile(base, "file:");
+    }
+
+    /**
+     * {@link #openFile(Path)} through an H2 file system: {@code "file:"} normally; tests pass a simulated disk
+     * ({@code "faulty:"}, see testing.FaultyDisk).
+     */
+    static ResultsStore openFile(Path base, String fileSystem) {
         Path abs = base.toAbsolutePath();
         Path file = abs.resolveSibling(abs.getFileName() + ".mv.db");
         try {
@@ -73,8 +82,13 @@ public final class ResultsStore implements AutoCloseable {
             throw new SqueezeException("The results database " + file + " is not readable",
                     "fix its permissions (chmod u+rw), or set SQUEEZE_HOME to another folder");
         }
-        return new ResultsStore("jdbc:h2:file:" + abs, file.toString(),
-                checkpointRootFor(abs));
+        // WRITE_DELAY=0: a commit writes its chunk to the file before it returns. With H2's default (a background
+        // writer, up to 500 ms later) a run that recordRun reported as stored could still be lost to a kill -9 or
+        // a full disk, and the disk error would reach no caller. TRACE_LEVEL_FILE=0: no results.trace.db; on a
+        // full or read-only disk H2 could not write it either and would print its stack traces on stderr instead,
+        // while every error H2 has reaches us as an exception anyway.
+        return new ResultsStore("jdbc:h2:" + fileSystem + abs + ";WRITE_DELAY=0;TRACE_LEVEL_FILE=0",
+                file.toString(), checkpointRootFor(abs));
     }
 
     /** The folder of job checkpoints that belongs to the database at {@code base}. */
@@ -122,6 +136,10 @@ public final class ResultsStore implements AutoCloseable {
                 connection.setAutoCommit(true);
             }
         } catch (SQLException e) {
+            SqueezeException disk = diskError("Could not " + what + " in " + where, "; nothing of it was written", e);
+            if (disk != null) {
+                throw disk;
+            }
             throw new SqueezeException("Could not " + what + " in " + where + ": " + firstLine(String.valueOf(
                     e.getMessage())) + " (nothing of it was written)",
                     "check free disk space and permissions, then try again", e);
@@ -213,6 +231,11 @@ public final class ResultsStore implements AutoCloseable {
                 connection.setAutoCommit(true);
             }
         } catch (SQLException e) {
+            SqueezeException disk = diskError("Could not store run '" + r.label() + "' in " + where,
+                    "; nothing of the run was written, the runs stored before are intact", e);
+            if (disk != null) {
+                throw disk;
+            }
             throw new SqueezeException("Could not store run '" + r.label() + "' in " + where + ": " + e.getMessage()
                     + " (nothing of it was written)", "check free disk space and permissions, then run it again", e);
         }
@@ -495,6 +518,73 @@ public final class ResultsStore implements AutoCloseable {
                 throw new SQLException("the database returned no generated id");
             }
             return keys.getLong(1);
+        }
+    }
+
+    /**
+     * The clear error for a write that failed because the disk is full or not writable, or null when {@code e} has
+     * another cause. Looks through the whole cause chain (and suppressed exceptions): H2 reports a failed chunk
+     * write as an MVStoreException around the operating system's IOException ("No space left on device",
+     * "Read-only file system"), closes the store at once (every later call gets "The database has been closed"
+     * with that cause), and opens a file it may not write read-only, where every write fails with
+     * DATABASE_IS_READ_ONLY (90097). What was committed before stays on disk: reopening needs nothing special.
+     */
+    private SqueezeException diskError(String what, String outcome, Throwable e) {
+        String full = null;
+        String readOnly = null;
+        boolean endOfFile = false;
+        List<Throwable> todo = new ArrayList<>(List.of(e));
+        Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        while (!todo.isEmpty()) {
+            Throwable t = todo.removeLast();
+            if (t == null || !seen.add(t)) {
+                continue;
+            }
+            String m = String.valueOf(t.getMessage());
+            endOfFile |= t instanceof java.io.EOFException;
+            if (m.contains("No space left on device") || m.contains("not enough space on the disk")
+                    || m.contains("Disk quota exceeded")) {
+                full = firstLine(m);
+            } else if (m.contains("Read-only file system")) {
+                readOnly = firstLine(m);
+            } else if (readOnly == null && (t instanceof java.nio.file.AccessDeniedException
+                    || m.contains("Permission denied"))) {
+                readOnly = "permission denied";
+            } else if (readOnly == null && t instanceof SQLException sql
+                    && sql.getErrorCode() == org.h2.api.ErrorCode.DATABASE_IS_READ_ONLY) {
+                readOnly = "H2 opened it read-only because the file cannot be written";
+            }
+            todo.add(t.getCause());
+            todo.addAll(List.of(t.getSuppressed()));
+        }
+        Path parent = where.contains(java.io.File.separator) ? Path.of(where).getParent() : null;
+        String folder = parent != null ? parent.toString() : where;
+        if (full != null) {
+            return new SqueezeException(what + ": the disk is full (" + full + ")" + outcome,
+                    "free space on the disk that holds " + folder + ", or set SQUEEZE_HOME to a folder on another "
+                            + "disk; then start Squeeze again and repeat what failed", e);
+        }
+        if (readOnly != null) {
+            return new SqueezeException(what + ": the disk or folder is read-only (" + readOnly + ")" + outcome,
+                    "make " + folder + " writable (remount the disk read-write or fix its permissions), or set "
+                            + "SQUEEZE_HOME to a writable folder; then start Squeeze again and repeat what failed", e);
+        }
+        // A disk that was full while H2 created the file leaves it shorter than H2's two 4 KiB headers, which
+        // come before any data: H2 cannot open it again (EOFException), and it cannot hold a single run.
+        long size = fileSize(parent == null ? null : Path.of(where));
+        if (endOfFile && size >= 0 && size < 8192) {
+            return new SqueezeException(what + ": the file is cut short at " + size + " bytes (the disk was probably "
+                    + "full when it was created) and holds no runs",
+                    "delete " + where + " (Squeeze then creates a new, empty one) after freeing disk space", e);
+        }
+        return null;
+    }
+
+    private static long fileSize(Path file) {
+        try {
+            return file == null ? -1 : Files.size(file);
+        } catch (java.io.IOException e) {
+            return -1;
         }
     }
 
