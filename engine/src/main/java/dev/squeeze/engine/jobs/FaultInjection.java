@@ -19,6 +19,7 @@ import java.util.List;
  *   <li>{@code slow-layer:N:MILLIS}: spend MILLIS inside layer N, checking for cancellation as a long layer
  *       does (to cancel mid-layer).</li>
  * </ul>
+ * {@code squeeze.worker.fault.jobs}, a comma-separated list of job ids, limits the faults to those jobs.
  */
 final class FaultInjection {
     private record Fault(String kind, int layer, long millis) {
@@ -30,10 +31,13 @@ final class FaultInjection {
         this.faults = faults;
     }
 
-    static FaultInjection fromSystemProperty() {
+    static FaultInjection fromSystemProperty(long jobId) {
         String spec = System.getProperty("squeeze.worker.fault", "").trim();
+        String jobs = System.getProperty("squeeze.worker.fault.jobs", "").trim();
         List<Fault> out = new ArrayList<>();
-        if (!spec.isEmpty()) {
+        boolean forThisJob = jobs.isEmpty() || java.util.Arrays.stream(jobs.split(",")).map(String::trim)
+                .anyMatch(j -> j.equals(Long.toString(jobId)));
+        if (!spec.isEmpty() && forThisJob) {
             for (String part : spec.split(",")) {
                 String[] f = part.trim().split(":");
                 out.add(new Fault(f[0], Integer.parseInt(f[1]), f.length > 2 ? Long.parseLong(f[2]) : 0));

@@ -101,7 +101,7 @@ public final class WorkerMain {
 
     private int run(ParentMessage.Start start) {
         CheckpointStore checkpoints = new CheckpointStore(Path.of(start.checkpointDir()), start.specHash());
-        FaultInjection faults = FaultInjection.fromSystemProperty();
+        FaultInjection faults = FaultInjection.fromSystemProperty(start.jobId());
         RunHooks hooks = new RunHooks() {
             @Override
             public void phase(Phase phase, String detail) {

@@ -60,7 +60,7 @@ final class WorkerProcess {
         cmd.add("-Dorg.slf4j.simpleLogger.logFile=System.err");
         // Our own settings travel with the job (kernel backend, data folders, the project root).
         System.getProperties().stringPropertyNames().stream().sorted()
-                .filter(k -> k.startsWith("squeeze.") && !k.equals("squeeze.worker.fault"))
+                .filter(k -> k.startsWith("squeeze."))
                 .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
         cmd.addAll(options.extraJvmArgs());
         cmd.add("-cp");

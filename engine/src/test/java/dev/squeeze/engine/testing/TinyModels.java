@@ -79,6 +79,43 @@ public final class TinyModels {
         return file;
     }
 
+    /**
+     * A three-layer version of {@link #writeMlp} (fc1 → fc2, a near-identity hidden layer → fc3), for tests that need
+     * a job with several layers; returns its path.
+     */
+    public static Path writeDeepMlp(Path dir, long seed) throws IOException {
+        Random rng = new Random(seed);
+        int in = SIDE * SIDE;
+        float[] w1 = new float[HIDDEN * in];
+        for (int h = 0; h < HIDDEN; h++) {
+            for (int p = 0; p < in; p++) {
+                boolean mine = quadrant(p / SIDE, p % SIDE) == h % CLASSES;
+                w1[h * in + p] = (mine ? 0.25f : 0f) + (float) (rng.nextGaussian() * 0.02);
+            }
+        }
+        float[] w2 = new float[HIDDEN * HIDDEN];
+        for (int i = 0; i < HIDDEN; i++) {
+            for (int j = 0; j < HIDDEN; j++) {
+                w2[i * HIDDEN + j] = (i == j ? 1f : 0f) + (float) (rng.nextGaussian() * 0.02);
+            }
+        }
+        float[] w3 = new float[CLASSES * HIDDEN];
+        for (int c = 0; c < CLASSES; c++) {
+            for (int h = 0; h < HIDDEN; h++) {
+                w3[c * HIDDEN + h] = (h % CLASSES == c ? 0.5f : -0.1f) + (float) (rng.nextGaussian() * 0.02);
+            }
+        }
+        Path file = dir.resolve("tiny-deep-mlp.safetensors");
+        SafetensorsWriter.write(file, List.of(
+                Tensor.of("fc1.weight", w1, HIDDEN, in), Tensor.of("fc1.bias", new float[HIDDEN], HIDDEN),
+                Tensor.of("fc2.weight", w2, HIDDEN, HIDDEN), Tensor.of("fc2.bias", new float[HIDDEN], HIDDEN),
+                Tensor.of("fc3.weight", w3, CLASSES, HIDDEN), Tensor.of("fc3.bias", new float[CLASSES], CLASSES)),
+                Map.of(SafetensorsFormat.ARCH_KEY, MlpClassifier.ARCHITECTURE, MlpClassifier.LAYERS_KEY, "fc1,fc2,fc3",
+                        MlpClassifier.INPUT_SCALE_KEY, Float.toString(1f / 255f),
+                        MlpClassifier.CLASSES_KEY, "top-left,top-right,bottom-left,bottom-right"));
+        return file;
+    }
+
     /** Writes an image set as two IDX files (images, labels), uncompressed. */
     public static Path[] writeIdx(Path dir, ImageSet set) throws IOException {
         Path images = dir.resolve("images-idx3-ubyte");
