@@ -13,4 +13,9 @@ public interface MethodSettings extends java.io.Serializable {
 
     /** A short human description, e.g. {@code GPTQ 4-bit g128 act-order}. */
     String describe();
+
+    /** Whether the method needs calibration data (the layer's Hessian); data-free methods (RTN, magnitude) do not. */
+    default boolean needsCalibration() {
+        return false;
+    }
 }

@@ -61,6 +61,11 @@ public final class JobExecution {
                     cols *= shape[i];
                 }
                 s.validate(l.name(), (int) shape[0], (int) cols);
+                if (s.needsCalibration() && !LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
+                    throw new SqueezeException("Layer " + l.name() + ": " + s.describe()
+                            + " needs calibration data (the layer Hessian), and runs of " + m.architecture()
+                            + " models are data-free", "choose a data-free method for this layer (RTN, magnitude, svd)");
+                }
             }
         }
         return settings;

@@ -160,4 +160,9 @@ public record GptqSettings(int bits, int groupSize, boolean symmetric, boolean a
         }
         return b.append(scalePrecision == ScalePrecision.FP16 ? " (fp16 scales)" : " (fp32 scales)").toString();
     }
+
+    @Override
+    public boolean needsCalibration() {
+        return true;
+    }
 }

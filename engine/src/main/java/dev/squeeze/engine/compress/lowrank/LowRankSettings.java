@@ -89,4 +89,9 @@ public record LowRankSettings(LowRankVariant variant, int rank, double percdamp,
                 : "A " + (quantA == null ? "fp16" : quantA.describe()) + ", B " + (quantB == null ? "fp16" : quantB.describe());
         return "low-rank " + v + " r" + rank + " " + q;
     }
+
+    @Override
+    public boolean needsCalibration() {
+        return variant().needsHessian();
+    }
 }

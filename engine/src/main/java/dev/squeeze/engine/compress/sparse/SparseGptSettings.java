@@ -130,4 +130,9 @@ public record SparseGptSettings(Sparsity sparsity, int bits, int groupSize, doub
         return "SparseGPT " + (sparsity == null ? "?" : sparsity.describe()) + values
                 + (mode == Mode.REFERENCE ? " (reference mode)" : "");
     }
+
+    @Override
+    public boolean needsCalibration() {
+        return true;
+    }
 }

@@ -114,4 +114,9 @@ public record SpqrSettings(int bits, int groupSize, int qqScaleBits, int qqZeroB
                 + qqGroupSize + " rows, τ " + outlierThreshold + ")" + (actOrder ? " act-order" : "")
                 + (referencePrecision ? " float32 sidecars" : "");
     }
+
+    @Override
+    public boolean needsCalibration() {
+        return true;
+    }
 }
