@@ -220,6 +220,8 @@ class JobCommandsTest {
                 new Case(List.of("method=rtn", "bits="), "'bits=' is not KEY=V1,V2"),
                 new Case(List.of("method=rtn", "bits=2", "bits=4"), "names 'bits' twice"),
                 new Case(List.of("method=rtn", "bits=2,,4"), "empty value"),
+                // A trailing comma is the same mistake (String.split would drop the empty value silently).
+                new Case(List.of("method=rtn", "bits=2,4,"), "empty value"),
                 // bits=4 alone would be valid: one invalid plan queues none.
                 new Case(List.of("method=rtn", "bits=4,9"), "'bits'"));
         for (Case c : cases) {
