@@ -136,7 +136,7 @@ final class SweepCommand implements Callable<Integer> {
                 throw new SqueezeException("--grid names '" + key + "' twice", "give each key once, with all its values");
             }
             List<JsonNode> vs = new ArrayList<>();
-            for (String v : axis.substring(eq + 1).split(",")) {
+            for (String v : axis.substring(eq + 1).split(",", -1)) {
                 vs.add(scalar(v.trim()));
             }
             keys.add(key);

@@ -18,7 +18,13 @@ public final class Protocol {
     private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)
             .disable(SerializationFeature.INDENT_OUTPUT)
-            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
+            .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true)
+            // encode writes every field (nulls included): a line that leaves one out, gives a number as null,
+            // or carries more than one value is not a message of this version, rather than one read with zeros
+            // and nulls that fail later in the reader.
+            .configure(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES, true)
+            .configure(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES, true)
+            .configure(DeserializationFeature.FAIL_ON_TRAILING_TOKENS, true);
 
     private Protocol() {
     }
@@ -44,7 +50,11 @@ public final class Protocol {
 
     private static <T> T decode(String line, Class<T> type) {
         try {
-            return JSON.readValue(line, type);
+            T message = JSON.readValue(line, type);
+            if (message == null) {
+                throw new IllegalArgumentException("not a " + type.getSimpleName() + ": the line is JSON null");
+            }
+            return message;
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("not a " + type.getSimpleName() + ": " + e.getOriginalMessage());
         }
