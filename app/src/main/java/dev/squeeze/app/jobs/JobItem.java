@@ -18,6 +18,9 @@ import javafx.beans.property.StringProperty;
  * row in place (a row replaced on every layer would lose the table's selection). Touched on the FX thread only.
  */
 public final class JobItem {
+    /** The phase shown while the worker process starts (before it reports its first phase). */
+    static final String STARTING = "starting";
+
     private final long id;
     private final String label;
     private final String model;
@@ -80,7 +83,7 @@ public final class JobItem {
     /** Takes the database's view of the job. */
     void update(JobRow row) {
         status.set(row.status());
-        phase.set(row.status() == JobStatus.RUNNING && row.phase() != null ? row.phase() : "");
+        phase.set(row.status() != JobStatus.RUNNING ? "" : row.phase() != null ? row.phase() : STARTING);
         setProgress(row.status(), row.layersDone(), row.layersTotal());
         reason.set(row.reason() == null ? "" : row.reason());
         runId = row.runId();
@@ -93,6 +96,8 @@ public final class JobItem {
             phase.set("");
         } else if (e.phase() != null) {
             phase.set(e.phase());
+        } else if (e.kind() == JobEvent.Kind.STARTED) {
+            phase.set(STARTING);
         }
         setProgress(e.status(), e.layersDone(), e.layersTotal());
         if (e.kind() == JobEvent.Kind.STARTED) {

@@ -101,7 +101,9 @@ public final class JobsView {
         progress.setCellFactory(c -> new ProgressCell());
         progress.setPrefWidth(170);
         table.getColumns().add(progress);
-        table.getColumns().add(text("Reason", 300, j -> j.reason()));
+        TableColumn<JobItem, String> reason = text("Reason", 300, j -> j.reason());
+        reason.setCellFactory(c -> new ReasonCell());
+        table.getColumns().add(reason);
         VBox.setVgrow(table, Priority.ALWAYS);
 
         // The buttons follow the selected job's status, also when an event changes it while selected.
@@ -185,6 +187,24 @@ public final class JobsView {
             } else {
                 setText(s.name().toLowerCase(Locale.ROOT));
                 getStyleClass().add("job-" + s.name().toLowerCase(Locale.ROOT));
+            }
+        }
+    }
+
+    /** The reason on one line (messages carry a "Fix:" line), the whole of it in a tooltip. */
+    private static final class ReasonCell extends TableCell<JobItem, String> {
+        @Override
+        protected void updateItem(String reason, boolean empty) {
+            super.updateItem(reason, empty);
+            if (empty || reason == null || reason.isEmpty()) {
+                setText(null);
+                setTooltip(null);
+            } else {
+                setText(reason.replaceAll("\\s*\\R\\s*", " — "));
+                Tooltip t = new Tooltip(reason);
+                t.setWrapText(true);
+                t.setMaxWidth(600);
+                setTooltip(t);
             }
         }
     }
