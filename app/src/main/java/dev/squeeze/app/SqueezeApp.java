@@ -2,6 +2,7 @@ package dev.squeeze.app;
 
 import dev.squeeze.app.workbench.WorkbenchView;
 import dev.squeeze.app.workbench.WorkbenchViewModel;
+import dev.squeeze.engine.jobs.JobEngine;
 import dev.squeeze.engine.store.ResultsStore;
 import javafx.application.Application;
 import javafx.scene.Scene;
@@ -15,6 +16,7 @@ import java.util.function.Supplier;
 public final class SqueezeApp extends Application {
     private final Supplier<ResultsStore> storeFactory;
     private final boolean measureBaselines;
+    private final JobEngine.Options jobOptions;
     private WorkbenchViewModel viewModel;
     private WorkbenchView view;
 
@@ -28,13 +30,19 @@ public final class SqueezeApp extends Application {
      * says whether opening a model measures its missing baseline.
      */
     public SqueezeApp(Supplier<ResultsStore> storeFactory, boolean measureBaselines) {
+        this(storeFactory, measureBaselines, JobEngine.Options.defaults());
+    }
+
+    /** As above, with the background job engine's options (tests pass a small worker heap, injected faults). */
+    public SqueezeApp(Supplier<ResultsStore> storeFactory, boolean measureBaselines, JobEngine.Options jobOptions) {
         this.storeFactory = storeFactory;
         this.measureBaselines = measureBaselines;
+        this.jobOptions = jobOptions;
     }
 
     @Override
     public void start(Stage stage) {
-        viewModel = new WorkbenchViewModel(storeFactory, measureBaselines);
+        viewModel = new WorkbenchViewModel(storeFactory, measureBaselines, jobOptions);
         view = new WorkbenchView(viewModel, stage);
         Scene scene = new Scene(view.root(), 1280, 800);
         scene.getStylesheets().add(SqueezeApp.class.getResource("squeeze.css").toExternalForm());
@@ -60,6 +68,7 @@ public final class SqueezeApp extends Application {
         return viewModel;
     }
 
+    /** Closing the window ends the job engine: running jobs become INTERRUPTED and can be resumed next time. */
     @Override
     public void stop() {
         if (viewModel != null) {

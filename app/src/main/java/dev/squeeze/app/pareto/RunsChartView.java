@@ -76,6 +76,8 @@ public final class RunsChartView {
         root = new VBox(6, title, viewer, table);
         root.setPadding(new Insets(10));
         vm.runs().addListener((ListChangeListener<RunSummary>) c -> rebuild(vm));
+        // A model with no runs leaves the (empty) list unchanged, but its metric, hence the axis, may differ.
+        vm.title().addListener((obs, old, t) -> rebuild(vm));
         rebuild(vm);
     }
 

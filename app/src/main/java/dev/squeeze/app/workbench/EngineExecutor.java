@@ -18,11 +18,20 @@ import java.util.function.Supplier;
  */
 public final class EngineExecutor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EngineExecutor.class);
-    private final ExecutorService executor = Executors.newSingleThreadExecutor(r -> {
-        Thread t = new Thread(r, "squeeze-engine");
-        t.setDaemon(true);
-        return t;
-    });
+    private final ExecutorService executor;
+
+    public EngineExecutor() {
+        this("squeeze-engine");
+    }
+
+    /** An executor whose one thread is called {@code threadName} (it shows in logs and thread dumps). */
+    public EngineExecutor(String threadName) {
+        executor = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, threadName);
+            t.setDaemon(true);
+            return t;
+        });
+    }
 
     /** Runs {@code work} in the background; {@code onDone} or {@code onError} then run on the FX thread. */
     public <T> void submit(Supplier<T> work, Consumer<T> onDone, Consumer<String> onError) {
@@ -41,12 +50,28 @@ public final class EngineExecutor implements AutoCloseable {
         });
     }
 
+    /** Runs {@code work} in the background, after the tasks submitted before it; errors are only logged. */
+    public void execute(Runnable work) {
+        executor.execute(() -> {
+            try {
+                work.run();
+            } catch (RuntimeException | Error e) {
+                LOG.error("Unexpected error in the engine", e);
+            }
+        });
+    }
+
     /** Runs a last task (e.g. closing the store) and waits briefly for it. */
     public void shutdown(Runnable last) {
+        shutdown(last, 10);
+    }
+
+    /** Runs a last task and waits up to {@code seconds} for it and the tasks before it. */
+    public void shutdown(Runnable last, long seconds) {
         executor.execute(last);
         executor.shutdown();
         try {
-            if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
+            if (!executor.awaitTermination(seconds, TimeUnit.SECONDS)) {
                 LOG.warn("Engine work still running at exit");
             }
         } catch (InterruptedException e) {

@@ -1,5 +1,6 @@
 package dev.squeeze.app.workbench;
 
+import dev.squeeze.app.jobs.JobsView;
 import dev.squeeze.app.models.ModelView;
 import dev.squeeze.app.pareto.RunsChartView;
 import javafx.geometry.Insets;
@@ -18,6 +19,7 @@ import javafx.scene.layout.Region;
 import javafx.stage.FileChooser;
 import javafx.stage.Stage;
 import org.controlsfx.control.NotificationPane;
+import org.controlsfx.control.action.Action;
 
 import java.io.File;
 
@@ -25,10 +27,12 @@ import java.io.File;
 public final class WorkbenchView {
     private final NotificationPane root;
     private final RunsChartView runsView;
+    private final JobsView jobsView;
 
     public WorkbenchView(WorkbenchViewModel vm, Stage stage) {
         ModelView modelView = new ModelView(vm.model());
         runsView = new RunsChartView(vm.runs());
+        jobsView = new JobsView(vm.jobs(), () -> stage);
 
         Button open = new Button("Open model…");
         open.setId("open-model");
@@ -69,6 +73,11 @@ public final class WorkbenchView {
         SplitPane split = new SplitPane(modelView.root(), runsView.root());
         split.setOrientation(Orientation.HORIZONTAL);
         split.setDividerPositions(0.49);
+        // The jobs sit below the model and its runs, like a build tool's task list.
+        SplitPane main = new SplitPane(split, jobsView.root());
+        main.setOrientation(Orientation.VERTICAL);
+        main.setDividerPositions(0.72);
+        SplitPane.setResizableWithParent(jobsView.root(), false);
 
         ProgressIndicator spinner = new ProgressIndicator();
         spinner.setPrefSize(16, 16);
@@ -80,7 +89,7 @@ public final class WorkbenchView {
         statusBar.getStyleClass().add("status-bar");
         statusBar.setPadding(new Insets(4, 10, 4, 10));
 
-        BorderPane content = new BorderPane(split, toolbar, null, statusBar, null);
+        BorderPane content = new BorderPane(main, toolbar, null, statusBar, null);
         // Models can also be dropped onto the window.
         content.setOnDragOver(e -> {
             if (e.getDragboard().hasFiles()) {
@@ -103,16 +112,36 @@ public final class WorkbenchView {
         root.setShowFromTop(true);
         vm.error().addListener((obs, old, message) -> {
             if (message != null) {
+                root.getActions().clear();
                 root.show(message);
-            } else {
+            } else if (vm.jobs().interruptedNotice().get() == null) {
                 root.hide();
             }
         });
-        root.setOnHidden(e -> vm.error().set(null));
+        // Jobs a previous Squeeze left unfinished: offer to resume them.
+        Action resume = new Action("Resume", e -> {
+            vm.jobs().resumeInterrupted();
+            root.hide();
+        });
+        vm.jobs().interruptedNotice().addListener((obs, old, notice) -> {
+            if (notice != null) {
+                root.show(notice, null, resume);
+            } else if (vm.error().get() == null) {
+                root.hide();
+            }
+        });
+        root.setOnHidden(e -> {
+            vm.error().set(null);
+            vm.jobs().interruptedNotice().set(null);
+        });
     }
 
     public Parent root() {
         return root;
+    }
+
+    public JobsView jobsView() {
+        return jobsView;
     }
 
     public RunsChartView runsView() {

@@ -1,9 +1,11 @@
 package dev.squeeze.app.workbench;
 
+import dev.squeeze.app.jobs.JobsViewModel;
 import dev.squeeze.app.models.ModelViewModel;
 import dev.squeeze.app.pareto.RunsChartViewModel;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.eval.MetricKind;
+import dev.squeeze.engine.jobs.JobEngine;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.ModelFormats;
 import dev.squeeze.engine.runs.Baselines;
@@ -27,12 +29,15 @@ public final class WorkbenchViewModel {
     private final EngineExecutor engine = new EngineExecutor();
     private final ModelViewModel model = new ModelViewModel();
     private final RunsChartViewModel runs = new RunsChartViewModel();
+    private final JobsViewModel jobs;
     private final StringProperty status = new SimpleStringProperty("Starting…");
     private final StringProperty error = new SimpleStringProperty();
     private final BooleanProperty busy = new SimpleBooleanProperty();
     /** Touched only on the engine thread. */
     private ResultsStore store;
     private boolean storeFailed;
+    /** The model on show; touched only on the FX thread. */
+    private Model current;
 
     private final boolean measureBaselines;
 
@@ -41,8 +46,20 @@ public final class WorkbenchViewModel {
      *                         model's perplexity takes about a minute on the CPU)
      */
     public WorkbenchViewModel(Supplier<ResultsStore> storeFactory, boolean measureBaselines) {
+        this(storeFactory, measureBaselines, JobEngine.Options.defaults());
+    }
+
+    /** @param jobOptions the options of the background job engine (worker heap; tests pass smaller ones) */
+    public WorkbenchViewModel(Supplier<ResultsStore> storeFactory, boolean measureBaselines,
+                              JobEngine.Options jobOptions) {
         this.storeFactory = storeFactory;
         this.measureBaselines = measureBaselines;
+        this.jobs = new JobsViewModel(jobOptions, this::runStored, error::set);
+    }
+
+    /** The background jobs over the workbench's results database. */
+    public JobsViewModel jobs() {
+        return jobs;
     }
 
     public ModelViewModel model() {
@@ -127,6 +144,8 @@ public final class WorkbenchViewModel {
     }
 
     private void show(Loaded loaded) {
+        current = loaded.model();
+        jobs.setOpenModel(modelRef(current), current.name());
         model.show(loaded.model(), loaded.runs());
         runs.show(loaded.model().name(), loaded.runs(), MetricKind.defaultFor(loaded.model()));
         busy.set(false);
@@ -134,6 +153,44 @@ public final class WorkbenchViewModel {
         String base = loaded.model().name() + ": " + loaded.model().layers().size() + " layers, "
                 + n + (n == 1 ? " stored run" : " stored runs");
         status.set(loaded.note() == null ? base : base + " (" + loaded.note() + ")");
+    }
+
+    /**
+     * How a job names a model: built-in samples by their {@code builtin:} source, files and folders by absolute
+     * path (the worker process may not share this one's working directory).
+     */
+    static String modelRef(Model m) {
+        String source = m.source();
+        if (source.startsWith("builtin:")) {
+            return source;
+        }
+        return Path.of(source).toAbsolutePath().normalize().toString();
+    }
+
+    /** A job stored a run: show the open model's runs again (the chart and the table). */
+    private void runStored(long runId) {
+        reloadRuns("a job stored run " + runId);
+    }
+
+    /** Reads the open model's runs again (the chart and the table); {@code note} goes on the status line. */
+    public void reloadRuns(String note) {
+        Model m = current;
+        if (m == null) {
+            return;
+        }
+        engine.submit(() -> {
+            ResultsStore s = store();
+            return s == null ? List.<RunSummary>of() : s.runs(m.contentHash());
+        }, stored -> {
+            if (current != m) {
+                return; // another model was opened meanwhile; it showed its own runs
+            }
+            runs.show(m.name(), stored, MetricKind.defaultFor(m));
+            if (!busy.get()) {
+                status.set(m.name() + ": " + m.layers().size() + " layers, " + stored.size()
+                        + (stored.size() == 1 ? " stored run" : " stored runs") + (note == null ? "" : " (" + note + ")"));
+            }
+        }, this::fail);
     }
 
     private void fail(String message) {
@@ -147,8 +204,10 @@ public final class WorkbenchViewModel {
         if (store == null && !storeFailed) {
             try {
                 store = storeFactory.get();
+                jobs.attach(store);
             } catch (SqueezeException e) {
                 storeFailed = true;
+                javafx.application.Platform.runLater(jobs::noDatabase);
                 javafx.application.Platform.runLater(() -> error.set(e.getMessage()
                         + "\n(The workbench continues without stored runs.)"));
             }
@@ -156,7 +215,12 @@ public final class WorkbenchViewModel {
         return store;
     }
 
+    /**
+     * Closes the job engine first (running jobs become INTERRUPTED, resumable on the next start; that is written
+     * to the database, so it must still be open), then the database.
+     */
     public void close() {
+        jobs.close();
         engine.shutdown(() -> {
             if (store != null) {
                 store.close();

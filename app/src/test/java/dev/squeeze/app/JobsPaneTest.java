@@ -1,0 +1,229 @@
+package dev.squeeze.app;
+
+import dev.squeeze.app.jobs.JobItem;
+import dev.squeeze.app.jobs.JobsViewModel;
+import dev.squeeze.engine.jobs.JobEngine;
+import dev.squeeze.engine.jobs.JobSpec;
+import dev.squeeze.engine.plan.CompressionPlan;
+import dev.squeeze.engine.store.JobRow;
+import dev.squeeze.engine.store.JobStatus;
+import dev.squeeze.engine.store.ResultsStore;
+import dev.squeeze.engine.store.RunSummary;
+import javafx.application.Platform;
+import javafx.event.ActionEvent;
+import javafx.scene.control.Button;
+import javafx.scene.control.ProgressBar;
+import javafx.scene.control.TableView;
+import org.controlsfx.control.NotificationPane;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.testfx.api.FxRobot;
+import org.testfx.api.FxToolkit;
+import org.testfx.util.WaitForAsyncUtils;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The workbench's Jobs pane, headless (Monocle), with real worker processes: the surefire class path reaches the
+ * engine's WorkerMain, so every job here runs in a child JVM as it does for a user.
+ */
+class JobsPaneTest {
+    private static final String RTN_4BIT = """
+            {"schema":1,"defaults":{"method":"rtn","bits":4,"groupSize":64}}""";
+    private static final String SAMPLE = "builtin:fashion-mlp";
+
+    @TempDir
+    Path dir;
+
+    private SqueezeApp app;
+    private final FxRobot robot = new FxRobot();
+
+    private static JobEngine.Options options(String... jvmArgs) {
+        return new JobEngine.Options(1, "256m", List.of(jvmArgs), Duration.ofSeconds(10));
+    }
+
+    /** Starts the workbench on the sample model and waits until it shows its three default runs. */
+    private SqueezeApp start(Supplier<ResultsStore> store, JobEngine.Options jobOptions) throws Exception {
+        FxToolkit.registerPrimaryStage();
+        app = (SqueezeApp) FxToolkit.setupApplication(() -> new SqueezeApp(store, false, jobOptions));
+        waitFor(120, () -> !app.viewModel().busy().get() && app.viewModel().runs().runs().size() >= 3
+                && jobs().available().get());
+        return app;
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        if (app != null) {
+            FxToolkit.cleanupApplication(app);
+        }
+    }
+
+    private JobsViewModel jobs() {
+        return app.viewModel().jobs();
+    }
+
+    private static void waitFor(int seconds, Callable<Boolean> condition) throws Exception {
+        WaitForAsyncUtils.waitFor(seconds, TimeUnit.SECONDS, condition);
+        WaitForAsyncUtils.waitForFxEvents();
+    }
+
+    private Optional<JobItem> job(String label) {
+        return jobs().jobs().stream().filter(j -> j.label().equals(label)).findFirst();
+    }
+
+    private boolean jobIs(String label, JobStatus status) {
+        return job(label).map(j -> j.status().get() == status).orElse(false);
+    }
+
+    private static void fx(Runnable r) {
+        Platform.runLater(r);
+        WaitForAsyncUtils.waitForFxEvents();
+    }
+
+    private void select(JobItem item) {
+        TableView<JobItem> table = app.view().jobsView().table();
+        fx(() -> table.getSelectionModel().select(item));
+    }
+
+    private Button button(String id) {
+        return robot.lookup("#" + id).queryButton();
+    }
+
+    @Test
+    void aPresetJobOnTheSampleRunsInAWorkerAndItsRunJoinsTheChartAndTable() throws Exception {
+        start(ResultsStore::inMemory, options());
+        fx(() -> jobs().queuePreset("mostly-4bit-first-last-8bit"));
+        waitFor(180, () -> jobIs("mostly-4bit-first-last-8bit", JobStatus.DONE)
+                && app.viewModel().runs().runs().size() == 4);
+
+        JobItem done = job("mostly-4bit-first-last-8bit").orElseThrow();
+        assertEquals(SAMPLE, done.model());
+        assertEquals(1.0, done.progress().get());
+        // The sample has three compressible layers (fc1, fc2, fc3), all in the plan.
+        assertEquals("3/3", done.layers().get());
+        assertEquals("", done.reason().get());
+        List<RunSummary> runs = app.viewModel().runs().runs();
+        RunSummary run = runs.stream().filter(r -> r.label().equals("mostly-4bit-first-last-8bit")).findFirst()
+                .orElseThrow(() -> new AssertionError("no stored run: " + runs));
+        assertEquals(done.runId(), run.id());
+        assertTrue(run.metricValue() != null, "the job evaluated its run");
+        TableView<?> runTable = robot.lookup("#runs-table").queryTableView();
+        assertEquals(4, runTable.getItems().size());
+        int points = 0;
+        for (int s = 0; s < app.view().runsView().dataset().getSeriesCount(); s++) {
+            points += app.view().runsView().dataset().getItemCount(s);
+        }
+        assertEquals(4, points, "the job's run is on the chart");
+
+        // The finished job's row: a full bar; nothing to cancel or resume.
+        select(done);
+        assertTrue(button("cancel-job").isDisabled());
+        assertTrue(button("resume-job").isDisabled());
+        ProgressBar bar = robot.lookup("#job-table .progress-bar").queryAs(ProgressBar.class);
+        assertEquals(1.0, bar.getProgress());
+    }
+
+    @Test
+    void cancelsAQueuedJobAtOnceAndARunningOneAtItsNextSafePoint() throws Exception {
+        // The first layer of every job takes a minute (and checks for cancellation, as a long layer does).
+        start(ResultsStore::inMemory, options("-Dsqueeze.worker.fault=slow-layer:0:60000"));
+        fx(() -> jobs().queuePlanJson("slow", RTN_4BIT));
+        fx(() -> jobs().queuePlanJson("waiting", RTN_4BIT));
+        waitFor(60, () -> jobIs("slow", JobStatus.RUNNING) && jobIs("waiting", JobStatus.QUEUED));
+        assertEquals(List.of("waiting", "slow"), jobs().jobs().stream().map(JobItem::label).toList(),
+                "newest first");
+
+        JobItem waiting = job("waiting").orElseThrow();
+        select(waiting);
+        assertFalse(button("cancel-job").isDisabled());
+        assertTrue(button("resume-job").isDisabled());
+        fx(() -> button("cancel-job").fire());
+        waitFor(30, () -> jobIs("waiting", JobStatus.CANCELLED));
+        assertEquals("cancelled by the user", waiting.reason().get());
+        // The selected row's buttons follow its new status.
+        assertTrue(button("cancel-job").isDisabled());
+        assertFalse(button("resume-job").isDisabled());
+
+        JobItem slow = job("slow").orElseThrow();
+        assertEquals(JobStatus.RUNNING, slow.status().get());
+        select(slow);
+        fx(() -> button("cancel-job").fire());
+        waitFor(30, () -> jobIs("slow", JobStatus.CANCELLED));
+        assertEquals(3, app.viewModel().runs().runs().size(), "a cancelled job stores no run");
+    }
+
+    @Test
+    void withTwoWorkersTwoJobsRunAtOnce() throws Exception {
+        start(ResultsStore::inMemory, options("-Dsqueeze.worker.fault=slow-layer:0:60000"));
+        fx(() -> robot.lookup("#job-workers").queryAs(javafx.scene.control.Spinner.class).increment());
+        assertEquals(2, jobs().workers().get());
+        fx(() -> jobs().queuePlanJson("a", RTN_4BIT));
+        fx(() -> jobs().queuePlanJson("b", RTN_4BIT));
+        waitFor(60, () -> jobIs("a", JobStatus.RUNNING) && jobIs("b", JobStatus.RUNNING));
+        fx(() -> jobs().cancel(job("a").orElseThrow().id()));
+        fx(() -> jobs().cancel(job("b").orElseThrow().id()));
+        waitFor(30, () -> jobIs("a", JobStatus.CANCELLED) && jobIs("b", JobStatus.CANCELLED));
+    }
+
+    @Test
+    void anInvalidPlanIsReportedAndQueuesNothing() throws Exception {
+        start(ResultsStore::inMemory, options());
+        fx(() -> jobs().queuePlanJson("bad", """
+                {"schema":1,"defaults":{"method":"rtn","bits":17,"groupSize":64}}"""));
+        NotificationPane pane = robot.lookup("#notifications").queryAs(NotificationPane.class);
+        waitFor(30, pane::isShowing);
+        assertTrue(pane.getText().contains("bits"), pane.getText());
+        assertTrue(jobs().jobs().isEmpty());
+    }
+
+    /** A job row left RUNNING by "a previous process" (nothing runs it): the banner offers to resume it. */
+    @Test
+    void aJobLeftRunningByAPreviousProcessIsOfferedForResumeAndResumes() throws Exception {
+        ResultsStore store = ResultsStore.inMemory();
+        JobSpec spec = JobSpec.of(SAMPLE, CompressionPlan.parse(RTN_4BIT), "left over");
+        long id = store.jobs().add(spec.toJson(), spec.hash(), spec.model(), spec.label());
+        assertTrue(store.jobs().markRunning(id));
+        start(() -> store, options());
+
+        NotificationPane pane = robot.lookup("#notifications").queryAs(NotificationPane.class);
+        waitFor(30, pane::isShowing);
+        assertTrue(pane.getText().startsWith("1 job was interrupted (#" + id + " left over: Squeeze stopped"),
+                pane.getText());
+        assertEquals(JobStatus.INTERRUPTED, job("left over").orElseThrow().status().get());
+        assertEquals(1, pane.getActions().size());
+        assertEquals("Resume", pane.getActions().getFirst().getText());
+
+        fx(() -> pane.getActions().getFirst().handle(new ActionEvent()));
+        waitFor(180, () -> jobIs("left over", JobStatus.DONE) && app.viewModel().runs().runs().size() == 4);
+        assertTrue(app.viewModel().runs().runs().stream().anyMatch(r -> r.label().equals("left over")));
+        assertEquals(2, store.jobs().get(id).orElseThrow().attempts(), "the first attempt, then the resumed one");
+    }
+
+    /** Closing the window ends the running job's worker; the job is INTERRUPTED in the database, resumable. */
+    @Test
+    void closingTheWindowLeavesARunningJobInterruptedAndResumable() throws Exception {
+        Path db = dir.resolve("results");
+        start(() -> ResultsStore.openFile(db), options("-Dsqueeze.worker.fault=slow-layer:0:60000"));
+        fx(() -> jobs().queuePlanJson("closed", RTN_4BIT));
+        waitFor(60, () -> jobIs("closed", JobStatus.RUNNING));
+        FxToolkit.cleanupApplication(app);
+        app = null;
+        try (ResultsStore reopened = ResultsStore.openFile(db)) {
+            JobRow row = reopened.jobs().all().getFirst();
+            assertEquals(JobStatus.INTERRUPTED, row.status());
+            assertTrue(row.reason().startsWith("Squeeze closed while the job ran"), row.reason());
+            assertTrue(row.status().resumable());
+        }
+    }
+}
