@@ -31,6 +31,15 @@ final class JobsSupport {
         }
     }
 
+    /** A classifier's evaluation images, when not its own. */
+    static final class ImageOptions {
+        @Option(names = "--images", paramLabel = "IDX", description = "Evaluation images for a classifier (with --labels).")
+        java.nio.file.Path images;
+
+        @Option(names = "--labels", paramLabel = "IDX", description = "Evaluation labels (IDX), with --images.")
+        java.nio.file.Path labels;
+    }
+
     private JobsSupport() {
     }
 
@@ -90,7 +99,9 @@ final class JobsSupport {
     }
 
     static JobSpec spec(String model, String planJson, String label, RunCommand.LanguageModelOptions lm,
-                        java.nio.file.Path images, java.nio.file.Path labels, List<String> tags) {
+                        ImageOptions imageOptions, List<String> tags) {
+        java.nio.file.Path images = imageOptions.images;
+        java.nio.file.Path labels = imageOptions.labels;
         if (lm.windows < 1) {
             throw new SqueezeException("--calibration-windows is " + lm.windows, "give at least 1");
         }

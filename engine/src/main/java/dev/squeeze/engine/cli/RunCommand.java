@@ -63,17 +63,14 @@ final class RunCommand implements Callable<Integer> {
     @Option(names = "--tag", paramLabel = "TAG", description = "Tag the stored run (repeatable).")
     List<String> tags = new ArrayList<>();
 
-    @Option(names = "--images", paramLabel = "IDX", description = "Evaluation images for a classifier (with --labels).")
-    Path images;
-
-    @Option(names = "--labels", paramLabel = "IDX", description = "Evaluation labels (IDX), with --images.")
-    Path labels;
+    @Mixin
+    JobsSupport.ImageOptions imageOptions;
 
     @Override
     public Integer call() {
         CompressionPlan p = CompressionPlan.read(plan);
         String label = p.preset() != null ? p.preset().name() : plan.getFileName().toString().replaceFirst("\\.json$", "");
-        var job = JobsSupport.spec(model, p.canonicalJson(), label, lm, images, labels, tags);
+        var job = JobsSupport.spec(model, p.canonicalJson(), label, lm, imageOptions, tags);
         try (ResultsStore store = parent.openStore()) {
             List<JobRow> ended = JobsSupport.runInForeground(parent, store, engineOptions,
                     engine -> List.of(engine.submit(job)));

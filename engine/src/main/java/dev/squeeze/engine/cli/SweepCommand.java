@@ -70,11 +70,8 @@ final class SweepCommand implements Callable<Integer> {
     @Option(names = "--tag", paramLabel = "TAG", description = "Tag for every run of the sweep (default: sweep-<date-time>).")
     String tag;
 
-    @Option(names = "--images", paramLabel = "IDX", description = "Evaluation images for a classifier (with --labels).")
-    Path images;
-
-    @Option(names = "--labels", paramLabel = "IDX", description = "Evaluation labels (IDX), with --images.")
-    Path labels;
+    @Mixin
+    JobsSupport.ImageOptions imageOptions;
 
     @Override
     public Integer call() {
@@ -83,7 +80,7 @@ final class SweepCommand implements Callable<Integer> {
         Map<String, String> plans = source.plans != null ? planFiles(source.plans) : grid(source.grid);
         List<JobSpec> specs = new ArrayList<>();
         for (Map.Entry<String, String> e : plans.entrySet()) {
-            specs.add(JobsSupport.spec(model, e.getValue(), e.getKey(), lm, images, labels, List.of(sweepTag)));
+            specs.add(JobsSupport.spec(model, e.getValue(), e.getKey(), lm, imageOptions, List.of(sweepTag)));
         }
         var out = spec.commandLine().getOut();
         out.printf("Sweep %s: %d plans on %s%n", sweepTag, specs.size(), model);

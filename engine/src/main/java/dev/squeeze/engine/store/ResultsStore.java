@@ -123,6 +123,15 @@ public final class ResultsStore implements AutoCloseable {
     }
 
     synchronized <T> T inTransaction(String what, Transaction<T> work) {
+        return inTransaction(what, "; nothing of it was written", "check free disk space and permissions, then try again",
+                work);
+    }
+
+    /**
+     * Runs {@code work} in one transaction: all of it is committed, or none (rollback). A failure becomes a
+     * {@link SqueezeException} "Could not WHAT in DB", said precisely for a full or read-only disk.
+     */
+    private synchronized <T> T inTransaction(String what, String outcome, String fix, Transaction<T> work) {
         try {
             connection.setAutoCommit(false);
             try {
@@ -136,21 +145,20 @@ public final class ResultsStore implements AutoCloseable {
                 connection.setAutoCommit(true);
             }
         } catch (SQLException e) {
-            SqueezeException disk = diskError("Could not " + what + " in " + where, "; nothing of it was written", e);
+            SqueezeException disk = diskError("Could not " + what + " in " + where, outcome, e);
             if (disk != null) {
                 throw disk;
             }
             throw new SqueezeException("Could not " + what + " in " + where + ": " + firstLine(String.valueOf(
-                    e.getMessage())) + " (nothing of it was written)",
-                    "check free disk space and permissions, then try again", e);
+                    e.getMessage())) + " (nothing of it was written)", fix, e);
         }
     }
 
     /** Stores a finished run with its model, dataset, plan, layers and metrics in one transaction. */
     public synchronized long recordRun(RunRecord r) {
-        try {
-            connection.setAutoCommit(false);
-            try {
+        return inTransaction("store run '" + r.label() + "'",
+                "; nothing of the run was written, the runs stored before are intact",
+                "check free disk space and permissions, then run it again", connection -> {
                 long modelId = modelId(r.model());
                 long datasetId = datasetId(r.dataset());
                 long planId = planId(r.planJson(), r.planDescription());
@@ -222,23 +230,8 @@ public final class ResultsStore implements AutoCloseable {
                     // The run and its job's completion commit together: a job is DONE exactly when its run exists.
                     JobRecords.markDone(connection, r.jobId(), runId, r.finishedAt());
                 }
-                connection.commit();
                 return runId;
-            } catch (SQLException | RuntimeException e) {
-                connection.rollback();
-                throw e;
-            } finally {
-                connection.setAutoCommit(true);
-            }
-        } catch (SQLException e) {
-            SqueezeException disk = diskError("Could not store run '" + r.label() + "' in " + where,
-                    "; nothing of the run was written, the runs stored before are intact", e);
-            if (disk != null) {
-                throw disk;
-            }
-            throw new SqueezeException("Could not store run '" + r.label() + "' in " + where + ": " + e.getMessage()
-                    + " (nothing of it was written)", "check free disk space and permissions, then run it again", e);
-        }
+        });
     }
 
     /** All runs of one model (by content hash), oldest first; all runs when {@code modelHash} is null. */
