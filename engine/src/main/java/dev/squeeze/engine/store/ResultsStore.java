@@ -154,6 +154,11 @@ public final class ResultsStore implements AutoCloseable {
         }
     }
 
+    /** A read on the one connection; a failure says what could not be read (precisely for a disk error). */
+    private <T> T read(String what, Transaction<T> work) {
+        return inTransaction(what, "", "check that the database file is intact", work);
+    }
+
     /** Stores a finished run with its model, dataset, plan, layers and metrics in one transaction. */
     public synchronized long recordRun(RunRecord r) {
         return inTransaction("store run '" + r.label() + "'",
@@ -245,27 +250,26 @@ public final class ResultsStore implements AutoCloseable {
                 FROM run r JOIN model m ON m.id = r.model_id
                 WHERE ? IS NULL OR m.content_hash = ?
                 ORDER BY r.id""";
-        try (PreparedStatement ps = connection.prepareStatement(sql)) {
-            ps.setString(1, modelHash);
-            ps.setString(2, modelHash);
-            List<RunSummary> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    Timestamp fin = rs.getTimestamp(6);
-                    Double top1 = (Double) rs.getObject(12);
-                    Double ppl = (Double) rs.getObject(13);
-                    MetricKind kind = top1 != null ? MetricKind.TOP1 : ppl != null ? MetricKind.PERPLEXITY : null;
-                    out.add(new RunSummary(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                            rs.getString(5), fin == null ? null : fin.toInstant(), rs.getLong(7), rs.getLong(8),
-                            (Double) rs.getObject(9), kind, top1 != null ? top1 : ppl, rs.getString(10),
-                            rs.getString(11)));
+        return read("read runs", connection -> {
+            try (PreparedStatement ps = connection.prepareStatement(sql)) {
+                ps.setString(1, modelHash);
+                ps.setString(2, modelHash);
+                List<RunSummary> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        Timestamp fin = rs.getTimestamp(6);
+                        Double top1 = (Double) rs.getObject(12);
+                        Double ppl = (Double) rs.getObject(13);
+                        MetricKind kind = top1 != null ? MetricKind.TOP1 : ppl != null ? MetricKind.PERPLEXITY : null;
+                        out.add(new RunSummary(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                                rs.getString(5), fin == null ? null : fin.toInstant(), rs.getLong(7), rs.getLong(8),
+                                (Double) rs.getObject(9), kind, top1 != null ? top1 : ppl, rs.getString(10),
+                                rs.getString(11)));
+                    }
                 }
+                return out;
             }
-            return out;
-        } catch (SQLException e) {
-            throw new SqueezeException("Could not read runs from " + where + ": " + e.getMessage(),
-                    "check that the database file is intact", e);
-        }
+        });
     }
 
     /** The ids of the runs that carry {@code tag}. */
@@ -323,40 +327,38 @@ public final class ResultsStore implements AutoCloseable {
 
     /** Metrics of one run, as (name, split, value). */
     public synchronized List<RunRecord.Metric> metrics(long runId) {
-        try (PreparedStatement ps = connection.prepareStatement(
-                "SELECT name, split, metric_value FROM metric WHERE run_id = ? ORDER BY name, split")) {
-            ps.setLong(1, runId);
-            List<RunRecord.Metric> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new RunRecord.Metric(rs.getString(1), rs.getString(2), rs.getDouble(3)));
+        return read("read metrics", connection -> {
+            try (PreparedStatement ps = connection.prepareStatement(
+                    "SELECT name, split, metric_value FROM metric WHERE run_id = ? ORDER BY name, split")) {
+                ps.setLong(1, runId);
+                List<RunRecord.Metric> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new RunRecord.Metric(rs.getString(1), rs.getString(2), rs.getDouble(3)));
+                    }
                 }
+                return out;
             }
-            return out;
-        } catch (SQLException e) {
-            throw new SqueezeException("Could not read metrics from " + where + ": " + e.getMessage(),
-                    "check that the database file is intact", e);
-        }
+        });
     }
 
     /** Per-layer results of one run, in the order they were stored. */
     public synchronized List<RunRecord.LayerResult> layerResults(long runId) {
-        try (PreparedStatement ps = connection.prepareStatement("""
-                SELECT layer, method, settings, stored_bits, bits_per_weight, recon_error, millis
-                FROM layer_result WHERE run_id = ? ORDER BY position""")) {
-            ps.setLong(1, runId);
-            List<RunRecord.LayerResult> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(new RunRecord.LayerResult(rs.getString(1), rs.getString(2), rs.getString(3),
-                            rs.getLong(4), rs.getDouble(5), (Double) rs.getObject(6), rs.getLong(7)));
+        return read("read layer results", connection -> {
+            try (PreparedStatement ps = connection.prepareStatement("""
+                    SELECT layer, method, settings, stored_bits, bits_per_weight, recon_error, millis
+                    FROM layer_result WHERE run_id = ? ORDER BY position""")) {
+                ps.setLong(1, runId);
+                List<RunRecord.LayerResult> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new RunRecord.LayerResult(rs.getString(1), rs.getString(2), rs.getString(3),
+                                rs.getLong(4), rs.getDouble(5), (Double) rs.getObject(6), rs.getLong(7)));
+                    }
                 }
+                return out;
             }
-            return out;
-        } catch (SQLException e) {
-            throw new SqueezeException("Could not read layer results from " + where + ": " + e.getMessage(),
-                    "check that the database file is intact", e);
-        }
+        });
     }
 
     /**
@@ -364,44 +366,42 @@ public final class ResultsStore implements AutoCloseable {
      * metric are absent (the Pareto query counts them as skipped).
      */
     public synchronized Map<Long, Double> metricValues(String modelHash, String name, String split) {
-        try (PreparedStatement ps = connection.prepareStatement("""
-                SELECT x.run_id, x.metric_value FROM metric x JOIN run r ON r.id = x.run_id
-                JOIN model m ON m.id = r.model_id
-                WHERE m.content_hash = ? AND x.name = ? AND x.split = ? ORDER BY x.run_id""")) {
-            ps.setString(1, modelHash);
-            ps.setString(2, name);
-            ps.setString(3, split);
-            Map<Long, Double> out = new LinkedHashMap<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.put(rs.getLong(1), rs.getDouble(2));
+        return read("read metrics", connection -> {
+            try (PreparedStatement ps = connection.prepareStatement("""
+                    SELECT x.run_id, x.metric_value FROM metric x JOIN run r ON r.id = x.run_id
+                    JOIN model m ON m.id = r.model_id
+                    WHERE m.content_hash = ? AND x.name = ? AND x.split = ? ORDER BY x.run_id""")) {
+                ps.setString(1, modelHash);
+                ps.setString(2, name);
+                ps.setString(3, split);
+                Map<Long, Double> out = new LinkedHashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getLong(1), rs.getDouble(2));
+                    }
                 }
+                return out;
             }
-            return out;
-        } catch (SQLException e) {
-            throw new SqueezeException("Could not read metrics from " + where + ": " + e.getMessage(),
-                    "check that the database file is intact", e);
-        }
+        });
     }
 
     /** The distinct metric names stored on one split for any run of a model, sorted. */
     public synchronized List<String> metricNames(String modelHash, String split) {
-        try (PreparedStatement ps = connection.prepareStatement("""
-                SELECT DISTINCT x.name FROM metric x JOIN run r ON r.id = x.run_id JOIN model m ON m.id = r.model_id
-                WHERE m.content_hash = ? AND x.split = ? ORDER BY x.name""")) {
-            ps.setString(1, modelHash);
-            ps.setString(2, split);
-            List<String> out = new ArrayList<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    out.add(rs.getString(1));
+        return read("read metric names", connection -> {
+            try (PreparedStatement ps = connection.prepareStatement("""
+                    SELECT DISTINCT x.name FROM metric x JOIN run r ON r.id = x.run_id JOIN model m ON m.id = r.model_id
+                    WHERE m.content_hash = ? AND x.split = ? ORDER BY x.name""")) {
+                ps.setString(1, modelHash);
+                ps.setString(2, split);
+                List<String> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(rs.getString(1));
+                    }
                 }
+                return out;
             }
-            return out;
-        } catch (SQLException e) {
-            throw new SqueezeException("Could not read metric names from " + where + ": " + e.getMessage(),
-                    "check that the database file is intact", e);
-        }
+        });
     }
 
     /**
@@ -409,26 +409,25 @@ public final class ResultsStore implements AutoCloseable {
      * the model is a key; a dense run (no compressed layers) maps to an empty set.
      */
     public synchronized Map<Long, Set<String>> methodsByRun(String modelHash) {
-        try (PreparedStatement ps = connection.prepareStatement("""
-                SELECT r.id, l.method FROM run r JOIN model m ON m.id = r.model_id
-                LEFT JOIN layer_result l ON l.run_id = r.id
-                WHERE m.content_hash = ? ORDER BY r.id, l.position""")) {
-            ps.setString(1, modelHash);
-            Map<Long, Set<String>> out = new LinkedHashMap<>();
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    Set<String> methods = out.computeIfAbsent(rs.getLong(1), k -> new LinkedHashSet<>());
-                    String method = rs.getString(2);
-                    if (method != null) {
-                        methods.add(method);
+        return read("read layer results", connection -> {
+            try (PreparedStatement ps = connection.prepareStatement("""
+                    SELECT r.id, l.method FROM run r JOIN model m ON m.id = r.model_id
+                    LEFT JOIN layer_result l ON l.run_id = r.id
+                    WHERE m.content_hash = ? ORDER BY r.id, l.position""")) {
+                ps.setString(1, modelHash);
+                Map<Long, Set<String>> out = new LinkedHashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        Set<String> methods = out.computeIfAbsent(rs.getLong(1), k -> new LinkedHashSet<>());
+                        String method = rs.getString(2);
+                        if (method != null) {
+                            methods.add(method);
+                        }
                     }
                 }
+                return out;
             }
-            return out;
-        } catch (SQLException e) {
-            throw new SqueezeException("Could not read layer results from " + where + ": " + e.getMessage(),
-                    "check that the database file is intact", e);
-        }
+        });
     }
 
     @Override
