@@ -15,6 +15,7 @@ import java.util.function.Supplier;
 /** The JavaFX application: one workbench window over the engine. */
 public final class SqueezeApp extends Application {
     private final Supplier<ResultsStore> storeFactory;
+    private Thread closeOnExit;
     private final boolean measureBaselines;
     private final JobEngine.Options jobOptions;
     private WorkbenchViewModel viewModel;
@@ -43,6 +44,11 @@ public final class SqueezeApp extends Application {
     @Override
     public void start(Stage stage) {
         viewModel = new WorkbenchViewModel(storeFactory, measureBaselines, jobOptions);
+        // SIGTERM or Ctrl-C ends the JVM without stop(): close the engine then too, so running jobs are recorded
+        // as interrupted (resumable) with that reason, and the database is closed cleanly.
+        WorkbenchViewModel closing = viewModel;
+        closeOnExit = new Thread(closing::close, "close-workbench-on-exit");
+        Runtime.getRuntime().addShutdownHook(closeOnExit);
         view = new WorkbenchView(viewModel, stage);
         Scene scene = new Scene(view.root(), 1280, 800);
         scene.getStylesheets().add(SqueezeApp.class.getResource("squeeze.css").toExternalForm());
@@ -73,6 +79,13 @@ public final class SqueezeApp extends Application {
     public void stop() {
         if (viewModel != null) {
             viewModel.close();
+        }
+        if (closeOnExit != null) {
+            try {
+                Runtime.getRuntime().removeShutdownHook(closeOnExit);
+            } catch (IllegalStateException alreadyExiting) {
+                // The hook is running or about to: close() is idempotent.
+            }
         }
     }
 }

@@ -26,6 +26,7 @@ import java.util.function.Supplier;
 /** State and commands of the workbench window; the feature view-models hang off it. */
 public final class WorkbenchViewModel {
     private final Supplier<ResultsStore> storeFactory;
+    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
     private final EngineExecutor engine = new EngineExecutor();
     private final ModelViewModel model = new ModelViewModel();
     private final RunsChartViewModel runs = new RunsChartViewModel();
@@ -220,6 +221,9 @@ public final class WorkbenchViewModel {
      * to the database, so it must still be open), then the database.
      */
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         jobs.close();
         engine.shutdown(() -> {
             if (store != null) {

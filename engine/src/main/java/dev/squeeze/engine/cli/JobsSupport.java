@@ -11,7 +11,6 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.function.Function;
 
 /** Runs jobs in the foreground of a CLI command: an engine over the database, a progress display, a summary. */
@@ -74,14 +73,13 @@ final class JobsSupport {
         }
     }
 
-    /** A one-line summary per job; returns the exit code (0 when all are DONE, 3 otherwise). */
+    /** How to resume the jobs that did not finish; returns the exit code (0 when all are DONE, 3 otherwise). */
     static int summarize(PrintWriter out, List<JobRow> ended) {
         int failed = 0;
         for (JobRow j : ended) {
             if (j.status() != JobStatus.DONE) {
+                // The progress display has printed how the job ended; add what to do about it.
                 failed++;
-                out.printf("job %d (%s): %s: %s%n", j.id(), j.label(), j.status().name().toLowerCase(Locale.ROOT),
-                        j.reason());
                 if (j.status().resumable()) {
                     out.printf("  resume it with: squeeze resume %d%n", j.id());
                 }

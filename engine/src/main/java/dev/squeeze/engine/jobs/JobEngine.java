@@ -311,6 +311,11 @@ public final class JobEngine implements AutoCloseable {
                 } else {
                     supervise(id, r);
                 }
+            } catch (SqueezeException e) {
+                // The database could not be written or read (closed, disk full): the job stays as the database has
+                // it and becomes INTERRUPTED at the next start, still resumable.
+                LOG.error("job {}: {}", id, e.getMessage());
+                safeEnd(id, JobStatus.FAILED, e.getMessage());
             } catch (RuntimeException e) {
                 LOG.error("job {}: the supervisor failed", id, e);
                 safeEnd(id, JobStatus.FAILED, "internal error while supervising the job: " + e);

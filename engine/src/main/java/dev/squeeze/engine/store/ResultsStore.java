@@ -87,7 +87,9 @@ public final class ResultsStore implements AutoCloseable {
         // a full disk, and the disk error would reach no caller. TRACE_LEVEL_FILE=0: no results.trace.db; on a
         // full or read-only disk H2 could not write it either and would print its stack traces on stderr instead,
         // while every error H2 has reaches us as an exception anyway.
-        return new ResultsStore("jdbc:h2:" + fileSystem + abs + ";WRITE_DELAY=0;TRACE_LEVEL_FILE=0",
+        // DB_CLOSE_ON_EXIT=FALSE: on Ctrl-C or SIGTERM the job engine's shutdown hook still records its jobs as
+        // interrupted; H2's own hook would close the database first. Squeeze closes its stores itself.
+        return new ResultsStore("jdbc:h2:" + fileSystem + abs + ";WRITE_DELAY=0;TRACE_LEVEL_FILE=0;DB_CLOSE_ON_EXIT=FALSE",
                 file.toString(), checkpointRootFor(abs));
     }
 
