@@ -53,6 +53,8 @@ final class WorkerProcess {
         cmd.add("-XX:+ExitOnOutOfMemoryError");
         // The JVM writes crash summaries to standard output, which is the protocol stream here: send them to the log.
         cmd.add("-XX:+DisplayVMOutputToStderr");
+        // A crashed worker leaves its hs_err report beside its log; no core file of a whole JVM in the working folder.
+        cmd.add("-XX:-CreateCoredumpOnCrash");
         cmd.add("-XX:ErrorFile=" + errorFileDir.resolve("hs_err_pid%p.log"));
         cmd.add("--enable-native-access=ALL-UNNAMED");
         cmd.add("--add-modules=jdk.incubator.vector");
