@@ -265,14 +265,14 @@ public final class JobsViewModel {
         }, x -> refresh(), onError);
     }
 
-    /** Whether the Cancel button applies: queued or running, or failed/interrupted (then for good). */
+    /** Whether the Cancel button applies to a job in state {@code s} (none selected: no). */
     public static boolean canCancel(JobStatus s) {
-        return s == JobStatus.QUEUED || s == JobStatus.RUNNING || s == JobStatus.FAILED || s == JobStatus.INTERRUPTED;
+        return s != null && s.canCancel();
     }
 
-    /** Whether the Resume button applies. */
+    /** Whether the Resume button applies to a job in state {@code s} (none selected: no). */
     public static boolean canResume(JobStatus s) {
-        return s == JobStatus.FAILED || s == JobStatus.INTERRUPTED || s == JobStatus.CANCELLED;
+        return s != null && s.canResume();
     }
 
     /** Reads every job from the database again. */

@@ -146,7 +146,7 @@ public final class WorkbenchViewModel {
 
     private void show(Loaded loaded) {
         current = loaded.model();
-        jobs.setOpenModel(modelRef(current), current.name());
+        jobs.setOpenModel(current.source(), current.name());
         model.show(loaded.model(), loaded.runs());
         runs.show(loaded.model().name(), loaded.runs(), MetricKind.defaultFor(loaded.model()));
         busy.set(false);
@@ -154,18 +154,6 @@ public final class WorkbenchViewModel {
         String base = loaded.model().name() + ": " + loaded.model().layers().size() + " layers, "
                 + n + (n == 1 ? " stored run" : " stored runs");
         status.set(loaded.note() == null ? base : base + " (" + loaded.note() + ")");
-    }
-
-    /**
-     * How a job names a model: built-in samples by their {@code builtin:} source, files and folders by absolute
-     * path (the worker process may not share this one's working directory).
-     */
-    static String modelRef(Model m) {
-        String source = m.source();
-        if (source.startsWith("builtin:")) {
-            return source;
-        }
-        return Path.of(source).toAbsolutePath().normalize().toString();
     }
 
     /** A job stored a run: show the open model's runs again (the chart and the table). */

@@ -1,5 +1,6 @@
 package dev.squeeze.engine.cli;
 
+import dev.squeeze.engine.jobs.ModelRefs;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.runs.Baselines;
@@ -35,12 +36,12 @@ final class BaselineCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (ResultsStore store = parent.openStore()) {
             Model m;
-            if (ModelArgument.isBuiltin(model)) {
-                var sample = ModelArgument.sample(model);
+            if (ModelRefs.isBuiltin(model)) {
+                var sample = ModelRefs.sample(model);
                 m = sample.model();
                 dev.squeeze.engine.samples.SampleModels.ensureDefaultRuns(sample, store);
             } else {
-                m = ModelArgument.model(model);
+                m = ModelRefs.open(model);
             }
             Baselines.Outcome outcome = Baselines.ensure(m, store);
             if (outcome instanceof Baselines.Outcome.NoData nd) {

@@ -1,5 +1,6 @@
 package dev.squeeze.engine.cli;
 
+import dev.squeeze.engine.jobs.ModelRefs;
 import dev.squeeze.engine.model.LayerInfo;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.StoredSizes;
@@ -22,7 +23,7 @@ final class InspectCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        Model m = ModelArgument.model(model);
+        Model m = ModelRefs.open(model);
         PrintWriter out = spec.commandLine().getOut();
         out.printf("model         %s%n", m.name());
         out.printf("source        %s%n", m.source());

@@ -23,10 +23,11 @@ final class JobsSupport {
 
         @Option(names = "--worker-heap", paramLabel = "SIZE",
                 description = "Each worker's maximum heap, e.g. 4g (default: SQUEEZE_WORKER_HEAP, else a quarter of memory).")
-        String workerHeap = System.getenv("SQUEEZE_WORKER_HEAP");
+        String workerHeap;
 
         JobEngine.Options toOptions() {
-            return JobEngine.Options.defaults().withWorkers(workers).withWorkerHeap(workerHeap);
+            JobEngine.Options defaults = JobEngine.Options.defaults().withWorkers(workers);
+            return workerHeap == null ? defaults : defaults.withWorkerHeap(workerHeap);
         }
     }
 
@@ -103,9 +104,7 @@ final class JobsSupport {
         if (lm.windows < 1) {
             throw new SqueezeException("--calibration-windows is " + lm.windows, "give at least 1");
         }
-        String ref = ModelArgument.isBuiltin(model) ? "builtin:" + ModelArgument.builtinName(model)
-                : java.nio.file.Path.of(model).toAbsolutePath().normalize().toString();
-        return new JobSpec(ref, planJson, label, lm.windows, lm.seed, lm.trueSequential, lm.evaluationStories,
+        return new JobSpec(model, planJson, label, lm.windows, lm.seed, lm.trueSequential, lm.evaluationStories,
                 images == null ? null : images.toAbsolutePath().toString(),
                 labels == null ? null : labels.toAbsolutePath().toString(), tags);
     }

@@ -1,5 +1,6 @@
 package dev.squeeze.engine.cli;
 
+import dev.squeeze.engine.jobs.ModelRefs;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.store.Pareto;
@@ -99,8 +100,8 @@ final class ParetoCommand implements Callable<Integer> {
         if (stored.isPresent()) {
             return stored.get();
         }
-        if (ModelArgument.isBuiltin(model) || Files.isRegularFile(Path.of(model))) {
-            return ModelArgument.model(model).contentHash();
+        if (ModelRefs.isBuiltin(model) || Files.isRegularFile(Path.of(model))) {
+            return ModelRefs.open(model).contentHash();
         }
         List<String> models = Pareto.storedModels(store);
         throw new SqueezeException("No stored runs for a model named '" + model + "' in " + store.location()

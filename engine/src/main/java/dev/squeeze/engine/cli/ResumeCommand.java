@@ -56,7 +56,7 @@ final class ResumeCommand implements Callable<Integer> {
             for (long id : wanted) {
                 JobRow j = store.jobs().get(id).orElseThrow(() -> new SqueezeException("There is no job " + id,
                         "'squeeze jobs' lists the jobs"));
-                if (!j.status().resumable() && j.status() != JobStatus.CANCELLED) {
+                if (!j.status().canResume()) {
                     throw new SqueezeException("Job " + id + " is " + j.status().name().toLowerCase(java.util.Locale.ROOT)
                             + " and cannot be resumed", "resume failed, interrupted or cancelled jobs");
                 }

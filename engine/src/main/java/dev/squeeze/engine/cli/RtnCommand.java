@@ -1,5 +1,6 @@
 package dev.squeeze.engine.cli;
 
+import dev.squeeze.engine.jobs.ModelRefs;
 import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.data.ImageSet;
 import dev.squeeze.engine.model.Model;
@@ -54,8 +55,8 @@ final class RtnCommand implements Callable<Integer> {
         for (int b : bits) {
             new RtnSettings(b, groupSize, symmetric).validate("(all layers)");
         }
-        Model m = ModelArgument.model(model);
-        ImageSet eval = ModelArgument.evaluationImages(model, m, images, labels);
+        Model m = ModelRefs.open(model);
+        ImageSet eval = ModelRefs.evaluationImages(model, m, images, labels);
         PrintWriter out = spec.commandLine().getOut();
         try (ResultsStore store = parent.openStore()) {
             ClassifierRuns runs = new ClassifierRuns(store);

@@ -80,10 +80,6 @@ public final class JobEngine implements AutoCloseable {
         public Options withWorkerHeap(String heap) {
             return new Options(workers, heap, extraJvmArgs, cancelGrace);
         }
-
-        public Options withExtraJvmArgs(List<String> args) {
-            return new Options(workers, workerHeap, args, cancelGrace);
-        }
     }
 
     /** A job being done by a worker. */
@@ -112,7 +108,7 @@ public final class JobEngine implements AutoCloseable {
         this.jobs = store.jobs();
         this.checkpointRoot = checkpointRoot.toAbsolutePath();
         this.options = options;
-        this.interruptedAtStart = List.copyOf(interruptOrphans());
+        this.interruptedAtStart = List.copyOf(recoverInterrupted(jobs));
         this.pool = Executors.newFixedThreadPool(options.workers(), r -> {
             Thread t = new Thread(r, "job-supervisor");
             t.setDaemon(true);
@@ -136,10 +132,6 @@ public final class JobEngine implements AutoCloseable {
             throw new IllegalArgumentException("an in-memory store needs an explicit checkpoint folder");
         }
         return store.checkpointRoot();
-    }
-
-    private List<JobRow> interruptOrphans() {
-        return recoverInterrupted(jobs);
     }
 
     /**
@@ -189,8 +181,10 @@ public final class JobEngine implements AutoCloseable {
         if (closing) {
             throw new IllegalStateException("the job engine is closed");
         }
+        // A sweep names one model many times: open (read and hash) each once.
+        Map<String, dev.squeeze.engine.model.Model> opened = new java.util.HashMap<>();
         for (JobSpec s : specs) {
-            JobExecution.validate(s);
+            JobExecution.validate(s, opened.computeIfAbsent(s.model(), ModelRefs::open));
         }
         List<Long> ids = new ArrayList<>();
         for (JobSpec s : specs) {
@@ -234,7 +228,7 @@ public final class JobEngine implements AutoCloseable {
             }
             return;
         }
-        if (row.status().ended() && row.status() != JobStatus.FAILED && row.status() != JobStatus.INTERRUPTED) {
+        if (!row.status().canCancel()) {
             throw new SqueezeException("Job " + id + " is already " + row.status().name().toLowerCase(java.util.Locale.ROOT),
                     "nothing to cancel");
         }

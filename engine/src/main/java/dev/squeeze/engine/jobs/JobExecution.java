@@ -37,14 +37,10 @@ public final class JobExecution {
      * Checks a job before it is queued: the model opens, the plan resolves to at least one layer and every
      * layer's settings are valid for its shape. Throws a {@link SqueezeException} naming the layer and field.
      *
+     * @param m the job's model, opened ({@link ModelRefs#open})
      * @return the resolved settings per layer
      */
-    public static Map<String, MethodSettings> validate(JobSpec spec) {
-        Model m = ModelRefs.open(spec.model());
-        return validate(spec, m);
-    }
-
-    private static Map<String, MethodSettings> validate(JobSpec spec, Model m) {
+    public static Map<String, MethodSettings> validate(JobSpec spec, Model m) {
         CompressionPlan plan = spec.plan();
         Map<String, MethodSettings> settings = PlanResolver.resolve(plan, m);
         if (settings.isEmpty()) {
@@ -61,10 +57,8 @@ public final class JobExecution {
                     cols *= shape[i];
                 }
                 s.validate(l.name(), (int) shape[0], (int) cols);
-                if (s.needsCalibration() && !LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
-                    throw new SqueezeException("Layer " + l.name() + ": " + s.describe()
-                            + " needs calibration data (the layer Hessian), and runs of " + m.architecture()
-                            + " models are data-free", "choose a data-free method for this layer (RTN, magnitude, svd)");
+                if (!LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
+                    ClassifierRuns.requireDataFree(l.name(), s);
                 }
             }
         }

@@ -16,7 +16,8 @@ import java.util.List;
  * the worker in the protocol's {@code start} message; its hash keys the job's checkpoints, so a checkpoint is
  * never used for a different job.
  *
- * @param model              a model file or folder, or {@code builtin:<sample>}
+ * @param model              a model file or folder, or {@code builtin:<sample>}; stored canonical
+ *                           ({@link ModelRefs#canonical})
  * @param planJson           the plan, canonical JSON (see {@link CompressionPlan#canonicalJson()})
  * @param label              the run's label
  * @param calibrationWindows language models: calibration windows of 256 tokens
@@ -37,6 +38,7 @@ public record JobSpec(String model, String planJson, String label, int calibrati
         if (model == null || model.isBlank()) {
             throw new SqueezeException("A job needs a model", "name a model file, folder or built-in sample");
         }
+        model = ModelRefs.canonical(model);
         if (label == null || label.isBlank()) {
             throw new SqueezeException("A job needs a label", "give the run a label");
         }

@@ -26,6 +26,14 @@ public final class ModelRefs {
         return ref == null ? SampleModels.FASHION_MLP : ref.replaceFirst("^builtin:", "");
     }
 
+    /**
+     * The reference a job stores: {@code builtin:<name>} for a sample, an absolute normalised path for a file or
+     * folder (a worker, or a later resume, may not share this process's working directory).
+     */
+    public static String canonical(String ref) {
+        return isBuiltin(ref) ? "builtin:" + builtinName(ref) : Path.of(ref).toAbsolutePath().normalize().toString();
+    }
+
     public static SampleModels.Sample sample(String ref) {
         return SampleModels.load(builtinName(ref));
     }

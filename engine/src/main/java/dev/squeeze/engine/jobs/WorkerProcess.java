@@ -84,10 +84,6 @@ final class WorkerProcess {
         }
     }
 
-    long pid() {
-        return process.pid();
-    }
-
     synchronized void send(ParentMessage m) {
         try {
             toWorker.write(Protocol.encode(m));

@@ -1,5 +1,6 @@
 package dev.squeeze.engine.runs;
 
+import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.compress.LayerInput;
 import dev.squeeze.engine.compress.MethodSettings;
@@ -89,17 +90,21 @@ public final class ClassifierRuns {
             Map<String, CompressedTensor> byLayer = new LinkedHashMap<>();
             Map<String, CompressedTensor> byTensor = new LinkedHashMap<>();
             List<RunRecord.LayerResult> layers = new ArrayList<>();
-            for (ClassifierSubject.WeightMatrix w : subject.weights()) {
+            // weights() decodes every matrix (for ONNX, from its initializers): once per run.
+            List<ClassifierSubject.WeightMatrix> weights = subject.weights();
+            int total = 0;
+            for (ClassifierSubject.WeightMatrix w : weights) {
                 MethodSettings settings = perLayer.get(w.layer());
                 if (settings != null) {
                     Methods.byName(w.layer(), settings.method());
                     settings.validate(w.layer(), w.rows(), w.cols());
+                    requireDataFree(w.layer(), settings);
+                    total++;
                 }
             }
-            int total = (int) subject.weights().stream().filter(w -> perLayer.containsKey(w.layer())).count();
             int index = 0;
             hooks.phase(RunHooks.Phase.COMPRESSION, total + " layers");
-            for (ClassifierSubject.WeightMatrix w : subject.weights()) {
+            for (ClassifierSubject.WeightMatrix w : weights) {
                 MethodSettings settings = perLayer.get(w.layer());
                 if (settings == null) {
                     continue;
@@ -133,6 +138,18 @@ public final class ClassifierRuns {
             return store.accept(record(model, eval, planJson, planDescription,
                     label, start, m, SizeAccounting.modelBytes(model, byTensor),
                     SizeAccounting.bitsPerWeight(byTensor), layers));
+        }
+    }
+
+    /**
+     * Classifier runs are data-free: they collect no calibration statistics, so a method that needs the layer's
+     * Hessian (GPTQ, SpQR, SparseGPT, activation-aware low rank) is refused before any work.
+     */
+    public static void requireDataFree(String layer, MethodSettings settings) {
+        if (settings.needsCalibration()) {
+            throw new SqueezeException("Layer " + layer + ": " + settings.describe()
+                    + " needs calibration data (the layer Hessian), and classifier runs are data-free",
+                    "choose a data-free method for this layer (RTN, magnitude, svd)");
         }
     }
 

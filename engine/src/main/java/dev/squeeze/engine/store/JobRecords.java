@@ -57,11 +57,16 @@ public final class JobRecords {
 
     /** Jobs in any of the given states, oldest first. */
     public List<JobRow> withStatus(JobStatus... states) {
+        return query("SELECT " + COLUMNS + " FROM job WHERE status IN (" + inList(states) + ") ORDER BY id");
+    }
+
+    /** {@code 'A', 'B'} for an SQL IN list (enum names: no quoting issues). */
+    private static String inList(JobStatus... states) {
         StringBuilder in = new StringBuilder();
         for (JobStatus s : states) {
             in.append(in.isEmpty() ? "" : ", ").append('\'').append(s.name()).append('\'');
         }
-        return query("SELECT " + COLUMNS + " FROM job WHERE status IN (" + in + ") ORDER BY id");
+        return in.toString();
     }
 
     /** QUEUED → RUNNING, one more attempt. Returns false if the job was not queued (someone cancelled it). */
@@ -104,9 +109,9 @@ public final class JobRecords {
 
     /** A FAILED, INTERRUPTED or CANCELLED job back to QUEUED. Returns false if it was in another state. */
     public boolean requeue(long id) {
-        return update(id, "queue job again", """
-                UPDATE job SET status = 'QUEUED', finished_at = NULL, phase = NULL
-                WHERE id = ? AND status IN ('FAILED', 'INTERRUPTED', 'CANCELLED')""") == 1;
+        return update(id, "queue job again", "UPDATE job SET status = 'QUEUED', finished_at = NULL, phase = NULL"
+                + " WHERE id = ? AND status IN (" + inList(java.util.Arrays.stream(JobStatus.values())
+                .filter(JobStatus::canResume).toArray(JobStatus[]::new)) + ")") == 1;
     }
 
     /**

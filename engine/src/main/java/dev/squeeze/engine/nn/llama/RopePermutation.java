@@ -19,31 +19,26 @@ public final class RopePermutation {
      * @return a new array with the rows in rotate-half (Hugging Face) order
      */
     public static float[] toRotateHalf(float[] w, int nHeads, int headDim, int cols) {
-        check(w, nHeads, headDim, cols);
-        float[] out = new float[w.length];
-        int half = headDim / 2;
-        for (int h = 0; h < nHeads; h++) {
-            for (int j = 0; j < half; j++) {
-                for (int c = 0; c < 2; c++) {
-                    int from = h * headDim + 2 * j + c;
-                    int to = h * headDim + c * half + j;
-                    System.arraycopy(w, from * cols, out, to * cols, cols);
-                }
-            }
-        }
-        return out;
+        return permute(w, nHeads, headDim, cols, true);
     }
 
     /** The inverse of {@link #toRotateHalf}: rotate-half (Hugging Face) rows back to interleaved order. */
     public static float[] toInterleaved(float[] w, int nHeads, int headDim, int cols) {
+        return permute(w, nHeads, headDim, cols, false);
+    }
+
+    /** Row {@code 2j + c} of each head (interleaved) is row {@code c·half + j} (rotate-half), in either direction. */
+    private static float[] permute(float[] w, int nHeads, int headDim, int cols, boolean toRotateHalf) {
         check(w, nHeads, headDim, cols);
         float[] out = new float[w.length];
         int half = headDim / 2;
         for (int h = 0; h < nHeads; h++) {
             for (int j = 0; j < half; j++) {
                 for (int c = 0; c < 2; c++) {
-                    int to = h * headDim + 2 * j + c;
-                    int from = h * headDim + c * half + j;
+                    int interleaved = h * headDim + 2 * j + c;
+                    int rotateHalf = h * headDim + c * half + j;
+                    int from = toRotateHalf ? interleaved : rotateHalf;
+                    int to = toRotateHalf ? rotateHalf : interleaved;
                     System.arraycopy(w, from * cols, out, to * cols, cols);
                 }
             }
