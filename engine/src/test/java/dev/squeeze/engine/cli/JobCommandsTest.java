@@ -11,8 +11,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,14 +19,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import static dev.squeeze.engine.cli.CliSmokeTest.Result;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -296,17 +292,7 @@ class JobCommandsTest {
 
     @Test
     void cancelWhileAnotherProcessHoldsTheDatabaseLeavesARequestFile() throws Exception {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process holder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                StoreHolder.class.getName(), db).redirectErrorStream(true).start();
-        try {
-            var out = new BufferedReader(new InputStreamReader(holder.getInputStream()));
-            String line;
-            do {
-                line = out.readLine();
-            } while (line != null && !line.startsWith("open "));
-            assertNotNull(line, "the child JVM did not open the database");
-
+        try (var holder = StoreHolder.hold(Path.of(db))) {
             Result inUse = cli("jobs");
             assertEquals(SqueezeCli.EXIT_INPUT, inUse.code());
             assertTrue(inUse.err().contains("in use by another Squeeze process"), inUse.err());
@@ -319,11 +305,6 @@ class JobCommandsTest {
             assertEquals(dir.resolve("db/results-checkpoints").toAbsolutePath(), root);
             assertTrue(Files.exists(JobEngine.cancelRequestFile(root, 42)));
             assertTrue(Files.exists(root.resolve("cancel-43")));
-        } finally {
-            holder.getOutputStream().close();
-            if (!holder.waitFor(20, TimeUnit.SECONDS)) {
-                holder.destroyForcibly();
-            }
         }
     }
 }

@@ -4,13 +4,10 @@ import dev.squeeze.engine.SqueezeException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
@@ -85,24 +82,10 @@ class ResultsStoreTest {
     @Test
     void aDatabaseHeldByAnotherProcessIsReportedAsInUse() throws Exception {
         Path base = dir.resolve("shared");
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        Process holder = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"),
-                StoreHolder.class.getName(), base.toString()).redirectErrorStream(true).start();
-        try {
-            var out = new BufferedReader(new InputStreamReader(holder.getInputStream()));
-            String line;
-            do {
-                line = out.readLine();
-            } while (line != null && !line.startsWith("open "));
-            assertTrue(line != null, "the child JVM did not open the database");
+        try (var holder = StoreHolder.hold(base)) {
             SqueezeException e = assertThrows(SqueezeException.class, () -> ResultsStore.openFile(base));
             assertTrue(e.getMessage().contains("in use by another Squeeze process")
                     && e.getMessage().contains("shared.mv.db"), e.getMessage());
-        } finally {
-            holder.getOutputStream().close();
-            if (!holder.waitFor(20, TimeUnit.SECONDS)) {
-                holder.destroyForcibly();
-            }
         }
         // Once the other process is gone the database opens normally.
         try (ResultsStore store = ResultsStore.openFile(base)) {
