@@ -36,14 +36,32 @@ public final class FuzzFiles {
         return file;
     }
 
-    /** Runs {@code body}; a {@link SqueezeException} is the expected way to refuse a bad input. */
+    /**
+     * Runs {@code body}; a {@link SqueezeException} is the expected way to refuse a bad input — except while
+     * {@link #acceptingOnly} replays valid seeds, which must be read without any refusal.
+     */
     public static void refusedOnlyCleanly(ThrowingRunnable body) throws Exception {
         try {
             body.run();
         } catch (SqueezeException expected) {
+            if (ACCEPT_ONLY.get()) {
+                throw new AssertionError("a valid seed was refused: " + expected.getMessage(), expected);
+            }
             if (expected.getMessage() == null || expected.getMessage().isBlank()) {
                 throw new AssertionError("a SqueezeException without a message", expected);
             }
+        }
+    }
+
+    private static final ThreadLocal<Boolean> ACCEPT_ONLY = ThreadLocal.withInitial(() -> false);
+
+    /** Runs {@code body} with refusals treated as failures: seeds are valid inputs and must pass the whole path. */
+    static void acceptingOnly(ThrowingRunnable body) throws Exception {
+        ACCEPT_ONLY.set(true);
+        try {
+            body.run();
+        } finally {
+            ACCEPT_ONLY.set(false);
         }
     }
 

@@ -43,16 +43,15 @@ class FuzzSmokeTest {
     void seedsAndSavedFindingsAreHandled(String name) throws Exception {
         FuzzTargets.Target target = FuzzTargets.byName(name).orElseThrow();
         Method entry = target.target().getMethod("fuzzerTestOneInput", byte[].class);
-        Map<String, byte[]> inputs = new LinkedHashMap<>(target.seeds().seeds());
-        assertFalse(inputs.isEmpty(), name + " has no seeds");
-        inputs.putAll(savedFindings(name));
+        Map<String, byte[]> seeds = target.seeds().seeds();
+        assertFalse(seeds.isEmpty(), name + " has no seeds");
         List<String> failures = new ArrayList<>();
-        for (Map.Entry<String, byte[]> in : inputs.entrySet()) {
-            try {
-                entry.invoke(null, (Object) in.getValue());
-            } catch (InvocationTargetException e) {
-                failures.add(in.getKey() + ": " + e.getCause());
-            }
+        // Seeds are valid files: each must go the whole way (read, inventory, network built and run).
+        for (Map.Entry<String, byte[]> in : seeds.entrySet()) {
+            FuzzFiles.acceptingOnly(() -> replay(entry, "seed " + in.getKey(), in.getValue(), failures));
+        }
+        for (Map.Entry<String, byte[]> in : savedFindings(name).entrySet()) {
+            replay(entry, in.getKey(), in.getValue(), failures);
         }
         assertTrue(failures.isEmpty(), name + ": inputs that escape as something other than a SqueezeException:\n"
                 + String.join("\n", failures));
@@ -75,6 +74,14 @@ class FuzzSmokeTest {
                 + "; full log " + r.log() + "):\n" + r.finding()
                 + "\nAdd the crashing input to src/test/resources/fuzz/" + name + "/ as a regression and fix the reader.");
         assertTrue(r.executions() > 0, () -> "no executions recorded for " + name + "; see " + r.log());
+    }
+
+    private static void replay(Method entry, String what, byte[] input, List<String> failures) throws Exception {
+        try {
+            entry.invoke(null, (Object) input);
+        } catch (InvocationTargetException e) {
+            failures.add(what + ": " + e.getCause());
+        }
     }
 
     /** Files under {@code engine/src/test/resources/fuzz/<target>/}: inputs that once were findings. */
