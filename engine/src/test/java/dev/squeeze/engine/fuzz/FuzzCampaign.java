@@ -66,9 +66,11 @@ public final class FuzzCampaign {
         Files.createDirectories(seeds);
         Files.createDirectories(corpus);
         Files.createDirectories(findings);
+        int largest = 0;
         try {
             for (Map.Entry<String, byte[]> s : target.seeds().seeds().entrySet()) {
                 Files.write(seeds.resolve(s.getKey()), s.getValue());
+                largest = Math.max(largest, s.getValue().length);
             }
         } catch (Exception e) {
             throw new IOException("cannot write the seeds of fuzz target " + target.name(), e);
@@ -83,9 +85,15 @@ public final class FuzzCampaign {
                 "--target_class=" + target.target().getName(),
                 // Coverage from our code and the parsers it drives (JSON, protobuf); the JDK is not instrumented.
                 "--instrumentation_includes=dev.squeeze.**:com.fasterxml.jackson.**:com.google.protobuf.**",
+                // Plans carry user-written regular expressions by design (invalid ones are refused with a message);
+                // Jazzer's regex-injection detector would report every syntax error. Catastrophic backtracking
+                // is still caught, by the per-input timeout.
+                "--disabled_hooks=com.code_intelligence.jazzer.sanitizers.RegexInjection",
                 "--reproducer_path=" + findings,
                 "-artifact_prefix=" + findings + "/",
-                "-timeout=20", "-rss_limit_mb=4096", "-print_final_stats=1", "-seed=" + seedOf(target)));
+                "-timeout=20", "-rss_limit_mb=4096", "-print_final_stats=1", "-seed=" + seedOf(target),
+                // Room to grow past the seeds (libFuzzer's default is the largest corpus file).
+                "-max_len=" + Math.max(4096, 2 * largest)));
         cmd.addAll(budget.flags());
         cmd.add(corpus.toString());
         cmd.add(seeds.toString());

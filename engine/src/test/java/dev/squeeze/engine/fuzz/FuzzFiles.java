@@ -65,6 +65,26 @@ public final class FuzzFiles {
         }
     }
 
+    /**
+     * Runs a target once on each seed before fuzzing starts (Jazzer calls a target's {@code fuzzerInitialize}
+     * outside the per-input timeout): class loading and instrumentation of everything the seeds reach takes
+     * seconds on a loaded machine and would otherwise be charged to the first input as a "timeout".
+     */
+    public static void warmUp(FuzzTargets.SeedSource seeds, InputConsumer target) {
+        try {
+            for (byte[] seed : seeds.seeds().values()) {
+                target.accept(seed);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("a fuzz target fails on its own seeds", e);
+        }
+    }
+
+    @FunctionalInterface
+    public interface InputConsumer {
+        void accept(byte[] data) throws Exception;
+    }
+
     @FunctionalInterface
     public interface ThrowingRunnable {
         void run() throws Exception;

@@ -24,7 +24,8 @@ public final class FuzzTargets {
 
     private static final List<Target> ALL = List.of(
             new Target("idx", IdxFuzz.class, IdxFuzz::seeds),
-            new Target("llama2c-model", Llama2cModelFuzz.class, Llama2cModelFuzz::seeds));
+            new Target("llama2c-model", Llama2cModelFuzz.class, Llama2cModelFuzz::seeds),
+            new Target("plan", PlanFuzz.class, PlanFuzz::seeds));
 
     private FuzzTargets() {
     }

@@ -22,6 +22,10 @@ public final class IdxFuzz {
     private IdxFuzz() {
     }
 
+    public static void fuzzerInitialize() {
+        FuzzFiles.warmUp(IdxFuzz::seeds, IdxFuzz::fuzzerTestOneInput);
+    }
+
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         if (data.length == 0) {
             return;

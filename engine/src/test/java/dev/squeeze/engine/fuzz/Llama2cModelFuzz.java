@@ -17,6 +17,10 @@ public final class Llama2cModelFuzz {
     private Llama2cModelFuzz() {
     }
 
+    public static void fuzzerInitialize() {
+        FuzzFiles.warmUp(Llama2cModelFuzz::seeds, Llama2cModelFuzz::fuzzerTestOneInput);
+    }
+
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         var file = FuzzFiles.write("model.bin", data);
         FuzzFiles.refusedOnlyCleanly(() -> ModelPaths.openAndRun(file));
