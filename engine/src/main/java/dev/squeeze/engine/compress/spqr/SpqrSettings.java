@@ -9,7 +9,8 @@ import dev.squeeze.engine.compress.MethodSettings;
  * recommended configuration and every reference case.
  *
  * @param bits               width of the weight codes, 2 to 8 ({@code wbits})
- * @param groupSize          consecutive (processed-order) columns sharing first-level statistics ({@code groupsize}, 16)
+ * @param groupSize          consecutive (processed-order) columns sharing first-level statistics ({@code groupsize}, 16);
+ *                           a group wider than the row is one group per row (and a block wider than the row one block)
  * @param qqScaleBits        width of the second-level codes of the per-row scales, 2 to 8 ({@code qq_scale_bits}, 3)
  * @param qqZeroBits         width of the second-level codes of the per-row zero points, 2 to 8 ({@code qq_zero_bits}, 3)
  * @param qqGroupSize        consecutive rows whose first-level statistics share one second-level quantizer;
