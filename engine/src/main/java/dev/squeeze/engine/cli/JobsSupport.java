@@ -26,6 +26,14 @@ final class JobsSupport {
         String workerHeap;
 
         JobEngine.Options toOptions() {
+            // Checked here, naming where the value came from; a worker that cannot start says only "status 1".
+            String env = System.getenv("SQUEEZE_WORKER_HEAP");
+            if (env != null && !env.isBlank()) {
+                WorkerHeap.check(env, "SQUEEZE_WORKER_HEAP");
+            }
+            if (workerHeap != null) {
+                WorkerHeap.check(workerHeap, "--worker-heap");
+            }
             JobEngine.Options defaults = JobEngine.Options.defaults().withWorkers(workers);
             return workerHeap == null ? defaults : defaults.withWorkerHeap(workerHeap);
         }
