@@ -55,11 +55,11 @@ final class JobsSupport {
      * Runs {@code submit} (which queues jobs on the engine) and waits for them, showing progress. Returns the
      * jobs as they ended. Ctrl-C ends the workers; their jobs become INTERRUPTED and can be resumed.
      */
-    static List<JobRow> runInForeground(SqueezeCli parent, ResultsStore store, EngineOptions opts,
+    static List<JobRow> runInForeground(SqueezeCli parent, ResultsStore store, JobEngine.Options opts,
                                         Function<JobEngine, List<Long>> submit) {
         PrintWriter out = parent.spec.commandLine().getOut();
         ProgressPrinter progress = new ProgressPrinter(out, ProgressPrinter.stdoutIsTerminal(out, parent.systemOut));
-        try (JobEngine engine = new JobEngine(store, opts.toOptions())) {
+        try (JobEngine engine = new JobEngine(store, opts)) {
             engine.addListener(progress);
             Thread onCtrlC = new Thread(engine::close, "close-jobs-on-exit");
             Runtime.getRuntime().addShutdownHook(onCtrlC);

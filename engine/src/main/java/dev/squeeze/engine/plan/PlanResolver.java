@@ -80,19 +80,25 @@ public final class PlanResolver {
                     }
                 }
             } catch (RegexBudget.Exceeded e) {
-                if (e.planLimit) {
-                    budgetSpent = true;
-                    errors.add(String.format(Locale.ROOT, "%s: field 'match': the plan's regex entries, up to this"
-                                    + " one, take too long to match the %,d compressible layer names together (more"
-                                    + " than %,d steps); use fewer regex entries, simpler patterns, or exact \"layer\""
-                                    + " names", o.where(), compressible.size(), RegexBudget.STEPS_PER_PLAN));
-                } else {
-                    errors.add(String.format(Locale.ROOT, "%s: field 'match': the pattern takes too long to match"
+                String name = JsonFields.shorten(compressible.get(i).name());
+                errors.add(switch (e.limit) {
+                    case PLAN -> {
+                        budgetSpent = true;
+                        yield String.format(Locale.ROOT, "%s: field 'match': the plan's regex entries, up to this one,"
+                                        + " take too long to match the %,d compressible layer names together (more than"
+                                        + " %,d steps); use fewer regex entries, simpler patterns, or exact \"layer\""
+                                        + " names", o.where(), compressible.size(), RegexBudget.STEPS_PER_PLAN);
+                    }
+                    case NAME -> String.format(Locale.ROOT, "%s: field 'match': the pattern takes too long to match"
                                     + " layer names (more than %,d steps on '%s'); simplify it — a repeated group that"
                                     + " can match the same text in many ways, such as (.*){20} or (a+)+, backtracks"
-                                    + " without end", o.where(), RegexBudget.STEPS_PER_NAME,
-                            JsonFields.shorten(compressible.get(i).name())));
-                }
+                                    + " without end", o.where(), RegexBudget.STEPS_PER_NAME, name);
+                    case STACK -> String.format(Locale.ROOT, "%s: field 'match': the pattern recurses too deeply on"
+                                    + " the %,d-character layer name '%s'; simplify it — a repeated group with"
+                                    + " alternatives, such as (?:a|b)*, recurses once per character; a character"
+                                    + " class such as [ab]* does not", o.where(), compressible.get(i).name().length(),
+                            name);
+                });
                 // A costly pattern has no settled meaning: take it out again where it already matched.
                 for (int j = 0; j < i; j++) {
                     if (regexFor[j] == o) {

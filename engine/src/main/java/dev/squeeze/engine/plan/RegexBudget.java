@@ -25,15 +25,27 @@ final class RegexBudget {
     /** At most this many characters read by all the regex entries of one plan against all the layers together. */
     static final long STEPS_PER_PLAN = 200_000_000;
 
+    /** Which limit a match ran into. */
+    enum Limit {
+        /** {@link #STEPS_PER_NAME}: this pattern on this name. */
+        NAME,
+        /** {@link #STEPS_PER_PLAN}: all the plan's patterns together. */
+        PLAN,
+        /**
+         * The thread's stack: {@code java.util.regex} recurses once per repetition of some groups (e.g.
+         * {@code (?:a|b)*}), so a long enough name overflows the stack whatever the step count.
+         */
+        STACK
+    }
+
     /** Thrown by {@link #matches} when a limit is reached. */
     static final class Exceeded extends RuntimeException {
         private static final long serialVersionUID = 1L;
-        /** True when the plan's limit ran out, false when this one pattern on this one name was too costly. */
-        final boolean planLimit;
+        final Limit limit;
 
-        Exceeded(boolean planLimit) {
+        Exceeded(Limit limit) {
             super(null, null, false, false); // thrown from deep inside the matcher: no stack trace to fill
-            this.planLimit = planLimit;
+            this.limit = limit;
         }
     }
 
@@ -50,9 +62,12 @@ final class RegexBudget {
     /** Whether {@code pattern} matches the whole {@code name}; throws {@link Exceeded} past a limit. */
     boolean matches(Pattern pattern, String name) {
         long limit = Math.min(STEPS_PER_NAME, left);
-        Counting text = new Counting(name, limit, limit < STEPS_PER_NAME);
+        Counting text = new Counting(name, limit, limit < STEPS_PER_NAME ? Limit.PLAN : Limit.NAME);
         try {
             return pattern.matcher(text).matches();
+        } catch (StackOverflowError e) {
+            // Caught where it is thrown from: the matcher's frames are gone and no state of ours is half-done.
+            throw new Exceeded(Limit.STACK);
         } finally {
             left -= text.steps;
         }
@@ -62,13 +77,13 @@ final class RegexBudget {
     private static final class Counting implements CharSequence {
         private final String s;
         private final long limit;
-        private final boolean planLimit;
+        private final Limit reached;
         long steps;
 
-        Counting(String s, long limit, boolean planLimit) {
+        Counting(String s, long limit, Limit reached) {
             this.s = s;
             this.limit = limit;
-            this.planLimit = planLimit;
+            this.reached = reached;
         }
 
         @Override
@@ -79,7 +94,7 @@ final class RegexBudget {
         @Override
         public char charAt(int index) {
             if (++steps > limit) {
-                throw new Exceeded(planLimit);
+                throw new Exceeded(reached);
             }
             return s.charAt(index);
         }

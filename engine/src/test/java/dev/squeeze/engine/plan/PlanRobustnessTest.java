@@ -90,7 +90,17 @@ class PlanRobustnessTest {
         assertTrue(tight.matches(any, "abcde")); // 5 steps
         assertTrue(tight.matches(any, "abcde")); // 10
         RegexBudget.Exceeded e = assertThrows(RegexBudget.Exceeded.class, () -> tight.matches(any, "a"));
-        assertTrue(e.planLimit);
+        assertEquals(RegexBudget.Limit.PLAN, e.limit);
+    }
+
+    @Test
+    void aPatternThatRecursesPerCharacterOnALongNameIsReportedNotAStackOverflow() {
+        // java.util.regex recurses once per repetition of (?:a|b|_)*: 20,000 characters overflow any usual stack.
+        String name = "ab_".repeat(7_000);
+        List<LayerInfo> ls = List.of(new LayerInfo(name, LayerRole.LINEAR, new long[]{64, 64}, 64 * 64, 4 * 64 * 64));
+        String m = resolveError(regexPlan("(?:a|b|_)*"), ls);
+        assertTrue(m.contains("overrides[0] (match regex:(?:a|b|_)*): field 'match': the pattern recurses too deeply on"
+                + " the 21,000-character layer name 'ab_ab_"), m);
     }
 
     @Test
