@@ -198,7 +198,14 @@ public final class CompressionPlan {
         if (!errors.isEmpty()) {
             throw invalid(errors);
         }
-        return new CompressionPlan(canonicalJson(root), preset, d != null, defaults, overrides);
+        String canonical = canonicalJson(root);
+        if (canonical.length() > MAX_CHARS) {
+            // Numbers written out (1e9 is 1.0E9) or a plan built in code: the canonical form is what jobs carry.
+            throw new SqueezeException(String.format(java.util.Locale.ROOT, "The plan is %,d characters long as"
+                    + " canonical JSON; a plan may have at most %,d", canonical.length(), MAX_CHARS),
+                    "split it, or give many layers one setting with a \"match\": \"regex:...\" entry");
+        }
+        return new CompressionPlan(canonical, preset, d != null, defaults, overrides);
     }
 
     private static LayerOverride override(JsonNode node, int i, Problems errors) {
