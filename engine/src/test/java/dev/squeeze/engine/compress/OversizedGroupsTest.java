@@ -74,6 +74,9 @@ class OversizedGroupsTest {
         SpqrSettings rowWide = new SpqrSettings(3, COLS, 3, 3, 16, 0.2, 1.0, true, COLS, false);
         SpqrSettings huge = new SpqrSettings(3, HUGE, 3, 3, 16, 0.2, 1.0, true, HUGE, false);
         assertArrayEquals(run(rowWide), run(huge), 0f);
+        // One group per row needs no block size that is a multiple of it (once: "use blockSize 2147483647").
+        assertArrayEquals(run(new SpqrSettings(3, COLS, 3, 3, 16, 0.2, 1.0, true, 16, false)),
+                run(new SpqrSettings(3, HUGE, 3, 3, 16, 0.2, 1.0, true, 16, false)), 0f);
     }
 
     @Test
@@ -86,6 +89,10 @@ class OversizedGroupsTest {
                 SparseGptSettings.Mode.DEFAULT);
         float[] a = run(rowWide);
         assertArrayEquals(a, run(huge), 0f);
+        assertArrayEquals(run(new SparseGptSettings(Sparsity.unstructured(0.5), 4, COLS, 0.01, 16,
+                        SparseGptSettings.Mode.DEFAULT)),
+                run(new SparseGptSettings(Sparsity.unstructured(0.5), 4, HUGE, 0.01, 16, SparseGptSettings.Mode.DEFAULT)),
+                0f);
         // Half the weights are pruned, the rest quantized to 4 bits on one grid per row: close to W where kept.
         float[] w = layer().weight();
         double num = 0;

@@ -106,7 +106,9 @@ public record SparseGptSettings(Sparsity sparsity, int bits, int groupSize, doub
             throw new SqueezeException("Layer " + layer + ": field 'blockSize' of sparsegpt is " + blockSize
                     + "; it must be positive", "use 128, the reference's default");
         }
-        if (groupSize > 0 && blockSize % groupSize != 0) {
+        // A group at least as wide as the row is one group, fitted at column 0 before any update: no block can
+        // split it, so any block size will do.
+        if (groupSize > 0 && groupSize < cols && blockSize % groupSize != 0) {
             throw new SqueezeException("Layer " + layer + ": field 'blockSize' of sparsegpt is " + blockSize
                     + ", not a multiple of groupSize " + groupSize + ", so a quantizer group would straddle two"
                     + " blocks", "use blockSize " + Math.max(groupSize, blockSize - blockSize % groupSize));

@@ -70,7 +70,9 @@ public record SpqrSettings(int bits, int groupSize, int qqScaleBits, int qqZeroB
                     + " output rows (the second-level statistics take the rows in groups of this size)",
                     "choose a divisor of " + rows + ", e.g. " + largestDivisorAtMost(rows, 16));
         }
-        if (blockSize <= 0 || blockSize % groupSize != 0) {
+        // A group at least as wide as the row is one group, fitted at column 0 before any update: no block can
+        // split it, so any block size will do.
+        if (blockSize <= 0 || (groupSize < cols && blockSize % groupSize != 0)) {
             throw error(layer, "blockSize", blockSize + "; it must be a positive multiple of groupSize ("
                     + groupSize + ") so that every group is fitted on fully updated weights",
                     "use " + groupSize * Math.max(1, 128 / groupSize));
