@@ -99,13 +99,7 @@ public final class PlanResolver {
                                     + " class such as [ab]* does not", o.where(), compressible.get(i).name().length(),
                             name);
                 });
-                // A costly pattern has no settled meaning: take it out again where it already matched.
-                for (int j = 0; j < i; j++) {
-                    if (regexFor[j] == o) {
-                        regexFor[j] = null;
-                    }
-                }
-                continue;
+                continue; // the plan is rejected with this error, so where the entry already matched does not matter
             }
             if (!hit) {
                 errors.add(o.where() + ": field 'match' matches no compressible layer");
