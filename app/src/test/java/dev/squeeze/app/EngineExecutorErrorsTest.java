@@ -12,7 +12,7 @@ class EngineExecutorErrorsTest {
     void runningOutOfMemoryIsALimitWithARemedyNotABug() {
         String message = EngineExecutor.describe(new OutOfMemoryError("Java heap space"));
         assertTrue(message.startsWith("Squeeze ran out of memory"), message);
-        assertTrue(message.contains("MB of heap") && message.contains("SQUEEZE_HEAP="), message);
+        assertTrue(message.contains("the heap may grow to") && message.contains("SQUEEZE_HEAP="), message);
         assertFalse(message.contains("bug") || message.contains("java.lang."), message);
     }
 

@@ -21,6 +21,10 @@ class LauncherTest {
     }
 
     private Result launch(String jvmDirs, String... args) throws Exception {
+        return launch(jvmDirs, java.util.Map.of(), args);
+    }
+
+    private Result launch(String jvmDirs, java.util.Map<String, String> env, String... args) throws Exception {
         Path root = Path.of(System.getProperty("squeeze.root", Path.of("").toAbsolutePath().getParent().toString()));
         var command = new java.util.ArrayList<String>();
         command.add("bash");
@@ -29,6 +33,7 @@ class LauncherTest {
         ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
         pb.environment().remove("JAVA_HOME");
         pb.environment().put("SQUEEZE_JVM_DIRS", jvmDirs);
+        pb.environment().putAll(env);
         Process p = pb.start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(60, TimeUnit.SECONDS));
@@ -42,6 +47,18 @@ class LauncherTest {
         assertTrue(r.output().contains("no JDK 25 or newer found") && r.output().contains("no JDK there")
                 && r.output().contains("Fix: install a JDK 25+"), r.output());
         assertFalse(r.output().contains("Exception"), r.output());
+    }
+
+    @Test
+    void aHeapSizeThatIsNoSizeIsRefusedBeforeJavaStarts() throws Exception {
+        // The JDK running this test is 25+: the launcher finds it through SQUEEZE_JVM_DIRS.
+        Path jdk = Path.of(System.getProperty("java.home"));
+        Path dirs = Files.createDirectories(dir.resolve("jvms"));
+        Files.createSymbolicLink(dirs.resolve("jdk"), jdk);
+        Result r = launch(dirs.toString(), java.util.Map.of("SQUEEZE_HEAP", "lots"), "--version");
+        assertEquals(3, r.code(), r.output());
+        assertTrue(r.output().contains("SQUEEZE_HEAP is 'lots', which is not a heap size")
+                && r.output().contains("SQUEEZE_HEAP=8g"), r.output());
     }
 
     @Test

@@ -66,18 +66,15 @@ public final class EngineExecutor implements AutoCloseable {
      * limit with a remedy (no stack trace), anything else a bug whose details are in the log.
      */
     public static String describe(Throwable e) {
-        if (ResourceErrors.isResourceLimit(e)) {
-            String message = ResourceErrors.describe(e, null, MEMORY_FIX);
+        Error limit = ResourceErrors.limitIn(e);
+        if (limit != null) {
+            String message = ResourceErrors.describe(limit, "working in the workbench");
             LOG.error("{}", message);
             return message;
         }
         LOG.error("Unexpected error in the engine", e);
         return "Internal error: " + e + ". This is a bug in Squeeze; the log has the details.";
     }
-
-    /** How to give the workbench more memory (the launcher passes SQUEEZE_HEAP on as -Xmx). */
-    static final String MEMORY_FIX = "open a smaller model, or start the workbench with a larger heap, e.g. "
-            + "SQUEEZE_HEAP=16g ./squeeze (jobs run in their own process: see --worker-heap)";
 
     /** Runs a last task (e.g. closing the store) and waits briefly for it. */
     public void shutdown(Runnable last) {

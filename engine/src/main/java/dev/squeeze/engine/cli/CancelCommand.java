@@ -39,7 +39,7 @@ final class CancelCommand implements Callable<Integer> {
                 throw inUse;
             }
             // The process running the jobs holds the database: ask it through a request file it watches.
-            Path root = ResultsStore.checkpointRootFor(parent.database);
+            Path root = ResultsStore.checkpointRootFor(parent.database());
             for (long id : ids) {
                 try {
                     Files.createDirectories(root);

@@ -26,6 +26,14 @@ final class JobsSupport {
         String workerHeap;
 
         JobEngine.Options toOptions() {
+            // Checked here, naming where the value came from; a worker that cannot start says only "status 1".
+            String env = System.getenv("SQUEEZE_WORKER_HEAP");
+            if (env != null && !env.isBlank()) {
+                WorkerHeap.check(env, "SQUEEZE_WORKER_HEAP");
+            }
+            if (workerHeap != null) {
+                WorkerHeap.check(workerHeap, "--worker-heap");
+            }
             JobEngine.Options defaults = JobEngine.Options.defaults().withWorkers(workers);
             return workerHeap == null ? defaults : defaults.withWorkerHeap(workerHeap);
         }
@@ -47,11 +55,11 @@ final class JobsSupport {
      * Runs {@code submit} (which queues jobs on the engine) and waits for them, showing progress. Returns the
      * jobs as they ended. Ctrl-C ends the workers; their jobs become INTERRUPTED and can be resumed.
      */
-    static List<JobRow> runInForeground(SqueezeCli parent, ResultsStore store, EngineOptions opts,
+    static List<JobRow> runInForeground(SqueezeCli parent, ResultsStore store, JobEngine.Options opts,
                                         Function<JobEngine, List<Long>> submit) {
         PrintWriter out = parent.spec.commandLine().getOut();
         ProgressPrinter progress = new ProgressPrinter(out, ProgressPrinter.stdoutIsTerminal(out, parent.systemOut));
-        try (JobEngine engine = new JobEngine(store, opts.toOptions())) {
+        try (JobEngine engine = new JobEngine(store, opts)) {
             engine.addListener(progress);
             Thread onCtrlC = new Thread(engine::close, "close-jobs-on-exit");
             Runtime.getRuntime().addShutdownHook(onCtrlC);

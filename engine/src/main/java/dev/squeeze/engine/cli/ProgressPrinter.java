@@ -17,12 +17,15 @@ final class ProgressPrinter implements Consumer<JobEvent> {
     private static final int BAR = 24;
 
     private final PrintWriter out;
+    /** The same output unescaped, for the carriage returns that redraw the status line (see TerminalText). */
+    private final PrintWriter raw;
     private final boolean terminal;
     private final Map<Long, JobEvent> latest = new TreeMap<>();
     private int lastWidth;
 
     ProgressPrinter(PrintWriter out, boolean terminal) {
         this.out = out;
+        this.raw = TerminalText.raw(out);
         this.terminal = terminal;
     }
 
@@ -64,17 +67,17 @@ final class ProgressPrinter implements Consumer<JobEvent> {
             int filled = e.layersTotal() == 0 ? 0 : (int) Math.round((double) BAR * e.layersDone() / total);
             line.append(shown > 1 ? "  " : "").append(String.format(Locale.ROOT, "job %d [%s%s] %d/%d %s",
                     e.jobId(), "#".repeat(filled), "-".repeat(BAR - filled), e.layersDone(), e.layersTotal(),
-                    e.phase() == null ? "starting" : e.phase()));
+                    e.phase() == null ? "starting" : TerminalText.escape(e.phase())));
         }
         clearLine();
-        out.print(line);
+        raw.print(line);
         lastWidth = line.length();
-        out.flush();
+        raw.flush();
     }
 
     private void clearLine() {
         if (lastWidth > 0) {
-            out.print("\r" + " ".repeat(lastWidth) + "\r");
+            raw.print("\r" + " ".repeat(lastWidth) + "\r");
             lastWidth = 0;
         }
     }
@@ -83,7 +86,7 @@ final class ProgressPrinter implements Consumer<JobEvent> {
     synchronized void finish() {
         if (terminal) {
             clearLine();
-            out.flush();
+            raw.flush();
         }
     }
 }

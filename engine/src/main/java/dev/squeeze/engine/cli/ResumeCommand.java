@@ -65,7 +65,7 @@ final class ResumeCommand implements Callable<Integer> {
                 out.println("No job to resume.");
                 return 0;
             }
-            List<JobRow> ended = JobsSupport.runInForeground(parent, store, engineOptions, engine -> {
+            List<JobRow> ended = JobsSupport.runInForeground(parent, store, engineOptions.toOptions(), engine -> {
                 for (long id : wanted) {
                     engine.resume(id);
                 }

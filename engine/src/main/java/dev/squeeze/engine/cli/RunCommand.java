@@ -1,5 +1,6 @@
 package dev.squeeze.engine.cli;
 
+import dev.squeeze.engine.jobs.JobEngine;
 import dev.squeeze.engine.plan.CompressionPlan;
 import dev.squeeze.engine.store.JobRow;
 import dev.squeeze.engine.store.JobStatus;
@@ -68,11 +69,12 @@ final class RunCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        JobEngine.Options options = engineOptions.toOptions(); // before anything is opened: a bad heap is bad input
         CompressionPlan p = CompressionPlan.read(plan);
         String label = p.preset() != null ? p.preset().name() : plan.getFileName().toString().replaceFirst("\\.json$", "");
         var job = JobsSupport.spec(model, p.canonicalJson(), label, lm, imageOptions, tags);
         try (ResultsStore store = parent.openStore()) {
-            List<JobRow> ended = JobsSupport.runInForeground(parent, store, engineOptions,
+            List<JobRow> ended = JobsSupport.runInForeground(parent, store, options,
                     engine -> List.of(engine.submit(job)));
             var out = spec.commandLine().getOut();
             JobRow j = ended.getFirst();

@@ -1,5 +1,6 @@
 package dev.squeeze.engine.cli;
 
+import dev.squeeze.engine.ResourceErrors;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.jobs.JobEngine;
 import dev.squeeze.engine.store.DataDirs;
@@ -9,6 +10,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -51,7 +53,7 @@ public final class SqueezeCli implements Runnable {
      * no other process can hold the database now) become INTERRUPTED, and a notice says how to resume them.
      */
     ResultsStore openStore() {
-        ResultsStore store = ResultsStore.openFile(database);
+        ResultsStore store = ResultsStore.openFile(database());
         try {
             JobsSupport.noticeInterrupted(spec.commandLine().getErr(), JobEngine.recoverInterrupted(store.jobs()));
         } catch (RuntimeException e) {
@@ -59,6 +61,28 @@ public final class SqueezeCli implements Runnable {
             throw e;
         }
         return store;
+    }
+
+    /**
+     * The database's base path, checked: H2 appends {@code .mv.db} to whatever it is given, so an empty path made
+     * a database named {@code .mv.db} in the working folder and a folder made one beside it, both silently.
+     */
+    Path database() {
+        String text = database.toString();
+        if (text.isBlank()) {
+            throw new SqueezeException("--db is empty", "give the database's base path, e.g. --db /tmp/scratch/results"
+                    + " (Squeeze adds .mv.db), or leave --db out for " + DataDirs.resultsDatabase());
+        }
+        if (Files.isDirectory(database)) {
+            throw new SqueezeException("--db " + database + " is a folder; it names the database file, not where it goes",
+                    "give a base path in that folder, e.g. --db " + database.resolve("results") + " (Squeeze adds .mv.db)");
+        }
+        Path name = database.getFileName();
+        if (name != null && name.toString().endsWith(".mv.db") && name.toString().length() > ".mv.db".length()) {
+            // The file's own name: H2 would make results.mv.db.mv.db beside it.
+            return Path.of(text.substring(0, text.length() - ".mv.db".length()));
+        }
+        return database;
     }
 
     public static void main(String[] args) {
@@ -71,25 +95,109 @@ public final class SqueezeCli implements Runnable {
         return execute(args, out, err, null);
     }
 
-    private static int execute(String[] args, PrintWriter out, PrintWriter err, PrintWriter systemOut) {
+    private static int execute(String[] args, PrintWriter rawOut, PrintWriter rawErr, PrintWriter systemOut) {
+        // Everything printed goes through one escaping layer (file and layer names may hold escape sequences).
+        PrintWriter out = TerminalText.escaping(rawOut);
+        PrintWriter err = TerminalText.escaping(rawErr);
         SqueezeCli root = new SqueezeCli();
-        root.systemOut = systemOut;
+        root.systemOut = systemOut == rawOut ? out : systemOut;
         CommandLine cl = new CommandLine(root);
         cl.setOut(out);
         cl.setErr(err);
-        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
-            if (ex instanceof SqueezeException se) {
-                commandLine.getErr().println("squeeze: " + se.getMessage());
-                return EXIT_INPUT;
+        addHelpOptions(cl);
+        cl.setExecutionStrategy(SqueezeCli::executeWithRawHelp);
+        cl.setParameterExceptionHandler(SqueezeCli::usageError);
+        cl.setExecutionExceptionHandler((ex, commandLine, parseResult) ->
+                failed(ex, commandLine.getErr(), doing(commandLine)));
+        try {
+            return cl.execute(args);
+        } catch (Error e) {
+            // picocli hands only Exceptions to the handler above; an OutOfMemoryError or a StackOverflowError
+            // would otherwise end the JVM with a raw stack trace.
+            return failed(e, err, doing(cl));
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    /** Every subcommand takes -h/--help (and -V/--version), as the top command does: "run --help" is no error. */
+    private static void addHelpOptions(CommandLine cl) {
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            CommandLine.Model.CommandSpec s = sub.getCommandSpec();
+            if (s.findOption("--help") == null) {
+                s.mixinStandardHelpOptions(true);
+                s.versionProvider(new Version());
             }
-            commandLine.getErr().println("squeeze: internal error: " + ex
-                    + "\n  This is a bug in Squeeze; please report it with the command you ran.");
-            if (Boolean.getBoolean("squeeze.debug")) {
-                ex.printStackTrace(commandLine.getErr());
-            }
-            return EXIT_INTERNAL;
-        });
-        return cl.execute(args);
+            addHelpOptions(sub);
+        }
+    }
+
+    /**
+     * picocli's own execution, with help and version text written unescaped: it is Squeeze's own, and picocli
+     * styles it with ANSI codes on a terminal.
+     */
+    private static int executeWithRawHelp(CommandLine.ParseResult parsed) {
+        CommandLine top = parsed.commandSpec().commandLine();
+        PrintWriter out = top.getOut();
+        PrintWriter err = top.getErr();
+        Integer help;
+        top.setOut(TerminalText.raw(out));
+        top.setErr(TerminalText.raw(err));
+        try {
+            help = CommandLine.executeHelpRequest(parsed);
+        } finally {
+            top.setOut(out);
+            top.setErr(err);
+        }
+        return help != null ? help : new CommandLine.RunLast().execute(parsed);
+    }
+
+    /** A usage error: picocli's message (escaped: it quotes what was typed), then the usage (raw, styled). */
+    private static int usageError(CommandLine.ParameterException ex, String[] args) {
+        CommandLine c = ex.getCommandLine();
+        PrintWriter err = c.getErr();
+        err.println(ex.getMessage());
+        if (!CommandLine.UnmatchedArgumentException.printSuggestions(ex, err)) {
+            c.usage(TerminalText.raw(err), c.getColorScheme());
+        }
+        return c.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /** What the CLI was doing, for a message: "running 'squeeze run'". */
+    private static String doing(CommandLine cl) {
+        CommandLine.ParseResult p = cl.getParseResult();
+        if (p == null) {
+            return "starting";
+        }
+        while (p.hasSubcommand()) {
+            p = p.subcommand();
+        }
+        return "running '" + p.commandSpec().qualifiedName() + "'";
+    }
+
+    /**
+     * Prints why a command failed and returns the exit code: bad input (a {@link SqueezeException}) and running
+     * out of memory are 3 with what to do; anything else is an internal error, 1, without a stack trace unless
+     * {@code -Dsqueeze.debug=true}.
+     */
+    static int failed(Throwable ex, PrintWriter err, String doing) {
+        if (ex instanceof SqueezeException se) {
+            err.println("squeeze: " + se.getMessage());
+            return EXIT_INPUT;
+        }
+        Error limit = ResourceErrors.limitIn(ex);
+        if (limit instanceof OutOfMemoryError) {
+            err.println("squeeze: " + ResourceErrors.describe(limit, doing));
+            return EXIT_INPUT;
+        }
+        err.println("squeeze: internal error while " + doing + ": " + ex
+                + "\n  This is a bug in Squeeze; please report it with the command you ran"
+                + " (-Dsqueeze.debug=true, e.g. in JAVA_TOOL_OPTIONS, prints the stack trace).");
+        if (Boolean.getBoolean("squeeze.debug")) {
+            ex.printStackTrace(err);
+        }
+        return EXIT_INTERNAL;
     }
 
     static final class Version implements CommandLine.IVersionProvider {

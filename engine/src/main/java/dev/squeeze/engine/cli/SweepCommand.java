@@ -4,7 +4,11 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.jobs.JobEngine;
+import dev.squeeze.engine.jobs.JobExecution;
 import dev.squeeze.engine.jobs.JobSpec;
+import dev.squeeze.engine.jobs.ModelRefs;
+import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.plan.CompressionPlan;
 import dev.squeeze.engine.store.JobRow;
 import dev.squeeze.engine.store.JobStatus;
@@ -75,9 +79,13 @@ final class SweepCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
+        JobEngine.Options options = engineOptions.toOptions(); // before anything is opened: a bad heap is bad input
         String sweepTag = tag != null ? tag
                 : "sweep-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         Map<String, String> plans = source.plans != null ? planFiles(source.plans) : grid(source.grid);
+        if (source.plans == null) {
+            plans.keySet().forEach(label -> whereFrom.put(label, "Grid plan '" + label + "'"));
+        }
         List<JobSpec> specs = new ArrayList<>();
         for (Map.Entry<String, String> e : plans.entrySet()) {
             specs.add(JobsSupport.spec(model, e.getValue(), e.getKey(), lm, imageOptions, List.of(sweepTag)));
@@ -85,7 +93,12 @@ final class SweepCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         out.printf("Sweep %s: %d plans on %s%n", sweepTag, specs.size(), model);
         try (ResultsStore store = parent.openStore()) {
-            List<JobRow> ended = JobsSupport.runInForeground(parent, store, engineOptions, engine -> engine.submitAll(specs));
+            List<JobRow> ended;
+            try {
+                ended = JobsSupport.runInForeground(parent, store, options, engine -> engine.submitAll(specs));
+            } catch (SqueezeException e) {
+                throw namePlans(e, specs);
+            }
             Set<Long> runIds = new java.util.HashSet<>();
             ended.stream().filter(j -> j.status() == JobStatus.DONE).forEach(j -> runIds.add(j.runId()));
             List<RunSummary> runs = store.runs(null).stream().filter(r -> runIds.contains(r.id())).toList();
@@ -95,19 +108,80 @@ final class SweepCommand implements Callable<Integer> {
         }
     }
 
-    /** Every *.json in the folder, by file name; each checked when the jobs are queued. */
-    private static Map<String, String> planFiles(Path dir) {
+    /** Where each plan came from, by label, for messages: "Plan file plans/b.json", "Grid plan 'bits=9'". */
+    private final Map<String, String> whereFrom = new LinkedHashMap<>();
+
+    /** Plans shown in one message when many do not fit; the rest are counted. */
+    private static final int PLANS_SHOWN = 10;
+
+    /**
+     * The engine checks every plan against the model before it queues any, and stops at the first that does not
+     * fit — without saying which file that was. Only then (a sweep that fits pays nothing for it) is the model
+     * opened again and each plan checked on its own, so that the message names every plan that does not fit.
+     */
+    private SqueezeException namePlans(SqueezeException fromEngine, List<JobSpec> specs) {
+        Model m;
+        try {
+            m = ModelRefs.open(model);
+        } catch (SqueezeException e) {
+            return fromEngine;
+        }
+        List<String> failures = new ArrayList<>();
+        for (JobSpec s : specs) {
+            try {
+                JobExecution.validate(s, m);
+            } catch (SqueezeException e) {
+                String where = whereFrom.getOrDefault(s.label(), "Plan '" + s.label() + "'");
+                failures.add(where + ": " + e.getMessage());
+            }
+        }
+        if (failures.isEmpty()) {
+            return fromEngine;
+        }
+        StringBuilder b = new StringBuilder(String.format(java.util.Locale.ROOT,
+                "%d of %d plans %s not fit %s; no job was queued:", failures.size(), specs.size(),
+                failures.size() == 1 ? "does" : "do", m.name()));
+        failures.stream().limit(PLANS_SHOWN).forEach(f -> b.append("\n").append(f));
+        if (failures.size() > PLANS_SHOWN) {
+            b.append("\n… and ").append(failures.size() - PLANS_SHOWN).append(" more plans");
+        }
+        return new SqueezeException(b.toString(), null, fromEngine);
+    }
+
+    /** Every *.json in the folder, by file name; every file is read, and all that cannot be are reported together. */
+    private Map<String, String> planFiles(Path dir) {
         if (!Files.isDirectory(dir)) {
             throw new SqueezeException("--plans " + dir + " is not a folder", "give a folder of plan files (*.json)");
         }
         Map<String, String> out = new LinkedHashMap<>();
-        try (Stream<Path> files = Files.list(dir)) {
-            for (Path f : files.filter(p -> p.getFileName().toString().endsWith(".json")).sorted().toList()) {
-                CompressionPlan p = CompressionPlan.read(f);
-                out.put(f.getFileName().toString().replaceFirst("\\.json$", ""), p.canonicalJson());
+        List<String> failures = new ArrayList<>();
+        int files = 0;
+        try (Stream<Path> listing = Files.list(dir)) {
+            for (Path f : listing.filter(p -> p.getFileName().toString().endsWith(".json")).sorted().toList()) {
+                files++;
+                try {
+                    CompressionPlan p = CompressionPlan.read(f);
+                    String label = f.getFileName().toString().replaceFirst("\\.json$", "");
+                    out.put(label, p.canonicalJson());
+                    whereFrom.put(label, "Plan file " + f);
+                } catch (SqueezeException e) {
+                    failures.add(e.getMessage()); // "Plan file <f>: ..." or "Cannot read plan file <f>: ..."
+                }
             }
         } catch (IOException e) {
             throw new SqueezeException("Cannot list " + dir + ": " + e.getMessage(), "check the folder's permissions", e);
+        }
+        if (failures.size() == 1) {
+            throw new SqueezeException(failures.getFirst(), null);
+        }
+        if (!failures.isEmpty()) {
+            StringBuilder b = new StringBuilder(String.format(java.util.Locale.ROOT,
+                    "%d of %d plan files in %s cannot be read; no job was queued:", failures.size(), files, dir));
+            failures.stream().limit(PLANS_SHOWN).forEach(f -> b.append("\n").append(f));
+            if (failures.size() > PLANS_SHOWN) {
+                b.append("\n… and ").append(failures.size() - PLANS_SHOWN).append(" more files");
+            }
+            throw new SqueezeException(b.toString(), null);
         }
         if (out.isEmpty()) {
             throw new SqueezeException("No plan files (*.json) in " + dir, "put plans there, or use --grid");
@@ -155,7 +229,11 @@ final class SweepCommand implements Callable<Integer> {
             ObjectNode plan = JSON.createObjectNode();
             plan.put("schema", CompressionPlan.SCHEMA);
             plan.set("defaults", defaults);
-            out.put(label.toString(), CompressionPlan.of(plan).canonicalJson());
+            try {
+                out.put(label.toString(), CompressionPlan.of(plan).canonicalJson());
+            } catch (SqueezeException e) {
+                throw new SqueezeException("Grid plan '" + label + "': " + e.getMessage(), null, e);
+            }
             int i = keys.size() - 1;
             while (i >= 0 && ++at[i] == values.get(i).size()) {
                 at[i--] = 0;

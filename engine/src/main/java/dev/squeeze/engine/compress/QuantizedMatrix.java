@@ -43,13 +43,13 @@ public final class QuantizedMatrix implements CompressedTensor {
         return settings.bits();
     }
 
-    /** Columns per group; per-row quantization has one group as wide as the row. */
+    /** Columns per group; per-row quantization, or a group wider than the row, has one group as wide as the row. */
     public int groupSize() {
-        return settings.groupSize() == 0 ? cols : settings.groupSize();
+        return settings.groupSize() == 0 ? cols : Math.min(settings.groupSize(), cols);
     }
 
     public int groupsPerRow() {
-        return (cols + groupSize() - 1) / groupSize();
+        return Math.ceilDiv(cols, groupSize());
     }
 
     /** Code of weight (r, c), 0 to 2^bits − 1. */

@@ -15,8 +15,9 @@ public final class RtnQuantizer {
         if (w.length != (long) rows * cols) {
             throw new IllegalArgumentException("layer " + layer + ": " + w.length + " weights for " + rows + "×" + cols);
         }
-        int g = s.groupSize() == 0 ? cols : s.groupSize();
-        int gpr = (cols + g - 1) / g;
+        // A group wider than the row is one group per row (and keeps c0 + g from overflowing).
+        int g = s.groupSize() == 0 ? cols : Math.min(s.groupSize(), cols);
+        int gpr = Math.ceilDiv(cols, g);
         int maxq = (1 << s.bits()) - 1;
         byte[] codes = new byte[rows * cols];
         float[] scales = new float[rows * gpr];

@@ -6,7 +6,8 @@ import dev.squeeze.engine.SqueezeException;
  * Round-to-nearest quantization settings.
  *
  * @param bits      2 to 8
- * @param groupSize columns per group; {@code 0} means one group per row ("per-row")
+ * @param groupSize columns per group; {@code 0} means one group per row ("per-row"), as does a group wider than
+ *                  the row (so g128 applies to a 64-column layer)
  * @param symmetric symmetric range around zero (the zero point is implied) or asymmetric (stored zero point)
  */
 public record RtnSettings(int bits, int groupSize, boolean symmetric) implements MethodSettings {

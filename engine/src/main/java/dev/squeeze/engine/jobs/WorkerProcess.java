@@ -31,10 +31,13 @@ final class WorkerProcess {
     private final Process process;
     private final Writer toWorker;
     private final Path log;
+    /** Where this worker's part of the log begins: a resumed job's log holds its earlier workers' output too. */
+    private final long logStart;
 
-    private WorkerProcess(Process process, Path log) {
+    private WorkerProcess(Process process, Path log, long logStart) {
         this.process = process;
         this.log = log;
+        this.logStart = logStart;
         this.toWorker = new OutputStreamWriter(process.getOutputStream(), StandardCharsets.UTF_8);
     }
 
@@ -75,9 +78,10 @@ final class WorkerProcess {
     static WorkerProcess start(JobEngine.Options options, Path log) {
         try {
             Files.createDirectories(log.getParent());
+            long logStart = Files.exists(log) ? Files.size(log) : 0;
             ProcessBuilder pb = new ProcessBuilder(command(options, log.getParent()))
                     .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
-            return new WorkerProcess(pb.start(), log);
+            return new WorkerProcess(pb.start(), log, logStart);
         } catch (IOException e) {
             throw new SqueezeException("Could not start a job worker (log " + log + "): " + e.getMessage(),
                     "check free disk space and that the folder is writable", e);
@@ -150,7 +154,29 @@ final class WorkerProcess {
             return "the worker was killed by signal " + sig + " (" + signalName(sig) + ")"
                     + (sig == 9 ? ": by a user, or by the system when memory ran out" : "");
         }
-        return "the worker exited with status " + code + " without finishing the job; its log: " + log;
+        String said = lastLines(tail);
+        return "the worker exited with status " + code + " without finishing the job"
+                + (said.isEmpty() ? "" : ": " + said) + " (its log: " + log + ")";
+    }
+
+    /**
+     * The last few lines of the log that say something, joined by " / " — e.g. "Error occurred during
+     * initialization of VM / Too small maximum heap" — without stack frames or the JVM's routine notices.
+     */
+    static String lastLines(String tail) {
+        java.util.ArrayDeque<String> keep = new java.util.ArrayDeque<>();
+        for (String line : tail.split("\\R")) {
+            String t = line.strip();
+            if (t.isEmpty() || t.startsWith("at ") || t.matches("\\.\\.\\. \\d+ more")
+                    || t.startsWith("WARNING: Using incubator modules")) {
+                continue;
+            }
+            keep.addLast(t.length() > 200 ? t.substring(0, 200) + "…" : t);
+            if (keep.size() > 3) {
+                keep.removeFirst();
+            }
+        }
+        return String.join(" / ", keep);
     }
 
     private static String signalName(int sig) {
@@ -179,7 +205,7 @@ final class WorkerProcess {
                 return "";
             }
             byte[] all = Files.readAllBytes(log);
-            int from = Math.max(0, all.length - 16_384);
+            int from = (int) Math.max(Math.min(logStart, all.length), all.length - 16_384L);
             return new String(all, from, all.length - from, StandardCharsets.UTF_8);
         } catch (IOException e) {
             return "";

@@ -34,8 +34,11 @@ public final class ModelFormats {
             return HF.read(file);
         }
         if (!Files.isRegularFile(file)) {
-            throw new SqueezeException("Model not found: " + file + (Files.isDirectory(file)
-                    ? " is a folder without a config.json" : " does not exist"),
+            // Never opened: reading a FIFO would wait for a writer forever, a device such as /dev/zero never ends.
+            String what = Files.isDirectory(file) ? "Model not found: " + file + " is a folder without a config.json"
+                    : Files.exists(file) ? "Cannot open model " + file + ": it is " + notAFile(file) + ", not a file"
+                    : "Model not found: " + file + " does not exist";
+            throw new SqueezeException(what,
                     "open a model file (.safetensors, .onnx, llama2.c .bin) or a Hugging Face model folder");
         }
         byte[] head;
@@ -55,6 +58,22 @@ public final class ModelFormats {
         throw new SqueezeException("Unrecognised model file " + file.toAbsolutePath()
                 + ": its first bytes match none of the supported formats (" + names() + ")",
                 "open a file in one of those formats");
+    }
+
+    /** What a path that exists but is neither a file nor a folder is: "a character device", "a FIFO (named pipe)". */
+    private static String notAFile(Path path) {
+        try {
+            int type = (Integer) Files.getAttribute(path, "unix:mode") & 0170000; // S_IFMT of st_mode
+            return switch (type) {
+                case 0010000 -> "a FIFO (named pipe)";
+                case 0020000 -> "a character device";
+                case 0060000 -> "a block device";
+                case 0140000 -> "a socket";
+                default -> "not a regular file";
+            };
+        } catch (IOException | UnsupportedOperationException | IllegalArgumentException | ClassCastException e) {
+            return "not a regular file"; // no "unix" attribute view (e.g. Windows)
+        }
     }
 
     private static boolean isShardOfHfFolder(Path file) {

@@ -1,7 +1,9 @@
 package dev.squeeze.engine.plan;
 
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -52,8 +54,19 @@ public final class CompressionPlan {
     /** The schema version this code reads and writes. */
     public static final int SCHEMA = 1;
 
+    /**
+     * The largest plan, in characters of JSON (and bytes of a plan file). A per-layer plan of a model with 50,000
+     * linear layers is about 5 MB. The limit keeps a plan well inside what the JSON reader accepts as one string
+     * (20 million characters): a job stores and sends its plan as a string, so a larger plan would pass validation
+     * and then fail as a job that cannot be read back.
+     */
+    public static final int MAX_CHARS = 16 * 1024 * 1024;
+
     private static final ObjectMapper JSON = new ObjectMapper()
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    /** What a plan may look like, for messages about an empty or malformed one. */
+    private static final String EXAMPLE = "{\"schema\": 1, \"preset\": \"gptq-4bit-g128\"}";
 
     /**
      * One override entry.
@@ -64,9 +77,8 @@ public final class CompressionPlan {
      * @param where    where the entry sits, for messages ({@code overrides[1] (layer fc1)})
      */
     public record LayerOverride(String layer, Pattern regex, MethodSettings settings, String where) {
-        public boolean matches(String name) {
-            return layer != null ? layer.equals(name) : regex.matcher(name).matches();
-        }
+        // No matches(name) here: a regex must be matched under a step budget (PlanResolver's RegexBudget), or a
+        // catastrophically backtracking pattern hangs whoever calls it.
     }
 
     private final String canonical;
@@ -84,15 +96,9 @@ public final class CompressionPlan {
         this.overrides = List.copyOf(overrides);
     }
 
-    /** Reads a plan file; errors name the file. */
+    /** Reads a plan file (UTF-8 JSON); errors name the file. */
     public static CompressionPlan read(Path file) {
-        String text;
-        try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new SqueezeException("Cannot read plan file " + file + ": " + e.getMessage(),
-                    "check the path and its permissions", e);
-        }
+        String text = PlanText.read(file, MAX_CHARS);
         try {
             return parse(text);
         } catch (SqueezeException e) {
@@ -102,24 +108,58 @@ public final class CompressionPlan {
 
     /** Parses a plan from JSON text. */
     public static CompressionPlan parse(String text) {
+        if (text.length() > MAX_CHARS) {
+            throw new SqueezeException(String.format(java.util.Locale.ROOT,
+                    "The plan is %,d characters long; a plan may have at most %,d", text.length(), MAX_CHARS),
+                    "split it, or give many layers one setting with a \"match\": \"regex:...\" entry");
+        }
+        if (text.isBlank()) {
+            throw new SqueezeException("The plan is empty", "write a plan, e.g. " + EXAMPLE);
+        }
         JsonNode root;
-        try {
-            root = JSON.readTree(text);
-        } catch (JsonProcessingException e) {
-            throw new SqueezeException("The plan is not valid JSON: " + e.getOriginalMessage() + " (line "
-                    + e.getLocation().getLineNr() + ", column " + e.getLocation().getColumnNr() + ")",
-                    "fix the JSON syntax");
+        try (JsonParser parser = JSON.createParser(text)) {
+            try {
+                root = JSON.readTree(parser);
+            } catch (JsonProcessingException e) {
+                throw notJson(e, parser);
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("reading JSON from a string cannot fail with I/O", e);
         }
         return of(root);
     }
 
+    /**
+     * A JSON syntax error or a limit of the JSON reader (a number of more than 1,000 digits, nesting deeper than
+     * 1,000), with where it was. The reader's limit errors carry no location, so the parser's position is used.
+     */
+    private static SqueezeException notJson(JsonProcessingException e, JsonParser parser) {
+        JsonLocation at = e.getLocation() != null ? e.getLocation() : parser.currentLocation();
+        String what = e.getOriginalMessage() == null ? e.getClass().getSimpleName() : e.getOriginalMessage();
+        // "Number value length (1001) exceeds the maximum allowed (1000, from `StreamReadConstraints...`)": the
+        // class name says nothing to a person who wrote a plan.
+        what = what.replaceAll(", from `StreamReadConstraints\\.[A-Za-z]+\\(\\)`", "");
+        if (what.length() > 300) {
+            what = what.substring(0, 297) + "…";
+        }
+        boolean limit = e instanceof StreamConstraintsException;
+        return new SqueezeException("The plan is not valid JSON: " + what
+                + (at == null ? "" : " (line " + at.getLineNr() + ", column " + at.getColumnNr() + ")"),
+                limit ? "a plan needs no number longer than 1,000 digits nor nesting deeper than 1,000 levels;"
+                        + " correct the value there" : "fix the JSON syntax there");
+    }
+
     /** Builds a plan from a JSON tree. */
     public static CompressionPlan of(JsonNode root) {
-        List<String> errors = new ArrayList<>();
-        JsonFields top = JsonFields.of(root, "plan", "plan", errors);
-        if (top == null) {
-            throw invalid(errors);
+        if (root == null || root.isMissingNode()) {
+            throw new SqueezeException("The plan is empty", "write a plan, e.g. " + EXAMPLE);
         }
+        if (!(root instanceof ObjectNode)) {
+            throw new SqueezeException("The plan must be a JSON object ({...}), not " + JsonFields.kind(root),
+                    "write a plan, e.g. " + EXAMPLE);
+        }
+        Problems errors = new Problems();
+        JsonFields top = JsonFields.of(root, "plan", "plan", errors);
         JsonNode schema = top.raw("schema");
         if (schema == null) {
             top.error("schema", "is missing; write \"schema\": " + SCHEMA);
@@ -132,7 +172,7 @@ public final class CompressionPlan {
         if (presetName != null) {
             preset = Presets.byName(presetName);
             if (preset == null) {
-                top.error("preset", "is '" + presetName + "', which is not a known preset; use one of "
+                top.error("preset", "is '" + JsonFields.shorten(presetName) + "', which is not a known preset; use one of "
                         + String.join(", ", Presets.all().stream().map(Presets.Preset::name).toList()));
             }
         }
@@ -158,10 +198,17 @@ public final class CompressionPlan {
         if (!errors.isEmpty()) {
             throw invalid(errors);
         }
-        return new CompressionPlan(canonicalJson(root), preset, d != null, defaults, overrides);
+        String canonical = canonicalJson(root);
+        if (canonical.length() > MAX_CHARS) {
+            // Numbers written out (1e9 is 1.0E9) or a plan built in code: the canonical form is what jobs carry.
+            throw new SqueezeException(String.format(java.util.Locale.ROOT, "The plan is %,d characters long as"
+                    + " canonical JSON; a plan may have at most %,d", canonical.length(), MAX_CHARS),
+                    "split it, or give many layers one setting with a \"match\": \"regex:...\" entry");
+        }
+        return new CompressionPlan(canonical, preset, d != null, defaults, overrides);
     }
 
-    private static LayerOverride override(JsonNode node, int i, List<String> errors) {
+    private static LayerOverride override(JsonNode node, int i, Problems errors) {
         String at = "overrides[" + i + "]";
         if (!(node instanceof ObjectNode obj)) {
             errors.add(at + " must be a JSON object, not " + JsonFields.kind(node));
@@ -169,7 +216,8 @@ public final class CompressionPlan {
         }
         String layer = obj.path("layer").isTextual() ? obj.get("layer").textValue() : null;
         String match = obj.path("match").isTextual() ? obj.get("match").textValue() : null;
-        String where = at + (layer != null ? " (layer " + layer + ")" : match != null ? " (match " + match + ")" : "");
+        String where = at + (layer != null ? " (layer " + JsonFields.shorten(layer) + ")"
+                : match != null ? " (match " + JsonFields.shorten(match) + ")" : "");
         JsonFields f = new JsonFields(obj, where, errors);
         f.text("layer", null, false);
         f.text("match", null, false);
@@ -178,7 +226,7 @@ public final class CompressionPlan {
             f.error("layer", "or 'match': give exactly one (an exact layer name, or \"match\": \"regex:...\")");
         } else if (match != null) {
             if (!match.startsWith("regex:")) {
-                f.error("match", "is '" + match + "'; write \"regex:<pattern>\", or use \"layer\" for an exact name");
+                f.error("match", "is '" + JsonFields.shorten(match) + "'; write \"regex:<pattern>\", or use \"layer\" for an exact name");
             } else {
                 try {
                     regex = Pattern.compile(match.substring("regex:".length()));
@@ -188,17 +236,16 @@ public final class CompressionPlan {
                 }
             }
         }
-        int before = errors.size();
+        int before = errors.count();
         MethodSettings s = SettingsJson.read(f);
-        if (errors.size() > before || (layer == null && regex == null)) {
+        if (errors.count() > before || (layer == null && regex == null)) {
             return null;
         }
         return new LayerOverride(layer, regex, s, where);
     }
 
-    private static SqueezeException invalid(List<String> errors) {
-        return new SqueezeException("The plan is invalid (" + errors.size() + (errors.size() == 1 ? " problem" : " problems")
-                + "):\n  - " + String.join("\n  - ", errors), "correct the fields named above");
+    private static SqueezeException invalid(Problems errors) {
+        return errors.exception("The plan is invalid", "correct the fields named above");
     }
 
     /** A plan that gives every compressible layer {@code defaults} (null keeps everything dense). */

@@ -17,17 +17,17 @@ import java.util.Set;
 final class JsonFields {
     private final ObjectNode node;
     private final String where;
-    private final List<String> errors;
+    private final Problems errors;
     private final Set<String> seen = new HashSet<>();
 
-    JsonFields(ObjectNode node, String where, List<String> errors) {
+    JsonFields(ObjectNode node, String where, Problems errors) {
         this.node = node;
         this.where = where;
         this.errors = errors;
     }
 
     /** Wraps {@code value} if it is an object; otherwise records an error and returns null. */
-    static JsonFields of(JsonNode value, String where, String field, List<String> errors) {
+    static JsonFields of(JsonNode value, String where, String field, Problems errors) {
         if (value instanceof ObjectNode o) {
             return new JsonFields(o, where, errors);
         }
@@ -141,12 +141,20 @@ final class JsonFields {
         }
     }
 
+    /** A name or pattern as a message quotes it: whole up to 120 characters, else its start and its length. */
+    static String shorten(String s) {
+        return s.length() <= 120 ? s : s.substring(0, 100) + "…(" + s.length() + " characters)";
+    }
+
     static String kind(JsonNode v) {
-        if (v == null || v.isNull()) {
+        if (v == null || v.isMissingNode()) {
+            return "nothing";
+        }
+        if (v.isNull()) {
             return "null";
         }
         if (v.isTextual()) {
-            return "the string \"" + v.textValue() + "\"";
+            return "the string \"" + shorten(v.textValue()) + "\""; // a message quotes a value, not a 10 MB string
         }
         if (v.isNumber() || v.isBoolean()) {
             return v.toString();

@@ -8,11 +8,14 @@ import dev.squeeze.engine.model.LayerInfo;
 import dev.squeeze.engine.model.LayerRole;
 import dev.squeeze.engine.model.Model;
 
-import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Applies a {@link CompressionPlan} to a model's layers and validates the result before any work starts. Every
@@ -39,40 +42,87 @@ public final class PlanResolver {
      * named, or {@code "method": "none"}) are absent.
      */
     public static Map<String, MethodSettings> resolve(CompressionPlan plan, List<LayerInfo> layers) {
-        List<String> errors = new ArrayList<>();
+        Problems errors = new Problems();
         List<LayerInfo> compressible = layers.stream().filter(PlanResolver::compressible).toList();
         Map<String, MethodSettings> fromPreset = plan.preset() == null ? Map.of()
                 : plan.preset().perLayer().apply(compressible);
         MethodSettings defaults = plan.effectiveDefaults();
 
-        // Typo protection: every entry must pick something.
+        // Every entry is looked at once (a plan may have a million): exact names through a set and a map, each
+        // regex once per compressible layer under a step budget. The later entry of a kind wins, so a map entry
+        // (or a layer's regex index) is simply overwritten.
+        Set<String> names = new HashSet<>();
+        layers.forEach(l -> names.add(l.name()));
+        Map<String, CompressionPlan.LayerOverride> exact = new HashMap<>();
+        CompressionPlan.LayerOverride[] regexFor = new CompressionPlan.LayerOverride[compressible.size()];
+        RegexBudget budget = new RegexBudget();
+        boolean budgetSpent = false;
         for (CompressionPlan.LayerOverride o : plan.overrides()) {
-            boolean hit = o.layer() != null ? layers.stream().anyMatch(l -> l.name().equals(o.layer()))
-                    : compressible.stream().anyMatch(l -> o.matches(l.name()));
+            if (o.layer() != null) {
+                if (names.contains(o.layer())) {
+                    exact.put(o.layer(), o);
+                } else {
+                    // Typo protection: every entry must pick something.
+                    errors.add(o.where() + ": field 'layer' names no layer of the model");
+                }
+                continue;
+            }
+            if (budgetSpent) {
+                continue;
+            }
+            boolean hit = false;
+            int i = 0;
+            try {
+                for (; i < regexFor.length; i++) {
+                    if (budget.matches(o.regex(), compressible.get(i).name())) {
+                        regexFor[i] = o;
+                        hit = true;
+                    }
+                }
+            } catch (RegexBudget.Exceeded e) {
+                String name = JsonFields.shorten(compressible.get(i).name());
+                errors.add(switch (e.limit) {
+                    case PLAN -> {
+                        budgetSpent = true;
+                        yield String.format(Locale.ROOT, "%s: field 'match': the plan's regex entries, up to this one,"
+                                        + " take too long to match the %,d compressible layer names together (more than"
+                                        + " %,d steps); use fewer regex entries, simpler patterns, or exact \"layer\""
+                                        + " names", o.where(), compressible.size(), RegexBudget.STEPS_PER_PLAN);
+                    }
+                    case NAME -> String.format(Locale.ROOT, "%s: field 'match': the pattern takes too long to match"
+                                    + " layer names (more than %,d steps on '%s'); simplify it — a repeated group that"
+                                    + " can match the same text in many ways, such as (.*){20} or (a+)+, backtracks"
+                                    + " without end", o.where(), RegexBudget.STEPS_PER_NAME, name);
+                    case STACK -> String.format(Locale.ROOT, "%s: field 'match': the pattern recurses too deeply on"
+                                    + " the %,d-character layer name '%s'; simplify it — a repeated group with"
+                                    + " alternatives, such as (?:a|b)*, recurses once per character; a character"
+                                    + " class such as [ab]* does not", o.where(), compressible.get(i).name().length(),
+                            name);
+                });
+                continue; // the plan is rejected with this error, so where the entry already matched does not matter
+            }
             if (!hit) {
-                errors.add(o.where() + ": field '" + (o.layer() != null ? "layer" : "match") + "' "
-                        + (o.layer() != null ? "names no layer of the model" : "matches no compressible layer"));
+                errors.add(o.where() + ": field 'match' matches no compressible layer");
             }
         }
 
         Map<String, MethodSettings> out = new LinkedHashMap<>();
+        int ci = 0;
         for (LayerInfo l : layers) {
             boolean canCompress = compressible(l);
             boolean chosen = canCompress;
-            MethodSettings s = canCompress ? defaults : null;
-            if (canCompress && fromPreset.containsKey(l.name())) {
-                s = fromPreset.get(l.name());
-            }
-            for (CompressionPlan.LayerOverride o : plan.overrides()) {
-                if (o.regex() != null && canCompress && o.matches(l.name())) {
-                    s = o.settings();
+            MethodSettings s = null;
+            if (canCompress) {
+                s = fromPreset.containsKey(l.name()) ? fromPreset.get(l.name()) : defaults;
+                CompressionPlan.LayerOverride r = regexFor[ci++];
+                if (r != null) {
+                    s = r.settings();
                 }
             }
-            for (CompressionPlan.LayerOverride o : plan.overrides()) {
-                if (o.layer() != null && o.matches(l.name())) {
-                    s = o.settings();
-                    chosen = true;
-                }
+            CompressionPlan.LayerOverride named = exact.get(l.name());
+            if (named != null) {
+                s = named.settings();
+                chosen = true;
             }
             if (chosen && s != null) {
                 out.put(l.name(), s);
@@ -86,14 +136,12 @@ public final class PlanResolver {
             }
         }
         if (!errors.isEmpty()) {
-            throw new SqueezeException("The plan does not fit the model (" + errors.size()
-                    + (errors.size() == 1 ? " problem" : " problems") + "):\n  - " + String.join("\n  - ", errors),
-                    "correct the plan entries or settings named above");
+            throw errors.exception("The plan does not fit the model", "correct the plan entries or settings named above");
         }
         return Collections.unmodifiableMap(out);
     }
 
-    private static void check(LayerInfo l, MethodSettings s, List<String> errors) {
+    private static void check(LayerInfo l, MethodSettings s, Problems errors) {
         long[] shape = l.shape();
         if (shape.length < 2) {
             errors.add("Layer " + l.name() + ": shape " + l.shapeText() + " is not a matrix, so it cannot be compressed");

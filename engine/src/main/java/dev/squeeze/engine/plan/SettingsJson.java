@@ -77,12 +77,11 @@ public final class SettingsJson {
 
     /** Parses a standalone settings object (e.g. a GUI or CLI argument); throws one error listing all problems. */
     public static MethodSettings parse(JsonNode node, String where) {
-        List<String> errors = new java.util.ArrayList<>();
+        Problems errors = new Problems();
         JsonFields f = JsonFields.of(node, where, "settings", errors);
         MethodSettings s = f == null ? null : read(f);
         if (!errors.isEmpty()) {
-            throw new SqueezeException("Settings are invalid:\n  - " + String.join("\n  - ", errors),
-                    "correct the fields named above");
+            throw errors.exception("Settings are invalid", "correct the fields named above");
         }
         return s;
     }
@@ -151,14 +150,14 @@ public final class SettingsJson {
         if (v == null) {
             return null;
         }
-        List<String> errors = new java.util.ArrayList<>();
+        Problems errors = new Problems();
         JsonFields q = JsonFields.of(v, f.where() + " " + field, field, errors);
         RtnSettings r = null;
         if (q != null) {
             r = new RtnSettings(q.integer("bits", 4, true), q.integer("groupSize", 0, false), q.bool("symmetric", false));
             q.rejectUnknown();
         }
-        errors.forEach(e -> f.error(field, "— " + e));
+        errors.shown().forEach(e -> f.error(field, "— " + e)); // an RTN object has too few fields to hide any
         return r;
     }
 

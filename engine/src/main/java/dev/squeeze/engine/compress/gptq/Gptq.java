@@ -102,11 +102,12 @@ public final class Gptq implements CompressionMethod {
             this.maxq = (1 << s.bits()) - 1;
             this.fmaxq = maxq;
             this.perRow = s.groupSize() == 0;
-            this.g = perRow ? cols : s.groupSize();
+            // A group wider than the row is one group: clamped, the group arithmetic below cannot overflow.
+            this.g = perRow ? cols : Math.min(s.groupSize(), cols);
             this.dynamic = !perRow && !s.staticGroups();
             this.updated = s.groupParams() == GptqSettings.GroupParams.UPDATED;
             this.perm = prep.perm();
-            int groups = (cols + g - 1) / g;
+            int groups = Math.ceilDiv(cols, g);
             this.scales = new float[groups * rows];
             this.zeros = new float[groups * rows];
             float[] original = in.weight();
@@ -153,7 +154,7 @@ public final class Gptq implements CompressionMethod {
         }
 
         GptqTensor quantize() {
-            int bs = s.blockSize();
+            int bs = Math.min(s.blockSize(), cols); // a block wider than the row is one block
             float[] err = new float[rows * Math.min(bs, cols)];
             float[] wt = new float[Math.min(bs, cols) * TILE];
             float[] et = new float[wt.length];

@@ -8,7 +8,7 @@ import dev.squeeze.engine.compress.MethodSettings;
  *
  * @param bits           code width, 2 to 8
  * @param groupSize      columns per quantization group, or {@code 0} for one group per row (the reference's
- *                       {@code groupsize=-1})
+ *                       {@code groupsize=-1}); a group wider than the row is one group per row
  * @param symmetric      symmetric range (zero point implied, {@code (maxq+1)/2}) or asymmetric (stored zero point)
  * @param actOrder       process columns by decreasing Hessian diagonal ({@code --act-order}); with dynamic groups
  *                       the result needs a column→group index ({@code g_idx})

@@ -38,8 +38,8 @@ public final class GptqTensor implements CompressedTensor {
         this.rows = rows;
         this.cols = cols;
         this.settings = settings;
-        this.groupWidth = settings.groupSize() == 0 ? cols : settings.groupSize();
-        this.groups = (cols + groupWidth - 1) / groupWidth;
+        this.groupWidth = settings.groupSize() == 0 ? cols : Math.min(settings.groupSize(), cols);
+        this.groups = Math.ceilDiv(cols, groupWidth);
         if (codes.length != rows * cols || scales.length != groups * rows || zeros.length != scales.length
                 || (gIdx != null && gIdx.length != cols) || perm.length != cols) {
             throw new IllegalArgumentException("inconsistent GPTQ tensor arrays");

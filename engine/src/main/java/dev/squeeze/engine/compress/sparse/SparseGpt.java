@@ -69,7 +69,7 @@ public final class SparseGpt implements CompressionMethod {
         Sparsity sp = s.sparsity();
         // In reference mode N:M prunes N of M (topk(prunen)), so it keeps M − N.
         int keep = sp.isNOfM() ? (reference ? sp.m() - sp.n() : sp.n()) : 0;
-        int block = s.blockSize();
+        int block = Math.min(s.blockSize(), cols); // a block wider than the row is one block (rows · block fits)
         double[] err = new double[rows * block];
         double[] scores = new double[rows * Math.max(block, sp.isNOfM() ? sp.m() : 1)];
 
@@ -248,12 +248,16 @@ public final class SparseGpt implements CompressionMethod {
         private final int bits;
         private final int groupSize;
         private final int groupsPerRow;
+        /** Groups refitted as the loop reaches them (a group size was given), or one per-row fit up front. */
+        private final boolean dynamic;
         private final int rows;
         private final float[] scales;
         private final float[] zeros;
 
-        private Grid(String layer, int bits, int groupSize, int groupsPerRow, int rows, float[] scales, float[] zeros) {
+        private Grid(String layer, int bits, int groupSize, int groupsPerRow, boolean dynamic, int rows, float[] scales,
+                     float[] zeros) {
             this.layer = layer;
+            this.dynamic = dynamic;
             this.bits = bits;
             this.groupSize = groupSize;
             this.groupsPerRow = groupsPerRow;
@@ -264,16 +268,19 @@ public final class SparseGpt implements CompressionMethod {
 
         static Grid fit(String layer, float[] w, int rows, int cols, SparseGptSettings s) {
             if (s.groupSize() > 0) {
-                int gpr = (cols + s.groupSize() - 1) / s.groupSize();
-                return new Grid(layer, s.bits(), s.groupSize(), gpr, rows, new float[rows * gpr], new float[rows * gpr]);
+                // A group wider than the row is one dynamic group, fitted at column 0 like any other.
+                int g = Math.min(s.groupSize(), cols);
+                int gpr = Math.ceilDiv(cols, g);
+                return new Grid(layer, s.bits(), g, gpr, true, rows, new float[rows * gpr], new float[rows * gpr]);
             }
             QuantizedMatrix fitted = RtnQuantizer.quantize(layer, w, rows, cols, RtnSettings.perRow(s.bits()));
-            return new Grid(layer, s.bits(), cols, 1, rows, fitted.scales(), fitted.zeros());
+            return new Grid(layer, s.bits(), cols, 1, false, rows, fitted.scales(), fitted.zeros());
         }
 
         /** Fits the group that starts at column {@code c0}, if one does, on the current weights. */
         void refitIfGroupStarts(double[] w, int cols, int c0) {
-            if (groupsPerRow == 1 || c0 % groupSize != 0) {
+            // Not "groupsPerRow == 1": a group as wide as the row must still be fitted (it was not: NaN weights).
+            if (!dynamic || c0 % groupSize != 0) {
                 return;
             }
             int c1 = Math.min(cols, c0 + groupSize);

@@ -15,7 +15,7 @@ import dev.squeeze.engine.compress.MethodSettings;
  *                  only option, fitted up front on the unpruned W). Groups are our extension: each is fitted when
  *                  the loop reaches its first column, on the current error-updated weights (GPTQ's dynamic
  *                  groups); the block size must be a multiple of the group size so that no group straddles
- *                  two blocks
+ *                  two blocks. A group wider than the row is one group per row (fitted at column 0, on the current weights)
  * @param percdamp  dampening, a fraction of mean(diag H) added to the diagonal (reference default 0.01)
  * @param blockSize columns per lazy-update block (reference default 128); with N:M it must be a multiple of M so
  *                  that no group straddles two blocks
@@ -106,7 +106,9 @@ public record SparseGptSettings(Sparsity sparsity, int bits, int groupSize, doub
             throw new SqueezeException("Layer " + layer + ": field 'blockSize' of sparsegpt is " + blockSize
                     + "; it must be positive", "use 128, the reference's default");
         }
-        if (groupSize > 0 && blockSize % groupSize != 0) {
+        // A group at least as wide as the row is one group, fitted at column 0 before any update: no block can
+        // split it, so any block size will do.
+        if (groupSize > 0 && groupSize < cols && blockSize % groupSize != 0) {
             throw new SqueezeException("Layer " + layer + ": field 'blockSize' of sparsegpt is " + blockSize
                     + ", not a multiple of groupSize " + groupSize + ", so a quantizer group would straddle two"
                     + " blocks", "use blockSize " + Math.max(groupSize, blockSize - blockSize % groupSize));

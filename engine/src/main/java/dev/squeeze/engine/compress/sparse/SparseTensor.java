@@ -115,7 +115,7 @@ public final class SparseTensor implements CompressedTensor {
                 return bitmap;
             }
             case N_OF_M -> {
-                int groups = (cols + m - 1) / m;
+                int groups = Math.ceilDiv(cols, m);
                 PackedBits ranks = new PackedBits(Combinations.rankBits(n, m), (long) rows * groups);
                 int[] pos = new int[n];
                 for (int r = 0; r < rows; r++) {
@@ -182,7 +182,7 @@ public final class SparseTensor implements CompressedTensor {
                 }
             }
             case N_OF_M -> {
-                int groups = (cols + m - 1) / m;
+                int groups = Math.ceilDiv(cols, m);
                 int[] pos = new int[n];
                 for (int r = 0; r < rows; r++) {
                     for (int g = 0; g < groups; g++) {
@@ -208,7 +208,7 @@ public final class SparseTensor implements CompressedTensor {
 
     private long slotCount() {
         return switch (layout) {
-            case N_OF_M -> (long) rows * ((cols + m - 1) / m) * n;
+            case N_OF_M -> (long) rows * Math.ceilDiv(cols, m) * n;
             case ROWS -> (long) ones(index) * cols;
             case CHANNELS -> (long) ones(index) * rows;
             case UNSTRUCTURED -> ones(index);

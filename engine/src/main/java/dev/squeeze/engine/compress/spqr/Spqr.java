@@ -125,7 +125,7 @@ public final class Spqr implements CompressionMethod {
             // The reference compares float32 tensors with the threshold, i.e. with its float32 value.
             this.threshold = (float) thresholdExact;
             this.detect = threshold != Float.POSITIVE_INFINITY;
-            int groups = (cols + s.groupSize() - 1) / s.groupSize();
+            int groups = Math.ceilDiv(cols, s.groupSize());
             this.codes = new byte[rows * cols];
             this.scaleCodes = new byte[groups * rows];
             this.zeroCodes = new byte[groups * rows];
@@ -159,8 +159,11 @@ public final class Spqr implements CompressionMethod {
         }
 
         Result execute() {
-            int gs = s.groupSize();
-            int bs = s.blockSize();
+            // A group (block) wider than the row is one group (block): clamped, p0 + gs and bs · rows cannot
+            // overflow. One block holds whole groups whatever the block size, so the clamp keeps the rule that no
+            // group straddles two blocks.
+            int gs = Math.min(s.groupSize(), cols);
+            int bs = Math.min(s.blockSize(), cols);
             float[] err = new float[bs * rows];
             for (int b0 = 0; b0 < cols; b0 += bs) {
                 int b1 = Math.min(b0 + bs, cols);

@@ -9,7 +9,8 @@ import dev.squeeze.engine.compress.MethodSettings;
  * recommended configuration and every reference case.
  *
  * @param bits               width of the weight codes, 2 to 8 ({@code wbits})
- * @param groupSize          consecutive (processed-order) columns sharing first-level statistics ({@code groupsize}, 16)
+ * @param groupSize          consecutive (processed-order) columns sharing first-level statistics ({@code groupsize}, 16);
+ *                           a group wider than the row is one group per row (and a block wider than the row one block)
  * @param qqScaleBits        width of the second-level codes of the per-row scales, 2 to 8 ({@code qq_scale_bits}, 3)
  * @param qqZeroBits         width of the second-level codes of the per-row zero points, 2 to 8 ({@code qq_zero_bits}, 3)
  * @param qqGroupSize        consecutive rows whose first-level statistics share one second-level quantizer;
@@ -69,7 +70,9 @@ public record SpqrSettings(int bits, int groupSize, int qqScaleBits, int qqZeroB
                     + " output rows (the second-level statistics take the rows in groups of this size)",
                     "choose a divisor of " + rows + ", e.g. " + largestDivisorAtMost(rows, 16));
         }
-        if (blockSize <= 0 || blockSize % groupSize != 0) {
+        // A group at least as wide as the row is one group, fitted at column 0 before any update: no block can
+        // split it, so any block size will do.
+        if (blockSize <= 0 || (groupSize < cols && blockSize % groupSize != 0)) {
             throw error(layer, "blockSize", blockSize + "; it must be a positive multiple of groupSize ("
                     + groupSize + ") so that every group is fitted on fully updated weights",
                     "use " + groupSize * Math.max(1, 128 / groupSize));

@@ -128,7 +128,7 @@ public final class SpqrTensor implements CompressedTensor {
 
     /** Number of column groups, {@code ⌈cols / groupSize⌉}. */
     public int groups() {
-        return (cols + settings.groupSize() - 1) / settings.groupSize();
+        return Math.ceilDiv(cols, settings.groupSize());
     }
 
     /** The processing order (processed column p is original column {@code perm[p]}); a copy. */
@@ -219,7 +219,7 @@ public final class SpqrTensor implements CompressedTensor {
     @Override
     public float[] dequantize() {
         float[] w = new float[rows * cols];
-        int gs = settings.groupSize();
+        int gs = Math.min(settings.groupSize(), cols); // one group when wider than the row: (g + 1) · gs cannot overflow
         float[] scale = new float[rows];
         float[] zero = new float[rows];
         for (int g = 0; g < groups(); g++) {
