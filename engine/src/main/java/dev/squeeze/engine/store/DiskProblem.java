@@ -14,11 +14,11 @@ import java.util.Set;
  *
  * @param detail the operating system's words, for the message
  */
-record DiskProblem(Kind kind, String detail) {
-    enum Kind { FULL, READ_ONLY }
+public record DiskProblem(Kind kind, String detail) {
+    public enum Kind { FULL, READ_ONLY }
 
     /** The disk problem behind {@code e}, or null when it has another cause. */
-    static DiskProblem of(Throwable e) {
+    public static DiskProblem of(Throwable e) {
         String full = null;
         String readOnly = null;
         for (Throwable t : chain(e)) {

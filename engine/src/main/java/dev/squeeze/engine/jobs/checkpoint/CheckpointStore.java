@@ -173,8 +173,11 @@ public final class CheckpointStore {
             tmp = null;
             syncDirectory();
         } catch (IOException e) {
+            dev.squeeze.engine.store.DiskProblem disk = dev.squeeze.engine.store.DiskProblem.of(e);
+            String why = disk == null ? e.toString() : disk.kind() == dev.squeeze.engine.store.DiskProblem.Kind.FULL
+                    ? "the disk is full (" + disk.detail() + ")" : "the disk or folder is read-only (" + disk.detail() + ")";
             throw new SqueezeException("Cannot write the checkpoint of layer " + layer + " (index " + index
-                    + ") in folder " + dir + ": " + e, FIX, e);
+                    + ") in folder " + dir + ": " + why, FIX, e);
         } finally {
             if (tmp != null) {
                 try {
