@@ -1,7 +1,7 @@
 package dev.squeeze.engine.jobs;
 
 import dev.squeeze.engine.SqueezeException;
-import dev.squeeze.engine.store.FaultyStores;
+import dev.squeeze.engine.store.StoreFixtures;
 import dev.squeeze.engine.store.JobRow;
 import dev.squeeze.engine.store.JobStatus;
 import dev.squeeze.engine.store.ResultsStore;
@@ -67,7 +67,7 @@ class DiskFullSweepTest {
         ByteArrayOutputStream stderr = new ByteArrayOutputStream();
         PrintStream originalErr = System.err;
         System.setErr(new PrintStream(stderr, true, StandardCharsets.UTF_8));
-        try (ResultsStore store = FaultyStores.open(base);
+        try (ResultsStore store = StoreFixtures.openOnFaultyDisk(base);
              JobEngine engine = JobTesting.engine(store, dir, events, 1)) {
             // The disk fills up while job 2 works: its first layer is done (and recorded), the second is not.
             engine.addListener(e -> {

@@ -16,7 +16,6 @@ import java.util.List;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 
-import static dev.squeeze.engine.store.MigrationUpgradeTest.MODEL_HASH;
 import static dev.squeeze.engine.store.MigrationUpgradeTest.dataSource;
 import static dev.squeeze.engine.store.MigrationUpgradeTest.versions;
 import static dev.squeeze.engine.store.MigrationUpgradeTest.writeV1Database;
@@ -86,7 +85,7 @@ class SchemaUpgradeTest {
 
             // Space again: the next open upgrades, and the old run is all there.
             try (ResultsStore store = ResultsStore.openFile(base, FAULTY)) {
-                assertOldRunIntact(store);
+                StoreFixtures.assertV1RunIntact(store);
             }
             try (Connection c = dataSource(base).getConnection()) {
                 assertEquals(List.of("1", "2"), versions(c));
@@ -150,7 +149,7 @@ class SchemaUpgradeTest {
         byte[] original = Files.readAllBytes(file);
         Files.write(dir.resolve("results.upgrading-99999-1.mv.db"), java.util.Arrays.copyOf(original, original.length / 3));
         try (ResultsStore store = ResultsStore.openFile(base)) {
-            assertOldRunIntact(store);
+            StoreFixtures.assertV1RunIntact(store);
         }
         assertEquals(List.of("results.mv.db", "results.upgrade.lock"), fileNames(dir));
     }
@@ -165,7 +164,7 @@ class SchemaUpgradeTest {
             assertEquals(List.of("results.mv.db"), fileNames(dir), "no copy, no lock: it stopped at the check");
         }
         try (ResultsStore store = ResultsStore.openFile(base)) {
-            assertOldRunIntact(store);
+            StoreFixtures.assertV1RunIntact(store);
         }
     }
 
@@ -213,24 +212,6 @@ class SchemaUpgradeTest {
             levels.add(copySize + (growth - copySize) * k / 6);
         }
         return new ArrayList<>(levels);
-    }
-
-    private static void assertOldRunIntact(ResultsStore store) {
-        List<RunSummary> runs = store.runs(null);
-        assertEquals(1, runs.size());
-        RunSummary r = runs.getFirst();
-        assertEquals("old rtn4", r.label());
-        assertEquals(MODEL_HASH, r.modelHash());
-        assertEquals(0.875, r.metricValue());
-        assertEquals(List.of(
-                new RunRecord.Metric("accuracy.cat", "evaluation", 0.5),
-                new RunRecord.Metric("top1", "calibration", 0.9),
-                new RunRecord.Metric("top1", "evaluation", 0.875)), store.metrics(r.id()));
-        assertEquals(List.of(
-                new RunRecord.LayerResult("fc1", "rtn", "RTN 4-bit g16", 8704, 4.25, 0.0625, 12),
-                new RunRecord.LayerResult("fc2", "rtn", "RTN 4-bit g16", 1088, 4.25, null, 3)),
-                store.layerResults(r.id()));
-        assertEquals(List.of(), store.jobs().all());
     }
 
     private static long ceilMb(long bytes) {
