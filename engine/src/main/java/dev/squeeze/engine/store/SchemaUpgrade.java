@@ -49,6 +49,8 @@ import java.util.concurrent.atomic.AtomicLong;
  *       still there); fsync it; move it over the original in one atomic rename.</li>
  *   <li>A new database is made the same way: created and migrated under the temporary name, moved into place only
  *       when complete. A full disk leaves no half-created file behind.</li>
+ *   <li>A file that an older Squeeze left half-migrated (it migrated in place) is repaired on the copy: see
+ *       {@link #migrate}.</li>
  * </ol>
  * Any failure deletes the copy and leaves the original exactly as it was (byte for byte), with one
  * {@link SqueezeException} saying what, where and what to do. A copy left by a process killed mid-upgrade is
@@ -147,20 +149,13 @@ final class SchemaUpgrade {
             if (before.current()) {
                 return; // another process upgraded it while this one waited for the lock
             }
-            if (before.failed()) {
-                throw new SqueezeException("The results database " + where + " was left half-upgraded by an "
-                        + "earlier Squeeze version (its migration to schema version " + before.failedVersion()
-                        + " failed part-way) and cannot be upgraded automatically",
-                        "restore the file from a backup, or move it aside (Squeeze then creates a new, empty one); "
-                                + "keep it if you need its runs and report it");
-            }
             long need = 2 * size(file) + MARGIN;
             requireRoom(need, "upgrade", before);
             long started = System.nanoTime();
             try {
                 copy(file, copyFile);
                 CrashPoints.reach(CrashPoints.UPGRADE_COPIED);
-                migrate();
+                migrate(before.failed());
                 verify(before.rows());
                 CrashPoints.reach(CrashPoints.UPGRADE_READY);
                 moveIntoPlace();
@@ -170,8 +165,9 @@ final class SchemaUpgrade {
                         + before.version() + " to " + before.latest(), "; the database is unchanged (schema version "
                         + before.version() + ", all its runs intact)", "upgrade", need, e);
             }
-            LOG.info("upgraded the results database {} from schema version {} to {} ({} ms)", where,
-                    before.version(), before.latest(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+            LOG.info("upgraded the results database {} from schema version {} to {}{} ({} ms)", where,
+                    before.version(), before.latest(), before.failed() ? ", undoing what an older Squeeze left of a"
+                            + " failed upgrade" : "", TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
         }
         CrashPoints.reach(CrashPoints.UPGRADE_MOVED);
     }
@@ -179,7 +175,7 @@ final class SchemaUpgrade {
     private void create() {
         requireRoom(MARGIN, "create", null);
         try {
-            migrate();
+            migrate(false);
             verify(Map.of());
             CrashPoints.reach(CrashPoints.UPGRADE_READY);
             moveIntoPlace();
@@ -191,13 +187,45 @@ final class SchemaUpgrade {
         CrashPoints.reach(CrashPoints.UPGRADE_MOVED);
     }
 
-    /** Migrates the copy to the newest schema and closes it (H2 writes its last chunk on SHUTDOWN). */
-    private void migrate() throws SQLException {
+    /**
+     * Migrates the copy to the newest schema and closes it (H2 writes its last chunk on SHUTDOWN). First it undoes
+     * what an older Squeeze, which migrated files in place, may have left of a migration cut short: Flyway's record
+     * of the failure ({@code repair}) and, for every migration not yet applied, whatever of its tables and columns
+     * exist ({@code db/undo/U<n>.sql}, newest first). Nothing can have used those yet: Squeeze uses a database only
+     * once every migration has succeeded. On a sound file this finds nothing to undo.
+     */
+    private void migrate(boolean failedBefore) throws SQLException, IOException {
         JdbcDataSource ds = dataSource("jdbc:h2:" + disk.h2Prefix() + copyBase + H2_OPTIONS);
         try (Connection anchor = ds.getConnection()) {
-            flyway(ds).load().migrate();
+            Flyway flyway = flyway(ds).load();
+            if (failedBefore) {
+                flyway.repair();
+            }
+            MigrationInfo[] pending = flyway.info().pending();
+            for (int i = pending.length - 1; i >= 0; i--) {
+                undoPartial(anchor, pending[i].getVersion().getVersion());
+            }
+            flyway.migrate();
             try (Statement st = anchor.createStatement()) {
                 st.execute("SHUTDOWN");
+            }
+        }
+    }
+
+    private static void undoPartial(Connection c, String version) throws SQLException, IOException {
+        String name = "db/undo/U" + version + ".sql";
+        try (var in = SchemaUpgrade.class.getClassLoader().getResourceAsStream(name)) {
+            if (in == null) {
+                throw new IllegalStateException("no " + name + " for migration V" + version + " (every migration needs one)");
+            }
+            String script = new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8)
+                    .replaceAll("(?m)^--.*$", "");
+            try (Statement st = c.createStatement()) {
+                for (String sql : script.split(";")) {
+                    if (!sql.isBlank()) {
+                        st.execute(sql);
+                    }
+                }
             }
         }
     }
@@ -208,7 +236,7 @@ final class SchemaUpgrade {
      */
     private void verify(Map<String, Long> rowsBefore) {
         try (ReadOnly copy = ReadOnly.open(this, readOnlyUrl(copyFile))) {
-            if (!copy.schema.current() || copy.schema.failed()) {
+            if (!copy.schema.current()) {
                 throw new IllegalStateException("the migrated copy is at schema version " + copy.schema.version()
                         + " with " + copy.schema.pending() + " migration(s) pending");
             }
@@ -353,8 +381,9 @@ final class SchemaUpgrade {
      * @param rows    rows per table (Flyway's history table left out)
      */
     private record Schema(String version, String latest, int pending, String failedVersion, Map<String, Long> rows) {
+        /** Nothing to migrate: no migration pending, and none that failed (Flyway counts those apart). */
         boolean current() {
-            return pending == 0;
+            return pending == 0 && failedVersion == null;
         }
 
         boolean failed() {
@@ -378,15 +407,18 @@ final class SchemaUpgrade {
             try {
                 anchor = ds.getConnection();
                 MigrationInfoService info = flyway(ds).load().info();
-                MigrationInfo current = info.current();
+                // The newest migration that succeeded (Flyway's current() may be one that failed).
+                String version = Arrays.stream(info.applied())
+                        .filter(i -> i.getVersion() != null && !i.getState().isFailed())
+                        .max(Comparator.comparing(MigrationInfo::getVersion))
+                        .map(i -> i.getVersion().getVersion()).orElse("0");
                 MigrationInfo[] pending = info.pending();
                 String latest = Arrays.stream(info.all()).filter(i -> i.getVersion() != null)
                         .max(Comparator.comparing(MigrationInfo::getVersion))
                         .map(i -> i.getVersion().getVersion()).orElse("0");
                 String failed = Arrays.stream(info.all()).filter(i -> i.getState().isFailed())
                         .map(i -> String.valueOf(i.getVersion())).findFirst().orElse(null);
-                Schema s = new Schema(current == null || current.getVersion() == null ? "0"
-                        : current.getVersion().getVersion(), latest, pending.length, failed, rows(anchor));
+                Schema s = new Schema(version, latest, pending.length, failed, rows(anchor));
                 return new ReadOnly(anchor, s);
             } catch (SQLException | RuntimeException e) {
                 closeQuietly(anchor);

@@ -18,8 +18,8 @@ public final class StoreHolder {
 
     public static void main(String[] args) throws Exception {
         if (args.length > 1 && args[1].equals("--plain-h2")) {
-            try (var c = java.sql.DriverManager.getConnection("jdbc:h2:file:" + Path.of(args[0]).toAbsolutePath(),
-                    "sa", "")) {
+            try (var c = java.sql.DriverManager.getConnection("jdbc:h2:file:" + Path.of(args[0]).toAbsolutePath()
+                    + ";WRITE_DELAY=0;TRACE_LEVEL_FILE=0;DB_CLOSE_ON_EXIT=FALSE", "sa", "")) {
                 System.out.println("open " + c.getMetaData().getURL());
                 System.out.flush();
                 while (System.in.read() >= 0) {
