@@ -3,7 +3,6 @@ package dev.squeeze.engine.store;
 import dev.squeeze.engine.SqueezeException;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.MigrationInfo;
-import org.flywaydb.core.api.MigrationInfoService;
 import org.flywaydb.core.api.callback.Callback;
 import org.flywaydb.core.api.callback.Context;
 import org.flywaydb.core.api.callback.Event;
@@ -16,17 +15,11 @@ import org.slf4j.LoggerFactory;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.FileLock;
-import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.Arrays;
-import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -69,8 +62,6 @@ final class SchemaUpgrade {
      */
     static final long MARGIN = 1L << 20;
     private static final long MB = 1L << 20;
-    /** How long to wait for another process's upgrade of the same file before giving up. */
-    private static final long LOCK_WAIT_MILLIS = 30_000;
     private static final String H2_OPTIONS = ";WRITE_DELAY=0;TRACE_LEVEL_FILE=0;DB_CLOSE_ON_EXIT=FALSE";
 
     private final ResultsStore.Disk disk;
@@ -124,13 +115,13 @@ final class SchemaUpgrade {
 
     private void run() {
         if (exists(file)) {
-            try (ReadOnly original = ReadOnly.open(this, readOnlyUrl(file))) {
+            try (SchemaCheck.ReadOnly original = SchemaCheck.ReadOnly.open(where, readOnlyUrl(file))) {
                 if (original.schema.current()) {
                     return;
                 }
             }
         }
-        try (UpgradeLock ignored = UpgradeLock.acquire(this)) {
+        try (UpgradeLock ignored = UpgradeLock.acquire(h2(lockFile), where)) {
             // Under the lock no other process is upgrading: whatever copy lies here was left by a killed one.
             removeCopy();
             if (exists(file)) {
@@ -144,8 +135,8 @@ final class SchemaUpgrade {
     private void upgrade() {
         // This read-only connection holds H2's shared lock on the original until the new file is in place: no
         // Squeeze process can open it for writing (and then lose what it wrote to our rename) in between.
-        try (ReadOnly original = ReadOnly.open(this, readOnlyUrl(file))) {
-            Schema before = original.schema;
+        try (SchemaCheck.ReadOnly original = SchemaCheck.ReadOnly.open(where, readOnlyUrl(file))) {
+            SchemaCheck.Schema before = original.schema;
             if (before.current()) {
                 return; // another process upgraded it while this one waited for the lock
             }
@@ -235,7 +226,7 @@ final class SchemaUpgrade {
      * every table of the original with at least its rows (migrations add rows and tables, never drop them).
      */
     private void verify(Map<String, Long> rowsBefore) {
-        try (ReadOnly copy = ReadOnly.open(this, readOnlyUrl(copyFile))) {
+        try (SchemaCheck.ReadOnly copy = SchemaCheck.ReadOnly.open(where, readOnlyUrl(copyFile))) {
             if (!copy.schema.current()) {
                 throw new IllegalStateException("the migrated copy is at schema version " + copy.schema.version()
                         + " with " + copy.schema.pending() + " migration(s) pending");
@@ -300,7 +291,7 @@ final class SchemaUpgrade {
         }
     }
 
-    private void requireRoom(long need, String verb, Schema before) {
+    private void requireRoom(long need, String verb, SchemaCheck.Schema before) {
         long free = disk.usableBytes().applyAsLong(dir);
         if (free >= need) {
             return;
@@ -371,164 +362,6 @@ final class SchemaUpgrade {
 
     private long size(Path p) {
         return FilePath.get(h2(p)).size();
-    }
-
-    /**
-     * What Flyway and the tables say about a database.
-     *
-     * @param version the newest applied migration ("0" for none)
-     * @param latest  the newest migration this Squeeze has
-     * @param rows    rows per table (Flyway's history table left out)
-     */
-    private record Schema(String version, String latest, int pending, String failedVersion, Map<String, Long> rows) {
-        /** Nothing to migrate: no migration pending, and none that failed (Flyway counts those apart). */
-        boolean current() {
-            return pending == 0 && failedVersion == null;
-        }
-
-        boolean failed() {
-            return failedVersion != null;
-        }
-    }
-
-    /** A read-only connection to a database file, with its {@link Schema}; holds H2's shared lock until closed. */
-    private static final class ReadOnly implements AutoCloseable {
-        private final Connection anchor;
-        private final Schema schema;
-
-        private ReadOnly(Connection anchor, Schema schema) {
-            this.anchor = anchor;
-            this.schema = schema;
-        }
-
-        static ReadOnly open(SchemaUpgrade u, String url) {
-            JdbcDataSource ds = dataSource(url);
-            Connection anchor = null;
-            try {
-                anchor = ds.getConnection();
-                MigrationInfoService info = flyway(ds).load().info();
-                // The newest migration that succeeded (Flyway's current() may be one that failed).
-                String version = Arrays.stream(info.applied())
-                        .filter(i -> i.getVersion() != null && !i.getState().isFailed())
-                        .max(Comparator.comparing(MigrationInfo::getVersion))
-                        .map(i -> i.getVersion().getVersion()).orElse("0");
-                MigrationInfo[] pending = info.pending();
-                String latest = Arrays.stream(info.all()).filter(i -> i.getVersion() != null)
-                        .max(Comparator.comparing(MigrationInfo::getVersion))
-                        .map(i -> i.getVersion().getVersion()).orElse("0");
-                String failed = Arrays.stream(info.all()).filter(i -> i.getState().isFailed())
-                        .map(i -> String.valueOf(i.getVersion())).findFirst().orElse(null);
-                Schema s = new Schema(version, latest, pending.length, failed, rows(anchor));
-                return new ReadOnly(anchor, s);
-            } catch (SQLException | RuntimeException e) {
-                closeQuietly(anchor);
-                if (e instanceof SqueezeException se) {
-                    throw se;
-                }
-                throw ResultsStore.openFailure(u.where, e);
-            }
-        }
-
-        private static Map<String, Long> rows(Connection c) throws SQLException {
-            Map<String, Long> out = new LinkedHashMap<>();
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
-                    SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES
-                    WHERE TABLE_SCHEMA = 'PUBLIC' AND TABLE_TYPE = 'BASE TABLE' ORDER BY TABLE_NAME""")) {
-                while (rs.next()) {
-                    out.put(rs.getString(1), null);
-                }
-            }
-            out.remove("flyway_schema_history");
-            for (String table : out.keySet()) {
-                try (Statement st = c.createStatement();
-                     ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM \"" + table + "\"")) {
-                    rs.next();
-                    out.put(table, rs.getLong(1));
-                }
-            }
-            return out;
-        }
-
-        @Override
-        public void close() {
-            closeQuietly(anchor);
-        }
-
-        private static void closeQuietly(Connection c) {
-            if (c != null) {
-                try {
-                    c.close();
-                } catch (SQLException ignored) {
-                    // A read-only connection has nothing to lose on close.
-                }
-            }
-        }
-    }
-
-    /**
-     * The lock two Squeeze processes take before upgrading or creating the same database (an OS file lock on
-     * {@code <base>.upgrade.lock}, released by the OS if the process dies). The file stays: deleting a lock file
-     * races with a process that has just opened it.
-     */
-    private static final class UpgradeLock implements AutoCloseable {
-        private final FileChannel channel;
-
-        private UpgradeLock(FileChannel channel) {
-            this.channel = channel;
-        }
-
-        static UpgradeLock acquire(SchemaUpgrade u) {
-            FileChannel ch;
-            try {
-                ch = FilePath.get(u.h2(u.lockFile)).open("rw");
-            } catch (IOException | RuntimeException e) {
-                throw ResultsStore.openFailure(u.where, e);
-            }
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(LOCK_WAIT_MILLIS);
-            try {
-                while (true) {
-                    FileLock lock;
-                    try {
-                        lock = ch.tryLock();
-                    } catch (OverlappingFileLockException sameJvm) {
-                        lock = null;
-                    }
-                    if (lock != null) {
-                        return new UpgradeLock(ch);
-                    }
-                    if (System.nanoTime() > deadline) {
-                        throw new SqueezeException("The results database " + u.where + " is being upgraded by another"
-                                + " Squeeze process, which has not finished within " + LOCK_WAIT_MILLIS / 1000 + " s",
-                                "let that process finish (or close it), then start Squeeze again");
-                    }
-                    Thread.sleep(100);
-                }
-            } catch (IOException e) {
-                closeQuietly(ch);
-                throw ResultsStore.openFailure(u.where, e);
-            } catch (InterruptedException e) {
-                closeQuietly(ch);
-                Thread.currentThread().interrupt();
-                throw new SqueezeException("Interrupted while waiting for another Squeeze process to upgrade "
-                        + u.where, "start Squeeze again");
-            } catch (RuntimeException e) {
-                closeQuietly(ch);
-                throw e;
-            }
-        }
-
-        @Override
-        public void close() {
-            closeQuietly(channel); // releases the lock
-        }
-
-        private static void closeQuietly(FileChannel ch) {
-            try {
-                ch.close();
-            } catch (IOException ignored) {
-                // Closing releases the lock; there is nothing else to lose.
-            }
-        }
     }
 
     /** Reaches {@link CrashPoints#migrated} after each migration Flyway applies (the durability tests stop there). */
