@@ -47,7 +47,7 @@ public final class DurabilityChild {
             System.out.println(OPEN);
             if (!spec.equals("-")) {
                 JobEngine.recoverInterrupted(store.jobs());
-                try (JobEngine engine = new JobEngine(store, new JobEngine.Options(1, "512m", List.of(),
+                try (JobEngine engine = new JobEngine(store, new JobEngine.Options(1, "512m", DurabilityMatrixTest.QUICK_JVM,
                         Duration.ofSeconds(10)))) {
                     engine.addListener(e -> {
                         String line = e.describe();

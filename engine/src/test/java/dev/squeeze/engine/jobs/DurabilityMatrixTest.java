@@ -69,6 +69,12 @@ class DurabilityMatrixTest {
 
     private static final Table TABLE = new Table();
 
+    /**
+     * JVM options for the short-lived child JVMs and their workers: on two cores a JVM that lives a few seconds
+     * spends much of them in the C2 compiler and parallel GC threads; results do not depend on either.
+     */
+    static final List<String> QUICK_JVM = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC");
+
     @TempDir
     static Path models;
 
@@ -410,6 +416,7 @@ class DurabilityMatrixTest {
                 throws IOException {
             List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                     "--enable-native-access=ALL-UNNAMED", "--add-modules=jdk.incubator.vector", "-Xmx512m"));
+            cmd.addAll(QUICK_JVM);
             // squeeze.* properties travel on to the worker: its faults, the data folders.
             if (workerFault != null) {
                 cmd.add("-Dsqueeze.worker.fault=" + workerFault);
