@@ -5,6 +5,7 @@ import dev.squeeze.engine.jobs.checkpoint.CheckpointStore;
 import dev.squeeze.engine.jobs.protocol.ParentMessage;
 import dev.squeeze.engine.jobs.protocol.Protocol;
 import dev.squeeze.engine.jobs.protocol.WorkerMessage;
+import dev.squeeze.engine.store.DiskProblem;
 import dev.squeeze.engine.store.JobRecords;
 import dev.squeeze.engine.store.JobRow;
 import dev.squeeze.engine.store.JobStatus;
@@ -28,6 +29,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -112,8 +114,8 @@ public final class JobEngine implements AutoCloseable {
     private record Stop(SqueezeException why, String detail) {
     }
 
-    private final java.util.concurrent.atomic.AtomicReference<Stop> stopped =
-            new java.util.concurrent.atomic.AtomicReference<>();
+    private final AtomicReference<Stop> stopped =
+            new AtomicReference<>();
     /** The database itself cannot be written: nothing more is written to it. */
     private volatile boolean storeUnwritable;
 
@@ -327,7 +329,7 @@ public final class JobEngine implements AutoCloseable {
             Files.write(probe, new byte[1 << 20]);
             return false;
         } catch (IOException e) {
-            dev.squeeze.engine.store.DiskProblem p = dev.squeeze.engine.store.DiskProblem.of(e);
+            DiskProblem p = DiskProblem.of(e);
             if (p == null) {
                 return false;
             }
@@ -346,11 +348,11 @@ public final class JobEngine implements AutoCloseable {
 
     /** "the disk is full (No space left on device)" or "the disk or folder is read-only (…)": what {@code e} says. */
     private static String describe(Exception e) {
-        dev.squeeze.engine.store.DiskProblem p = dev.squeeze.engine.store.DiskProblem.of(e);
+        DiskProblem p = DiskProblem.of(e);
         if (p == null) {
             return firstLine(String.valueOf(e.getMessage()));
         }
-        return (p.kind() == dev.squeeze.engine.store.DiskProblem.Kind.FULL ? "the disk is full ("
+        return (p.kind() == DiskProblem.Kind.FULL ? "the disk is full ("
                 : "the disk or folder is read-only (") + p.detail() + ")";
     }
 
