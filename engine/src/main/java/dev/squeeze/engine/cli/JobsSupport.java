@@ -67,6 +67,10 @@ final class JobsSupport {
                 List<Long> ids = submit.apply(engine);
                 engine.await(ids);
                 progress.finish();
+                if (engine.stoppedBy() != null) {
+                    // A full disk: one message for the whole lot, not one per job (nor a read of a dead database).
+                    throw engine.stoppedBy();
+                }
                 List<JobRow> out2 = new ArrayList<>();
                 for (long id : ids) {
                     out2.add(engine.jobs().get(id).orElseThrow());
@@ -99,6 +103,13 @@ final class JobsSupport {
 
     /** Prints a notice for jobs a previous process left unfinished. */
     static void noticeInterrupted(PrintWriter err, List<JobRow> interrupted) {
+        if (interrupted.size() > 3) {
+            // A stopped sweep leaves dozens: one line, not one per job ('squeeze jobs' lists them).
+            err.printf("squeeze: %d jobs were interrupted (jobs %d to %d; e.g. %s); resume them with 'squeeze resume"
+                    + " --all', list them with 'squeeze jobs --status interrupted'%n", interrupted.size(),
+                    interrupted.getFirst().id(), interrupted.getLast().id(), interrupted.getFirst().reason());
+            return;
+        }
         for (JobRow j : interrupted) {
             err.printf("squeeze: job %d (%s) was interrupted (%s); resume it with 'squeeze resume %d'%n", j.id(),
                     j.label(), j.reason(), j.id());

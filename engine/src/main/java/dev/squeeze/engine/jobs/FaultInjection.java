@@ -17,8 +17,12 @@ import java.util.List;
  *       and {@code -Dsqueeze.test.faults=true});</li>
  *   <li>{@code oom-after-layer:N}: after layer N, fill the heap until the JVM runs out of memory;</li>
  *   <li>{@code slow-layer:N:MILLIS}: spend MILLIS inside layer N, checking for cancellation as a long layer
- *       does (to cancel mid-layer).</li>
+ *       does (to cancel mid-layer);</li>
+ *   <li>{@code hang-in-calibration:N}: when a calibration pass begins after N layers are done, wait there until
+ *       cancelled (a cancel, or the parent's end);</li>
+ *   <li>{@code hang-after-result:0}: after sending the finished run, wait until cancelled instead of exiting.</li>
  * </ul>
+ * The last two stop as soon as the parent is gone, so a test that kills the parent does not wait for the orphan.
  * {@code squeeze.worker.fault.jobs}, a comma-separated list of job ids, limits the faults to those jobs.
  */
 final class FaultInjection {
@@ -51,6 +55,28 @@ final class FaultInjection {
             if (f.kind.equals("slow-layer") && f.layer == index) {
                 long end = System.nanoTime() + f.millis * 1_000_000;
                 while (System.nanoTime() < end) {
+                    hooks.checkCancelled();
+                    sleep(10);
+                }
+            }
+        }
+    }
+
+    void inPhase(RunHooks.Phase phase, int layersDone, RunHooks hooks) {
+        if (phase == RunHooks.Phase.CALIBRATION) {
+            hangIf("hang-in-calibration", layersDone, hooks);
+        }
+    }
+
+    void afterResult(RunHooks hooks) {
+        hangIf("hang-after-result", 0, hooks);
+    }
+
+    private void hangIf(String kind, int at, RunHooks hooks) {
+        for (Fault f : faults) {
+            if (f.kind.equals(kind) && f.layer == at) {
+                System.err.println("fault injection: " + kind + " " + at);
+                while (true) {
                     hooks.checkCancelled();
                     sleep(10);
                 }

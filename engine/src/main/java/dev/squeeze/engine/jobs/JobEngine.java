@@ -5,6 +5,7 @@ import dev.squeeze.engine.jobs.checkpoint.CheckpointStore;
 import dev.squeeze.engine.jobs.protocol.ParentMessage;
 import dev.squeeze.engine.jobs.protocol.Protocol;
 import dev.squeeze.engine.jobs.protocol.WorkerMessage;
+import dev.squeeze.engine.store.DiskProblem;
 import dev.squeeze.engine.store.JobRecords;
 import dev.squeeze.engine.store.JobRow;
 import dev.squeeze.engine.store.JobStatus;
@@ -28,6 +29,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -46,6 +48,12 @@ import java.util.function.Consumer;
  *
  * <p>Another process (a second {@code squeeze cancel}) cannot open the database while this one holds it, so it
  * asks by creating {@code cancel-<id>} in the checkpoint folder; the engine looks for such requests twice a second.
+ *
+ * <p>A full or read-only disk is not one job's problem: when the database can no longer be written (H2 closes a
+ * database whose write failed), or a job failed and its checkpoint folder's disk turns out to be full, the engine
+ * says so once and stops ({@link #stoppedBy()}): running workers are ended, queued jobs are not started. Their jobs
+ * are recorded as INTERRUPTED where the database can still be written; otherwise the database keeps them RUNNING or
+ * QUEUED, which the next start marks INTERRUPTED. Either way all of them can be resumed.
  */
 public final class JobEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(JobEngine.class);
@@ -98,6 +106,18 @@ public final class JobEngine implements AutoCloseable {
     private final List<Consumer<JobEvent>> listeners = new CopyOnWriteArrayList<>();
     private final List<JobRow> interruptedAtStart;
     private volatile boolean closing;
+    /**
+     * Why the engine stopped starting jobs (a disk that cannot be written), null while it runs.
+     *
+     * @param detail short, for job reasons: e.g. "the disk is full"
+     */
+    private record Stop(SqueezeException why, String detail) {
+    }
+
+    private final AtomicReference<Stop> stopped =
+            new AtomicReference<>();
+    /** The database itself cannot be written: nothing more is written to it. */
+    private volatile boolean storeUnwritable;
 
     /**
      * An engine over {@code store}; checkpoints go to {@code checkpointRoot} (the store's own folder for a file
@@ -181,6 +201,7 @@ public final class JobEngine implements AutoCloseable {
         if (closing) {
             throw new IllegalStateException("the job engine is closed");
         }
+        requireRunning();
         // A sweep names one model many times: open (read and hash) each once.
         Map<String, dev.squeeze.engine.model.Model> opened = new java.util.HashMap<>();
         for (JobSpec s : specs) {
@@ -197,6 +218,7 @@ public final class JobEngine implements AutoCloseable {
 
     /** Queues a FAILED, INTERRUPTED or CANCELLED job again; it continues from its checkpoints. */
     public void resume(long id) {
+        requireRunning();
         JobRow row = jobs.get(id).orElseThrow(() -> new SqueezeException("There is no job " + id,
                 "'squeeze jobs' lists the jobs"));
         if (!jobs.requeue(id)) {
@@ -266,6 +288,100 @@ public final class JobEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Why the engine stopped, when the results database or the checkpoint folder could no longer be written (full
+     * or read-only disk): one error for people, saying what happened, that the unfinished jobs are kept and how to
+     * resume them; null while the engine runs.
+     */
+    public SqueezeException stoppedBy() {
+        Stop stop = stopped.get();
+        return stop == null ? null : stop.why();
+    }
+
+    private void requireRunning() {
+        Stop stop = stopped.get();
+        if (stop != null) {
+            throw stop.why();
+        }
+    }
+
+    /** Whether {@code e} (from the store) means the database can no longer be written; if so the engine stops. */
+    private boolean storeLost(SqueezeException e) {
+        SqueezeException disk = store.diskFailure();
+        if (disk == null) {
+            return false;
+        }
+        stop("The results database " + store.location() + " cannot be written any more", describe(disk), disk.fix(), e);
+        storeUnwritable = true; // after stop(): whoever sees it also sees why
+        return true;
+    }
+
+    /**
+     * After a job failed: whether the disk of the checkpoint folder is full or read-only, found by writing to it
+     * (its free-space figure can mislead: reserved blocks, quotas). If so the engine stops: every other job would
+     * fail the same way.
+     */
+    private boolean checkpointDiskFull() {
+        Path probe = checkpointRoot.resolve(".space-probe");
+        try {
+            // 1 MiB, the room the database also insists on: less than that cannot hold the next job's checkpoints
+            // (and a failure with more room left is that job's own, not the disk's).
+            Files.write(probe, new byte[1 << 20]);
+            return false;
+        } catch (IOException e) {
+            DiskProblem p = DiskProblem.of(e);
+            if (p == null) {
+                return false;
+            }
+            stop("The job checkpoints cannot be written to " + checkpointRoot, describe(e), "free space on the disk that"
+                    + " holds " + checkpointRoot + " (or make it writable), or set SQUEEZE_HOME to a folder on another"
+                    + " disk", e);
+            return true;
+        } finally {
+            try {
+                Files.deleteIfExists(probe);
+            } catch (IOException ignored) {
+                // A leftover probe is harmless and overwritten next time.
+            }
+        }
+    }
+
+    /** "the disk is full (No space left on device)" or "the disk or folder is read-only (…)": what {@code e} says. */
+    private static String describe(Exception e) {
+        DiskProblem p = DiskProblem.of(e);
+        if (p == null) {
+            return firstLine(String.valueOf(e.getMessage()));
+        }
+        return (p.kind() == DiskProblem.Kind.FULL ? "the disk is full ("
+                : "the disk or folder is read-only (") + p.detail() + ")";
+    }
+
+    /** Stops the engine once (see the class comment): logs why, ends the running workers. */
+    private void stop(String what, String detail, String diskFix, Exception cause) {
+        String fix = diskFix == null ? "" : diskFix.replace("; then start Squeeze again and repeat what failed", "");
+        SqueezeException why = new SqueezeException(what + ": " + detail + "; the job engine stopped: the jobs that"
+                + " did not finish are kept, with the layers they had done",
+                (fix.isEmpty() ? "" : fix + "; then ") + "run 'squeeze resume --all' (or Resume in the workbench): "
+                        + "the jobs continue where they stopped", cause);
+        // Job reasons carry the short form ("the disk is full"): the operating system's words are said once, here.
+        String brief = detail.contains(" (") ? detail.substring(0, detail.indexOf(" (")) : detail;
+        if (stopped.compareAndSet(null, new Stop(why, brief))) {
+            LOG.error("{}: {}; no more jobs are started and the running ones are stopped (all can be resumed)", what,
+                    detail);
+            for (Running r : active.values()) {
+                WorkerProcess w = r.worker;
+                if (w != null) {
+                    w.destroy();
+                }
+            }
+        }
+    }
+
+    private static String firstLine(String s) {
+        int nl = s.indexOf('\n');
+        return nl < 0 ? s : s.substring(0, nl);
+    }
+
     /** Jobs queued or running in this engine. */
     public Set<Long> activeJobs() {
         return new HashSet<>(active.keySet());
@@ -300,14 +416,20 @@ public final class JobEngine implements AutoCloseable {
         }
         pool.execute(() -> {
             try {
+                if (stopped.get() != null) {
+                    // Not started. Where nothing can be recorded the job stays QUEUED: INTERRUPTED at the next start.
+                    safeEnd(id, JobStatus.INTERRUPTED, "not started: " + stopped.get().detail());
+                    return;
+                }
                 if (closing) {
                     safeEnd(id, JobStatus.INTERRUPTED, "Squeeze closed before the job started");
                 } else {
                     supervise(id, r);
                 }
             } catch (SqueezeException e) {
-                // The database could not be written or read (closed, disk full): the job stays as the database has
-                // it and becomes INTERRUPTED at the next start, still resumable.
+                if (storeLost(e)) {
+                    return; // said once, in stop(); the job stays as the database has it, resumable
+                }
                 LOG.error("job {}: {}", id, e.getMessage());
                 safeEnd(id, JobStatus.FAILED, e.getMessage());
             } catch (RuntimeException e) {
@@ -352,49 +474,33 @@ public final class JobEngine implements AutoCloseable {
         String[] phase = {null};
         Long[] runId = {null};
         String[] storeError = {null};
+        boolean[] lost = {false};
         WorkerProcess.Ending ending = worker.readUntilEnd(m -> {
-            switch (m) {
-                case WorkerMessage.Hello h -> {
-                    if (h.protocol() != Protocol.VERSION) {
-                        storeError[0] = "the worker speaks job protocol " + h.protocol() + ", this Squeeze "
-                                + Protocol.VERSION;
-                        worker.destroy();
-                    }
+            if (lost[0]) {
+                return; // the database is lost: the worker is being ended, the rest of its messages go nowhere
+            }
+            try {
+                handle(m, id, label, spec, worker, progress, phase, runId, storeError);
+            } catch (SqueezeException e) {
+                // A progress write failed. Ending the worker (rather than leaving it to run on unsupervised) is
+                // safe: its checkpoints are on disk.
+                lost[0] = storeLost(e);
+                if (!lost[0]) {
+                    storeError[0] = e.getMessage();
                 }
-                case WorkerMessage.Phase p -> {
-                    phase[0] = p.phase();
-                    jobs.progress(id, progress[0], progress[1], p.phase());
-                    emit(new JobEvent(id, label, JobEvent.Kind.PHASE, JobStatus.RUNNING, p.phase(), p.detail(),
-                            progress[0], progress[1], null, null, null));
-                }
-                case WorkerMessage.Layer l -> {
-                    progress[1] = l.total();
-                    if (!l.state().equals("started")) {
-                        progress[0] = l.index() + 1;
-                        jobs.progress(id, progress[0], progress[1], phase[0]);
-                    }
-                    emit(new JobEvent(id, label, JobEvent.Kind.LAYER, JobStatus.RUNNING, phase[0], null, progress[0],
-                            progress[1], l.layer(), l.state(), null));
-                }
-                case WorkerMessage.Warning w -> {
-                    worker.appendToLog("warning: " + w.message());
-                    emit(new JobEvent(id, label, JobEvent.Kind.WARNING, JobStatus.RUNNING, phase[0], null,
-                            progress[0], progress[1], null, w.message(), null));
-                }
-                case WorkerMessage.Result res -> {
-                    try {
-                        // The run and the job's DONE commit together; then the checkpoints have served.
-                        runId[0] = store.recordRun(res.run().forJob(id, spec.tags()));
-                    } catch (SqueezeException e) {
-                        storeError[0] = e.getMessage();
-                    }
-                }
-                case WorkerMessage.Failed f -> {
-                }
-                case WorkerMessage.Cancelled c -> {
-                }
+                worker.destroy();
             }
         });
+        if (runId[0] == null && (storeUnwritable || stopped.get() != null && ending.last() == null)) {
+            // Ended by stop(): INTERRUPTED, recorded if the database still can be.
+            String reason = "stopped after " + progress[0] + " of " + progress[1] + " layers: "
+                    + stopped.get().detail() + "; resume the job once there is space";
+            safeEnd(id, JobStatus.INTERRUPTED, reason);
+            LOG.info("job {} ({}): {}", id, label, reason);
+            emit(new JobEvent(id, label, JobEvent.Kind.ENDED, JobStatus.INTERRUPTED, null, null, progress[0],
+                    progress[1], null, reason, null));
+            return;
+        }
         JobRow now = jobs.get(id).orElseThrow();
         if (runId[0] != null) {
             checkpoints.deleteAll();
@@ -407,12 +513,62 @@ public final class JobEngine implements AutoCloseable {
             end(id, label, JobStatus.CANCELLED, r.cancelReason != null ? r.cancelReason : "cancelled", null, now);
         } else if (ending.last() instanceof WorkerMessage.Failed f) {
             end(id, label, JobStatus.FAILED, f.reason(), null, now);
+            checkpointDiskFull();
         } else if (closing) {
             end(id, label, JobStatus.INTERRUPTED, "Squeeze closed while the job ran, after " + progress[0] + " of "
                     + progress[1] + " layers", null, now);
         } else {
             end(id, label, JobStatus.FAILED, ending.crash() + " — after " + progress[0] + " of " + progress[1]
                     + " layers; resume the job to continue from there", null, now);
+        }
+    }
+
+    /** One message from the worker: progress into the database and to the listeners; the finished run stored. */
+    private void handle(WorkerMessage m, long id, String label, JobSpec spec, WorkerProcess worker, int[] progress,
+                        String[] phase, Long[] runId, String[] storeError) {
+        switch (m) {
+            case WorkerMessage.Hello h -> {
+                if (h.protocol() != Protocol.VERSION) {
+                    storeError[0] = "the worker speaks job protocol " + h.protocol() + ", this Squeeze "
+                            + Protocol.VERSION;
+                    worker.destroy();
+                }
+            }
+            case WorkerMessage.Phase p -> {
+                phase[0] = p.phase();
+                jobs.progress(id, progress[0], progress[1], p.phase());
+                emit(new JobEvent(id, label, JobEvent.Kind.PHASE, JobStatus.RUNNING, p.phase(), p.detail(),
+                        progress[0], progress[1], null, null, null));
+            }
+            case WorkerMessage.Layer l -> {
+                progress[1] = l.total();
+                if (!l.state().equals("started")) {
+                    progress[0] = l.index() + 1;
+                    jobs.progress(id, progress[0], progress[1], phase[0]);
+                }
+                emit(new JobEvent(id, label, JobEvent.Kind.LAYER, JobStatus.RUNNING, phase[0], null, progress[0],
+                        progress[1], l.layer(), l.state(), null));
+            }
+            case WorkerMessage.Warning w -> {
+                worker.appendToLog("warning: " + w.message());
+                emit(new JobEvent(id, label, JobEvent.Kind.WARNING, JobStatus.RUNNING, phase[0], null,
+                        progress[0], progress[1], null, w.message(), null));
+            }
+            case WorkerMessage.Result res -> {
+                try {
+                    // The run and the job's DONE commit together; then the checkpoints have served.
+                    runId[0] = store.recordRun(res.run().forJob(id, spec.tags()));
+                } catch (SqueezeException e) {
+                    if (store.diskFailure() != null) {
+                        throw e; // the database is lost: handled by the caller, once
+                    }
+                    storeError[0] = e.getMessage();
+                }
+            }
+            case WorkerMessage.Failed f -> {
+            }
+            case WorkerMessage.Cancelled c -> {
+            }
         }
     }
 
@@ -424,11 +580,17 @@ public final class JobEngine implements AutoCloseable {
     }
 
     private void safeEnd(long id, JobStatus status, String reason) {
+        if (storeUnwritable) {
+            return; // nothing more is written; the job becomes INTERRUPTED at the next start
+        }
         try {
             jobs.end(id, status, reason);
         } catch (SqueezeException e) {
-            // The database cannot be written (disk full): the job stays RUNNING there and becomes INTERRUPTED on
-            // the next start, which is still resumable. Say so rather than lose the reason.
+            if (storeLost(e)) {
+                return; // said once
+            }
+            // The job stays as the database has it (RUNNING: INTERRUPTED at the next start, still resumable). Say
+            // so rather than lose the reason.
             LOG.error("job {}: could not record '{}' ({}): {}", id, status, reason, e.getMessage());
         }
     }

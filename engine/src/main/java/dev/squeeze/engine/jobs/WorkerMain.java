@@ -102,10 +102,12 @@ public final class WorkerMain {
     private int run(ParentMessage.Start start) {
         CheckpointStore checkpoints = new CheckpointStore(Path.of(start.checkpointDir()), start.specHash());
         FaultInjection faults = FaultInjection.fromSystemProperty(start.jobId());
+        int[] layersDone = {0};
         RunHooks hooks = new RunHooks() {
             @Override
             public void phase(Phase phase, String detail) {
                 send(new WorkerMessage.Phase(phase.word(), detail));
+                faults.inPhase(phase, layersDone[0], this);
             }
 
             @Override
@@ -117,6 +119,7 @@ public final class WorkerMain {
             @Override
             public void layerDone(int index, int total, String layer, boolean restored) {
                 send(new WorkerMessage.Layer(index, total, layer, restored ? "restored" : "done"));
+                layersDone[0]++;
                 faults.afterLayer(index);
             }
 
@@ -151,6 +154,7 @@ public final class WorkerMain {
                 send(new WorkerMessage.Result(run));
                 return -1;
             }, hooks);
+            faults.afterResult(hooks);
             return 0;
         } catch (RunCancelledException e) {
             send(new WorkerMessage.Cancelled(e.getMessage()));

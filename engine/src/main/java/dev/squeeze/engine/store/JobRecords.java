@@ -122,7 +122,8 @@ public final class JobRecords {
     public List<JobRow> interruptOrphans() {
         List<JobRow> running = withStatus(JobStatus.RUNNING);
         for (JobRow j : running) {
-            end(j.id(), JobStatus.INTERRUPTED, "Squeeze stopped while the job ran (crash, kill or power loss) after "
+            end(j.id(), JobStatus.INTERRUPTED, "Squeeze stopped while the job ran (a crash, a kill, a power loss, or a full disk under the "
+                    + "database) after "
                     + j.layersDone() + " of " + j.layersTotal() + " layers");
         }
         return running.stream().map(j -> get(j.id()).orElseThrow()).toList();

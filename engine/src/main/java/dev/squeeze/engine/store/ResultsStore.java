@@ -3,7 +3,6 @@ package dev.squeeze.engine.store;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.eval.MetricKind;
 import dev.squeeze.engine.util.Hashing;
-import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.FlywayException;
 import org.h2.jdbcx.JdbcDataSource;
 
@@ -24,6 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.ToLongFunction;
 
 /**
  * The H2 results database. The schema is created and upgraded by Flyway migrations
@@ -37,21 +37,39 @@ public final class ResultsStore implements AutoCloseable {
     private final String where;
     private final Connection connection;
     private final java.nio.file.Path checkpointRoot;
+    /** The first write that failed for want of disk (full, read-only): see {@link #diskFailure()}. */
+    private volatile SqueezeException diskFailure;
 
-    private ResultsStore(String url, String where, java.nio.file.Path checkpointRoot) {
+    /** @param migrate run Flyway here (in memory); a file is brought to the current schema before, by {@link SchemaUpgrade} */
+    private ResultsStore(String url, String where, java.nio.file.Path checkpointRoot, boolean migrate) {
         this.url = url;
         this.where = where;
         this.checkpointRoot = checkpointRoot;
-        JdbcDataSource ds = new JdbcDataSource();
-        ds.setURL(url);
-        ds.setUser("sa");
-        ds.setPassword("");
+        JdbcDataSource ds = SchemaUpgrade.dataSource(url);
         try {
-            Flyway.configure().dataSource(ds).locations("classpath:db/migration").load().migrate();
+            if (migrate) {
+                SchemaUpgrade.flyway(ds).load().migrate();
+            }
             this.connection = ds.getConnection();
         } catch (FlywayException | SQLException e) {
-            SqueezeException disk = diskError("Cannot open the results database " + where, "", e);
-            throw disk != null ? disk : openError(e);
+            throw openFailure(where, e);
+        }
+    }
+
+    /**
+     * How the store reaches its file: H2's file-system prefix ({@code "file:"}; tests pass a simulated disk,
+     * {@code "faulty:"}, see testing.FaultyDisk) and how many bytes are free in a folder.
+     */
+    record Disk(String h2Prefix, ToLongFunction<Path> usableBytes) {
+        static final Disk LOCAL = new Disk("file:", Disk::usableBytesOf);
+
+        /** The bytes this JVM may still write in {@code folder}; unknown counts as plenty (the write then says). */
+        static long usableBytesOf(Path folder) {
+            try {
+                return Files.getFileStore(folder).getUsableSpace();
+            } catch (java.io.IOException | RuntimeException e) {
+                return Long.MAX_VALUE;
+            }
         }
     }
 
@@ -70,8 +88,13 @@ public final class ResultsStore implements AutoCloseable {
      * ({@code "faulty:"}, see testing.FaultyDisk).
      */
     static ResultsStore openFile(Path base, String fileSystem) {
+        return openFile(base, new Disk(fileSystem, Disk.LOCAL.usableBytes()));
+    }
+
+    /** {@link #openFile(Path)} on {@code disk}. */
+    static ResultsStore openFile(Path base, Disk disk) {
         Path abs = base.toAbsolutePath();
-        Path file = abs.resolveSibling(abs.getFileName() + ".mv.db");
+        Path file = fileOf(abs);
         try {
             Files.createDirectories(abs.getParent());
         } catch (Exception e) {
@@ -89,8 +112,14 @@ public final class ResultsStore implements AutoCloseable {
         // while every error H2 has reaches us as an exception anyway.
         // DB_CLOSE_ON_EXIT=FALSE: on Ctrl-C or SIGTERM the job engine's shutdown hook still records its jobs as
         // interrupted; H2's own hook would close the database first. Squeeze closes its stores itself.
-        return new ResultsStore("jdbc:h2:" + fileSystem + abs + ";WRITE_DELAY=0;TRACE_LEVEL_FILE=0;DB_CLOSE_ON_EXIT=FALSE",
-                file.toString(), checkpointRootFor(abs));
+        SchemaUpgrade.ensureCurrent(abs, disk);
+        return new ResultsStore("jdbc:h2:" + disk.h2Prefix() + abs
+                + ";WRITE_DELAY=0;TRACE_LEVEL_FILE=0;DB_CLOSE_ON_EXIT=FALSE", file.toString(), checkpointRootFor(abs), false);
+    }
+
+    /** The file H2 keeps the database at {@code base} in. */
+    static Path fileOf(Path base) {
+        return base.resolveSibling(base.getFileName() + ".mv.db");
     }
 
     /** The folder of job checkpoints that belongs to the database at {@code base}. */
@@ -102,11 +131,21 @@ public final class ResultsStore implements AutoCloseable {
     /** A fresh private in-memory database (tests, throw-away sessions). */
     public static ResultsStore inMemory() {
         return new ResultsStore("jdbc:h2:mem:squeeze" + MEMORY_DBS.incrementAndGet() + ";DB_CLOSE_DELAY=-1",
-                "in-memory database", null);
+                "in-memory database", null, true);
     }
 
     public String location() {
         return where;
+    }
+
+    /**
+     * The error of the first read or write that failed because the disk is full or read-only, or null while none
+     * has. It stays: H2 closes a database whose write failed (every later call fails the same way), and a read-only
+     * disk refuses every write, so nothing more can be stored through this store. The job engine asks, to stop
+     * starting jobs and say so once instead of once per job.
+     */
+    public SqueezeException diskFailure() {
+        return diskFailure;
     }
 
     /** The job table (background jobs and their state). */
@@ -147,8 +186,11 @@ public final class ResultsStore implements AutoCloseable {
                 connection.setAutoCommit(true);
             }
         } catch (SQLException e) {
-            SqueezeException disk = diskError("Could not " + what + " in " + where, outcome, e);
+            SqueezeException disk = diskError(where, "Could not " + what + " in " + where, outcome, e);
             if (disk != null) {
+                if (diskFailure == null) {
+                    diskFailure = disk;
+                }
                 throw disk;
             }
             throw new SqueezeException("Could not " + what + " in " + where + ": " + firstLine(String.valueOf(
@@ -163,7 +205,7 @@ public final class ResultsStore implements AutoCloseable {
 
     /** Stores a finished run with its model, dataset, plan, layers and metrics in one transaction. */
     public synchronized long recordRun(RunRecord r) {
-        return inTransaction("store run '" + r.label() + "'",
+        long id = inTransaction("store run '" + r.label() + "'",
                 "; nothing of the run was written, the runs stored before are intact",
                 "check free disk space and permissions, then run it again", connection -> {
                 long modelId = modelId(r.model());
@@ -237,8 +279,11 @@ public final class ResultsStore implements AutoCloseable {
                     // The run and its job's completion commit together: a job is DONE exactly when its run exists.
                     JobRecords.markDone(connection, r.jobId(), runId, r.finishedAt());
                 }
+                CrashPoints.reach(CrashPoints.RUN_WRITTEN);
                 return runId;
         });
+        CrashPoints.reach(CrashPoints.RUN_COMMITTED);
+        return id;
     }
 
     /** All runs of one model (by content hash), oldest first; all runs when {@code modelHash} is null. */
@@ -523,34 +568,11 @@ public final class ResultsStore implements AutoCloseable {
      * with that cause), and opens a file it may not write read-only, where every write fails with
      * DATABASE_IS_READ_ONLY (90097). What was committed before stays on disk: reopening needs nothing special.
      */
-    private SqueezeException diskError(String what, String outcome, Throwable e) {
-        String full = null;
-        String readOnly = null;
-        boolean endOfFile = false;
-        List<Throwable> todo = new ArrayList<>(List.of(e));
-        Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
-        while (!todo.isEmpty()) {
-            Throwable t = todo.removeLast();
-            if (t == null || !seen.add(t)) {
-                continue;
-            }
-            String m = String.valueOf(t.getMessage());
-            endOfFile |= t instanceof java.io.EOFException;
-            if (m.contains("No space left on device") || m.contains("not enough space on the disk")
-                    || m.contains("Disk quota exceeded")) {
-                full = firstLine(m);
-            } else if (m.contains("Read-only file system")) {
-                readOnly = firstLine(m);
-            } else if (readOnly == null && (t instanceof java.nio.file.AccessDeniedException
-                    || m.contains("Permission denied"))) {
-                readOnly = "permission denied";
-            } else if (readOnly == null && t instanceof SQLException sql
-                    && sql.getErrorCode() == org.h2.api.ErrorCode.DATABASE_IS_READ_ONLY) {
-                readOnly = "H2 opened it read-only because the file cannot be written";
-            }
-            todo.add(t.getCause());
-            todo.addAll(List.of(t.getSuppressed()));
-        }
+    static SqueezeException diskError(String where, String what, String outcome, Throwable e) {
+        DiskProblem problem = DiskProblem.of(e);
+        String full = problem != null && problem.kind() == DiskProblem.Kind.FULL ? problem.detail() : null;
+        String readOnly = problem != null && problem.kind() == DiskProblem.Kind.READ_ONLY ? problem.detail() : null;
+        boolean endOfFile = DiskProblem.endOfFile(e);
         Path parent = where.contains(java.io.File.separator) ? Path.of(where).getParent() : null;
         String folder = parent != null ? parent.toString() : where;
         if (full != null) {
@@ -582,7 +604,16 @@ public final class ResultsStore implements AutoCloseable {
         }
     }
 
-    private SqueezeException openError(Exception e) {
+    /** The clear error for a database file that could not be opened (in use, damaged, disk full or read-only, …). */
+    static SqueezeException openFailure(String where, Exception e) {
+        if (e instanceof SqueezeException se) {
+            return se;
+        }
+        SqueezeException disk = diskError(where, "Cannot open the results database " + where, "", e);
+        return disk != null ? disk : openError(where, e);
+    }
+
+    private static SqueezeException openError(String where, Exception e) {
         String msg = String.valueOf(e.getMessage());
         Throwable root = e;
         while (root.getCause() != null) {

@@ -29,9 +29,9 @@ class MigrationUpgradeTest {
     @TempDir
     Path dir;
 
-    private static final String MODEL_HASH = "1".repeat(64);
+    static final String MODEL_HASH = "1".repeat(64);
 
-    private static JdbcDataSource dataSource(Path base) {
+    static JdbcDataSource dataSource(Path base) {
         JdbcDataSource ds = new JdbcDataSource();
         ds.setURL("jdbc:h2:file:" + base.toAbsolutePath());
         ds.setUser("sa");
@@ -40,7 +40,7 @@ class MigrationUpgradeTest {
     }
 
     /** A V1 database with one run of two layers and three metrics, as the V1 code wrote it. */
-    private static void writeV1Database(Path base) throws Exception {
+    static void writeV1Database(Path base) throws Exception {
         JdbcDataSource ds = dataSource(base);
         Flyway.configure().dataSource(ds).locations("classpath:db/migration").target("1").load().migrate();
         try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
@@ -77,7 +77,7 @@ class MigrationUpgradeTest {
         }
     }
 
-    private static List<String> versions(Connection c) throws Exception {
+    static List<String> versions(Connection c) throws Exception {
         List<String> out = new ArrayList<>();
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(
                 "SELECT \"version\" FROM \"flyway_schema_history\" WHERE \"success\" AND \"version\" IS NOT NULL ORDER BY \"installed_rank\"")) {

@@ -184,26 +184,22 @@ class ResultsStoreDiskFaultTest {
     }
 
     @Test
-    void creatingADatabaseOnAFullDiskFailsAtOpenAndSaysHowToRecover() throws Exception {
+    void creatingADatabaseOnAFullDiskFailsAtOpenLeavesNothingBehindAndWorksOnceThereIsSpace() throws Exception {
         Path base = dir.resolve("results");
         FaultyDisk.fillUpAfter(1000);
-        SqueezeException e = assertThrows(SqueezeException.class, () -> ResultsStore.openFile(base, FAULTY));
-        String msg = e.getMessage();
-        assertTrue(msg.contains("Cannot open the results database " + dir.resolve("results.mv.db")), msg);
-        assertTrue(msg.contains("the disk is full (No space left on device)"), msg);
-        assertTrue(msg.contains("Fix: free space"), msg);
+        SqueezeException[] thrown = new SqueezeException[1];
+        String stderr = stderrOf(() -> thrown[0] = assertThrows(SqueezeException.class,
+                () -> ResultsStore.openFile(base, FAULTY)));
+        assertEquals("", stderr, "H2 or Flyway printed on stderr");
+        String msg = thrown[0].getMessage();
+        assertTrue(msg.contains("Cannot create the results database " + dir.resolve("results.mv.db")), msg);
+        assertTrue(msg.contains("the disk is full (No space left on device); nothing was left behind"), msg);
+        assertTrue(msg.contains("Fix: ") && msg.contains("on the disk that holds " + dir), msg);
         assertClean(msg);
+        // The database was being built under another name: no half-created file to trip over later.
+        assertEquals(List.of("results.upgrade.lock"), fileNames(dir));
         FaultyDisk.heal();
 
-        // H2 wrote part of its header before the disk filled up and cannot read such a file back: the message
-        // says so and what to do (the file is shorter than the headers, so it holds no runs).
-        Path file = dir.resolve("results.mv.db");
-        assertEquals(1000, Files.size(file));
-        SqueezeException again = assertThrows(SqueezeException.class, () -> ResultsStore.openFile(base, FAULTY));
-        assertTrue(again.getMessage().contains("the file is cut short at 1000 bytes")
-                && again.getMessage().contains("Fix: delete " + file), again.getMessage());
-        assertClean(again.getMessage());
-        Files.delete(file);
         try (ResultsStore store = ResultsStore.openFile(base, FAULTY)) {
             RunRecord r = run("first", 1, 3);
             long id = store.recordRun(r);
@@ -211,8 +207,29 @@ class ResultsStoreDiskFaultTest {
         }
     }
 
+    @Test
+    void aFileCutShortByAnOlderSqueezeOnAFullDiskIsReportedWithTheFix() throws Exception {
+        // Older versions created the file in place: a disk that filled up during its first header left the file
+        // shorter than H2's two 4 KiB headers, which H2 cannot read back.
+        Path scratch = dir.resolve("scratch/results");
+        ResultsStore.openFile(scratch).close();
+        byte[] start = java.util.Arrays.copyOf(Files.readAllBytes(dir.resolve("scratch/results.mv.db")), 1000);
+        Path file = Files.write(dir.resolve("results.mv.db"), start);
+        SqueezeException e = assertThrows(SqueezeException.class, () -> ResultsStore.openFile(dir.resolve("results")));
+        assertTrue(e.getMessage().contains("the file is cut short at 1000 bytes")
+                && e.getMessage().contains("Fix: delete " + file), e.getMessage());
+        assertClean(e.getMessage());
+        assertArrayEquals(start, Files.readAllBytes(file), "the file is left as it was");
+    }
+
+    private static List<String> fileNames(Path folder) throws IOException {
+        try (Stream<Path> files = Files.list(folder)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
     /** One what-line and one Fix-line, and nothing of a stack trace or of H2's internals. */
-    private static void assertClean(String msg) {
+    static void assertClean(String msg) {
         assertEquals(2, msg.lines().count(), msg);
         assertEquals(1, msg.lines().filter(l -> l.startsWith("  Fix: ")).count(), msg);
         for (String noise : List.of("\tat ", "Exception", "org.h2", "SQL statement", "[90", "[2.4")) {
@@ -261,7 +278,7 @@ class ResultsStoreDiskFaultTest {
     }
 
     /** What {@code action} printed on System.err (where H2 prints the errors it cannot write to its trace file). */
-    private static String stderrOf(Runnable action) {
+    static String stderrOf(Runnable action) {
         PrintStream original = System.err;
         ByteArrayOutputStream captured = new ByteArrayOutputStream();
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));

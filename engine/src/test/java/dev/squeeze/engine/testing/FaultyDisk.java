@@ -39,6 +39,9 @@ public final class FaultyDisk extends FilePathWrapper {
     private static final Object LOCK = new Object();
     private static Mode mode = Mode.HEALTHY;
     private static long freeBytes = Long.MAX_VALUE;
+    /** The least {@link #freeBytes} has been since {@link #fillUpAfter}: files also shrink (H2 truncates on close). */
+    private static long lowestFree = Long.MAX_VALUE;
+    private static long filledAt = Long.MAX_VALUE;
 
     static {
         FilePath.register(new FaultyDisk());
@@ -60,6 +63,18 @@ public final class FaultyDisk extends FilePathWrapper {
         synchronized (LOCK) {
             mode = Mode.FULL;
             freeBytes = Math.max(0, bytes);
+            lowestFree = freeBytes;
+            filledAt = freeBytes;
+        }
+    }
+
+    /**
+     * The most the files have grown at any moment since {@link #fillUpAfter}{@code (bytes)}: {@code bytes} minus the
+     * least free space seen. What a disk must hold for the work to succeed, which the net growth understates.
+     */
+    public static long peakGrowth() {
+        synchronized (LOCK) {
+            return mode == Mode.FULL ? filledAt - lowestFree : 0;
         }
     }
 
@@ -223,11 +238,13 @@ public final class FaultyDisk extends FilePathWrapper {
             long growth = Math.max(0, position + view.remaining() - size);
             if (growth <= freeBytes) {
                 freeBytes -= growth;
+                lowestFree = Math.min(lowestFree, freeBytes);
                 return view;
             }
             // Bytes inside the current length cost nothing; past it only freeBytes more fit.
             long fits = Math.max(0, size - position) + freeBytes;
             freeBytes = 0;
+            lowestFree = 0;
             if (fits <= 0) {
                 throw new IOException(NO_SPACE);
             }

@@ -1,6 +1,7 @@
 package dev.squeeze.engine.jobs.checkpoint;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.store.DiskProblem;
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.store.RunRecord;
 import org.slf4j.Logger;
@@ -173,8 +174,11 @@ public final class CheckpointStore {
             tmp = null;
             syncDirectory();
         } catch (IOException e) {
+            DiskProblem disk = DiskProblem.of(e);
+            String why = disk == null ? e.toString() : disk.kind() == DiskProblem.Kind.FULL
+                    ? "the disk is full (" + disk.detail() + ")" : "the disk or folder is read-only (" + disk.detail() + ")";
             throw new SqueezeException("Cannot write the checkpoint of layer " + layer + " (index " + index
-                    + ") in folder " + dir + ": " + e, FIX, e);
+                    + ") in folder " + dir + ": " + why, FIX, e);
         } finally {
             if (tmp != null) {
                 try {
