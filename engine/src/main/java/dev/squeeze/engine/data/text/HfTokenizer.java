@@ -32,7 +32,7 @@ import java.util.regex.Pattern;
  * Departures, none of which the supported families use: every added token is matched in the raw text (the
  * library matches {@code normalized: true} ones after normalization), {@code single_word} is ignored, BPE dropout
  * is off (evaluation must be deterministic), and the post-processor is not run: BOS and EOS are added only when
- * {@link #encode} is asked to.
+ * {@link #encode} is asked to. Unpaired surrogates in the text are encoded as U+FFFD ({@link WellFormedText}).
  */
 public final class HfTokenizer implements Tokenizer {
     /** Real tokenizer.json files are up to a few tens of megabytes. */
@@ -194,7 +194,8 @@ public final class HfTokenizer implements Tokenizer {
      * @throws SqueezeException when BOS or EOS is asked for and the tokenizer has none
      */
     @Override
-    public int[] encode(String text, boolean bos, boolean eos) {
+    public int[] encode(String raw, boolean bos, boolean eos) {
+        String text = WellFormedText.of(raw);
         IntList out = new IntList(text.length() / 3 + 2);
         if (bos) {
             out.add(require(bosId, "BOS"));
