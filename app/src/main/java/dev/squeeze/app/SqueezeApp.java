@@ -44,6 +44,13 @@ public final class SqueezeApp extends Application {
     @Override
     public void start(Stage stage) {
         viewModel = new WorkbenchViewModel(storeFactory, measureBaselines, jobOptions);
+        // Anything that escapes on the FX thread (or another thread of ours) goes to the log and the banner,
+        // never as a bare stack trace on the terminal; the window stays usable.
+        WorkbenchViewModel banner = viewModel;
+        Thread.setDefaultUncaughtExceptionHandler((thread, e) -> {
+            String message = dev.squeeze.app.workbench.EngineExecutor.describe(e);
+            javafx.application.Platform.runLater(() -> banner.error().set(message));
+        });
         // SIGTERM or Ctrl-C ends the JVM without stop(): close the engine then too, so running jobs are recorded
         // as interrupted (resumable) with that reason, and the database is closed cleanly.
         WorkbenchViewModel closing = viewModel;

@@ -1,5 +1,6 @@
 package dev.squeeze.app.workbench;
 
+import dev.squeeze.engine.ResourceErrors;
 import dev.squeeze.engine.SqueezeException;
 import javafx.application.Platform;
 import org.slf4j.Logger;
@@ -43,9 +44,8 @@ public final class EngineExecutor implements AutoCloseable {
                 LOG.warn("{}", e.getMessage());
                 Platform.runLater(() -> onError.accept(e.getMessage()));
             } catch (RuntimeException | Error e) {
-                LOG.error("Unexpected error in the engine", e);
-                Platform.runLater(() -> onError.accept("Internal error: " + e
-                        + ". This is a bug in Squeeze; the log has the details."));
+                String message = describe(e);
+                Platform.runLater(() -> onError.accept(message));
             }
         });
     }
@@ -56,10 +56,28 @@ public final class EngineExecutor implements AutoCloseable {
             try {
                 work.run();
             } catch (RuntimeException | Error e) {
-                LOG.error("Unexpected error in the engine", e);
+                describe(e);
             }
         });
     }
+
+    /**
+     * Logs an unexpected failure of engine work and returns the words for the user: running out of memory is a
+     * limit with a remedy (no stack trace), anything else a bug whose details are in the log.
+     */
+    public static String describe(Throwable e) {
+        if (ResourceErrors.isResourceLimit(e)) {
+            String message = ResourceErrors.describe(e, null, MEMORY_FIX);
+            LOG.error("{}", message);
+            return message;
+        }
+        LOG.error("Unexpected error in the engine", e);
+        return "Internal error: " + e + ". This is a bug in Squeeze; the log has the details.";
+    }
+
+    /** How to give the workbench more memory (the launcher passes SQUEEZE_HEAP on as -Xmx). */
+    static final String MEMORY_FIX = "open a smaller model, or start the workbench with a larger heap, e.g. "
+            + "SQUEEZE_HEAP=16g ./squeeze (jobs run in their own process: see --worker-heap)";
 
     /** Runs a last task (e.g. closing the store) and waits briefly for it. */
     public void shutdown(Runnable last) {

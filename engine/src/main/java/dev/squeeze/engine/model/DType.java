@@ -4,9 +4,13 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Locale;
 
-/** Element types a tensor can be stored in; names are the safetensors spellings. */
+/**
+ * Element types a tensor can be stored in; the plain ones carry the safetensors spellings.
+ * {@link #I8_GROUPS} is llama2.c's int8 export: all int8 codes first, then one float32 scale per group of
+ * consecutive values ({@code w = code · scale}); its group size lives with the {@link Tensor}.
+ */
 public enum DType {
-    F32(4), F16(2), BF16(2);
+    F32(4), F16(2), BF16(2), I8_GROUPS(1);
 
     private final int bytes;
 
@@ -18,32 +22,49 @@ public enum DType {
         return bytes;
     }
 
+    /** The plain type with this safetensors spelling (F32, F16, BF16; any case), else null. */
     public static DType parse(String name) {
-        try {
-            return valueOf(name.toUpperCase(Locale.ROOT));
-        } catch (IllegalArgumentException e) {
+        if (name == null) {
             return null;
         }
+        return switch (name.toUpperCase(Locale.ROOT)) {
+            case "F32" -> F32;
+            case "F16" -> F16;
+            case "BF16" -> BF16;
+            default -> null;
+        };
     }
 
-    /** Decodes {@code count} elements starting at the buffer's position 0 into floats. */
+    /** Whether one element is its own bytes (every type but {@link #I8_GROUPS}, whose scales lie elsewhere). */
+    public boolean plain() {
+        return this != I8_GROUPS;
+    }
+
+    /** Decodes {@code count} elements starting at the buffer's position 0 into floats (plain types). */
     public float[] decode(ByteBuffer raw, int count) {
-        ByteBuffer b = raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         float[] out = new float[count];
+        decode(raw, out, 0, count);
+        return out;
+    }
+
+    /** Decodes {@code count} elements starting at the buffer's position 0 into {@code out[offset ..]}. */
+    public void decode(ByteBuffer raw, float[] out, int offset, int count) {
+        ByteBuffer b = raw.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         switch (this) {
-            case F32 -> b.asFloatBuffer().get(out);
+            case F32 -> b.asFloatBuffer().get(0, out, offset, count);
             case F16 -> {
                 for (int i = 0; i < count; i++) {
-                    out[i] = Float.float16ToFloat(b.getShort(2 * i));
+                    out[offset + i] = Float.float16ToFloat(b.getShort(2 * i));
                 }
             }
             case BF16 -> {
                 for (int i = 0; i < count; i++) {
-                    out[i] = Float.intBitsToFloat((b.getShort(2 * i) & 0xffff) << 16);
+                    out[offset + i] = Float.intBitsToFloat((b.getShort(2 * i) & 0xffff) << 16);
                 }
             }
+            case I8_GROUPS -> throw new IllegalStateException("I8_GROUPS values need their scales: decode them "
+                    + "through Tensor.decode");
         }
-        return out;
     }
 
     /** Encodes floats little-endian in this type (F16 rounds to nearest even; BF16 too). */
@@ -54,6 +75,7 @@ public enum DType {
                 case F32 -> b.putFloat(v);
                 case F16 -> b.putShort(Float.floatToFloat16(v));
                 case BF16 -> b.putShort(toBf16(v));
+                case I8_GROUPS -> throw new IllegalStateException("Squeeze does not encode to I8_GROUPS");
             }
         }
         return b.array();

@@ -67,6 +67,7 @@ public final class TensorLinear implements LinearOp {
 
     /** Decodes rows of a rank-2 tensor without copying the rest of it. */
     public static final class RowReader {
+        private final Tensor tensor;
         private final DType dtype;
         private final int cols;
         private final FloatBuffer floats;
@@ -74,11 +75,12 @@ public final class TensorLinear implements LinearOp {
         private short[] raw;
 
         public RowReader(Tensor t) {
+            this.tensor = t;
             this.dtype = t.dtype();
             this.cols = Math.toIntExact(t.dim(t.rank() - 1));
             var bytes = t.bytes().order(ByteOrder.LITTLE_ENDIAN);
             this.floats = dtype == DType.F32 ? bytes.asFloatBuffer() : null;
-            this.halves = dtype == DType.F32 ? null : bytes.asShortBuffer();
+            this.halves = dtype == DType.F16 || dtype == DType.BF16 ? bytes.asShortBuffer() : null;
         }
 
         /** Writes row {@code r} (of {@code cols} values) into {@code dst[0 .. cols)}. */
@@ -102,6 +104,8 @@ public final class TensorLinear implements LinearOp {
                         dst[offset + i] = Float.intBitsToFloat((s[i] & 0xffff) << 16);
                     }
                 }
+                // Quantized storage (llama2.c int8 groups) is dequantized a row at a time, never as a whole.
+                case I8_GROUPS -> tensor.decode((long) r * cols, dst, offset, cols);
             }
         }
 

@@ -40,9 +40,9 @@ import java.util.Map;
  * </ul>
  * Tensors get the canonical Hugging Face names of {@link LlamaLayers} (w1 = gate, w3 = up, w2 = down); the q/k
  * rows stay in llama2.c's order and the architecture says {@code rope_style=interleaved}. Float32 tensors are
- * slices of the memory-mapped file. Version 2's int8 tensors are dequantized into float32 tensors for the
- * forward pass; what the file really stores (codes + scales) is recorded per tensor under
- * {@link StoredSizes#KEY_PREFIX} and {@link StoredSizes#FORMAT_PREFIX} in the metadata.
+ * slices of the memory-mapped file; so are version 2's int8 tensors ({@link DType#I8_GROUPS}: codes + scales, as
+ * stored), which are dequantized only where values are read. Nothing of a model is copied into the heap to list
+ * it. How a tensor is stored is recorded under {@link StoredSizes#FORMAT_PREFIX} in the metadata.
  */
 public final class Llama2cFormat implements ModelFormat {
     public static final String NAME = "llama2c";
@@ -107,13 +107,14 @@ public final class Llama2cFormat implements ModelFormat {
                             + r.bytes(layout.groupSize) + " bytes; this reader handles tensors below 2 GiB",
                             "convert the model to Hugging Face safetensors");
                 }
+                ByteBuffer bytes = ch.map(FileChannel.MapMode.READ_ONLY, r.offset, r.bytes(layout.groupSize));
                 if (r.q8) {
-                    tensors.put(name, dequantize(ch, r, layout.groupSize, where));
-                    metadata.put(StoredSizes.KEY_PREFIX + name, Long.toString(r.bytes(layout.groupSize)));
+                    // Kept as int8 codes + scales in the mapping: a 7B file lists in a few MB of heap, and the
+                    // forward pass dequantizes a row at a time.
+                    tensors.put(name, Tensor.int8Groups(name, r.shape, bytes, layout.groupSize));
                     metadata.put(StoredSizes.FORMAT_PREFIX + name, "Q8_0 (int8, float32 scale per "
                             + layout.groupSize + ")");
                 } else {
-                    ByteBuffer bytes = ch.map(FileChannel.MapMode.READ_ONLY, r.offset, r.bytes(layout.groupSize));
                     tensors.put(name, new Tensor(name, DType.F32, r.shape, bytes));
                 }
             }
@@ -193,20 +194,6 @@ public final class Llama2cFormat implements ModelFormat {
         }
         throw corrupt(where, "the header (" + header + ") implies " + layout.size + " bytes, but the file has "
                 + fileSize + " (" + (fileSize - layout.size) + " extra bytes after offset " + layout.size + ")");
-    }
-
-    private static Tensor dequantize(FileChannel ch, Region r, int group, String where) throws IOException {
-        int n = Math.toIntExact(r.numel());
-        ByteBuffer raw = ch.map(FileChannel.MapMode.READ_ONLY, r.offset, r.bytes(group))
-                .order(ByteOrder.LITTLE_ENDIAN);
-        float[] values = new float[n];
-        for (int g = 0; g < n / group; g++) {
-            float scale = raw.getFloat(n + 4 * g);
-            for (int i = g * group; i < (g + 1) * group; i++) {
-                values[i] = raw.get(i) * scale;
-            }
-        }
-        return new Tensor(r.name, DType.F32, r.shape, ByteBuffer.wrap(DType.F32.encode(values)));
     }
 
     /** Canonical tensor order for the inventory: embedding, per block in forward order, final norm, head. */

@@ -56,7 +56,7 @@ public final class SafetensorsWriter {
         }
         long offset = 0;
         for (Tensor t : tensors) {
-            DType type = as == null ? t.dtype() : as;
+            DType type = typeFor(t, as);
             long bytes = t.numel() * type.bytes();
             ObjectNode n = header.putObject(t.name());
             n.put("dtype", type.name());
@@ -76,25 +76,29 @@ public final class SafetensorsWriter {
         out.write(" ".repeat(padded - json.length).getBytes(StandardCharsets.US_ASCII));
         WritableByteChannel ch = Channels.newChannel(out);
         for (Tensor t : tensors) {
-            if (as == null || as == t.dtype()) {
+            if (typeFor(t, as) == t.dtype()) {
                 ByteBuffer b = t.bytes();
                 while (b.hasRemaining()) {
                     ch.write(b);
                 }
             } else {
-                writeConverted(out, t, as);
+                writeConverted(out, t, typeFor(t, as));
             }
         }
         out.flush();
     }
 
+    /** The type a tensor is written in: {@code as}, else its own when safetensors has it, else F32. */
+    private static DType typeFor(Tensor t, DType as) {
+        return as != null ? as : t.dtype().plain() ? t.dtype() : DType.F32;
+    }
+
     private static void writeConverted(OutputStream out, Tensor t, DType as) throws IOException {
-        ByteBuffer src = t.bytes();
-        int width = t.dtype().bytes();
         long n = t.numel();
         for (long at = 0; at < n; at += CHUNK) {
             int count = (int) Math.min(CHUNK, n - at);
-            float[] values = t.dtype().decode(src.slice((int) (at * width), count * width), count);
+            float[] values = new float[count];
+            t.decode(at, values, 0, count);
             byte[] encoded = as.encode(values);
             if (as == DType.F16) {
                 checkF16Range(t, values, encoded, at);

@@ -15,12 +15,12 @@ import java.util.function.IntFunction;
  * ({@code legacy_export}, {@code version1_export}, {@code version2_export} with {@code quantize_q80}) and not
  * from the reader, so that reading them back tests the reader against the exporter's layout.
  */
-final class Llama2cFiles {
+public final class Llama2cFiles {
     private Llama2cFiles() {
     }
 
     /** {@code legacy_export}: shared classifier when {@code c.tiedEmbeddings()}, else a negative vocab_size. */
-    static byte[] legacy(LlamaConfig c, Map<String, float[]> w) {
+    public static byte[] legacy(LlamaConfig c, Map<String, float[]> w) {
         Out out = new Out();
         out.ints(c.dim(), c.hiddenDim(), c.nLayers(), c.nHeads(), c.nKvHeads(),
                 c.tiedEmbeddings() ? c.vocabSize() : -c.vocabSize(), c.maxSeqLen());
@@ -54,7 +54,7 @@ final class Llama2cFiles {
         return out.bytes();
     }
 
-    static byte[] version1(LlamaConfig c, Map<String, float[]> w) {
+    public static byte[] version1(LlamaConfig c, Map<String, float[]> w) {
         Out out = header(c, 1, -1);
         out.perLayer(c, l -> w.get(LlamaLayers.attentionNorm(l) + ".weight"));
         out.perLayer(c, l -> w.get(LlamaLayers.mlpNorm(l) + ".weight"));
@@ -69,7 +69,7 @@ final class Llama2cFiles {
         return out.bytes();
     }
 
-    static byte[] version2(LlamaConfig c, Map<String, float[]> w, int group) {
+    public static byte[] version2(LlamaConfig c, Map<String, float[]> w, int group) {
         Out out = header(c, 2, group);
         out.perLayer(c, l -> w.get(LlamaLayers.attentionNorm(l) + ".weight"));
         out.perLayer(c, l -> w.get(LlamaLayers.mlpNorm(l) + ".weight"));

@@ -85,6 +85,66 @@ class Llama2cFormatTest {
     }
 
     @Test
+    void int8TensorsStayQuantizedAndRunInPlaceLikeTheHeapCopy() throws Exception {
+        LlamaConfig c = config(false);
+        Map<String, float[]> w = TinyLlama.randomWeights(c, 23);
+        Model m = format.read(write("v2.bin", Llama2cFiles.version2(c, w, GROUP)));
+        Tensor up = m.tensor("model.layers.0.mlp.up_proj.weight");
+        // Kept as stored (codes + one float32 scale per group), not expanded to float32.
+        assertEquals(dev.squeeze.engine.model.DType.I8_GROUPS, up.dtype());
+        assertEquals(up.numel() + up.numel() / GROUP * 4, up.bytes().remaining());
+        // Any range decodes to what export.py's quantize_q80 round trip gives (groups cut in the middle too).
+        float[] expected = Llama2cFiles.q80RoundTrip(w.get("model.layers.0.mlp.up_proj.weight"), GROUP);
+        float[] part = new float[13];
+        up.decode(5, part, 0, 13);
+        assertArrayEquals(Arrays.copyOfRange(expected, 5, 18), part);
+        // The forward pass reading rows in place from the mapping equals the one on a heap copy, bit for bit.
+        int[] tokens = {1, 7, 3, 30, 2};
+        float[] inPlace = LlamaModel.from(m, LlamaConfig.fromMetadata(m), false).logits(tokens);
+        float[] copied = LlamaModel.from(m, LlamaConfig.fromMetadata(m), true).logits(tokens);
+        assertArrayEquals(copied, inPlace);
+    }
+
+    /**
+     * Regression (issue #9): a 7B int8 file crashed {@code inspect} with OutOfMemoryError because the reader
+     * dequantized every tensor into the heap. A sparse int8 file whose float32 expansion (≈ 430 MB) is far above
+     * the heap of a child JVM (64 MB) is listed by the CLI there.
+     */
+    @Test
+    void inspectListsAnInt8ModelLargerThanTheHeap() throws Exception {
+        int dim = 1024;
+        int hidden = 2816;
+        int layers = 6;
+        int vocab = 32000;
+        int group = 64;
+        ByteBuffer h = ByteBuffer.allocate(256).order(ByteOrder.LITTLE_ENDIAN);
+        h.putInt(Llama2cFormat.MAGIC).putInt(2).putInt(dim).putInt(hidden).putInt(layers).putInt(16).putInt(16)
+                .putInt(vocab).putInt(256).put((byte) 1).putInt(group);
+        long q8 = (long) dim * dim * 4 + (long) hidden * dim * 3;
+        // Header, float32 norms, then int8 codes + a float32 scale per group: the embedding and 7 matrices a layer.
+        long size = 256 + 4L * (2L * layers * dim + dim) + (vocab * (long) dim + vocab * (long) dim / group * 4)
+                + layers * (q8 + q8 / group * 4);
+        Path file = dir.resolve("big-int8.bin");
+        try (var ch = java.nio.channels.FileChannel.open(file, java.nio.file.StandardOpenOption.CREATE_NEW,
+                java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.SPARSE)) {
+            ch.write(h.flip());
+            ch.write(ByteBuffer.wrap(new byte[]{0}), size - 1);
+        }
+        long params = (long) vocab * dim + layers * (q8 + 2L * dim) + dim;
+        assertTrue(params * 4 > 6 * (64L << 20), "the float32 expansion must dwarf the child's heap");
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        Process p = new ProcessBuilder(javaBin, "-Xmx64m", "-cp", System.getProperty("java.class.path"),
+                dev.squeeze.engine.cli.SqueezeCli.class.getName(), "--db", dir.resolve("db").toString(),
+                "inspect", file.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), out);
+        assertFalse(out.contains("OutOfMemoryError") || out.contains("\tat "), out);
+        assertTrue(out.contains("model.layers.5.mlp.down_proj"), out);
+        assertTrue(out.contains(String.format(java.util.Locale.ROOT, "%,d", params)), "parameter count " + params
+                + " in:\n" + out);
+    }
+
+    @Test
     void truncatedFileNamesTheTensorAndOffsets() throws Exception {
         LlamaConfig c = config(false);
         byte[] bytes = Llama2cFiles.legacy(c, TinyLlama.randomWeights(c, 1));

@@ -1,0 +1,104 @@
+package dev.squeeze.engine.fuzz;
+
+import dev.squeeze.engine.SqueezeException;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * What every fuzz target shares: a scratch folder for the input (readers take paths, so each input is written to
+ * a file, on {@code /dev/shm} where it exists so that the disk is not the bottleneck), and the one rule of the
+ * campaign: a reader may refuse an input only with a {@link SqueezeException}. Anything else that escapes —
+ * another exception, an {@link Error} such as {@link OutOfMemoryError} or {@link StackOverflowError}, a hang —
+ * is a finding.
+ */
+public final class FuzzFiles {
+    private static final Path SCRATCH = createScratch();
+
+    private FuzzFiles() {
+    }
+
+    /** A folder private to this process; cleared of nothing between inputs (targets overwrite their files). */
+    public static Path scratch() {
+        return SCRATCH;
+    }
+
+    /** Writes {@code data} to {@code name} in the scratch folder and returns its path. */
+    public static Path write(String name, byte[] data) {
+        Path file = SCRATCH.resolve(name);
+        try {
+            Files.write(file, data);
+        } catch (IOException e) {
+            throw new UncheckedIOException("fuzz scratch file " + file, e);
+        }
+        return file;
+    }
+
+    /**
+     * Runs {@code body}; a {@link SqueezeException} is the expected way to refuse a bad input — except while
+     * {@link #acceptingOnly} replays valid seeds, which must be read without any refusal.
+     */
+    public static void refusedOnlyCleanly(ThrowingRunnable body) throws Exception {
+        try {
+            body.run();
+        } catch (SqueezeException expected) {
+            if (ACCEPT_ONLY.get()) {
+                throw new AssertionError("a valid seed was refused: " + expected.getMessage(), expected);
+            }
+            if (expected.getMessage() == null || expected.getMessage().isBlank()) {
+                throw new AssertionError("a SqueezeException without a message", expected);
+            }
+        }
+    }
+
+    private static final ThreadLocal<Boolean> ACCEPT_ONLY = ThreadLocal.withInitial(() -> false);
+
+    /** Runs {@code body} with refusals treated as failures: seeds are valid inputs and must pass the whole path. */
+    static void acceptingOnly(ThrowingRunnable body) throws Exception {
+        ACCEPT_ONLY.set(true);
+        try {
+            body.run();
+        } finally {
+            ACCEPT_ONLY.set(false);
+        }
+    }
+
+    /**
+     * Runs a target once on each seed before fuzzing starts (Jazzer calls a target's {@code fuzzerInitialize}
+     * outside the per-input timeout): class loading and instrumentation of everything the seeds reach takes
+     * seconds on a loaded machine and would otherwise be charged to the first input as a "timeout".
+     */
+    public static void warmUp(FuzzTargets.SeedSource seeds, InputConsumer target) {
+        try {
+            for (byte[] seed : seeds.seeds().values()) {
+                target.accept(seed);
+            }
+        } catch (Exception e) {
+            throw new IllegalStateException("a fuzz target fails on its own seeds", e);
+        }
+    }
+
+    @FunctionalInterface
+    public interface InputConsumer {
+        void accept(byte[] data) throws Exception;
+    }
+
+    @FunctionalInterface
+    public interface ThrowingRunnable {
+        void run() throws Exception;
+    }
+
+    private static Path createScratch() {
+        Path shm = Path.of("/dev/shm");
+        Path parent = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
+        try {
+            Path dir = Files.createTempDirectory(parent, "squeeze-fuzz-");
+            dir.toFile().deleteOnExit();
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create a fuzz scratch folder in " + parent, e);
+        }
+    }
+}
