@@ -149,7 +149,7 @@ final class TokenizerPipeline {
                 };
             }
             case "Metaspace" -> {
-                String replacement = text(n, "replacement", where);
+                String replacement = character(n, "replacement", where);
                 String scheme = prependScheme(n);
                 boolean splitOn = n.path("split").asBoolean(true);
                 Pattern delimiter = Pattern.compile(Pattern.quote(replacement));
@@ -265,7 +265,7 @@ final class TokenizerPipeline {
                 return List.of(bytes.toString(StandardCharsets.UTF_8));
             };
             case "Metaspace" -> {
-                String replacement = text(n, "replacement", where);
+                String replacement = character(n, "replacement", where);
                 boolean dropFirst = !prependScheme(n).equals("never");
                 yield tokens -> {
                     List<String> out = new ArrayList<>();
@@ -285,7 +285,7 @@ final class TokenizerPipeline {
             case "ByteFallback" -> TokenizerPipeline::byteFallback;
             case "Fuse" -> tokens -> List.of(String.join("", tokens));
             case "Strip" -> {
-                String content = text(n, "content", where);
+                String content = character(n, "content", where);
                 int start = n.path("start").asInt(0);
                 int stop = n.path("stop").asInt(0);
                 yield tokens -> tokens.stream().map(t -> strip(t, content, start, stop)).toList();
@@ -399,6 +399,16 @@ final class TokenizerPipeline {
             throw corrupt(where, "a " + n.path("type").asText() + " lacks its '" + field + "' string");
         }
         return t.asText();
+    }
+
+    /** A field the library reads as one character (a Rust {@code char}): anything else does not load there. */
+    static String character(JsonNode n, String field, String where) {
+        String t = text(n, field, where);
+        if (t.codePointCount(0, t.length()) != 1) {
+            throw corrupt(where, "a " + n.path("type").asText() + "'s '" + field + "' must be one character, not '"
+                    + t + "'");
+        }
+        return t;
     }
 
     static SqueezeException corrupt(String where, String what) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.testing.RealTokenizers;
 import dev.squeeze.engine.testing.SharedData;
 import org.junit.jupiter.api.io.TempDir;
@@ -20,6 +21,8 @@ import java.util.List;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
@@ -137,6 +140,32 @@ class HfTokenizerVariantsOfficialTest {
                     .put("lstrip", Boolean.parseBoolean(t[2])).put("rstrip", Boolean.parseBoolean(t[3]))
                     .put("normalized", Boolean.parseBoolean(t[4])).put("special", Boolean.parseBoolean(t[5]));
         }
+    }
+
+    /** Damage that the library refuses to load must be refused here too, as a SqueezeException naming the file. */
+    static Stream<Arguments> refused() {
+        return Stream.of(
+                variant("llama2", "a Metaspace replacement of two characters", r -> {
+                    r.putNull("normalizer");
+                    r.set("pre_tokenizer", json("{'type':'Metaspace','replacement':'▁▁','prepend_scheme':'first',"
+                            + "'split':false}"));
+                }),
+                variant("llama2", "a Strip decoder stripping a two-character string", r -> ((ArrayNode) r.get("decoder")
+                        .get("decoders")).set(3, json("{'type':'Strip','content':'  ','start':1,'stop':0}"))),
+                variant("qwen3", "a merge of a token the vocabulary lacks", r ->
+                        ((ArrayNode) r.get("model").get("merges")).add(json("{'m':['Ġthe','zzzq']}").get("m"))));
+    }
+
+    @ParameterizedTest(name = "{0}: {1}")
+    @MethodSource("refused")
+    void refusedWhereTheLibraryRefuses(String base, String label, Consumer<ObjectNode> edit) throws IOException {
+        ObjectNode root = (ObjectNode) JSON.readTree(RealTokenizers.require(base).resolve("tokenizer.json").toFile());
+        edit.accept(root);
+        Path dir = Files.createDirectories(tmp.resolve("refused"));
+        JSON.writeValue(dir.resolve("tokenizer.json").toFile(), root);
+        assertThrows(RuntimeException.class, () -> OfficialTokenizer.load(dir).close(), "the library loads it");
+        SqueezeException e = assertThrows(SqueezeException.class, () -> HfTokenizer.load(dir));
+        assertTrue(e.getMessage().contains(dir.resolve("tokenizer.json").toString()), e.getMessage());
     }
 
     @ParameterizedTest(name = "{0}: {1}")
