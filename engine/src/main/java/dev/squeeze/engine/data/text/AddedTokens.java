@@ -1,12 +1,11 @@
 package dev.squeeze.engine.data.text;
 
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * One set of added tokens and how Hugging Face's {@code AddedVocabulary::find_matches} cuts them out of a text:
@@ -26,12 +25,13 @@ final class AddedTokens {
         void accept(int from, int to, int id);
     }
 
-    private final Pattern pattern;
-    private final Map<String, Token> byContent;
+    /** The tokens by their first UTF-16 unit, longest first: a scan looks only where a token can start. */
+    private final Map<Character, Token[]> byFirst;
+    private final BitSet firsts = new BitSet(Character.MAX_VALUE + 1);
 
-    private AddedTokens(Pattern pattern, Map<String, Token> byContent) {
-        this.pattern = pattern;
-        this.byContent = byContent;
+    private AddedTokens(Map<Character, Token[]> byFirst) {
+        this.byFirst = byFirst;
+        byFirst.keySet().forEach(c -> firsts.set(c));
     }
 
     /** {@code null} when there are no tokens with content, so that callers skip the scan. */
@@ -45,21 +45,39 @@ final class AddedTokens {
         if (byContent.isEmpty()) {
             return null;
         }
-        List<String> contents = new ArrayList<>(byContent.keySet());
-        // Longest first: at a given position a regex alternation takes the first alternative that matches, which
-        // makes the leftmost match also the longest there, as with the library's LeftmostLongest automaton.
-        contents.sort(Comparator.comparingInt(String::length).reversed().thenComparing(Comparator.naturalOrder()));
-        return new AddedTokens(Pattern.compile(String.join("|", contents.stream().map(Pattern::quote).toList())),
-                byContent);
+        Map<Character, List<Token>> grouped = new HashMap<>();
+        byContent.values().forEach(t -> grouped.computeIfAbsent(t.content.charAt(0), c -> new ArrayList<>()).add(t));
+        Map<Character, Token[]> byFirst = new HashMap<>();
+        // Longest first, so that the first to match at a position is the longest there: with the scan going left
+        // to right that is the library's LeftmostLongest automaton.
+        grouped.forEach((c, list) -> byFirst.put(c, list.stream()
+                .sorted(Comparator.comparingInt((Token t) -> t.content.length()).reversed()).toArray(Token[]::new)));
+        return new AddedTokens(byFirst);
     }
 
     void split(String text, Sink sink) {
-        Matcher m = pattern.matcher(text);
         int last = 0;
-        while (m.find()) {
-            Token t = byContent.get(m.group());
-            int start = m.start();
-            int end = m.end();
+        int from = 0;
+        while (from < text.length()) {
+            int start = -1;
+            Token t = null;
+            for (int i = from; i < text.length() && t == null; i++) {
+                if (firsts.get(text.charAt(i))) {
+                    for (Token candidate : byFirst.get(text.charAt(i))) {
+                        if (text.startsWith(candidate.content, i)) {
+                            t = candidate;
+                            start = i;
+                            break;
+                        }
+                    }
+                }
+            }
+            if (t == null) {
+                break;
+            }
+            int end = start + t.content.length();
+            // The next search starts after this match, whether it is taken or not (matches never overlap).
+            from = end;
             if (t.singleWord && (wordCharBefore(text, start) || wordCharAt(text, end))) {
                 continue;
             }
@@ -75,11 +93,9 @@ final class AddedTokens {
             }
             sink.accept(last, start, -1);
             sink.accept(start, end, t.id);
+            // The stripped white space belongs to this token; the next match starts after it.
             last = end;
-            if (end > m.end()) {
-                // The stripped white space belongs to this token; the next match starts after it.
-                m.region(end, text.length());
-            }
+            from = end;
         }
         sink.accept(last, text.length(), -1);
     }
