@@ -25,7 +25,9 @@ public final class FuzzTargets {
     private static final List<Target> ALL = List.of(
             new Target("idx", IdxFuzz.class, IdxFuzz::seeds),
             new Target("llama2c-model", Llama2cModelFuzz.class, Llama2cModelFuzz::seeds),
-            new Target("plan", PlanFuzz.class, PlanFuzz::seeds));
+            new Target("plan", PlanFuzz.class, PlanFuzz::seeds),
+            new Target("tokenizer-json", HfTokenizerFuzz.class, HfTokenizerFuzz::seeds),
+            new Target("llama2c-tokenizer", Llama2cTokenizerFuzz.class, Llama2cTokenizerFuzz::seeds));
 
     private FuzzTargets() {
     }

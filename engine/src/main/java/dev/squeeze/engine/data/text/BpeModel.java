@@ -3,6 +3,7 @@ package dev.squeeze.engine.data.text;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.PriorityQueue;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The BPE model of a {@code tokenizer.json}: a vocabulary, merges ranked by their order in the file, and the
@@ -11,6 +12,9 @@ import java.util.PriorityQueue;
  * equals) is merged until no pair has a merge, exactly as Hugging Face's {@code BPE::merge_word}.
  */
 final class BpeModel {
+    private static final int CACHE_CAPACITY = 10_000;
+    private static final int CACHE_WORD_LENGTH = 256;
+
     private final Map<String, Integer> vocab;
     /** (left id, right id) packed in a long → (rank, merged id) packed in a long. */
     private final Map<Long, Long> merges;
@@ -19,6 +23,8 @@ final class BpeModel {
     private final int unkId;
     private final boolean fuseUnk;
     private final boolean ignoreMerges;
+    /** Words seen before: stories repeat their words, and a word's ids never change. */
+    private final Map<String, int[]> cache = new ConcurrentHashMap<>();
 
     /**
      * @param unkId -1 when the model has no unknown token (characters it cannot spell are then dropped, as in
@@ -38,8 +44,13 @@ final class BpeModel {
         }
     }
 
+    /**
+     * The merge map's key for a pair. Packed as {@code left << 32 | right}, Long.hashCode would be
+     * {@code left ^ right}, so that many pairs share a bucket (the map turns into trees); multiplying by an odd
+     * constant is a bijection on longs that spreads them.
+     */
     static long pair(int left, int right) {
-        return ((long) left << 32) | (right & 0xffffffffL);
+        return (((long) left << 32) | (right & 0xffffffffL)) * 0x9E3779B97F4A7C15L;
     }
 
     /** Appends the ids of one pre-tokenized word. */
@@ -54,6 +65,23 @@ final class BpeModel {
                 return;
             }
         }
+        int[] cached = cache.get(word);
+        if (cached == null) {
+            IntList ids = new IntList(word.length());
+            merge(symbols(word), ids);
+            cached = ids.toArray();
+            // As the library's cache: short words only, and once full it keeps what it has.
+            if (word.length() <= CACHE_WORD_LENGTH && cache.size() < CACHE_CAPACITY) {
+                cache.put(word, cached);
+            }
+        }
+        for (int id : cached) {
+            out.add(id);
+        }
+    }
+
+    /** One symbol per character, unknown characters spelled in bytes or as the unknown token. */
+    private IntList symbols(String word) {
         IntList symbols = new IntList(word.length());
         boolean pendingUnk = false;
         for (int i = 0; i < word.length(); ) {
@@ -89,7 +117,7 @@ final class BpeModel {
         if (pendingUnk) {
             symbols.add(unkId);
         }
-        merge(symbols, out);
+        return symbols;
     }
 
     private boolean spellsInBytes(String ch) {

@@ -7,6 +7,8 @@ import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.data.text.TokenizerPipeline.Decoder;
 import dev.squeeze.engine.data.text.TokenizerPipeline.Piece;
 import dev.squeeze.engine.data.text.TokenizerPipeline.PreTokenizer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -14,25 +16,28 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.UnaryOperator;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
- * A Hugging Face {@code tokenizer.json} with a BPE model: byte-level BPE (GPT-2, Llama 3, Qwen2: a ByteLevel
+ * A Hugging Face {@code tokenizer.json} with a BPE model: byte-level BPE (GPT-2, Llama 3, Qwen2/3: a ByteLevel
  * pre-tokenizer, often after a Split with the model's regex) and SentencePiece-style BPE (Llama 2, Mistral:
  * spaces become {@code ▁}, a {@code ▁} is prepended, unknown characters fall back to {@code <0xXX>} byte tokens).
  *
- * <p>Encoding follows the library: added tokens are cut out of the raw text first (longest match, honouring
- * {@code lstrip}/{@code rstrip}); each remaining segment is normalized, pre-tokenized and merged by rank.
- * Departures, none of which the supported families use: every added token is matched in the raw text (the
- * library matches {@code normalized: true} ones after normalization), {@code single_word} is ignored, BPE dropout
- * is off (evaluation must be deterministic), and the post-processor is not run: BOS and EOS are added only when
- * {@link #encode} is asked to.
+ * <p>Encoding follows the library ({@code tokenizers} 0.21, which HfTokenizerOfficialTest runs beside this class):
+ * added tokens with {@code normalized: false} are cut out of the raw text first; each remaining segment is
+ * normalized, the other added tokens are cut out of it, and each remaining piece is pre-tokenized and merged by
+ * rank. Added tokens get their ids as the library gives them (the vocabulary's id for a string already in it, else
+ * the next one after the vocabulary), not necessarily the ids written beside them. Departures: the post-processor
+ * is not run (BOS and EOS are added only when {@link #encode} is asked to, from tokenizer_config.json), the file's
+ * truncation and padding are not applied, and a text with unpaired UTF-16 surrogates (which the library cannot be
+ * given) is encoded with U+FFFD in their place. Stages and options this class does not implement (other models,
+ * normalizers, pre-tokenizers and decoders, BPE dropout, subword affixes, inverted splits) are refused when the
+ * file is loaded, never skipped. Regexes are run by java.util.regex, not Oniguruma: the Llama 3, Qwen and GPT-2
+ * patterns give the same pieces (HfTokenizerOfficialTest), an unusual pattern might not.
  */
 public final class HfTokenizer implements Tokenizer {
     /** Real tokenizer.json files are up to a few tens of megabytes. */
@@ -40,6 +45,7 @@ public final class HfTokenizer implements Tokenizer {
     /** Ids may leave gaps, but not many: ids are indexes into a table (see {@link #fromJson}). */
     private static final int ID_SLACK = 1024;
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(HfTokenizer.class);
 
     private final String where;
     private final BpeModel model;
@@ -48,16 +54,17 @@ public final class HfTokenizer implements Tokenizer {
     private final Decoder decoder;
     private final String[] tokens;
     private final BitSet special;
-    private final Map<String, Integer> addedIds;
-    private final Pattern addedPattern;
-    private final Map<String, boolean[]> addedStrip;
+    /** Added tokens cut from the raw text ({@code normalized: false}); null when there are none. */
+    private final AddedTokens rawAdded;
+    /** Added tokens cut from normalized text, by their normalized content; null when there are none. */
+    private final AddedTokens normalizedAdded;
     private final Map<String, Integer> lookup;
     private final int bosId;
     private final int eosId;
 
     private HfTokenizer(String where, BpeModel model, UnaryOperator<String> normalizer, PreTokenizer preTokenizer,
-                        Decoder decoder, String[] tokens, BitSet special, Map<String, Integer> addedIds,
-                        Map<String, boolean[]> addedStrip, Map<String, Integer> lookup, int bosId, int eosId) {
+                        Decoder decoder, String[] tokens, BitSet special, AddedTokens rawAdded,
+                        AddedTokens normalizedAdded, Map<String, Integer> lookup, int bosId, int eosId) {
         this.where = where;
         this.model = model;
         this.normalizer = normalizer;
@@ -65,16 +72,11 @@ public final class HfTokenizer implements Tokenizer {
         this.decoder = decoder;
         this.tokens = tokens;
         this.special = special;
-        this.addedIds = addedIds;
-        this.addedStrip = addedStrip;
+        this.rawAdded = rawAdded;
+        this.normalizedAdded = normalizedAdded;
         this.lookup = lookup;
         this.bosId = bosId;
         this.eosId = eosId;
-        List<String> contents = new ArrayList<>(addedIds.keySet());
-        // Longest first: a regex alternation takes the first alternative that matches.
-        contents.sort(Comparator.comparingInt(String::length).reversed());
-        this.addedPattern = contents.isEmpty() ? null
-                : Pattern.compile(String.join("|", contents.stream().map(Pattern::quote).toList()));
     }
 
     /**
@@ -93,7 +95,7 @@ public final class HfTokenizer implements Tokenizer {
         int bos = t.specialId(tokCfg, "bos_token", modelCfg, "bos_token_id");
         int eos = t.specialId(tokCfg, "eos_token", modelCfg, "eos_token_id");
         return new HfTokenizer(t.where, t.model, t.normalizer, t.preTokenizer, t.decoder, t.tokens, t.special,
-                t.addedIds, t.addedStrip, t.lookup, bos, eos);
+                t.rawAdded, t.normalizedAdded, t.lookup, bos, eos);
     }
 
     /**
@@ -123,6 +125,12 @@ public final class HfTokenizer implements Tokenizer {
                 throw TokenizerPipeline.unsupported(where, "BPE " + affix, m.get(affix).asText(), "none");
             }
         }
+        if (m.hasNonNull("dropout") && m.get("dropout").asDouble() != 0) {
+            // The library would drop merges at random on every call; an evaluation must see one tokenization.
+            throw new SqueezeException("Unsupported tokenizer in " + where + ": the BPE model has dropout "
+                    + m.get("dropout").asText() + ", which tokenizes the same text differently on every call",
+                    "set \"dropout\" in the \"model\" object of tokenizer.json to null");
+        }
         JsonNode vocabNode = m.get("vocab");
         JsonNode addedNode = root.path("added_tokens");
         if (vocabNode == null || !vocabNode.isObject() || vocabNode.isEmpty()) {
@@ -133,28 +141,50 @@ public final class HfTokenizer implements Tokenizer {
         for (Map.Entry<String, JsonNode> e : vocabNode.properties()) {
             vocab.put(e.getKey(), id(e.getValue(), limit, "vocab entry '" + e.getKey() + "'", where));
         }
+        UnaryOperator<String> normalizer = TokenizerPipeline.normalizer(root.get("normalizer"), where);
         Map<String, Integer> addedIds = new HashMap<>();
-        Map<String, boolean[]> addedStrip = new HashMap<>();
+        Map<String, JsonNode> addedDefs = new LinkedHashMap<>();
         BitSet special = new BitSet();
+        int maxAdded = -1;
+        List<String> renumbered = new ArrayList<>();
         for (JsonNode a : addedNode) {
             String content = a.path("content").asText("");
-            int id = id(a.get("id"), limit, "added token '" + content + "'", where);
+            int fileId = id(a.get("id"), limit, "added token '" + content + "'", where);
             if (content.isEmpty()) {
-                throw TokenizerPipeline.corrupt(where, "added token " + id + " has no content");
+                throw TokenizerPipeline.corrupt(where, "added token " + fileId + " has no content");
+            }
+            // The library ignores the ids written here: a string already known keeps its id, a new one gets the
+            // next id after the vocabulary and the added tokens so far (AddedVocabulary::add_tokens).
+            Integer known = addedIds.containsKey(content) ? addedIds.get(content) : vocab.get(content);
+            int id = known != null ? known : maxAdded >= vocab.size() ? maxAdded + 1 : vocab.size();
+            if (id != fileId) {
+                renumbered.add("'" + content + "' written " + fileId + ", given " + id);
             }
             addedIds.put(content, id);
-            addedStrip.put(content, new boolean[]{a.path("lstrip").asBoolean(false), a.path("rstrip").asBoolean(false)});
+            maxAdded = Math.max(maxAdded, id);
+            addedDefs.put(content, a);
             if (a.path("special").asBoolean(false)) {
                 special.set(id);
             }
         }
+        if (!renumbered.isEmpty()) {
+            LOG.warn("{}: {} added tokens are written with ids the tokenizers library does not give them (first: {});"
+                    + " using the library's ids", where, renumbered.size(), renumbered.getFirst());
+        }
+        List<AddedTokens.Token> raw = new ArrayList<>();
+        List<AddedTokens.Token> normalized = new ArrayList<>();
+        addedDefs.forEach((content, a) -> {
+            boolean isNormalized = a.path("normalized").asBoolean(!a.path("special").asBoolean(false));
+            // A normalized token is searched for in normalized text, so by its normalized form ("▁</s>").
+            (isNormalized ? normalized : raw).add(new AddedTokens.Token(isNormalized ? normalizer.apply(content)
+                    : content, addedIds.get(content), a.path("single_word").asBoolean(false),
+                    a.path("lstrip").asBoolean(false), a.path("rstrip").asBoolean(false)));
+        });
         int maxId = -1;
         for (int id : vocab.values()) {
             maxId = Math.max(maxId, id);
         }
-        for (int id : addedIds.values()) {
-            maxId = Math.max(maxId, id);
-        }
+        maxId = Math.max(maxId, maxAdded);
         String[] tokens = new String[maxId + 1];
         vocab.forEach((s, id) -> {
             if (tokens[id] == null || s.compareTo(tokens[id]) < 0) {
@@ -182,10 +212,9 @@ public final class HfTokenizer implements Tokenizer {
                 throw new IllegalArgumentException("special token id " + id + " outside the vocabulary of " + where);
             }
         }
-        return new HfTokenizer(where, bpe, TokenizerPipeline.normalizer(root.get("normalizer"), where),
-                TokenizerPipeline.preTokenizer(root.get("pre_tokenizer"), where),
-                TokenizerPipeline.decoder(root.get("decoder"), where), tokens, special, addedIds, addedStrip, lookup,
-                bosId, eosId);
+        return new HfTokenizer(where, bpe, normalizer, TokenizerPipeline.preTokenizer(root.get("pre_tokenizer"), where),
+                TokenizerPipeline.decoder(root.get("decoder"), where), tokens, special, AddedTokens.of(raw),
+                AddedTokens.of(normalized), lookup, bosId, eosId);
     }
 
     /**
@@ -195,42 +224,48 @@ public final class HfTokenizer implements Tokenizer {
      */
     @Override
     public int[] encode(String text, boolean bos, boolean eos) {
-        IntList out = new IntList(text.length() / 3 + 2);
+        String t = WellFormedText.of(text);
+        IntList out = new IntList(t.length() / 3 + 2);
         if (bos) {
             out.add(require(bosId, "BOS"));
         }
-        int last = 0;
-        Matcher m = addedPattern == null ? null : addedPattern.matcher(text);
-        while (m != null && m.find()) {
-            String content = m.group();
-            boolean[] strip = addedStrip.get(content);
-            int start = m.start();
-            int end = m.end();
-            while (strip[0] && start > last && Character.isWhitespace(text.charAt(start - 1))) {
-                start--;
-            }
-            while (strip[1] && end < text.length() && Character.isWhitespace(text.charAt(end))) {
-                end++;
-            }
-            encodeSegment(text.substring(last, start), last == 0, out);
-            out.add(addedIds.get(content));
-            last = end;
-            if (end > m.end()) {
-                m.region(end, text.length());
-            }
+        if (rawAdded == null) {
+            encodeSegment(t, true, out);
+        } else {
+            rawAdded.split(t, (from, to, id) -> {
+                if (id >= 0) {
+                    out.add(id);
+                } else if (to > from) {
+                    encodeSegment(t.substring(from, to), from == 0, out);
+                }
+            });
         }
-        encodeSegment(text.substring(last), last == 0, out);
         if (eos) {
             out.add(require(eosId, "EOS"));
         }
         return out.toArray();
     }
 
+    /** One stretch of raw text between added tokens; {@code atStart} when it begins the input. */
     private void encodeSegment(String segment, boolean atStart, IntList out) {
-        if (segment.isEmpty()) {
+        String normalized = normalizer.apply(segment);
+        if (normalizedAdded == null) {
+            encodePiece(normalized, atStart, out);
             return;
         }
-        String normalized = normalizer.apply(segment);
+        normalizedAdded.split(normalized, (from, to, id) -> {
+            if (id >= 0) {
+                out.add(id);
+            } else if (to > from) {
+                encodePiece(normalized.substring(from, to), atStart && from == 0, out);
+            }
+        });
+    }
+
+    private void encodePiece(String normalized, boolean atStart, IntList out) {
+        if (normalized.isEmpty()) {
+            return;
+        }
         for (Piece p : preTokenizer.apply(List.of(new Piece(normalized, atStart)))) {
             model.encode(p.text(), out);
         }
@@ -360,7 +395,8 @@ public final class HfTokenizer implements Tokenizer {
                 throw TokenizerPipeline.corrupt(where, "merge " + rank + " ('" + left + "' + '" + right
                         + "') uses a token that is not in the vocabulary");
             }
-            merges.putIfAbsent(BpeModel.pair(a, b), ((long) rank << 32) | ab);
+            // A pair listed twice keeps its last rank, as in the library (its merge map is filled in order).
+            merges.put(BpeModel.pair(a, b), ((long) rank << 32) | ab);
             rank++;
         }
         return merges;

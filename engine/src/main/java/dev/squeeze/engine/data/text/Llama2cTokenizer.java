@@ -24,7 +24,8 @@ import java.util.PriorityQueue;
  * UTF-8 character looked up as a token (unknown ones fall back to their byte tokens), then repeatedly the
  * adjacent pair whose concatenation is the token with the highest score is merged, the leftmost pair on ties,
  * until no pair is a token. It is implemented with a priority queue, which gives exactly run.c's result
- * (a test compares it with a direct transcription) in {@code O(n log n)} rather than {@code O(n²)}.
+ * (a test compares it with a direct transcription) in {@code O(n log n)} rather than {@code O(n²)}. Unpaired
+ * surrogates in the text are encoded as U+FFFD ({@link WellFormedText}).
  * {@link #decode(int, int)} is run.c's: a leading space is dropped after BOS, byte tokens become their byte.
  */
 public final class Llama2cTokenizer implements Tokenizer {
@@ -200,7 +201,7 @@ public final class Llama2cTokenizer implements Tokenizer {
 
     /** run.c's tokens before merging: the dummy prefix, then one token per UTF-8 character or per byte. */
     int[] initialTokens(String text) {
-        byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = WellFormedText.of(text).getBytes(StandardCharsets.UTF_8);
         int[] tokens = new int[bytes.length + 1];
         int n = 0;
         if (bytes.length > 0 && spaceId >= 0) {

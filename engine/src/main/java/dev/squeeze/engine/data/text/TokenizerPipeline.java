@@ -66,7 +66,9 @@ final class TokenizerPipeline {
             case "NFD" -> s -> Normalizer.normalize(s, Normalizer.Form.NFD);
             case "NFKC" -> s -> Normalizer.normalize(s, Normalizer.Form.NFKC);
             case "NFKD" -> s -> Normalizer.normalize(s, Normalizer.Form.NFKD);
-            case "Lowercase" -> s -> s.toLowerCase(Locale.ROOT);
+            // The library lowercases character by character, so a final capital sigma becomes σ, not ς as
+            // String.toLowerCase would make it at the end of a word.
+            case "Lowercase" -> s -> s.replace('\u03A3', '\u03C3').toLowerCase(Locale.ROOT);
             case "Prepend" -> {
                 String prefix = text(n, "prepend", where);
                 yield s -> s.isEmpty() ? s : prefix + s;
@@ -79,14 +81,35 @@ final class TokenizerPipeline {
             case "Strip" -> {
                 boolean left = n.path("strip_left").asBoolean(true);
                 boolean right = n.path("strip_right").asBoolean(true);
-                yield s -> {
-                    String r = left ? s.stripLeading() : s;
-                    return right ? r.stripTrailing() : r;
-                };
+                yield s -> strip(s, left, right);
             }
             default -> throw unsupported(where, "normalizer", type,
                     "Sequence, NFC, NFD, NFKC, NFKD, Lowercase, Prepend, Replace, Strip");
         };
+    }
+
+    /**
+     * Unicode White_Space, which Rust's {@code char::is_whitespace} and regex {@code \s} use. Java's
+     * {@code Character.isWhitespace} (and so {@code String.strip}) differs: it leaves out U+0085 and the no-break
+     * spaces and counts U+001C..U+001F.
+     */
+    static boolean isWhiteSpace(int cp) {
+        return switch (cp) {
+            case 0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x20, 0x85, 0xA0, 0x1680, 0x2028, 0x2029, 0x202F, 0x205F, 0x3000 -> true;
+            default -> cp >= 0x2000 && cp <= 0x200A;
+        };
+    }
+
+    private static String strip(String s, boolean left, boolean right) {
+        int from = 0;
+        int to = s.length();
+        while (left && from < to && isWhiteSpace(s.codePointAt(from))) {
+            from += Character.charCount(s.codePointAt(from));
+        }
+        while (right && to > from && isWhiteSpace(s.codePointBefore(to))) {
+            to -= Character.charCount(s.codePointBefore(to));
+        }
+        return s.substring(from, to);
     }
 
     // ---------------------------------------------------------------- pre-tokenizers
@@ -126,7 +149,7 @@ final class TokenizerPipeline {
                 };
             }
             case "Metaspace" -> {
-                String replacement = text(n, "replacement", where);
+                String replacement = character(n, "replacement", where);
                 String scheme = prependScheme(n);
                 boolean splitOn = n.path("split").asBoolean(true);
                 Pattern delimiter = Pattern.compile(Pattern.quote(replacement));
@@ -242,7 +265,7 @@ final class TokenizerPipeline {
                 return List.of(bytes.toString(StandardCharsets.UTF_8));
             };
             case "Metaspace" -> {
-                String replacement = text(n, "replacement", where);
+                String replacement = character(n, "replacement", where);
                 boolean dropFirst = !prependScheme(n).equals("never");
                 yield tokens -> {
                     List<String> out = new ArrayList<>();
@@ -262,7 +285,7 @@ final class TokenizerPipeline {
             case "ByteFallback" -> TokenizerPipeline::byteFallback;
             case "Fuse" -> tokens -> List.of(String.join("", tokens));
             case "Strip" -> {
-                String content = text(n, "content", where);
+                String content = character(n, "content", where);
                 int start = n.path("start").asInt(0);
                 int stop = n.path("stop").asInt(0);
                 yield tokens -> tokens.stream().map(t -> strip(t, content, start, stop)).toList();
@@ -273,8 +296,8 @@ final class TokenizerPipeline {
     }
 
     /**
-     * Runs of {@code <0xXX>} tokens become the text their bytes spell; bytes that are not valid UTF-8 become one
-     * U+FFFD each, as in Hugging Face.
+     * Runs of {@code <0xXX>} tokens become the text their bytes spell; a run that is not valid UTF-8 becomes one
+     * U+FFFD token per byte, as in Hugging Face (later stages such as Strip see them as separate tokens).
      */
     static List<String> byteFallback(List<String> tokens) {
         List<String> out = new ArrayList<>();
@@ -302,7 +325,9 @@ final class TokenizerPipeline {
             out.add(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
                     .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(bytes)).toString());
         } catch (CharacterCodingException e) {
-            out.add("\uFFFD".repeat(bytes.length));
+            for (int i = 0; i < bytes.length; i++) {
+                out.add("\uFFFD");
+            }
         }
     }
 
@@ -311,9 +336,14 @@ final class TokenizerPipeline {
         if (t.length() != 6 || !t.startsWith("<0x") || t.charAt(5) != '>') {
             return -1;
         }
-        int hi = Character.digit(t.charAt(3), 16);
-        int lo = Character.digit(t.charAt(4), 16);
+        int hi = hexDigit(t.charAt(3));
+        int lo = hexDigit(t.charAt(4));
         return hi < 0 || lo < 0 ? -1 : hi * 16 + lo;
+    }
+
+    /** ASCII only: Character.digit would also read other scripts' digits, which the library does not. */
+    private static int hexDigit(char c) {
+        return c < 0x80 ? Character.digit(c, 16) : -1;
     }
 
     private static String strip(String t, String content, int start, int stop) {
@@ -369,6 +399,16 @@ final class TokenizerPipeline {
             throw corrupt(where, "a " + n.path("type").asText() + " lacks its '" + field + "' string");
         }
         return t.asText();
+    }
+
+    /** A field the library reads as one character (a Rust {@code char}): anything else does not load there. */
+    static String character(JsonNode n, String field, String where) {
+        String t = text(n, field, where);
+        if (t.codePointCount(0, t.length()) != 1) {
+            throw corrupt(where, "a " + n.path("type").asText() + "'s '" + field + "' must be one character, not '"
+                    + t + "'");
+        }
+        return t;
     }
 
     static SqueezeException corrupt(String where, String what) {

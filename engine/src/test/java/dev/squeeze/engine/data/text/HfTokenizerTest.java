@@ -312,6 +312,14 @@ class HfTokenizerTest {
                 .contains("BertPreTokenizer"));
         assertTrue(assertThrows(SqueezeException.class, () -> HfTokenizer.load(dir.resolve("none")))
                 .getMessage().contains("tokenizer.json"));
+        // BPE dropout tokenizes at random in the library; refused rather than silently run without it.
+        ObjectNode dropout = gpt2Root();
+        ((ObjectNode) dropout.get("model")).put("dropout", 0.1);
+        SqueezeException d = assertThrows(SqueezeException.class, () -> parse(dropout, -1, -1));
+        assertTrue(d.getMessage().contains("dropout") && d.getMessage().contains("test tokenizer.json")
+                && d.fix().contains("null"), d.getMessage());
+        ((ObjectNode) dropout.get("model")).put("dropout", 0.0);
+        parse(dropout, -1, -1);
     }
 
     private static ObjectNode gpt2Root() {

@@ -20,6 +20,7 @@ import java.util.Random;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
@@ -139,6 +140,14 @@ class Llama2cTokenizerTest {
             // Lossless: decoding after BOS drops exactly the dummy prefix's space.
             assertEquals(s, t.decode(t.encode(s, true, true)), s);
         }
+    }
+
+    @Test
+    void unpairedSurrogatesAreEncodedAsReplacementCharacters() {
+        Llama2cTokenizer t = Llama2cTokenizer.parse(syntheticTokenizer(), "synthetic", -1);
+        // Not '?', which is what Java's UTF-8 encoder would make of them: U+FFFD, as for any text that is not text.
+        assertArrayEquals(t.encode("a\uFFFDb😀\uFFFD", false, false), t.encode("a\uD800b😀\uDC00", false, false));
+        assertFalse(Arrays.equals(t.encode("a?b", false, false), t.encode("a\uDFFFb", false, false)));
     }
 
     @Test
