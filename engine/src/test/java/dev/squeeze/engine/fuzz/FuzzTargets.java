@@ -24,7 +24,15 @@ public final class FuzzTargets {
 
     private static final List<Target> ALL = List.of(
             new Target("idx", IdxFuzz.class, IdxFuzz::seeds),
-            new Target("llama2c-model", Llama2cModelFuzz.class, Llama2cModelFuzz::seeds));
+            new Target("llama2c-model", Llama2cModelFuzz.class, Llama2cModelFuzz::seeds),
+            new Target("safetensors-model", SafetensorsModelFuzz.class, SafetensorsModelFuzz::seeds),
+            new Target("hf-config", HfConfigFuzz.class, HfConfigFuzz::seeds),
+            new Target("hf-index", HfIndexFuzz.class, HfIndexFuzz::seeds),
+            new Target("hf-shard", HfShardFuzz.class, HfShardFuzz::seeds),
+            new Target("onnx-model", OnnxModelFuzz.class, OnnxModelFuzz::seeds),
+            new Target("onnx-graph", OnnxGraphFuzz.class, OnnxGraphFuzz::seeds),
+            new Target("checkpoint", CheckpointFuzz.class, CheckpointFuzz::seeds),
+            new Target("protocol", ProtocolFuzz.class, ProtocolFuzz::seeds));
 
     private FuzzTargets() {
     }
