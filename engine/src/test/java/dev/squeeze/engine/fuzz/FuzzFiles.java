@@ -73,7 +73,7 @@ public final class FuzzFiles {
     }
 
     @FunctionalInterface
-    public interface Target {
+    public interface OneInput {
         void fuzzerTestOneInput(byte[] data) throws Exception;
     }
 
@@ -82,7 +82,7 @@ public final class FuzzFiles {
      * before fuzzing: the first input would otherwise pay for loading and instrumenting every class on its path
      * (Jackson, protobuf, ONNX Runtime's native library), over 20 s on a busy machine, and end as a timeout.
      */
-    public static void warmUp(Map<String, byte[]> seeds, Target target) throws Exception {
+    public static void warmUp(Map<String, byte[]> seeds, OneInput target) throws Exception {
         for (byte[] seed : seeds.values()) {
             target.fuzzerTestOneInput(seed);
         }
