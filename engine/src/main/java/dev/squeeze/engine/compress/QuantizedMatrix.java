@@ -27,6 +27,17 @@ public final class QuantizedMatrix implements CompressedTensor {
         this.codes = codes;
         this.scales = scales;
         this.zeros = zeros;
+        Restored.require(settings != null, "settings are missing");
+        settings.validate("(quantized matrix)");
+        Restored.length(codes, Restored.matrix(rows, cols), "codes");
+        Restored.codes(codes, settings.bits(), "code");
+        Restored.length(scales, (long) rows * groupsPerRow(), "scales");
+        Restored.length(zeros, (long) rows * groupsPerRow(), "zeros");
+    }
+
+    /** A matrix from a checkpoint passes the constructor's checks like a new one (see {@link Restored}). */
+    private Object readResolve() throws java.io.InvalidObjectException {
+        return Restored.checked("RTN matrix", () -> new QuantizedMatrix(rows, cols, settings, codes, scales, zeros));
     }
 
     @Override

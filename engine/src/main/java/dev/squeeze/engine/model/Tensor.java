@@ -28,7 +28,8 @@ public final class Tensor {
         this.shape = shape.clone();
         this.bytes = bytes.asReadOnlyBuffer();
         this.groupSize = groupSize;
-        this.numel = elementCount(name, this.shape);
+        // A reader checks its file's shapes first; this is the last line of defence against a wrapped product.
+        this.numel = Shapes.numel(this.shape, "(tensor in memory)", name);
         if (dtype.plain() != (groupSize == 0)) {
             throw new IllegalArgumentException("tensor " + name + ": " + dtype + " with group size " + groupSize);
         }
@@ -57,26 +58,6 @@ public final class Tensor {
             throw new IllegalArgumentException("tensor " + name + ": group size " + groupSize);
         }
         return new Tensor(name, DType.I8_GROUPS, shape, bytes, groupSize);
-    }
-
-    /**
-     * The product of {@code shape}, refusing negative dimensions and products beyond {@code long} (a reader must
-     * have checked its file's shapes before; this is the last line of defence, never a wrapped number).
-     */
-    public static long elementCount(String name, long[] shape) {
-        long n = 1;
-        for (long d : shape) {
-            if (d < 0) {
-                throw new IllegalArgumentException("tensor " + name + ": negative dimension in " + Arrays.toString(shape));
-            }
-            try {
-                n = Math.multiplyExact(n, d);
-            } catch (ArithmeticException e) {
-                throw new IllegalArgumentException("tensor " + name + ": shape " + Arrays.toString(shape)
-                        + " has more elements than a long can count", e);
-            }
-        }
-        return n;
     }
 
     public String name() {
@@ -110,7 +91,8 @@ public final class Tensor {
 
     /** Bytes the tensor takes where it is stored (codes and scales for {@link DType#I8_GROUPS}). */
     public long storedBytes() {
-        return dtype.plain() ? numel * dtype.bytes() : numel + numel / groupSize * Float.BYTES;
+        return dtype.plain() ? Shapes.bytes(numel, dtype.bytes(), shape, "(tensor in memory)", name)
+                : numel + numel / groupSize * Float.BYTES;
     }
 
     /** The raw little-endian bytes as stored, read-only, position 0. */

@@ -1,11 +1,7 @@
 package dev.squeeze.engine.nn;
 
-import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.model.Model;
-import dev.squeeze.engine.model.Tensor;
 
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,38 +36,15 @@ public final class MlpClassifier implements ImageClassifier {
         }
     }
 
-    /** Builds the dense network described by a model of architecture {@code mlp}. */
+    /** Builds the dense network described by a model of architecture {@code mlp} (checked by {@link MlpLayout}). */
     public static MlpClassifier dense(Model model) {
-        if (!ARCHITECTURE.equals(model.architecture())) {
-            throw new SqueezeException("Model " + model.source() + " has architecture '" + model.architecture()
-                    + "', not '" + ARCHITECTURE + "'", "open an MLP classifier");
-        }
-        String names = model.metadata().get(LAYERS_KEY);
-        if (names == null || names.isBlank()) {
-            throw new SqueezeException("Model " + model.source() + " lacks the metadata key " + LAYERS_KEY,
-                    "write the layer order into the file's metadata");
-        }
+        MlpLayout layout = MlpLayout.of(model);
         LinkedHashMap<String, LinearOp> layers = new LinkedHashMap<>();
-        for (String name : names.split(",")) {
-            Tensor w = model.findTensor(name + ".weight").orElseThrow(() -> new SqueezeException(
-                    "Model " + model.source() + " lists layer '" + name + "' but has no tensor " + name + ".weight",
-                    "the file is inconsistent; re-export it"));
-            if (w.rank() != 2) {
-                throw new SqueezeException("Model " + model.source() + ": tensor " + w.name() + " has shape "
-                        + Arrays.toString(w.shape()) + ", expected out × in", "re-export the model");
-            }
-            float[] bias = model.findTensor(name + ".bias").map(Tensor::floats).orElse(null);
-            layers.put(name, new FastDenseLinear((int) w.dim(0), (int) w.dim(1), w.floats(), bias));
+        for (MlpLayout.Layer l : layout.layers()) {
+            float[] bias = l.bias() == null ? null : l.bias().floats();
+            layers.put(l.name(), new FastDenseLinear(l.out(), l.in(), l.weight().floats(), bias));
         }
-        float scale = Float.parseFloat(model.metadata().getOrDefault(INPUT_SCALE_KEY, "1"));
-        String classes = model.metadata().getOrDefault(CLASSES_KEY, "");
-        int nClasses = layers.lastEntry().getValue().outFeatures();
-        List<String> classNames = classes.isBlank() ? numbered(nClasses) : List.of(classes.split(","));
-        if (classNames.size() != nClasses) {
-            throw new SqueezeException("Model " + model.source() + " names " + classNames.size()
-                    + " classes but its last layer has " + nClasses + " outputs", "fix " + CLASSES_KEY);
-        }
-        return new MlpClassifier(layers, scale, classNames);
+        return new MlpClassifier(layers, layout.inputScale(), layout.classNames());
     }
 
     /** The same network with some layers replaced (e.g. by compressed ones). */
@@ -122,13 +95,5 @@ public final class MlpClassifier implements ImageClassifier {
             x = y;
         }
         return x;
-    }
-
-    private static List<String> numbered(int n) {
-        List<String> out = new ArrayList<>();
-        for (int i = 0; i < n; i++) {
-            out.add("class " + i);
-        }
-        return out;
     }
 }

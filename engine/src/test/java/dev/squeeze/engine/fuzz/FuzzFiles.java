@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * What every fuzz target shares: a scratch folder for the input (readers take paths, so each input is written to
@@ -27,7 +28,26 @@ public final class FuzzFiles {
 
     /** Writes {@code data} to {@code name} in the scratch folder and returns its path. */
     public static Path write(String name, byte[] data) {
-        Path file = SCRATCH.resolve(name);
+        return write(SCRATCH, name, data);
+    }
+
+    /**
+     * A sub-folder of the scratch folder, for targets whose files must not see each other (a {@code config.json}
+     * makes a folder a Hugging Face model, and the replay test runs every target in one JVM).
+     */
+    public static Path folder(String name) {
+        Path dir = SCRATCH.resolve(name);
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("fuzz scratch folder " + dir, e);
+        }
+        return dir;
+    }
+
+    /** Writes {@code data} to {@code name} in {@code dir} and returns its path. */
+    public static Path write(Path dir, String name, byte[] data) {
+        Path file = dir.resolve(name);
         try {
             Files.write(file, data);
         } catch (IOException e) {
@@ -88,6 +108,22 @@ public final class FuzzFiles {
     @FunctionalInterface
     public interface ThrowingRunnable {
         void run() throws Exception;
+    }
+
+    @FunctionalInterface
+    public interface OneInput {
+        void fuzzerTestOneInput(byte[] data) throws Exception;
+    }
+
+    /**
+     * Runs a target once on each of its seeds. Targets call this from {@code fuzzerInitialize}, which Jazzer runs
+     * before fuzzing: the first input would otherwise pay for loading and instrumenting every class on its path
+     * (Jackson, protobuf, ONNX Runtime's native library), over 20 s on a busy machine, and end as a timeout.
+     */
+    public static void warmUp(Map<String, byte[]> seeds, OneInput target) throws Exception {
+        for (byte[] seed : seeds.values()) {
+            target.fuzzerTestOneInput(seed);
+        }
     }
 
     private static Path createScratch() {

@@ -27,7 +27,15 @@ public final class FuzzTargets {
             new Target("llama2c-model", Llama2cModelFuzz.class, Llama2cModelFuzz::seeds),
             new Target("plan", PlanFuzz.class, PlanFuzz::seeds),
             new Target("tokenizer-json", HfTokenizerFuzz.class, HfTokenizerFuzz::seeds),
-            new Target("llama2c-tokenizer", Llama2cTokenizerFuzz.class, Llama2cTokenizerFuzz::seeds));
+            new Target("llama2c-tokenizer", Llama2cTokenizerFuzz.class, Llama2cTokenizerFuzz::seeds),
+            new Target("safetensors-model", SafetensorsModelFuzz.class, SafetensorsModelFuzz::seeds),
+            new Target("hf-config", HfConfigFuzz.class, HfConfigFuzz::seeds),
+            new Target("hf-index", HfIndexFuzz.class, HfIndexFuzz::seeds),
+            new Target("hf-shard", HfShardFuzz.class, HfShardFuzz::seeds),
+            new Target("onnx-model", OnnxModelFuzz.class, OnnxModelFuzz::seeds),
+            new Target("onnx-graph", OnnxGraphFuzz.class, OnnxGraphFuzz::seeds),
+            new Target("checkpoint", CheckpointFuzz.class, CheckpointFuzz::seeds),
+            new Target("protocol", ProtocolFuzz.class, ProtocolFuzz::seeds));
 
     private FuzzTargets() {
     }

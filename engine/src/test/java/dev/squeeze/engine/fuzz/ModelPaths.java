@@ -20,6 +20,20 @@ final class ModelPaths {
     private ModelPaths() {
     }
 
+    /** The file's length, or the total of the files in a model folder. */
+    private static long bytesOf(Path file) throws java.io.IOException {
+        if (!java.nio.file.Files.isDirectory(file)) {
+            return java.nio.file.Files.size(file);
+        }
+        try (var files = java.nio.file.Files.list(file)) {
+            long total = 0;
+            for (Path p : files.filter(java.nio.file.Files::isRegularFile).toList()) {
+                total += java.nio.file.Files.size(p);
+            }
+            return total;
+        }
+    }
+
     static void openAndRun(Path file) throws Exception {
         Model model = ModelFormats.open(file);
         long params = 0;
@@ -28,6 +42,14 @@ final class ModelPaths {
         }
         if (params < 0 || model.storedBytes() < 0 || model.parameterCount() < 0) {
             throw new AssertionError("negative sizes in the inventory of " + file + ": " + params);
+        }
+        // No format Squeeze reads stores a weight in less than one bit: an inventory claiming more is a size that
+        // came from a header without being checked against the file (ONNX dims [2^31, 2^31] with no data once gave
+        // 4.6·10^18 parameters).
+        long bytes = bytesOf(file);
+        if (model.parameterCount() > 8 * bytes) {
+            throw new AssertionError(file + " (" + bytes + " bytes) opened with " + model.parameterCount()
+                    + " parameters");
         }
         switch (model.architecture()) {
             case LlamaConfig.ARCHITECTURE -> {

@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -186,6 +187,43 @@ class ProtocolTest {
         }
         assertThrows(IllegalArgumentException.class, () -> Protocol.parentMessage(
                 "{\"type\":\"start\",\"jobId\":1,\"specHash\":\"h\",\"checkpointDir\":\"c\"}"));
+    }
+
+    /**
+     * Jackson reads an explicit null for any reference field; the readers of these messages dereference them
+     * (the parent compares a layer's state, stores a result's run; the worker opens the checkpoint folder keyed by
+     * the spec hash), so each would fail far from the line with a NullPointerException. They are malformed lines.
+     */
+    @Test
+    void aRequiredFieldThatIsNullOrAnUnknownLayerStateIsRefused() {
+        for (String line : List.of(
+                "{\"type\":\"layer\",\"index\":0,\"total\":3,\"layer\":\"fc1\",\"state\":null}",
+                "{\"type\":\"layer\",\"index\":0,\"total\":3,\"layer\":null,\"state\":\"done\"}",
+                "{\"type\":\"layer\",\"index\":0,\"total\":3,\"layer\":\"fc1\",\"state\":\"exploded\"}",
+                "{\"type\":\"result\",\"run\":null}",
+                "{\"type\":\"phase\",\"phase\":null,\"detail\":null}",
+                "{\"type\":\"warning\",\"message\":null}",
+                "{\"type\":\"hello\",\"protocol\":1,\"pid\":2,\"squeezeVersion\":null,\"javaVersion\":\"j\"}")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Protocol.workerMessage(line),
+                    line);
+            assertTrue(e.getMessage().startsWith("not a WorkerMessage"), e.getMessage());
+        }
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        String start = Protocol.encode(parentMessages().getFirst());
+        for (String field : List.of("spec", "specHash", "checkpointDir")) {
+            var tree = (com.fasterxml.jackson.databind.node.ObjectNode) assertDoesNotThrow(() -> json.readTree(start));
+            tree.putNull(field);
+            String line = tree.toString();
+            assertThrows(IllegalArgumentException.class, () -> Protocol.parentMessage(line), line);
+        }
+        // The spec hash keys the checkpoints: an empty one is refused too.
+        var emptyHash = (com.fasterxml.jackson.databind.node.ObjectNode) assertDoesNotThrow(() -> json.readTree(start));
+        emptyHash.put("specHash", "");
+        assertThrows(IllegalArgumentException.class, () -> Protocol.parentMessage(emptyHash.toString()));
+        // The optional fields stay optional.
+        assertEquals(new WorkerMessage.Phase("loading", null),
+                Protocol.workerMessage("{\"type\":\"phase\",\"phase\":\"loading\",\"detail\":null}"));
+        assertEquals(new ParentMessage.Cancel(null), Protocol.parentMessage("{\"type\":\"cancel\",\"reason\":null}"));
     }
 
     /** A real worker process, started as the engine starts it. */

@@ -36,7 +36,8 @@ class SafetensorsFormatTest {
         SafetensorsWriter.write(file, List.of(
                 typed("a.weight", DType.F32, EXACT, 2, 3),
                 typed("b.weight", DType.F16, EXACT, 3, 2),
-                typed("c.bias", DType.BF16, EXACT, 6)), Map.of("squeeze.architecture", "mlp", "note", "x"));
+                typed("c.bias", DType.BF16, EXACT, 6)),
+                Map.of("squeeze.architecture", "mlp", "squeeze.mlp.layers", "a,b", "note", "x"));
         Model m = ModelFormats.open(file);
         assertEquals("safetensors", m.format());
         assertEquals("mlp", m.architecture());
@@ -144,8 +145,9 @@ class SafetensorsFormatTest {
         for (int i = 0; i < values.length; i++) {
             values[i] = (float) rng.nextGaussian();
         }
-        SafetensorsWriter.write(good, List.of(Tensor.of("x.weight", values, 4, 5), Tensor.of("x.bias", EXACT, 6)),
-                Map.of("squeeze.architecture", "mlp"));
+        SafetensorsWriter.write(good, List.of(Tensor.of("x.weight", values, 4, 5),
+                Tensor.of("x.bias", java.util.Arrays.copyOf(EXACT, 4), 4)),
+                Map.of("squeeze.architecture", "mlp", "squeeze.mlp.layers", "x"));
         byte[] bytes = Files.readAllBytes(good);
         Path bad = dir.resolve("bad.safetensors");
         int clean = 0;
@@ -178,6 +180,11 @@ class SafetensorsFormatTest {
             Model m = ModelFormats.open(file);
             m.tensors().values().forEach(Tensor::floats);
             m.layers();
+            if (m.architecture().equals("mlp")) {
+                // A file that opens as an MLP must also build and run as one.
+                var net = dev.squeeze.engine.nn.MlpClassifier.dense(m);
+                net.logits(new float[net.inputSize()], 1);
+            }
             return true;
         } catch (SqueezeException expected) {
             assertTrue(expected.getMessage().contains(file.getFileName().toString()), expected.getMessage());
@@ -186,6 +193,70 @@ class SafetensorsFormatTest {
             fail("damaged file gave " + e + " instead of a SqueezeException");
             return false;
         }
+    }
+
+    /**
+     * A file that says it is a Squeeze MLP is checked against its own description when it is opened: every way the
+     * metadata and the tensors can disagree (each once reached the network's constructors or Float.parseFloat and
+     * ended as an internal error) is a SqueezeException naming the file and the key or tensor at fault.
+     */
+    @Test
+    void anMlpWhoseMetadataDisagreesWithItsTensorsIsRefusedWhenOpened() throws Exception {
+        // l1: 4 × 6, l2: 2 × 4, biases of 4 and 2.
+        Tensor w1 = Tensor.of("l1.weight", new float[24], 4, 6);
+        Tensor b1 = Tensor.of("l1.bias", new float[4], 4);
+        Tensor w2 = Tensor.of("l2.weight", new float[8], 2, 4);
+        Map<String, String> good = Map.of("squeeze.architecture", "mlp", "squeeze.mlp.layers", "l1,l2",
+                "squeeze.input.scale", "0.5", "squeeze.classes", "yes,no");
+        Model ok = ModelFormats.open(mlp("ok", List.of(w1, b1, w2), good));
+        assertEquals(List.of("yes", "no"), dev.squeeze.engine.nn.MlpClassifier.dense(ok).classNames());
+
+        record Case(String name, List<Tensor> tensors, Map<String, String> change, String mustName) {
+        }
+        List<Case> cases = List.of(
+                new Case("scale-text", List.of(w1, b1, w2), Map.of("squeeze.input.scale", "0.5sq"), "squeeze.input.scale"),
+                new Case("scale-nan", List.of(w1, b1, w2), Map.of("squeeze.input.scale", "NaN"), "squeeze.input.scale"),
+                new Case("scale-inf", List.of(w1, b1, w2), Map.of("squeeze.input.scale", "1e60"), "squeeze.input.scale"),
+                new Case("bias-length", List.of(w1, Tensor.of("l1.bias", new float[6], 6), w2), Map.of(), "l1.bias"),
+                new Case("bias-rank", List.of(w1, Tensor.of("l1.bias", new float[4], 2, 2), w2), Map.of(), "l1.bias"),
+                new Case("chain", List.of(w1, b1, Tensor.of("l2.weight", new float[10], 2, 5)), Map.of(), "l2.weight"),
+                new Case("missing", List.of(w1, b1, w2), Map.of("squeeze.mlp.layers", "l1,l2,l3"), "l3.weight"),
+                new Case("rank", List.of(w1, b1, Tensor.of("l2.weight", new float[8], 8)), Map.of(), "l2.weight"),
+                new Case("empty", List.of(w1, b1, Tensor.of("l2.weight", new float[0], 0, 4)), Map.of(), "l2.weight"),
+                new Case("blank-name", List.of(w1, b1, w2), Map.of("squeeze.mlp.layers", "l1,,l2"), "squeeze.mlp.layers"),
+                new Case("twice", List.of(w1, b1, w2), Map.of("squeeze.mlp.layers", "l1,l1"), "squeeze.mlp.layers"),
+                new Case("classes", List.of(w1, b1, w2), Map.of("squeeze.classes", "a,b,c"), "squeeze.classes"),
+                new Case("no-layers", List.of(w1, b1, w2), Map.of("squeeze.mlp.layers", " "), "squeeze.mlp.layers"));
+        for (Case c : cases) {
+            Map<String, String> meta = new java.util.HashMap<>(good);
+            meta.putAll(c.change());
+            Path file = mlp(c.name(), c.tensors(), meta);
+            SqueezeException e = assertThrows(SqueezeException.class, () -> ModelFormats.open(file), c.name());
+            assertTrue(e.getMessage().contains(file.toString()) && e.getMessage().contains(c.mustName()),
+                    c.name() + ": " + e.getMessage());
+        }
+    }
+
+    /**
+     * What a tensor takes in a safetensors file is its byte range, whatever the metadata claims: a stored-size
+     * entry (copied from a llama2.c int8 model, or damaged) once made {@code inspect} print negative sizes.
+     */
+    @Test
+    void storedSizeClaimsInTheMetadataAreIgnored() {
+        Path file = dir.resolve("claims.safetensors");
+        SafetensorsWriter.write(file, List.of(typed("a.weight", DType.F16, EXACT, 2, 3)),
+                Map.of(StoredSizes.KEY_PREFIX + "a.weight", "-5", StoredSizes.FORMAT_PREFIX + "a.weight", "Q8_0"));
+        Model m = ModelFormats.open(file);
+        // 6 F16 values.
+        assertEquals(12, m.storedBytes());
+        assertEquals(12, m.layers().getFirst().storedBytes());
+        assertEquals("F16", StoredSizes.formatOf(m, m.tensor("a.weight")));
+    }
+
+    private Path mlp(String name, List<Tensor> tensors, Map<String, String> meta) {
+        Path file = dir.resolve(name + ".safetensors");
+        SafetensorsWriter.write(file, tensors, meta);
+        return file;
     }
 
     private Path raw(String header, int dataBytes) throws Exception {

@@ -2,6 +2,7 @@ package dev.squeeze.engine.compress.gptq;
 
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.compress.Int4KernelLinear;
+import dev.squeeze.engine.compress.Restored;
 import dev.squeeze.engine.kernels.Int4Matrix;
 import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
@@ -38,17 +39,35 @@ public final class GptqTensor implements CompressedTensor {
         this.rows = rows;
         this.cols = cols;
         this.settings = settings;
+        Restored.require(settings != null, "settings are missing");
+        settings.validate("(GPTQ tensor)", rows, cols);
+        int weights = Restored.matrix(rows, cols);
+        // A group wider than the row is one group per row (GptqSettings accepts any positive size).
         this.groupWidth = settings.groupSize() == 0 ? cols : Math.min(settings.groupSize(), cols);
         this.groups = Math.ceilDiv(cols, groupWidth);
-        if (codes.length != rows * cols || scales.length != groups * rows || zeros.length != scales.length
-                || (gIdx != null && gIdx.length != cols) || perm.length != cols) {
-            throw new IllegalArgumentException("inconsistent GPTQ tensor arrays");
+        Restored.length(codes, weights, "codes");
+        Restored.codes(codes, settings.bits(), "code");
+        Restored.length(scales, (long) groups * rows, "scales");
+        Restored.length(zeros, (long) groups * rows, "zeros");
+        if (gIdx != null) {
+            Restored.length(gIdx, cols, "g_idx");
+            for (int g : gIdx) {
+                Restored.require(g >= 0 && g < groups, "g_idx names group " + g + " of " + groups);
+            }
         }
+        Restored.length(perm, cols, "perm");
+        Restored.permutation(perm, cols, "perm");
         this.codes = codes;
         this.scales = scales;
         this.zeros = zeros;
         this.gIdx = gIdx;
         this.perm = perm;
+    }
+
+    /** A tensor from a checkpoint passes the constructor's checks like a new one (see {@link Restored}). */
+    private Object readResolve() throws java.io.InvalidObjectException {
+        return Restored.checked("GPTQ tensor", () -> new GptqTensor(rows, cols, settings, codes, scales, zeros, gIdx,
+                perm));
     }
 
     @Override

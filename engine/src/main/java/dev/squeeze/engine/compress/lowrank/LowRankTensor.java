@@ -3,6 +3,7 @@ package dev.squeeze.engine.compress.lowrank;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.compress.QuantizedMatrix;
+import dev.squeeze.engine.compress.Restored;
 import dev.squeeze.engine.compress.RtnQuantizer;
 import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.nn.LinearOp;
@@ -36,6 +37,20 @@ public final class LowRankTensor implements CompressedTensor {
     /** One stored factor: its values as computed with, its stored bits, and its codes if quantized. */
     private record Factor(float[] values, long storedBits, QuantizedMatrix quantized) implements java.io.Serializable {
         private static final long serialVersionUID = 1L;
+
+        /** {@code r × c} values, and the bits {@link #store} counts for them: fp16 each, or the codes'. */
+        void check(String name, int r, int c) {
+            Restored.length(values, (long) r * c, "factor " + name);
+            if (quantized == null) {
+                Restored.require(storedBits == 16L * values.length, "factor " + name + " claims " + storedBits
+                        + " bits for " + values.length + " fp16 values");
+            } else {
+                Restored.require(quantized.rows() == r && quantized.cols() == c
+                                && storedBits == quantized.storedBits(),
+                        "factor " + name + " is " + r + " × " + c + " in " + storedBits + " bits but its codes are "
+                                + quantized.rows() + " × " + quantized.cols() + " in " + quantized.storedBits());
+            }
+        }
     }
 
     private LowRankTensor(int rows, int cols, int rank, Factor a, Factor b, String description) {
@@ -45,6 +60,17 @@ public final class LowRankTensor implements CompressedTensor {
         this.a = a;
         this.b = b;
         this.description = description;
+        Restored.matrix(rows, cols);
+        Restored.matrix(rows, rank);
+        Restored.matrix(rank, cols);
+        Restored.require(a != null && b != null && description != null, "a factor or the description is missing");
+        a.check("A", rows, rank);
+        b.check("B", rank, cols);
+    }
+
+    /** A tensor from a checkpoint passes the constructor's checks like a new one (see {@link Restored}). */
+    private Object readResolve() throws java.io.InvalidObjectException {
+        return Restored.checked("low-rank tensor", () -> new LowRankTensor(rows, cols, rank, a, b, description));
     }
 
     /**

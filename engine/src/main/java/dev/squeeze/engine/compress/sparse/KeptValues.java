@@ -1,5 +1,7 @@
 package dev.squeeze.engine.compress.sparse;
 
+import dev.squeeze.engine.compress.Restored;
+
 /**
  * The values a sparse tensor keeps, in the order the tensor walks its kept positions (row by row, ascending
  * column), stored as one of:
@@ -42,6 +44,50 @@ final class KeptValues implements java.io.Serializable {
         this.groupSize = groupSize;
         this.groupsPerRow = groupsPerRow;
         this.quantizedRows = quantizedRows;
+    }
+
+    /**
+     * Restored from a checkpoint: the arrays of its kind hold {@code count} values, codes fit their width and the
+     * quantizer parameters cover {@code quantizedRows × groupsPerRow} groups. That the count and the rows match the
+     * tensor is {@link SparseTensor}'s check.
+     */
+    private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        Restored.checked("sparse tensor values", () -> {
+            Restored.require(kind != null && count >= 0, "kind " + kind + ", count " + count);
+            switch (kind) {
+                case FP16 -> {
+                    Restored.require(bits == 16, kind + " values of " + bits + " bits");
+                    Restored.length(half, count, "fp16 values");
+                }
+                case FP32 -> {
+                    Restored.require(bits == 32, kind + " values of " + bits + " bits");
+                    Restored.length(single, count, "fp32 values");
+                }
+                case CODES -> {
+                    Restored.require(bits >= 2 && bits <= 8, "codes of " + bits + " bits");
+                    Restored.length(codes, count, "codes");
+                    Restored.codes(codes, bits, "code");
+                    Restored.require(groupSize >= 1 && groupsPerRow >= 1 && quantizedRows >= 1,
+                            "groups of " + groupSize + ", " + groupsPerRow + " per row, " + quantizedRows + " rows");
+                    Restored.length(scales, (long) quantizedRows * groupsPerRow, "scales");
+                    Restored.length(zeros, (long) quantizedRows * groupsPerRow, "zeros");
+                }
+            }
+            return this;
+        });
+    }
+
+    int quantizedRows() {
+        return quantizedRows;
+    }
+
+    int groupsPerRow() {
+        return groupsPerRow;
+    }
+
+    int groupSize() {
+        return groupSize;
     }
 
     /** Values rounded to fp16 here (they should already be fp16 values; rounding again changes nothing). */

@@ -19,6 +19,16 @@ final class PackedBits implements java.io.Serializable {
         this.words = new long[Math.toIntExact((width * count + 63) / 64)];
     }
 
+    /** Restored from a checkpoint: the words must hold exactly {@code count} fields of {@code width} bits. */
+    private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        if (width < 1 || width > 63 || count < 0 || count > Long.MAX_VALUE / 64 || words == null
+                || words.length != (width * count + 63) / 64) {
+            throw new java.io.InvalidObjectException("inconsistent packed bits: " + count + " fields of " + width
+                    + " bits in " + (words == null ? "no" : Integer.toString(words.length)) + " words");
+        }
+    }
+
     /** Payload bits: {@code width × count} (the last word's padding is not information). */
     long bits() {
         return width * count;

@@ -1,6 +1,7 @@
 package dev.squeeze.engine.compress.sparse;
 
 import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.compress.Restored;
 import dev.squeeze.engine.nn.LinearOp;
 
 /**
@@ -62,6 +63,49 @@ public final class SparseTensor implements CompressedTensor {
         this.index = index;
         this.values = values;
         this.description = description;
+    }
+
+    /**
+     * Restored from a checkpoint: the index must describe {@code rows × cols} in the tensor's layout (every N:M
+     * rank a valid choice), and the values must be one per slot the index opens, with quantizer groups that cover
+     * the rows and columns; otherwise the walk over the slots would index outside the arrays.
+     */
+    private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
+        in.defaultReadObject();
+        Restored.checked("sparse tensor", () -> {
+            Restored.matrix(rows, cols);
+            Restored.require(layout != null && index != null && values != null && description != null,
+                    "layout, index, values or description missing");
+            switch (layout) {
+                case UNSTRUCTURED -> requireIndex(1, (long) rows * cols);
+                case ROWS -> requireIndex(1, rows);
+                case CHANNELS -> requireIndex(1, cols);
+                case N_OF_M -> {
+                    Restored.require(n >= 1 && m >= n && m <= Sparsity.MAX_M, "N:M pattern " + n + ":" + m);
+                    long groups = ((long) cols + m - 1) / m;
+                    requireIndex(Combinations.rankBits(n, m), rows * groups);
+                    long choices = Combinations.binomial(m, n);
+                    for (long i = 0; i < index.count(); i++) {
+                        Restored.require(index.get(i) < choices, "N:M rank " + index.get(i) + " of group " + i
+                                + " is not one of the " + choices + " choices");
+                    }
+                }
+            }
+            Restored.require(values.count() == slotCount(), values.count() + " values for " + slotCount() + " slots");
+            if (values.kind() == KeptValues.Kind.CODES) {
+                Restored.require(values.quantizedRows() == rows
+                                && values.groupsPerRow() == ((long) cols + values.groupSize() - 1) / values.groupSize(),
+                        "quantizer groups " + values.quantizedRows() + " × " + values.groupsPerRow() + " of "
+                                + values.groupSize() + " columns for " + rows + " × " + cols);
+            }
+            return this;
+        });
+    }
+
+    private void requireIndex(int width, long count) {
+        Restored.require(index.bits() == width * count && index.count() == count,
+                "the index holds " + index.count() + " fields of " + index.bits() / Math.max(1, index.count())
+                        + " bits, expected " + count + " of " + width);
     }
 
     /**

@@ -1,10 +1,10 @@
 package dev.squeeze.engine.compress.spqr;
 
 import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.compress.Restored;
 import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
 
-import java.util.Objects;
 
 /**
  * An SpQR-compressed weight matrix: per-weight codes, bilevel group statistics and sparse outliers.
@@ -69,7 +69,8 @@ public final class SpqrTensor implements CompressedTensor {
                double outlierThreshold) {
         this.rows = rows;
         this.cols = cols;
-        this.settings = Objects.requireNonNull(settings);
+        Restored.require(settings != null, "settings are missing");
+        this.settings = settings;
         this.perm = perm;
         this.codes = codes;
         this.scaleCodes = scaleCodes;
@@ -79,13 +80,32 @@ public final class SpqrTensor implements CompressedTensor {
         this.outlierColumns = outlierColumns;
         this.outlierValues = outlierValues;
         this.outlierThreshold = outlierThreshold;
-        int groups = groups();
-        int chunks = rows / settings.qqGroupSize();
-        if (codes.length != rows * cols || scaleCodes.length != groups * rows || zeroCodes.length != groups * rows
-                || secondLevel.length != groups * chunks * 4 || rowPointers.length != rows + 1
-                || outlierColumns.length != outlierValues.length || rowPointers[rows] != outlierValues.length
-                || (perm != null && perm.length != cols)) {
-            throw new IllegalArgumentException("inconsistent SpQR tensor arrays for " + rows + " × " + cols);
+        // Sizes first (the settings give the group counts), then every index the tensor follows.
+        settings.validate("(SpQR tensor)", rows, cols);
+        int weights = Restored.matrix(rows, cols);
+        long groups = groups();
+        long chunks = rows / settings.qqGroupSize();
+        Restored.length(codes, weights, "codes");
+        Restored.codes(codes, settings.bits(), "code");
+        Restored.length(scaleCodes, groups * rows, "scale codes");
+        Restored.codes(scaleCodes, settings.qqScaleBits(), "scale code");
+        Restored.length(zeroCodes, groups * rows, "zero codes");
+        Restored.codes(zeroCodes, settings.qqZeroBits(), "zero code");
+        Restored.length(secondLevel, groups * chunks * 4, "second-level statistics");
+        Restored.length(rowPointers, rows + 1L, "row pointers");
+        Restored.require(outlierValues != null, "outlier values are missing");
+        Restored.length(outlierColumns, outlierValues.length, "outlier columns");
+        Restored.require(rowPointers[0] == 0 && rowPointers[rows] == outlierValues.length,
+                "row pointers run from " + rowPointers[0] + " to " + rowPointers[rows] + " over "
+                        + outlierValues.length + " outliers");
+        for (int r = 0; r < rows; r++) {
+            Restored.require(rowPointers[r] <= rowPointers[r + 1], "row pointers decrease at row " + r);
+        }
+        for (char c : outlierColumns) {
+            Restored.require(c < cols, "an outlier sits in column " + (int) c + " of " + cols);
+        }
+        if (perm != null) {
+            Restored.permutation(perm, cols, "perm");
         }
         if (!settings.referencePrecision()) {
             for (float v : outlierValues) {
@@ -99,6 +119,12 @@ public final class SpqrTensor implements CompressedTensor {
                 }
             }
         }
+    }
+
+    /** A tensor from a checkpoint passes the constructor's checks like a new one (see {@link Restored}). */
+    private Object readResolve() throws java.io.InvalidObjectException {
+        return Restored.checked("SpQR tensor", () -> new SpqrTensor(rows, cols, settings, perm, codes, scaleCodes,
+                zeroCodes, secondLevel, rowPointers, outlierColumns, outlierValues, outlierThreshold));
     }
 
     /** {@code clamp(round(x / max(scale, 1e-9) + zero), 0, maxq)}, half to even, in float32 like the reference. */

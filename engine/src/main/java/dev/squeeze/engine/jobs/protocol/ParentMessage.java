@@ -17,6 +17,13 @@ public sealed interface ParentMessage {
      */
     record Start(int protocol, long jobId, JobSpec spec, String specHash, String checkpointDir)
             implements ParentMessage {
+        public Start {
+            Protocol.require(spec, "start", "spec");
+            Protocol.require(checkpointDir, "start", "checkpointDir");
+            if (Protocol.require(specHash, "start", "specHash").isEmpty()) {
+                throw new IllegalArgumentException("start: the field 'specHash' is empty; it keys the job's checkpoints");
+            }
+        }
     }
 
     /** Stop at the next safe point (between layers, calibration windows or evaluation sequences). */

@@ -48,6 +48,18 @@ public final class Protocol {
         return decode(line, ParentMessage.class);
     }
 
+    /**
+     * A field every message of its type carries. Jackson reads an explicit {@code null} for any reference field, and
+     * the reader of the message would then fail far from the line; the message's constructor refuses it instead,
+     * which the decoder reports like any other malformed line.
+     */
+    static <T> T require(T value, String message, String field) {
+        if (value == null) {
+            throw new IllegalArgumentException(message + ": the field '" + field + "' is null");
+        }
+        return value;
+    }
+
     private static <T> T decode(String line, Class<T> type) {
         try {
             T message = JSON.readValue(line, type);

@@ -22,10 +22,17 @@ public sealed interface WorkerMessage {
 
     /** The first line: the worker's protocol version (the parent refuses another), process id and versions. */
     record Hello(int protocol, long pid, String squeezeVersion, String javaVersion) implements WorkerMessage {
+        public Hello {
+            Protocol.require(squeezeVersion, "hello", "squeezeVersion");
+            Protocol.require(javaVersion, "hello", "javaVersion");
+        }
     }
 
     /** A phase begins: loading, calibration, compression, evaluation; {@code detail} e.g. "block 2 of 5". */
     record Phase(String phase, String detail) implements WorkerMessage {
+        public Phase {
+            Protocol.require(phase, "phase", "phase");
+        }
     }
 
     /**
@@ -33,14 +40,29 @@ public sealed interface WorkerMessage {
      * (computed and checkpointed) or restored (taken from its checkpoint).
      */
     record Layer(int index, int total, String layer, String state) implements WorkerMessage {
+        /** The states a layer reports, in the order it passes through them. */
+        public static final java.util.List<String> STATES = java.util.List.of("started", "done", "restored");
+
+        public Layer {
+            Protocol.require(layer, "layer", "layer");
+            if (!STATES.contains(Protocol.require(state, "layer", "state"))) {
+                throw new IllegalArgumentException("layer state '" + state + "' is none of " + STATES);
+            }
+        }
     }
 
     /** Something the user should know that does not stop the job (e.g. a damaged checkpoint was recomputed). */
     record Warning(String message) implements WorkerMessage {
+        public Warning {
+            Protocol.require(message, "warning", "message");
+        }
     }
 
     /** The finished run; the parent stores it (and marks the job done) in one transaction. */
     record Result(RunRecord run) implements WorkerMessage {
+        public Result {
+            Protocol.require(run, "result", "run");
+        }
     }
 
     /** The job failed; {@code reason} says what and what to do. {@code resumable}: checkpoints are kept. */

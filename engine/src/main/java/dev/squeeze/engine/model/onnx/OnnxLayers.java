@@ -184,7 +184,12 @@ final class OnnxLayers {
             } else if (shape[i] < 0) {
                 return null;
             } else {
-                known *= shape[i];
+                try {
+                    known = Math.multiplyExact(known, shape[i]);
+                } catch (ArithmeticException e) {
+                    // A product past 2^63 cannot equal the initializer's element count: not a view of it.
+                    return null;
+                }
             }
         }
         long numel = in.tensor.numel();
@@ -266,6 +271,17 @@ final class OnnxLayers {
 
     private OnnxLayer layer(String nodeName, String opType, LayerRole role, Tensor w, long[] logical, String bias,
                             boolean transposed) {
+        // Every dimension at least 1: then none exceeds the element count, which the file's length bounds, so
+        // the shape fits the int rows and columns compression and evaluation work in. An empty weight (a zero
+        // dimension, possibly beside a huge one) describes no layer at all.
+        for (long d : logical) {
+            if (d < 1) {
+                throw new SqueezeException("Corrupt ONNX model " + where + ": initializer '" + w.name()
+                        + "', the weight of " + opType + " node '" + nodeName + "', has shape "
+                        + java.util.Arrays.toString(w.shape()) + " (seen as " + java.util.Arrays.toString(logical)
+                        + "), which holds no weights", "the file is damaged; get a fresh copy or export it again");
+            }
+        }
         long params = w.numel();
         long bytes = w.storedBytes();
         if (bias != null && !bias.equals(w.name())) {

@@ -2,6 +2,7 @@ package dev.squeeze.engine.model.onnx;
 
 import com.google.protobuf.ByteString;
 import dev.squeeze.engine.model.DType;
+import dev.squeeze.engine.model.Shapes;
 import dev.squeeze.engine.model.Tensor;
 import dev.squeeze.engine.model.onnx.proto.OnnxProto.TensorProto;
 
@@ -63,20 +64,7 @@ final class OnnxTensors {
 
     /** The element count its dims give; every dim must be 0 or more and the product must fit a long. */
     static long numel(TensorProto t, String where) {
-        long n = 1;
-        for (int i = 0; i < t.getDimsCount(); i++) {
-            long d = t.getDims(i);
-            if (d < 0) {
-                throw OnnxModel.corrupt(where, "initializer '" + t.getName() + "' has dimension " + i + " = " + d);
-            }
-            try {
-                n = Math.multiplyExact(n, d);
-            } catch (ArithmeticException e) {
-                throw OnnxModel.corrupt(where, "the dims " + dims(t) + " of initializer '" + t.getName()
-                        + "' multiply to more than 2^63 elements");
-            }
-        }
-        return n;
+        return Shapes.numel(shape(t), where, t.getName());
     }
 
     static long[] shape(TensorProto t) {
@@ -99,7 +87,7 @@ final class OnnxTensors {
             if (t.getFloatDataCount() > 0 || t.getInt32DataCount() > 0) {
                 throw OnnxModel.corrupt(where, "initializer '" + name + "' holds both raw_data and typed values");
             }
-            long expected = n * type.bytes();
+            long expected = Shapes.bytes(n, type.bytes(), shape(t), where, name);
             if (t.getRawData().size() != expected) {
                 throw OnnxModel.corrupt(where, "initializer '" + name + "' has " + t.getRawData().size()
                         + " bytes of raw_data but its dims " + dims(t) + " of " + typeName(t.getDataType())
@@ -128,10 +116,11 @@ final class OnnxTensors {
     static void checkConstant(TensorProto t, int width, String where) {
         long n = numel(t, where);
         if (t.hasRawData()) {
-            if (t.getRawData().size() != n * width) {
+            long expected = Shapes.bytes(n, width, shape(t), where, t.getName());
+            if (t.getRawData().size() != expected) {
                 throw OnnxModel.corrupt(where, "initializer '" + t.getName() + "' has " + t.getRawData().size()
                         + " bytes of raw_data but its dims " + dims(t) + " of " + typeName(t.getDataType())
-                        + " need " + n * width);
+                        + " need " + expected);
             }
             return;
         }

@@ -8,7 +8,10 @@ import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.model.DType;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.ModelFormat;
+import dev.squeeze.engine.model.StoredSizes;
 import dev.squeeze.engine.model.Tensor;
+import dev.squeeze.engine.nn.MlpClassifier;
+import dev.squeeze.engine.nn.MlpLayout;
 import dev.squeeze.engine.util.Hashing;
 
 import java.io.IOException;
@@ -148,8 +151,17 @@ public final class SafetensorsFormat implements ModelFormat {
             ByteBuffer slice = file.asSlice(dataStart + e.begin, length).asByteBuffer();
             tensors.put(e.name, new Tensor(e.name, e.dtype, e.shape, slice));
         }
+        // What a tensor takes in this file is its byte range; a metadata entry claiming otherwise (copied from a
+        // model read from another format, or damaged) would only make the inventory lie.
+        metadata.keySet().removeIf(k -> k.startsWith(StoredSizes.KEY_PREFIX) || k.startsWith(StoredSizes.FORMAT_PREFIX));
         String arch = metadata.getOrDefault(ARCH_KEY, "unknown");
-        return new Model(displayName, where, name(), arch, Hashing.sha256(file), tensors, metadata);
+        Model model = new Model(displayName, where, name(), arch, Hashing.sha256(file), tensors, metadata);
+        if (MlpClassifier.ARCHITECTURE.equals(arch)) {
+            // Squeeze's own MLPs describe their network in the metadata: checked here, so that a damaged file is
+            // refused when it is opened rather than by the forward pass.
+            MlpLayout.of(model);
+        }
+        return model;
     }
 
     private record Entry(String name, DType dtype, long[] shape, long begin, long end) {

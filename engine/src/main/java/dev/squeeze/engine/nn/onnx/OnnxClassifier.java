@@ -31,6 +31,8 @@ import java.util.Set;
  */
 public final class OnnxClassifier implements ImageClassifier, AutoCloseable {
     static final int MAX_BATCH = 64;
+    /** The most floats one run's input buffer holds (4 bytes each: the largest direct buffer). */
+    private static final int MAX_VALUES = Integer.MAX_VALUE / 4;
 
     private final String source;
     private final OrtEnvironment env;
@@ -67,8 +69,14 @@ public final class OnnxClassifier implements ImageClassifier, AutoCloseable {
             }
             this.inputName = in.getName();
             this.outputName = out.getName();
-            this.batch = shape[0] > 0 ? (int) shape[0] : MAX_BATCH;
             this.inputSize = (int) product(shape, in.getName());
+            // A fixed batch is filled up with zero images on every run, so it must fit one direct buffer of floats.
+            if (shape[0] > MAX_VALUES / inputSize) {
+                throw unusable("input '" + in.getName() + "' has shape " + Arrays.toString(shape) + ": a fixed batch"
+                        + " of " + shape[0] + " images of " + inputSize + " values is more than one run can take ("
+                        + MAX_VALUES + " values)");
+            }
+            this.batch = shape[0] > 0 ? (int) shape[0] : MAX_BATCH;
             this.inputShape = shape.clone();
             this.inputShape[0] = batch;
             long[] outShape = outInfo.getShape();
@@ -153,7 +161,7 @@ public final class OnnxClassifier implements ImageClassifier, AutoCloseable {
                     + inputSize);
         }
         int classes = classNames.size();
-        float[] out = new float[count * classes];
+        float[] out = new float[Math.multiplyExact(count, classes)];
         for (int from = 0; from < count; from += batch) {
             int n = Math.min(batch, count - from);
             buffer.clear();
@@ -209,10 +217,12 @@ public final class OnnxClassifier implements ImageClassifier, AutoCloseable {
                 throw unusable("'" + name + "' has shape " + Arrays.toString(shape)
                         + " with a symbolic dimension after the batch; Squeeze needs fixed image and class sizes");
             }
-            n = Math.multiplyExact(n, shape[i]);
-        }
-        if (n > Integer.MAX_VALUE / MAX_BATCH) {
-            throw unusable("'" + name + "' has shape " + Arrays.toString(shape) + ": too many values per image");
+            // Checked before multiplying, so that no product of file-given dimensions can overflow.
+            if (shape[i] > MAX_VALUES / MAX_BATCH / n) {
+                throw unusable("'" + name + "' has shape " + Arrays.toString(shape) + ": too many values per image"
+                        + " (at most " + MAX_VALUES / MAX_BATCH + ")");
+            }
+            n *= shape[i];
         }
         return n;
     }

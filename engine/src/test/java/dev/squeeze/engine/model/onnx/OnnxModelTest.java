@@ -259,6 +259,76 @@ class OnnxModelTest {
         assertTrue(e.getMessage().contains("'fc.weight'") && e.getMessage().contains("-4"), e.getMessage());
     }
 
+    /**
+     * Dims whose element count fits a long but whose byte count does not: [2^31, 2^31] of FLOAT need 2^64 bytes,
+     * which wrapped to 0 and matched an empty raw_data, so the file opened and {@code inspect} reported 4.6·10^18
+     * parameters. The same for an integer constant (8-byte INT64: 2^65 bytes).
+     */
+    @Test
+    void dimsWhoseByteCountOverflowsAreRefused() throws Exception {
+        long big = 1L << 31;
+        TensorProto weight = TensorProto.newBuilder().setName("fc.weight").setDataType(1).addDims(big).addDims(big)
+                .setRawData(ByteString.EMPTY).build();
+        SqueezeException e = assertThrows(SqueezeException.class, () -> readBack(withWeight(weight), "huge.onnx"));
+        assertTrue(e.getMessage().contains("huge.onnx") && e.getMessage().contains("'fc.weight'")
+                && e.getMessage().contains(Long.toString(big)), e.getMessage());
+
+        TensorProto shape = TensorProto.newBuilder().setName("shape").setDataType(7).addDims(big).addDims(big)
+                .setRawData(ByteString.EMPTY).build();
+        GraphProto withConstant = withWeight(raw("fc.weight", new float[12], 4, 3)).getGraph().toBuilder()
+                .addInitializer(shape).build();
+        e = assertThrows(SqueezeException.class, () -> readBack(model(withConstant), "hugeconst.onnx"));
+        assertTrue(e.getMessage().contains("hugeconst.onnx") && e.getMessage().contains("'shape'"), e.getMessage());
+    }
+
+    /** The CLI reports such a file as bad input (exit 3) naming the file and the tensor, not as an internal error. */
+    @Test
+    void inspectOfAnOverflowingModelExitsWithBadInput() throws Exception {
+        long big = 1L << 31;
+        TensorProto weight = TensorProto.newBuilder().setName("fc.weight").setDataType(1).addDims(big).addDims(big)
+                .setRawData(ByteString.EMPTY).build();
+        Path file = dir.resolve("inspect-me.onnx");
+        Files.write(file, withWeight(weight).toByteArray());
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        int code = dev.squeeze.engine.cli.SqueezeCli.execute(new String[]{"inspect", file.toString()},
+                new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+        assertEquals(dev.squeeze.engine.cli.SqueezeCli.EXIT_INPUT, code, err.toString());
+        assertTrue(err.toString().contains("inspect-me.onnx") && err.toString().contains("'fc.weight'")
+                && !err.toString().contains("internal error"), err.toString());
+    }
+
+    /**
+     * A weight with a zero dimension holds nothing, whatever its other dimensions claim ([0, 2^40] passes the
+     * length check with 0 bytes); as a layer its huge dimension reached int casts downstream.
+     */
+    @Test
+    void anEmptyLayerWeightIsRefusedNamingTheNode() throws Exception {
+        TensorProto empty = TensorProto.newBuilder().setName("fc.weight").setDataType(1).addDims(0).addDims(1L << 40)
+                .setRawData(ByteString.EMPTY).build();
+        SqueezeException e = assertThrows(SqueezeException.class, () -> readBack(withWeight(empty), "empty.onnx"));
+        assertTrue(e.getMessage().contains("empty.onnx") && e.getMessage().contains("'fc.weight'")
+                && e.getMessage().contains("'mm'"), e.getMessage());
+    }
+
+    /**
+     * A Reshape target whose product overflows is not a view of the initializer: [2^62 + 3, 4] multiplies to
+     * 2^64 + 12, which wrapped to the 12 elements of a 4 × 3 weight and gave a layer of 2^62 + 3 inputs.
+     */
+    @Test
+    void aReshapeTargetWhoseProductOverflowsIsNotAView() {
+        TensorProto target = TensorProto.newBuilder().setName("shapeW").setDataType(7).addDims(2)
+                .addInt64Data((1L << 62) + 3).addInt64Data(4).build();
+        GraphProto g = GraphProto.newBuilder()
+                .addNode(node("Reshape", "r", new String[]{"W", "shapeW"}, "Wr"))
+                .addNode(node("MatMul", "mm", new String[]{"x", "Wr"}, "y"))
+                .addInitializer(raw("W", new float[12], 4, 3)).addInitializer(target)
+                .addInput(floatValue("x", 1, 4)).addOutput(floatValue("y", 1, 3)).build();
+        OnnxModel m = parse(model(g), "overflow-view.onnx");
+        assertEquals(List.of(), m.layers());
+        assertEquals(12, m.model().parameterCount());
+    }
+
     @Test
     void unsupportedDataTypesAndExternalDataAreNamed() throws Exception {
         TensorProto dbl = TensorProto.newBuilder().setName("fc.weight").setDataType(11).addDims(3).addDims(4)

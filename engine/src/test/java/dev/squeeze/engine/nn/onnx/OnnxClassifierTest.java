@@ -219,6 +219,30 @@ class OnnxClassifierTest {
     }
 
     /**
+     * Input sizes come from the file: a fixed batch past 2^31 was cast to a negative int ("capacity < 0"), a
+     * batch times image size past the largest buffer likewise, and image dimensions whose product overflows a
+     * long escaped as an ArithmeticException. Each is a SqueezeException naming the file and the input.
+     */
+    @Test
+    void inputShapesTooLargeForOneRunAreClearErrors() {
+        Object[][] shapes = {
+                {(1L << 31) + 1, 4L},            // a batch beyond an int
+                {1L << 20, 1L << 10},            // 2^30 values: more than one direct float buffer holds
+                {1L, 1L << 40, 1L << 40},        // an image whose size overflows a long
+                {null, 1L << 30}};               // a symbolic batch of 64 such images
+        for (Object[] dims : shapes) {
+            Object[] in = java.util.Arrays.stream(dims).map(d -> d == null ? (Object) "N" : d).toArray();
+            GraphProto g = GraphProto.newBuilder()
+                    .addNode(node("Relu", "relu", new String[]{"x"}, "y"))
+                    .addInput(floatValue("x", in)).addOutput(floatValue("y", in)).build();
+            String name = "shape-" + java.util.Arrays.toString(dims) + ".onnx";
+            OnnxModel m = OnnxModel.parse(OnnxTestModels.model(g).toByteArray(), name, "shape");
+            SqueezeException e = assertThrows(SqueezeException.class, () -> OnnxClassifier.open(m).close(), name);
+            assertTrue(e.getMessage().contains(name) && e.getMessage().contains("'x'"), e.getMessage());
+        }
+    }
+
+    /**
      * In a child JVM pointed at an empty folder for ONNX Runtime's native libraries, loading fails: the failure
      * must be a SqueezeException saying so, the first time and every time after.
      */
