@@ -242,8 +242,6 @@ public final class OnnxGraphFuzz {
         Map<String, byte[]> out = new LinkedHashMap<>();
         for (int i = 0; i < SEEDS.size(); i++) {
             out.put("seed-" + i, new byte[]{(byte) i});
-            out.put("seed-" + i + "-batch-symbolic", new byte[]{(byte) i, 9, 0, 6});
-            out.put("seed-" + i + "-transB-0", new byte[]{(byte) i, 5, 0, 1, 0});
             out.put("seed-" + i + "-opset-17", new byte[]{(byte) i, 13, 1, 17});
         }
         return out;

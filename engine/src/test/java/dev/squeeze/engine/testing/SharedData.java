@@ -1,7 +1,5 @@
 package dev.squeeze.engine.testing;
 
-import org.junit.jupiter.api.Assumptions;
-
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -16,27 +14,16 @@ public final class SharedData {
     }
 
     public static Path root() {
-        String prop = System.getProperty("squeeze.shared");
-        if (prop != null && !prop.isBlank()) {
-            return Path.of(prop);
-        }
-        String env = System.getenv("SQUEEZE_SHARED");
-        if (env != null && !env.isBlank()) {
-            return Path.of(env);
-        }
         String projectRoot = System.getProperty("squeeze.root", Path.of("").toAbsolutePath().getParent().toString());
-        return Path.of(projectRoot).toAbsolutePath().normalize().resolveSibling("shared");
+        return TestInputs.folder("squeeze.shared", "SQUEEZE_SHARED",
+                Path.of(projectRoot).toAbsolutePath().normalize().resolveSibling("shared"));
     }
 
     /** The file at {@code relative} under shared/, or a skip (a failure under CI) when it is missing. */
     public static Path require(String relative) {
         Path p = root().resolve(relative);
         if (!Files.exists(p)) {
-            String msg = "shared data missing: " + p + " (set -Dsqueeze.shared or SQUEEZE_SHARED to the shared/ folder)";
-            if ("true".equalsIgnoreCase(System.getenv("CI"))) {
-                throw new AssertionError(msg + "; under CI it must be present");
-            }
-            Assumptions.abort(msg);
+            TestInputs.missing("shared data missing: " + p + " (set -Dsqueeze.shared or SQUEEZE_SHARED to the shared/ folder)");
         }
         return p;
     }
