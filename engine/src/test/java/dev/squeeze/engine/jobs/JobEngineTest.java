@@ -244,6 +244,7 @@ class JobEngineTest {
             var row = engine.jobs().get(id).orElseThrow();
             assertEquals(JobStatus.FAILED, row.status());
             assertTrue(row.reason().contains(checkpointDir(1).toString()), row.reason());
+            assertTrue(row.reason().contains("not a folder is in the way"), row.reason());
             assertTrue(row.reason().contains("SQUEEZE_HOME"), row.reason());
             assertTrue(store.runs(null).isEmpty());
         }

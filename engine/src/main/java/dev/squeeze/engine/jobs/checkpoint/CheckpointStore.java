@@ -69,6 +69,20 @@ import java.util.stream.Stream;
  * exception, so the job recomputes that layer.
  */
 public final class CheckpointStore {
+    /** The file-system errors a person can act on, in words; anything else as Java says it. */
+    private static String describe(IOException e) {
+        if (e instanceof java.nio.file.FileAlreadyExistsException || e instanceof java.nio.file.NotDirectoryException) {
+            return "something that is not a folder is in the way at " + e.getMessage();
+        }
+        if (e instanceof java.nio.file.AccessDeniedException) {
+            return "permission denied at " + e.getMessage();
+        }
+        if (e instanceof java.nio.file.NoSuchFileException) {
+            return "the folder " + e.getMessage() + " does not exist (was it removed while the job ran?)";
+        }
+        return e.toString();
+    }
+
     private static final Logger LOG = LoggerFactory.getLogger(CheckpointStore.class);
 
     private static final byte[] MAGIC = "SQCKPT01".getBytes(StandardCharsets.US_ASCII);
@@ -175,8 +189,8 @@ public final class CheckpointStore {
             syncDirectory();
         } catch (IOException e) {
             DiskProblem disk = DiskProblem.of(e);
-            String why = disk == null ? e.toString() : disk.kind() == DiskProblem.Kind.FULL
-                    ? "the disk is full (" + disk.detail() + ")" : "the disk or folder is read-only (" + disk.detail() + ")";
+            String why = disk != null ? (disk.kind() == DiskProblem.Kind.FULL ? "the disk is full (" + disk.detail()
+                    + ")" : "the disk or folder is read-only (" + disk.detail() + ")") : describe(e);
             throw new SqueezeException("Cannot write the checkpoint of layer " + layer + " (index " + index
                     + ") in folder " + dir + ": " + why, FIX, e);
         } finally {
