@@ -11,6 +11,28 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        Application.launch(SqueezeApp.class, args);
+        try {
+            Application.launch(SqueezeApp.class, args);
+        } catch (RuntimeException | UnsatisfiedLinkError e) {
+            // JavaFX reports a desktop it cannot use (no GTK 3, no OpenGL/software pipeline, no display) by
+            // throwing from launch: say what is missing instead of printing its stack trace.
+            System.err.println("squeeze: " + cannotStart(e));
+            System.exit(3);
+        }
+    }
+
+    /** What to tell a person whose workbench could not start, from JavaFX's start-up failure. */
+    static String cannotStart(Throwable e) {
+        String what = String.valueOf(e.getMessage());
+        String fix;
+        if (what.contains("GTK")) {
+            fix = "install GTK 3 (Debian/Ubuntu: sudo apt-get install libgtk-3-0 libgl1), or use the headless CLI:"
+                    + " ./squeeze --help";
+        } else if (what.toLowerCase(java.util.Locale.ROOT).contains("display")) {
+            fix = "run it in a desktop session, or on a headless machine: xvfb-run -a ./squeeze";
+        } else {
+            fix = "check the graphics libraries (GTK 3, OpenGL); the headless CLI needs none: ./squeeze --help";
+        }
+        return "the workbench cannot start: JavaFX failed to open a window (" + what + ")\n  Fix: " + fix;
     }
 }
