@@ -32,7 +32,12 @@ import java.util.Set;
 public final class OnnxClassifier implements ImageClassifier, AutoCloseable {
     static final int MAX_BATCH = 64;
     /** The most floats one run's input buffer holds (4 bytes each: the largest direct buffer). */
-    private static final int MAX_VALUES = Integer.MAX_VALUE / 4;
+    /**
+     * The input values one run may take (64 MB of floats, allocated once per classifier). A graph's input shape is a
+     * claim of the file like any other: a symbolic batch shrinks to fit (an ImageNet-sized 3×224×224 input still
+     * runs 64 images at once), and a fixed batch or an image larger than this is refused.
+     */
+    private static final int MAX_VALUES = 1 << 24;
 
     private final String source;
     private final OrtEnvironment env;
@@ -76,7 +81,7 @@ public final class OnnxClassifier implements ImageClassifier, AutoCloseable {
                         + " of " + shape[0] + " images of " + inputSize + " values is more than one run can take ("
                         + MAX_VALUES + " values)");
             }
-            this.batch = shape[0] > 0 ? (int) shape[0] : MAX_BATCH;
+            this.batch = shape[0] > 0 ? (int) shape[0] : Math.max(1, Math.min(MAX_BATCH, MAX_VALUES / inputSize));
             this.inputShape = shape.clone();
             this.inputShape[0] = batch;
             long[] outShape = outInfo.getShape();
@@ -137,6 +142,11 @@ public final class OnnxClassifier implements ImageClassifier, AutoCloseable {
                     "check that the model runs in ONNX Runtime " + env.getVersion()
                             + " (supported opsets, valid graph); export it again if it is damaged", e);
         }
+    }
+
+    /** Images per ONNX Runtime run (fixed by the graph, or chosen to fit {@link #MAX_VALUES}). */
+    int batchSize() {
+        return batch;
     }
 
     @Override
@@ -218,9 +228,9 @@ public final class OnnxClassifier implements ImageClassifier, AutoCloseable {
                         + " with a symbolic dimension after the batch; Squeeze needs fixed image and class sizes");
             }
             // Checked before multiplying, so that no product of file-given dimensions can overflow.
-            if (shape[i] > MAX_VALUES / MAX_BATCH / n) {
+            if (shape[i] > MAX_VALUES / n) {
                 throw unusable("'" + name + "' has shape " + Arrays.toString(shape) + ": too many values per image"
-                        + " (at most " + MAX_VALUES / MAX_BATCH + ")");
+                        + " (at most " + MAX_VALUES + ")");
             }
             n *= shape[i];
         }

@@ -243,6 +243,30 @@ class OnnxClassifierTest {
     }
 
     /**
+     * Regression (fuzzing): a symbolic batch of large images allocated 64 of them at once (a 900 MB buffer for
+     * 3.5 M-value images, out of memory). The batch now shrinks to what one run may take; the model still runs.
+     */
+    @Test
+    void aSymbolicBatchOfLargeImagesShrinksInsteadOfRunningOutOfMemory() {
+        Object[] dims = {"N", 1L << 22};
+        GraphProto g = GraphProto.newBuilder()
+                .addNode(node("Relu", "relu", new String[]{"x"}, "y"))
+                .addInput(floatValue("x", dims)).addOutput(floatValue("y", dims)).build();
+        OnnxModel m = OnnxModel.parse(OnnxTestModels.model(g).toByteArray(), "large-images.onnx", "large");
+        try (OnnxClassifier c = OnnxClassifier.open(m)) {
+            // 4 images of 2^22 values: the 64 MB a run may take, not 64 images (1 GB).
+            assertEquals(4, c.batchSize());
+            float[] image = new float[c.inputSize()];
+            image[7] = 3f;
+            image[8] = -2f;
+            float[] out = c.logits(image, 1);
+            assertEquals(1 << 22, out.length);
+            assertEquals(3f, out[7]);
+            assertEquals(0f, out[8]);
+        }
+    }
+
+    /**
      * In a child JVM pointed at an empty folder for ONNX Runtime's native libraries, loading fails: the failure
      * must be a SqueezeException saying so, the first time and every time after.
      */
