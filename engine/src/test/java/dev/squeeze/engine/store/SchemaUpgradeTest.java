@@ -69,16 +69,8 @@ class SchemaUpgradeTest {
             Files.createDirectories(base.getParent());
             Path file = Files.write(ResultsStore.fileOf(base), v1);
 
-            FaultyDisk.fillUpAfter(free);
             SqueezeException[] thrown = new SqueezeException[1];
-            String stderr = stderrOf(() -> {
-                try {
-                    ResultsStore.openFile(base, FAULTY).close();
-                } catch (SqueezeException e) {
-                    thrown[0] = e;
-                }
-            });
-            FaultyDisk.heal();
+            String stderr = openOnDiskFillingAfter(free, base, thrown);
             assertEquals(thrown[0] != null ? "" : "upgraded", stderr.isEmpty() ? "" : stderr.contains(
                     "SchemaUpgrade - upgraded the results database") && stderr.lines().count() == 1 ? "upgraded" : stderr,
                     "H2 or Flyway printed on stderr (disk full after " + free + " bytes)");
@@ -116,16 +108,8 @@ class SchemaUpgradeTest {
         for (long free : levels) {
             Path base = dir.resolve("at-" + free + "/results");
             Files.createDirectories(base.getParent());
-            FaultyDisk.fillUpAfter(free);
             SqueezeException[] thrown = new SqueezeException[1];
-            String stderr = stderrOf(() -> {
-                try {
-                    ResultsStore.openFile(base, FAULTY).close();
-                } catch (SqueezeException e) {
-                    thrown[0] = e;
-                }
-            });
-            FaultyDisk.heal();
+            String stderr = openOnDiskFillingAfter(free, base, thrown);
             if (thrown[0] != null) {
                 failed++;
                 String msg = thrown[0].getMessage();
@@ -310,6 +294,25 @@ class SchemaUpgradeTest {
     static List<String> fileNames(Path folder) throws IOException {
         try (Stream<Path> files = Files.list(folder)) {
             return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+    }
+
+    /**
+     * Opens the database at {@code base} on the simulated disk that fills up after {@code free} more bytes, then
+     * heals the disk; returns what reached stderr, and the refusal (if any) in {@code thrown[0]}.
+     */
+    private static String openOnDiskFillingAfter(long free, Path base, SqueezeException[] thrown) {
+        FaultyDisk.fillUpAfter(free);
+        try {
+            return stderrOf(() -> {
+                try {
+                    ResultsStore.openFile(base, FAULTY).close();
+                } catch (SqueezeException e) {
+                    thrown[0] = e;
+                }
+            });
+        } finally {
+            FaultyDisk.heal();
         }
     }
 }
