@@ -126,12 +126,22 @@ public final class FuzzFiles {
         }
     }
 
+    private static void deleteTree(Path dir) {
+        try (var walk = Files.walk(dir)) {
+            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | UncheckedIOException ignored) {
+            // Best effort at exit.
+        }
+    }
+
     private static Path createScratch() {
         Path shm = Path.of("/dev/shm");
         Path parent = Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
         try {
             Path dir = Files.createTempDirectory(parent, "squeeze-fuzz-");
-            dir.toFile().deleteOnExit();
+            // /dev/shm is memory: remove the folder and everything targets wrote into it when the JVM ends
+            // (File.deleteOnExit would skip a folder that is not empty). A crash or kill -9 can still leave one.
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir), "remove-fuzz-scratch"));
             return dir;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot create a fuzz scratch folder in " + parent, e);
