@@ -31,11 +31,9 @@ final class JobsSupport {
             if (env != null && !env.isBlank()) {
                 WorkerHeap.check(env, "SQUEEZE_WORKER_HEAP");
             }
-            if (workerHeap != null) {
-                WorkerHeap.check(workerHeap, "--worker-heap");
-            }
             JobEngine.Options defaults = JobEngine.Options.defaults().withWorkers(workers);
-            return workerHeap == null ? defaults : defaults.withWorkerHeap(workerHeap);
+            return workerHeap == null ? defaults
+                    : defaults.withWorkerHeap(WorkerHeap.check(workerHeap, "--worker-heap"));
         }
     }
 

@@ -5,10 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.jobs.JobEngine;
-import dev.squeeze.engine.jobs.JobExecution;
+import dev.squeeze.engine.jobs.JobsRejected;
 import dev.squeeze.engine.jobs.JobSpec;
-import dev.squeeze.engine.jobs.ModelRefs;
-import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.plan.CompressionPlan;
 import dev.squeeze.engine.store.JobRow;
 import dev.squeeze.engine.store.JobStatus;
@@ -93,12 +91,13 @@ final class SweepCommand implements Callable<Integer> {
         var out = spec.commandLine().getOut();
         out.printf("Sweep %s: %d plans on %s%n", sweepTag, specs.size(), model);
         try (ResultsStore store = parent.openStore()) {
-            List<JobRow> ended;
-            try {
-                ended = JobsSupport.runInForeground(parent, store, options, engine -> engine.submitAll(specs));
-            } catch (SqueezeException e) {
-                throw namePlans(e, specs);
-            }
+            List<JobRow> ended = JobsSupport.runInForeground(parent, store, options, engine -> {
+                try {
+                    return engine.submitAll(specs);
+                } catch (JobsRejected rejected) {
+                    throw namePlans(rejected, specs.size());
+                }
+            });
             Set<Long> runIds = new java.util.HashSet<>();
             ended.stream().filter(j -> j.status() == JobStatus.DONE).forEach(j -> runIds.add(j.runId()));
             List<RunSummary> runs = store.runs(null).stream().filter(r -> runIds.contains(r.id())).toList();
@@ -115,37 +114,23 @@ final class SweepCommand implements Callable<Integer> {
     private static final int PLANS_SHOWN = 10;
 
     /**
-     * The engine checks every plan against the model before it queues any, and stops at the first that does not
-     * fit — without saying which file that was. Only then (a sweep that fits pays nothing for it) is the model
-     * opened again and each plan checked on its own, so that the message names every plan that does not fit.
+     * The engine checks every plan against the model before it queues any and names the plans that do not fit by
+     * label; the message names them by where they came from (the plan file, or the grid point).
      */
-    private SqueezeException namePlans(SqueezeException fromEngine, List<JobSpec> specs) {
-        Model m;
-        try {
-            m = ModelRefs.open(model);
-        } catch (SqueezeException e) {
-            return fromEngine;
-        }
+    private SqueezeException namePlans(JobsRejected rejected, int plans) {
         List<String> failures = new ArrayList<>();
-        for (JobSpec s : specs) {
-            try {
-                JobExecution.validate(s, m);
-            } catch (SqueezeException e) {
-                String where = whereFrom.getOrDefault(s.label(), "Plan '" + s.label() + "'");
-                failures.add(where + ": " + e.getMessage());
-            }
-        }
-        if (failures.isEmpty()) {
-            return fromEngine;
+        for (JobsRejected.Refusal r : rejected.refusals()) {
+            String where = whereFrom.getOrDefault(r.spec().label(), "Plan '" + r.spec().label() + "'");
+            failures.add(where + ": " + r.reason().getMessage());
         }
         StringBuilder b = new StringBuilder(String.format(java.util.Locale.ROOT,
-                "%d of %d plans %s not fit %s; no job was queued:", failures.size(), specs.size(),
-                failures.size() == 1 ? "does" : "do", m.name()));
+                "%d of %d plans %s not fit %s; no job was queued:", failures.size(), plans,
+                failures.size() == 1 ? "does" : "do", rejected.refusals().getFirst().modelName()));
         failures.stream().limit(PLANS_SHOWN).forEach(f -> b.append("\n").append(f));
         if (failures.size() > PLANS_SHOWN) {
             b.append("\n… and ").append(failures.size() - PLANS_SHOWN).append(" more plans");
         }
-        return new SqueezeException(b.toString(), null, fromEngine);
+        return new SqueezeException(b.toString(), null, rejected);
     }
 
     /** Every *.json in the folder, by file name; every file is read, and all that cannot be are reported together. */

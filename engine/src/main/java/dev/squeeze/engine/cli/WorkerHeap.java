@@ -15,7 +15,7 @@ final class WorkerHeap {
     /** Below this a worker JVM starts, but cannot hold even the built-in sample and its evaluation data. */
     static final long MIN_BYTES = 64L << 20;
 
-    private static final Pattern SIZE = Pattern.compile("(\\d+)([kKmMgGtT]?)");
+    private static final Pattern SIZE = dev.squeeze.engine.jobs.JobEngine.Options.HEAP_SIZE;
 
     private WorkerHeap() {
     }

@@ -65,14 +65,18 @@ public final class JobEngine implements AutoCloseable {
      * @param cancelGrace  how long a worker may take to stop after a cancel before it is killed
      */
     public record Options(int workers, String workerHeap, List<String> extraJvmArgs, Duration cancelGrace) {
+        /** A heap size as {@code java -Xmx} takes it: digits, then k, m, g or t (any case), or bytes. */
+        public static final java.util.regex.Pattern HEAP_SIZE = java.util.regex.Pattern.compile("(\\d+)([kKmMgGtT]?)");
+
         public Options {
             if (workers < 1 || workers > 64) {
                 throw new SqueezeException("--workers is " + workers, "give 1 to 64 workers");
             }
-            if (workerHeap != null && !workerHeap.isBlank() && !workerHeap.matches("\\d+[kKmMgG]?")) {
+            if (workerHeap != null && !workerHeap.isBlank() && !HEAP_SIZE.matcher(workerHeap.strip()).matches()) {
                 throw new SqueezeException("Worker heap '" + workerHeap + "' is not a size",
                         "give a size like 2g or 1500m");
             }
+            workerHeap = workerHeap == null || workerHeap.isBlank() ? null : workerHeap.strip();
             extraJvmArgs = List.copyOf(extraJvmArgs);
         }
 
@@ -195,17 +199,27 @@ public final class JobEngine implements AutoCloseable {
 
     /**
      * Validates every job first (model, plan, every layer's settings), then queues them all: one invalid job
-     * queues none.
+     * queues none, and the {@link JobsRejected} names every job that does not fit.
      */
     public List<Long> submitAll(List<JobSpec> specs) {
         if (closing) {
             throw new IllegalStateException("the job engine is closed");
         }
         requireRunning();
-        // A sweep names one model many times: open (read and hash) each once.
+        // A sweep names one model many times: open (read and hash) each once. Every job is checked, so that a
+        // refusal can name all that do not fit.
         Map<String, dev.squeeze.engine.model.Model> opened = new java.util.HashMap<>();
+        List<JobsRejected.Refusal> refused = new ArrayList<>();
         for (JobSpec s : specs) {
-            JobExecution.validate(s, opened.computeIfAbsent(s.model(), ModelRefs::open));
+            dev.squeeze.engine.model.Model model = opened.computeIfAbsent(s.model(), ModelRefs::open);
+            try {
+                JobExecution.validate(s, model);
+            } catch (SqueezeException e) {
+                refused.add(new JobsRejected.Refusal(s, model.name(), e));
+            }
+        }
+        if (!refused.isEmpty()) {
+            throw new JobsRejected(refused);
         }
         List<Long> ids = new ArrayList<>();
         for (JobSpec s : specs) {
@@ -466,7 +480,8 @@ public final class JobEngine implements AutoCloseable {
             return;
         }
         r.worker = worker;
-        if (r.cancelReason != null || closing) {
+        // stop() may have run between the check before start and here; it saw no worker to end, so end it now
+        if (r.cancelReason != null || closing || stopped.get() != null) {
             worker.destroy();
         }
         worker.send(new ParentMessage.Start(Protocol.VERSION, id, spec, row.specHash(), checkpoints.dir().toString()));
