@@ -17,7 +17,7 @@ import java.util.function.Supplier;
  * result or a person-readable error back on the FX thread. Tasks are never interrupted: cancellation is
  * cooperative, so no thread is stopped inside database I/O.
  */
-public final class EngineExecutor implements AutoCloseable {
+public final class EngineExecutor implements TaskExecutor, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EngineExecutor.class);
     private final ExecutorService executor;
 
@@ -35,6 +35,7 @@ public final class EngineExecutor implements AutoCloseable {
     }
 
     /** Runs {@code work} in the background; {@code onDone} or {@code onError} then run on the FX thread. */
+    @Override
     public <T> void submit(Supplier<T> work, Consumer<T> onDone, Consumer<String> onError) {
         executor.execute(() -> {
             try {
@@ -51,6 +52,7 @@ public final class EngineExecutor implements AutoCloseable {
     }
 
     /** Runs {@code work} in the background, after the tasks submitted before it; errors are only logged. */
+    @Override
     public void execute(Runnable work) {
         executor.execute(() -> {
             try {
@@ -74,6 +76,15 @@ public final class EngineExecutor implements AutoCloseable {
         }
         LOG.error("Unexpected error in the engine", e);
         return "Internal error: " + e + ". This is a bug in Squeeze; the log has the details.";
+    }
+
+    @Override
+    public void publish(Runnable update) {
+        if (Platform.isFxApplicationThread()) {
+            update.run();
+        } else {
+            Platform.runLater(update);
+        }
     }
 
     /** Runs a last task (e.g. closing the store) and waits briefly for it. */
