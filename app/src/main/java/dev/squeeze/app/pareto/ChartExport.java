@@ -40,7 +40,9 @@ public final class ChartExport {
         SVGGraphics2D g2 = new SVGGraphics2D(width, height);
         chart.draw(g2, new Rectangle2D.Double(0, 0, width, height));
         try {
-            Files.writeString(file, g2.getSVGDocument(), StandardCharsets.UTF_8);
+            // No DOCTYPE (as SVG 2 advises): a parser then never fetches the SVG 1.1 DTD from the network.
+            Files.writeString(file, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + g2.getSVGElement() + "\n",
+                    StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw failed(file, e);
         }

@@ -65,6 +65,11 @@ final class ParetoRenderer extends XYLineAndShapeRenderer {
         fireChangeEvent();
     }
 
+    /** The run drawn enlarged, or -1. */
+    long highlighted() {
+        return highlighted;
+    }
+
     ParetoViewModel.ChartPoint point(int series, int item) {
         if (series < 0 || series >= points.size() || item < 0 || item >= points.get(series).size()) {
             return null;

@@ -128,6 +128,8 @@ public final class ParetoView {
         plot.setDomainGridlinePaint(new Color(0xdddddd));
         plot.setRangeGridlinePaint(new Color(0xdddddd));
         plot.setDomainPannable(true);
+        // Series in the view-model's order, so its first points (frontier first) win the room for labels.
+        plot.setSeriesRenderingOrder(org.jfree.chart.plot.SeriesRenderingOrder.FORWARD);
         plot.setRangePannable(true);
         chart = new JFreeChart(null, new Font(Font.SANS_SERIF, Font.BOLD, 14), plot, false);
         chart.setBackgroundPaint(Color.WHITE);
@@ -424,15 +426,20 @@ public final class ParetoView {
             List<Long> now = table.getSelectionModel().getSelectedItems().stream().map(RunRow::id).toList();
             List<Long> ordered = new ArrayList<>(vm.selectedRuns().stream().filter(now::contains).toList());
             now.stream().filter(id -> !ordered.contains(id)).forEach(ordered::add);
+            vm.selectedRuns().setAll(ordered);
+        });
+        // The row last selected is the run highlighted on the chart.
+        table.getSelectionModel().selectedItemProperty().addListener((obs, old, item) -> {
+            if (syncing) {
+                return;
+            }
             syncing = true;
             try {
-                vm.selectedRuns().setAll(ordered);
-                RunRow focused = table.getSelectionModel().getSelectedItem();
-                vm.selectedRun().set(focused == null ? null : focused.id());
+                vm.selectedRun().set(item == null ? null : item.id());
             } finally {
                 syncing = false;
             }
-            renderer.setHighlighted(vm.selectedRun().get());
+            renderer.setHighlighted(item == null ? null : item.id());
         });
     }
 
@@ -574,7 +581,11 @@ public final class ParetoView {
             } else {
                 NumberAxis lin = new NumberAxis(data.xLabel());
                 lin.setAutoRangeIncludesZero(false);
-                lin.setNumberFormatOverride(bytes ? new BytesFormat() : new DecimalFormat("0.##"));
+                if (bytes) {
+                    lin.setStandardTickUnits(BytesFormat.TICKS);
+                } else {
+                    lin.setNumberFormatOverride(new DecimalFormat("0.##"));
+                }
                 x = lin;
             }
             x.setUpperMargin(0.12); // room for the labels of the rightmost runs
@@ -606,6 +617,15 @@ public final class ParetoView {
 
     /** Axis ticks in bytes as people read them (KiB, MiB). */
     private static final class BytesFormat extends NumberFormat {
+        /** Tick spacings of whole binary units (…, 512 B, 1 KiB, 2 KiB, …, 1 GiB, …), so ticks read 1.5 KiB, not 1.3. */
+        static final org.jfree.chart.axis.TickUnits TICKS = new org.jfree.chart.axis.TickUnits();
+
+        static {
+            for (long unit = 1; unit <= (1L << 40); unit <<= 1) {
+                TICKS.add(new org.jfree.chart.axis.NumberTickUnit(unit, new BytesFormat()));
+            }
+        }
+
         @Override
         public StringBuffer format(double number, StringBuffer to, FieldPosition pos) {
             return to.append(Bytes.human(Math.round(number)));
@@ -771,6 +791,11 @@ public final class ParetoView {
     /** The frontier step lines' dataset, for tests. */
     public XYSeriesCollection frontierDataset() {
         return frontierData;
+    }
+
+    /** The run whose point is drawn enlarged, or null, for tests. */
+    Long highlightedRun() {
+        return renderer.highlighted() < 0 ? null : renderer.highlighted();
     }
 
     /** How many point labels the last drawing placed without collision, for tests. */
