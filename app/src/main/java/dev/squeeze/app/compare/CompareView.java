@@ -73,10 +73,10 @@ public final class CompareView {
         VBox.setVgrow(layers, Priority.ALWAYS);
 
         ChartViewer bitsViewer = new ChartViewer(LayerCharts.bars("Bits per weight by layer", "bits/weight", bits,
-                null, "0.##"));
+                "0.##", true));
         bitsViewer.setId("compare-bits-chart");
         ChartViewer errorViewer = new ChartViewer(LayerCharts.bars("Reconstruction error by layer",
-                "relative error", errors, null, "0.####"));
+                "relative error", errors, "0.####", true));
         errorViewer.setId("compare-error-chart");
         VBox charts = new VBox(6, bitsViewer, errorViewer);
         VBox.setVgrow(bitsViewer, Priority.ALWAYS);

@@ -349,7 +349,7 @@ public final class ParetoView {
         model.visibleProperty().bind(vm.allModels());
         table.getColumns().add(model);
         table.getColumns().add(text("Run", 170, RunRow::label));
-        TableColumn<RunRow, String> family = text("Method", 95, r -> r.family() + (r.baseline() ? " (baseline)" : ""));
+        TableColumn<RunRow, String> family = text("Method", 120, r -> r.family() + (r.baseline() ? " (baseline)" : ""));
         family.setCellFactory(col -> new TableCell<>() {
             @Override
             protected void updateItem(String v, boolean empty) {
@@ -382,7 +382,7 @@ public final class ParetoView {
         });
         metric.textProperty().bind(vm.metric().orElse("Metric"));
         table.getColumns().add(metric);
-        TableColumn<RunRow, String> frontier = text("Frontier", 70, r -> r.onFrontier() ? "✓ frontier"
+        TableColumn<RunRow, String> frontier = text("Frontier", 90, r -> r.onFrontier() ? "✓ frontier"
                 : r.onChart() ? "dominated" : "not plotted");
         frontier.setCellFactory(col -> new TableCell<>() {
             @Override
@@ -626,14 +626,23 @@ public final class ParetoView {
             }
         }
 
+        private static final String[] UNITS = {"B", "KiB", "MiB", "GiB", "TiB"};
+
+        /** Like the table's sizes, with up to two decimals so that ticks 256 B apart read 1.25 KiB, 1.5 KiB. */
         @Override
         public StringBuffer format(double number, StringBuffer to, FieldPosition pos) {
-            return to.append(Bytes.human(Math.round(number)));
+            double v = number;
+            int u = 0;
+            while (Math.abs(v) >= 1024 && u < UNITS.length - 1) {
+                v /= 1024;
+                u++;
+            }
+            return to.append(new DecimalFormat("0.##").format(v)).append(' ').append(UNITS[u]);
         }
 
         @Override
         public StringBuffer format(long number, StringBuffer to, FieldPosition pos) {
-            return to.append(Bytes.human(number));
+            return format((double) number, to, pos);
         }
 
         @Override

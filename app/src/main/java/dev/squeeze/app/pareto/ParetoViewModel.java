@@ -138,6 +138,7 @@ public final class ParetoViewModel {
     /** What one load read from the store; filters are applied to it without reading again. */
     private record Snapshot(List<ModelRef> storedModels, List<ModelRef> shownModels, List<RunSummary> runs,
                             Map<Long, String> family, Map<Long, Boolean> baseline, Map<Long, List<String>> tags,
+                            Map<Long, String> plans,
                             List<String> metrics, String metric, Pareto.XAxis x, Map<Long, Double> values,
                             Map<String, Pareto.Result> results) {
     }
@@ -271,6 +272,7 @@ public final class ParetoViewModel {
         List<RunSummary> runs = new ArrayList<>();
         Map<Long, String> family = new HashMap<>();
         Map<Long, Boolean> baseline = new HashMap<>();
+        Map<Long, String> plans = new HashMap<>();
         Map<Long, List<String>> tags = new HashMap<>();
         List<String> allTags = s.allTags();
         for (String tag : allTags) {
@@ -286,6 +288,7 @@ public final class ParetoViewModel {
             for (RunSummary r : modelRuns) {
                 family.put(r.id(), r.methodFamily());
                 baseline.put(r.id(), r.baseline());
+                s.run(r.id()).ifPresent(run -> plans.put(r.id(), run.planDescription()));
             }
             List<String> names = s.metricNames(m.hash(), Pareto.SPLIT).stream()
                     .filter(n -> Metrics.higherIsBetter(n).isPresent()).toList();
@@ -305,7 +308,7 @@ public final class ParetoViewModel {
                 }
             }
         }
-        return new Snapshot(stored, shown, runs, family, baseline, tags, metrics, chosen, x, values, results);
+        return new Snapshot(stored, shown, runs, family, baseline, tags, plans, metrics, chosen, x, values, results);
     }
 
     private void show(Snapshot loaded) {
@@ -465,6 +468,10 @@ public final class ParetoViewModel {
         t.append('#').append(r.id()).append(' ').append(r.label()).append('\n');
         t.append(se.family()).append(" · ").append(r.modelName()).append(front ? " · on the frontier" : " · dominated")
                 .append('\n');
+        String plan = s.plans().get(r.id());
+        if (plan != null && !plan.isBlank()) {
+            t.append("plan: ").append(plan).append('\n');
+        }
         t.append(s.metric()).append(": ").append(Metrics.format(s.metric(), p.y())).append('\n');
         t.append("size: ").append(dev.squeeze.app.models.Bytes.human(r.sizeBytes()));
         if (r.bitsPerWeight() != null) {

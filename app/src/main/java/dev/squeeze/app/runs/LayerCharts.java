@@ -1,6 +1,5 @@
 package dev.squeeze.app.runs;
 
-import dev.squeeze.app.pareto.FamilyColors;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.CategoryAxis;
 import org.jfree.chart.axis.CategoryLabelPositions;
@@ -27,12 +26,12 @@ public final class LayerCharts {
 
     /**
      * A bar chart of {@code dataset} (rows: runs, columns: layers): one bar per layer, or side by side per layer
-     * when there are several runs.
+     * when there are several runs, each run in its colour (the reference first).
      *
-     * @param family colours a one-run chart like the run's family on the Pareto chart; ignored for several runs
+     * @param legend whether to name the runs under the chart (for several runs)
      */
-    public static JFreeChart bars(String title, String valueLabel, DefaultCategoryDataset dataset, String family,
-                                  String numberPattern) {
+    public static JFreeChart bars(String title, String valueLabel, DefaultCategoryDataset dataset,
+                                  String numberPattern, boolean legend) {
         CategoryAxis layers = new CategoryAxis("Layer");
         layers.setCategoryLabelPositions(dataset.getColumnCount() > 6 ? CategoryLabelPositions.UP_45
                 : CategoryLabelPositions.STANDARD);
@@ -46,17 +45,15 @@ public final class LayerCharts {
         renderer.setItemMargin(0.05);
         renderer.setDefaultToolTipGenerator(new StandardCategoryToolTipGenerator("{0} · {1}: {2}",
                 new DecimalFormat(numberPattern)));
-        int rows = dataset.getRowCount();
-        for (int r = 0; r < rows; r++) {
-            int rgb = rows == 1 && family != null ? FamilyColors.rgb(family) : RUN_COLOURS[r % RUN_COLOURS.length];
-            renderer.setSeriesPaint(r, new Color(rgb));
+        for (int r = 0; r < RUN_COLOURS.length; r++) {
+            renderer.setSeriesPaint(r, new Color(RUN_COLOURS[r]));
         }
         CategoryPlot plot = new CategoryPlot(dataset, layers, values, renderer);
         plot.setOrientation(PlotOrientation.VERTICAL);
         plot.setBackgroundPaint(new Color(0xfafafa));
         plot.setRangeGridlinePaint(new Color(0xdddddd));
         plot.setNoDataMessage("No layer results stored (a dense run compresses no layer)");
-        JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 13), plot, rows > 1);
+        JFreeChart chart = new JFreeChart(title, new Font(Font.SANS_SERIF, Font.BOLD, 13), plot, legend);
         chart.setBackgroundPaint(Color.WHITE);
         return chart;
     }

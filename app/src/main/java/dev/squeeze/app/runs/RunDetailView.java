@@ -91,12 +91,12 @@ public final class RunDetailView {
         layers.getColumns().add(text("Method", 80, RunRecord.LayerResult::method));
         layers.getColumns().add(text("Settings", 220, RunRecord.LayerResult::settings));
         layers.getColumns().add(number("Stored bits", 95, l -> (double) l.storedBits(), "%,.0f"));
-        layers.getColumns().add(number("Bits/weight", 85, RunRecord.LayerResult::bitsPerWeight, "%.3f"));
-        layers.getColumns().add(number("Recon. error", 95, RunRecord.LayerResult::reconError, "%.4g"));
+        layers.getColumns().add(number("Bits/weight", 95, RunRecord.LayerResult::bitsPerWeight, "%.3f"));
+        layers.getColumns().add(number("Recon. error", 110, RunRecord.LayerResult::reconError, "%.4g"));
         layers.getColumns().add(number("Time (ms)", 80, l -> (double) l.millis(), "%,.0f"));
-        bitsChart = LayerCharts.bars("Bits per weight by layer", "bits/weight", bits, null, "0.##");
-        errorChart = LayerCharts.bars("Reconstruction error by layer", "relative error", errors, null,
-                "0.####");
+        bitsChart = LayerCharts.bars("Bits per weight by layer", "bits/weight", bits, "0.##", false);
+        errorChart = LayerCharts.bars("Reconstruction error by layer", "relative error", errors,
+                "0.####", false);
         ChartViewer bitsViewer = new ChartViewer(bitsChart);
         bitsViewer.setId("run-bits-chart");
         ChartViewer errorViewer = new ChartViewer(errorChart);
@@ -130,13 +130,30 @@ public final class RunDetailView {
 
         facts.setId("run-provenance");
         facts.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
-        TableColumn<RunDetailViewModel.Fact, String> what = new TableColumn<>("");
+        TableColumn<RunDetailViewModel.Fact, String> what = new TableColumn<>("What");
         what.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(c.getValue().name()));
         what.setPrefWidth(190);
         what.setSortable(false);
-        TableColumn<RunDetailViewModel.Fact, String> val = new TableColumn<>("");
+        TableColumn<RunDetailViewModel.Fact, String> val = new TableColumn<>("Value");
         val.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(c.getValue().value()));
         val.setSortable(false);
+        // Hashes and paths are long: the whole value is in the tooltip (and Ctrl+C copies the selected row).
+        val.setCellFactory(col -> new TableCell<>() {
+            @Override
+            protected void updateItem(String v, boolean empty) {
+                super.updateItem(v, empty);
+                setText(empty ? null : v);
+                setTooltip(empty || v == null ? null : new Tooltip(v));
+            }
+        });
+        facts.setOnKeyPressed(e -> {
+            RunDetailViewModel.Fact f = facts.getSelectionModel().getSelectedItem();
+            if (f != null && e.isShortcutDown() && e.getCode() == javafx.scene.input.KeyCode.C) {
+                ClipboardContent c = new ClipboardContent();
+                c.putString(f.value());
+                Clipboard.getSystemClipboard().setContent(c);
+            }
+        });
         facts.getColumns().add(what);
         facts.getColumns().add(val);
 

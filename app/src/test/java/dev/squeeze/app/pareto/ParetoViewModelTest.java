@@ -48,6 +48,7 @@ class ParetoViewModelTest {
         dense = run(store, "dense f32", 400).top1(0.90).metric("tokens", 1000).store();
         rtn8 = run(store, "RTN 8-bit", 120).bpw(8).layer("fc1", "rtn", "bits=8", 800, 8, 0.001).top1(0.90).store();
         rtn4 = run(store, "method=rtn bits=4", 70).bpw(4).layer("fc1", "rtn", "bits=4", 400, 4, 0.01).top1(0.80)
+                .plan("{\"schema\":1,\"defaults\":{\"method\":\"rtn\",\"bits\":4,\"groupSize\":32}}")
                 .tag("sweep-1").store();
         gptq4 = run(store, "GPTQ 4-bit", 70).bpw(4).layer("fc1", "gptq", "bits=4", 400, 4, 0.005).top1(0.85)
                 .tag("sweep-1").store();
@@ -99,6 +100,7 @@ class ParetoViewModelTest {
         assertFalse(points.get(rtn4).labelled());
         assertTrue(points.get(rtn4).tooltip().contains("method=rtn bits=4"), points.get(rtn4).tooltip());
         assertTrue(points.get(rtn4).tooltip().contains("80.00 %"), points.get(rtn4).tooltip());
+        assertTrue(points.get(rtn4).tooltip().contains("plan: plan of method=rtn bits=4"), points.get(rtn4).tooltip());
 
         assertTrue(row(gptq4).onFrontier());
         assertFalse(row(rtn4).onFrontier());
