@@ -29,7 +29,8 @@ import javafx.scene.control.ListCell;
 import javafx.scene.control.MenuItem;
 import javafx.scene.control.SelectionMode;
 import javafx.scene.control.SeparatorMenuItem;
-import javafx.scene.control.Spinner;
+import javafx.scene.control.TextField;
+import javafx.scene.control.TextFormatter;
 import javafx.scene.control.SplitPane;
 import javafx.scene.control.TableCell;
 import javafx.scene.control.TableColumn;
@@ -184,7 +185,7 @@ public final class ParetoView {
         details.setId("run-details");
         details.setTooltip(new Tooltip("Open the selected run: plan, metrics, provenance, layers (or double-click)"));
         details.disableProperty().bind(table.getSelectionModel().selectedItemProperty().isNull());
-        details.setOnAction(e -> openDetail(table.getSelectionModel().getSelectedItem().id()));
+        details.setOnAction(e -> openSelectedDetail());
         Button compare = new Button("Compare");
         compare.setId("compare-runs");
         compare.setTooltip(new Tooltip("Compare the selected runs (Ctrl/Shift-click rows); the first selected is "
@@ -192,7 +193,7 @@ public final class ParetoView {
         compare.disableProperty().bind(javafx.beans.binding.Bindings.size(vm.selectedRuns()).lessThan(2));
         compare.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(() ->
                 vm.selectedRuns().size() >= 2 ? "Compare " + vm.selectedRuns().size() : "Compare", vm.selectedRuns()));
-        compare.setOnAction(e -> openComparison(List.copyOf(vm.selectedRuns())));
+        compare.setOnAction(e -> compareSelected());
         Region spacer = new Region();
         HBox.setHgrow(spacer, Priority.ALWAYS);
         HBox tableBar = new HBox(8, status, spacer, details, compare);
@@ -292,6 +293,27 @@ public final class ParetoView {
         since.setId("filter-since");
         since.setPromptText("since (date)");
         since.setPrefWidth(130);
+        since.setConverter(new StringConverter<>() {
+            @Override
+            public String toString(java.time.LocalDate d) {
+                return d == null ? "" : d.toString();
+            }
+
+            /** A typed date that is not one is reported, not thrown: the filter then stays as it was. */
+            @Override
+            public java.time.LocalDate fromString(String text) {
+                if (text == null || text.isBlank()) {
+                    return null;
+                }
+                try {
+                    return java.time.LocalDate.parse(text.strip());
+                } catch (java.time.format.DateTimeParseException e) {
+                    vm.error().set("'" + text.strip() + "' is not a date the filter understands: type it as "
+                            + "2026-11-27 (year-month-day) or pick it from the calendar.");
+                    return vm.since().get();
+                }
+            }
+        });
         since.valueProperty().bindBidirectional(vm.since());
         since.setTooltip(new Tooltip("Only runs finished on or after this day"));
         Button clear = new Button("Clear filters");
@@ -409,6 +431,11 @@ public final class ParetoView {
         table.getColumns().add(text("Tags", 90, r -> String.join(", ", r.tags())));
         table.getColumns().add(text("Backend", 90, RunRow::kernelBackend));
 
+        table.setOnKeyPressed(e -> {
+            if (e.getCode() == javafx.scene.input.KeyCode.ENTER) {
+                openSelectedDetail();
+            }
+        });
         table.setRowFactory(tv -> {
             TableRow<RunRow> row = new TableRow<>();
             row.setOnMouseClicked(e -> {
@@ -687,18 +714,18 @@ public final class ParetoView {
         return java.util.Optional.ofNullable(f).map(File::toPath);
     }
 
-    /** Asks for the PNG's width and height (defaults: the chart's size on screen, doubled for sharpness). */
+    /**
+     * Asks for the PNG's width and height (defaults: the chart's size on screen, doubled for sharpness); a size
+     * out of range is reported on the error line and nothing is written.
+     */
     private java.util.Optional<int[]> askPngSize() {
         Dialog<int[]> dialog = new Dialog<>();
         dialog.setTitle("Export PNG");
-        dialog.setHeaderText("Size of the image in pixels");
+        dialog.setHeaderText("Size of the image in pixels (" + ChartExport.MIN_SIDE + " to " + ChartExport.MAX_SIDE
+                + ")");
         dialog.initOwner(window());
-        int w = (int) Math.max(ChartExport.MIN_SIDE, Math.round(viewer.getWidth() * 2));
-        int h = (int) Math.max(ChartExport.MIN_SIDE, Math.round(viewer.getHeight() * 2));
-        Spinner<Integer> width = new Spinner<>(ChartExport.MIN_SIDE, ChartExport.MAX_SIDE, w, 100);
-        Spinner<Integer> height = new Spinner<>(ChartExport.MIN_SIDE, ChartExport.MAX_SIDE, h, 100);
-        width.setEditable(true);
-        height.setEditable(true);
+        TextField width = pixels(Math.round(viewer.getWidth() * 2));
+        TextField height = pixels(Math.round(viewer.getHeight() * 2));
         width.setId("png-width");
         height.setId("png-height");
         GridPane grid = new GridPane(8, 8);
@@ -706,8 +733,30 @@ public final class ParetoView {
         grid.addRow(1, new Label("Height"), height);
         dialog.getDialogPane().setContent(grid);
         dialog.getDialogPane().getButtonTypes().addAll(ButtonType.OK, ButtonType.CANCEL);
-        dialog.setResultConverter(b -> b == ButtonType.OK ? new int[]{width.getValue(), height.getValue()} : null);
-        return dialog.showAndWait();
+        dialog.setResultConverter(b -> b == ButtonType.OK
+                ? new int[]{parsePixels(width.getText()), parsePixels(height.getText())} : null);
+        java.util.Optional<int[]> size = dialog.showAndWait();
+        if (size.isPresent()) {
+            try {
+                ChartExport.checkSize(size.get()[0], size.get()[1]);
+            } catch (SqueezeException e) {
+                vm.error().set(e.getMessage());
+                return java.util.Optional.empty();
+            }
+        }
+        return size;
+    }
+
+    /** A field that takes only digits (at most five), starting at {@code initial} clamped to the allowed range. */
+    private static TextField pixels(long initial) {
+        TextField f = new TextField(Long.toString(Math.clamp(initial, ChartExport.MIN_SIDE, ChartExport.MAX_SIDE)));
+        f.setPrefColumnCount(6);
+        f.setTextFormatter(new TextFormatter<String>(c -> c.getControlNewText().matches("\\d{0,5}") ? c : null));
+        return f;
+    }
+
+    private static int parsePixels(String text) {
+        return text.isEmpty() ? 0 : Integer.parseInt(text);
     }
 
     private Window window() {
@@ -727,6 +776,27 @@ public final class ParetoView {
      */
     public void setOnPlanFromRun(Consumer<String> action) {
         this.onPlanFromRun = action;
+    }
+
+    /** Opens the detail of the run selected in the table (the last one selected), if any. */
+    public void openSelectedDetail() {
+        RunRow r = table.getSelectionModel().getSelectedItem();
+        if (r != null) {
+            openDetail(r.id());
+        }
+    }
+
+    /**
+     * Compares the runs selected in the table (the first selected is the reference); with fewer than two it
+     * says so on the error line.
+     */
+    public void compareSelected() {
+        if (vm.selectedRuns().size() < 2) {
+            vm.error().set("Select at least two runs in the runs table to compare them (Ctrl-click or "
+                    + "Shift-click rows).");
+            return;
+        }
+        openComparison(List.copyOf(vm.selectedRuns()));
     }
 
     /** Opens run {@code runId}'s detail in a window of its own; returns its view. */

@@ -199,6 +199,19 @@ class ParetoViewTest {
         assertEquals(1, view.dataset().getSeriesCount());
         TableView<?> table = robot.lookup("#runs-table").queryTableView();
         assertEquals(7, table.getItems().size());
-        assertFalse(robot.lookup("#pareto-hint").queryLabeled().getText().isEmpty());
+        assertTrue(robot.lookup("#pareto-hint").queryLabeled().getText().contains("Drag a box to zoom"));
+
+        // A typed date that is not one is reported in words; the filter stays off.
+        javafx.scene.control.DatePicker since = robot.lookup("#filter-since").queryAs(
+                javafx.scene.control.DatePicker.class);
+        robot.clickOn(since.getEditor()).write("yesterday").type(javafx.scene.input.KeyCode.ENTER);
+        WaitForAsyncUtils.waitForFxEvents();
+        assertTrue(vm.error().get() != null && vm.error().get().startsWith("'yesterday' is not a date"),
+                String.valueOf(vm.error().get()));
+        assertEquals(null, vm.since().get());
+        fx(() -> since.getEditor().setText(""));
+        robot.clickOn(since.getEditor()).write("2026-11-28").type(javafx.scene.input.KeyCode.ENTER);
+        waitFor(10, () -> vm.rows().isEmpty());
+        assertEquals(java.time.LocalDate.of(2026, 11, 28), vm.since().get(), "every run finished on 27 November");
     }
 }
