@@ -44,6 +44,8 @@ public final class CompareView {
     private final CheckBox onlyDifferences = new CheckBox("Only layers that differ");
     private final DefaultCategoryDataset bits = new DefaultCategoryDataset();
     private final DefaultCategoryDataset errors = new DefaultCategoryDataset();
+    private final org.jfree.chart.JFreeChart bitsChart;
+    private final org.jfree.chart.JFreeChart errorChart;
 
     public CompareView(CompareViewModel vm) {
         root.setId("compare");
@@ -58,7 +60,7 @@ public final class CompareView {
         error.managedProperty().bind(vm.error().isNotNull());
         error.visibleProperty().bind(vm.error().isNotNull());
         Label legend = new Label("Differences are against the first run (the reference). Highlighted cells differ "
-                + "from its; green is better, red worse.");
+                + "from the reference's; green is better, red worse.");
         legend.setWrapText(true);
         VBox top = new VBox(4, title, error, legend);
         top.setPadding(new Insets(10, 10, 6, 10));
@@ -72,11 +74,12 @@ public final class CompareView {
         layerPane.setPadding(new Insets(6, 0, 0, 0));
         VBox.setVgrow(layers, Priority.ALWAYS);
 
-        ChartViewer bitsViewer = new ChartViewer(LayerCharts.bars("Bits per weight by layer", "bits/weight", bits,
-                "0.##", true));
+        bitsChart = LayerCharts.bars("Bits per weight by layer", "bits/weight", bits,
+                "0.##", true);
+        ChartViewer bitsViewer = new ChartViewer(bitsChart);
         bitsViewer.setId("compare-bits-chart");
-        ChartViewer errorViewer = new ChartViewer(LayerCharts.bars("Reconstruction error by layer",
-                "relative error", errors, "0.####", true));
+        errorChart = LayerCharts.bars("Reconstruction error by layer", "relative error", errors, "0.####", true);
+        ChartViewer errorViewer = new ChartViewer(errorChart);
         errorViewer.setId("compare-error-chart");
         VBox charts = new VBox(6, bitsViewer, errorViewer);
         VBox.setVgrow(bitsViewer, Priority.ALWAYS);
@@ -132,12 +135,12 @@ public final class CompareView {
         for (int r = 0; r < c.runs().size(); r++) {
             int run = r;
             TableColumn<LayerDiff, String> group = new TableColumn<>(c.runs().get(r).title());
-            group.getColumns().add(layerText("Method", 70, run, Field.METHOD, l -> l.cells().get(run).method()));
+            group.getColumns().add(layerText("Method", 85, run, Field.METHOD, l -> l.cells().get(run).method()));
             group.getColumns().add(layerText("Settings", 170, run, Field.SETTINGS,
                     l -> l.cells().get(run).settings()));
-            group.getColumns().add(layerText("Bits/w", 60, run, Field.BITS, l -> format("%.3f",
+            group.getColumns().add(layerText("Bits/w", 75, run, Field.BITS, l -> format("%.3f",
                     l.cells().get(run).bitsPerWeight())));
-            group.getColumns().add(layerText("Error", 75, run, Field.ERROR, l -> format("%.4g",
+            group.getColumns().add(layerText("Error", 90, run, Field.ERROR, l -> format("%.4g",
                     l.cells().get(run).reconError())));
             layers.getColumns().add(group);
         }
@@ -207,6 +210,12 @@ public final class CompareView {
         });
         c.getStyleClass().add("number-cell");
         return c;
+    }
+
+    /** Styles the bar charts' frames for the dark or the light theme. */
+    public void setDarkCharts(boolean dark) {
+        dev.squeeze.app.pareto.ChartStyle.apply(bitsChart, dark);
+        dev.squeeze.app.pareto.ChartStyle.apply(errorChart, dark);
     }
 
     public Parent root() {

@@ -49,7 +49,8 @@ import javafx.stage.Window;
 import javafx.util.StringConverter;
 import org.controlsfx.control.CheckComboBox;
 import org.jfree.chart.JFreeChart;
-import org.jfree.chart.LegendItemSource;
+import org.jfree.chart.LegendItem;
+import org.jfree.chart.LegendItemCollection;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.axis.ValueAxis;
@@ -71,6 +72,7 @@ import org.jfree.data.xy.XYSeriesCollection;
 import java.awt.BasicStroke;
 import java.awt.Color;
 import java.awt.Font;
+import java.awt.Shape;
 import java.io.File;
 import java.nio.file.Path;
 import java.text.DecimalFormat;
@@ -113,6 +115,7 @@ public final class ParetoView {
     private final Map<Long, RunRow> rowsById = new HashMap<>();
     private Consumer<String> onPlanFromRun;
     private boolean syncing;
+    private boolean dark;
 
     public ParetoView(ParetoViewModel vm) {
         this.vm = vm;
@@ -134,8 +137,8 @@ public final class ParetoView {
         plot.setRangePannable(true);
         chart = new JFreeChart(null, new Font(Font.SANS_SERIF, Font.BOLD, 14), plot, false);
         chart.setBackgroundPaint(Color.WHITE);
-        LegendTitle legend = new LegendTitle(renderer);
-        legend.setSources(new LegendItemSource[]{renderer, step});
+        // The legend reads: colour = method family, marker = model, grey = dominated, line = frontier.
+        LegendTitle legend = new LegendTitle(plot);
         legend.setPosition(RectangleEdge.BOTTOM);
         legend.setItemFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
         chart.addLegend(legend);
@@ -583,8 +586,8 @@ public final class ParetoView {
                 step.setSeriesPaint(i, new Color(0x555555));
                 step.setSeriesStroke(i, new BasicStroke(1.4f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND, 1f,
                         i == 0 ? null : new float[]{6f, 3f}, 0f));
-                step.setSeriesVisibleInLegend(i, i == 0);
             }
+            plot.setFixedLegendItems(legendItems(data));
             for (ParetoViewModel.BaselineLine b : data.baselines()) {
                 ValueMarker m = new ValueMarker(b.y());
                 m.setPaint(new Color(FamilyColors.rgb("dense")));
@@ -628,9 +631,43 @@ public final class ParetoView {
             x.setTickLabelsVisible(!empty);
             y.setTickLabelsVisible(!empty || !data.baselines().isEmpty());
             renderer.setHighlighted(vm.selectedRun().get());
+            ChartStyle.apply(chart, dark); // the axes are new
         } finally {
             chart.setNotify(true);
         }
+    }
+
+    /** One entry per method family (its colour), per model when there are several (its marker), and the rest. */
+    private static LegendItemCollection legendItems(ChartData data) {
+        LegendItemCollection items = new LegendItemCollection();
+        Shape dot = ParetoRenderer.markerOf(0);
+        java.util.Set<String> families = new java.util.LinkedHashSet<>();
+        java.util.Map<String, Integer> models = new java.util.LinkedHashMap<>();
+        for (ParetoViewModel.Series se : data.series()) {
+            families.add(se.family());
+            models.putIfAbsent(se.modelName(), se.modelIndex());
+        }
+        for (String family : families) {
+            items.add(new LegendItem(family, null, "method family " + family, null, dot,
+                    new Color(FamilyColors.rgb(family))));
+        }
+        if (models.size() > 1) {
+            models.forEach((name, index) -> {
+                LegendItem item = new LegendItem(name, null, "model " + name, null, true,
+                        ParetoRenderer.markerOf(index), false, Color.WHITE, true, new Color(0x555555),
+                        new BasicStroke(1.2f), false, dot, new BasicStroke(1f), Color.BLACK);
+                items.add(item);
+            });
+        }
+        if (data.points().stream().anyMatch(p -> !p.frontier())) {
+            items.add(new LegendItem("dominated", null, "runs another run beats in size and quality", null, dot,
+                    new Color(FamilyColors.DOMINATED_FILL)));
+        }
+        if (!data.frontiers().isEmpty()) {
+            items.add(new LegendItem("Pareto frontier", null, "the runs no other run beats", null,
+                    new java.awt.geom.Line2D.Double(-8, 0, 8, 0), new BasicStroke(1.4f), new Color(0x555555)));
+        }
+        return items;
     }
 
     /** Run id of the point under a chart mouse event, or null. */
@@ -778,6 +815,15 @@ public final class ParetoView {
         this.onPlanFromRun = action;
     }
 
+    /**
+     * Styles the chart (and the charts of detail and comparison windows opened from now on) for the dark or the
+     * light theme.
+     */
+    public void setDarkCharts(boolean dark) {
+        this.dark = dark;
+        ChartStyle.apply(chart, dark);
+    }
+
     /** Opens the detail of the run selected in the table (the last one selected), if any. */
     public void openSelectedDetail() {
         RunRow r = table.getSelectionModel().getSelectedItem();
@@ -804,6 +850,7 @@ public final class ParetoView {
         RunDetailViewModel d = vm.detail(runId);
         RunDetailView view = new RunDetailView(d);
         view.setOnPlanFromRun(onPlanFromRun == null ? null : json -> onPlanFromRun.accept(json));
+        view.setDarkCharts(dark);
         Stage stage = show(view.root(), 960, 720);
         stage.titleProperty().bind(d.title());
         return view;
@@ -813,6 +860,7 @@ public final class ParetoView {
     public CompareView openComparison(List<Long> runIds) {
         CompareViewModel c = vm.compare(runIds);
         CompareView view = new CompareView(c);
+        view.setDarkCharts(dark);
         Stage stage = show(view.root(), 1100, 720);
         stage.titleProperty().bind(c.title());
         return view;

@@ -206,6 +206,12 @@ public final class RunDetailView {
         planFromRun.setDisable(action == null);
     }
 
+    /** Styles the bar charts' frames for the dark or the light theme. */
+    public void setDarkCharts(boolean dark) {
+        dev.squeeze.app.pareto.ChartStyle.apply(bitsChart, dark);
+        dev.squeeze.app.pareto.ChartStyle.apply(errorChart, dark);
+    }
+
     public Parent root() {
         return root;
     }
