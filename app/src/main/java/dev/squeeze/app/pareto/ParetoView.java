@@ -606,6 +606,10 @@ public final class ParetoView {
                 LogAxis log = new LogAxis(data.xLabel() + " (log)");
                 log.setBase(2);
                 log.setSmallestValue(1e-3);
+                // Ticks at whole powers of two (2, 4, 8 bits; 1, 2, 4 KiB), not at fractional exponents.
+                log.setAutoTickUnitSelection(false);
+                log.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1.0));
+                log.setMinorTickMarksVisible(true);
                 log.setNumberFormatOverride(bytes ? new BytesFormat() : new DecimalFormat("0.###"));
                 x = log;
             } else {
