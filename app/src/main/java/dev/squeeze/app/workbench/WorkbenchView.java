@@ -323,7 +323,7 @@ public final class WorkbenchView {
     }
 
     /** Opens a recent model, or says it is gone and forgets it. */
-    void openRecent(RecentModel r) {
+    public void openRecent(RecentModel r) {
         if (!Files.exists(r.path())) {
             settings.removeRecent(r.path());
             vm.report(r.path() + " no longer exists; it was removed from the recent models.\n"
