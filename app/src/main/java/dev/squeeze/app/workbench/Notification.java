@@ -1,5 +1,7 @@
 package dev.squeeze.app.workbench;
 
+import java.util.List;
+
 /**
  * One message for the user: a one-line {@code message}, optional {@code details} shown on demand (the fix, the
  * rest of a long message, a diagnostic) and optionally one action (e.g. "Resume") with its button text.
@@ -13,23 +15,31 @@ public record Notification(String message, String details, String actionText, Ru
 
     /**
      * A message as the engine words it ("what happened\n  Fix: what to do"): the first line and the "Fix:" line
-     * are the message, the other lines its details.
+     * are the message (a first line ending in ":" also takes the first item of the list after it), the other
+     * lines its details.
      */
     public static Notification of(String text) {
         String t = text == null || text.isBlank() ? "Something failed without a message; the log has the details."
                 : text.strip();
-        String[] lines = t.split("\\R");
-        StringBuilder message = new StringBuilder(lines[0].strip());
-        StringBuilder details = new StringBuilder();
-        for (int i = 1; i < lines.length; i++) {
-            String line = lines[i].strip();
-            if (line.startsWith("Fix:") && message.indexOf("Fix:") < 0) {
-                message.append("  ").append(line); // what to do belongs on the banner, not behind "Details"
-            } else if (!line.isEmpty()) {
-                details.append(details.isEmpty() ? "" : "\n").append(lines[i].stripTrailing());
+        List<String> lines = t.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
+        StringBuilder message = new StringBuilder(lines.getFirst());
+        String fix = lines.stream().filter(l -> l.startsWith("Fix:")).findFirst().orElse(null);
+        List<String> rest = lines.subList(1, lines.size()).stream().filter(l -> !l.equals(fix)).toList();
+        if (message.toString().endsWith(":") && !rest.isEmpty()) {
+            // "N problems:" then a list: the first item belongs on the banner, the others behind "Details".
+            message.append(' ').append(rest.getFirst().replaceFirst("^[-*•]\\s*", ""));
+            if (rest.size() > 1) {
+                message.append(" (and ").append(rest.size() - 1).append(" more)");
             }
         }
-        return new Notification(message.toString(), details.isEmpty() ? null : details.toString(), null, null);
+        if (fix != null) {
+            message.append("  ").append(fix); // what to do belongs on the banner, not behind "Details"
+        }
+        boolean allOnBanner = rest.isEmpty() || (lines.getFirst().endsWith(":") && rest.size() == 1);
+        String details = allOnBanner ? null : t.lines().skip(1)
+                .filter(l -> !l.isBlank() && !l.strip().equals(fix))
+                .map(String::stripTrailing).collect(java.util.stream.Collectors.joining("\n"));
+        return new Notification(message.toString(), details, null, null);
     }
 
     /** A message with an action button. */

@@ -99,6 +99,19 @@ class NotificationsViewModelTest {
         assertEquals("just this", single.message());
         assertFalse(single.hasDetails());
 
+        Notification list = Notification.of("""
+                The plan does not fit the model (2 problems):
+                  - fc1: bits 17 is not 2 to 8
+                  - fc2: group size 0 must be positive
+                  Fix: correct the plan entries named above""");
+        assertEquals("The plan does not fit the model (2 problems): fc1: bits 17 is not 2 to 8 (and 1 more)"
+                + "  Fix: correct the plan entries named above", list.message());
+        assertEquals("  - fc1: bits 17 is not 2 to 8\n  - fc2: group size 0 must be positive", list.details());
+
+        Notification one = Notification.of("One problem:\n  - fc3: rank 0\n  Fix: give a rank");
+        assertEquals("One problem: fc3: rank 0  Fix: give a rank", one.message());
+        assertFalse(one.hasDetails(), "everything is on the banner already");
+
         assertTrue(Notification.of(null).message().contains("log"), "an empty error still says where to look");
     }
 }
