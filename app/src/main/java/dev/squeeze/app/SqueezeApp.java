@@ -138,6 +138,10 @@ public final class SqueezeApp extends Application {
     private void restoreBounds(Stage s) {
         WindowBounds saved = settings.windowBounds();
         if (saved == null) {
+            // First start: 1280×800, or the screen if it is smaller.
+            Rectangle2D area = Screen.getPrimary().getVisualBounds();
+            s.setWidth(Math.min(1280, area.getWidth()));
+            s.setHeight(Math.min(800, area.getHeight()));
             return;
         }
         List<Screen> screens = Screen.getScreensForRectangle(saved.x(), saved.y(), saved.width(), saved.height());

@@ -76,13 +76,12 @@ class WorkbenchShellTest {
         });
         WaitForAsyncUtils.waitFor(10, TimeUnit.SECONDS, banner::isShowing);
         assertEquals("Cannot open a.onnx: not a model  Fix: pick an ONNX file", banner.getText());
-        assertEquals("1 of 3", ((Label) banner.getGraphic()).getText());
-        assertTrue(banner.getActions().stream().anyMatch(a -> a.getText().equals("Next")));
+        assertEquals("1 of 3", position());
+        assertTrue(robot.lookup("#notification-previous").queryButton().isDisabled(), "nothing before the first");
 
-        fx(() -> banner.getActions().stream().filter(a -> a.getText().equals("Next")).findFirst().orElseThrow()
-                .handle(new ActionEvent()));
+        fx(() -> robot.lookup("#notification-next").queryButton().fire());
         assertEquals("Cannot open b.onnx: truncated  Fix: download it again", banner.getText());
-        assertEquals("2 of 3", ((Label) banner.getGraphic()).getText());
+        assertEquals("2 of 3", position());
 
         // Details on demand: hidden until asked for.
         Node details = robot.lookup("#notification-details").query();
@@ -90,17 +89,23 @@ class WorkbenchShellTest {
         fx(() -> banner.getActions().stream().filter(a -> a.getText().equals("Details")).findFirst().orElseThrow()
                 .handle(new ActionEvent()));
         assertTrue(details.getParent().isVisible());
-        assertEquals("  at byte 12", ((javafx.scene.control.TextArea) details).getText());
+        assertEquals("Cannot open b.onnx: truncated  Fix: download it again\n\n  at byte 12",
+                ((javafx.scene.control.TextArea) details).getText());
 
         // The close button dismisses the one on show; the next takes its place.
         fx(banner::hide);
         WaitForAsyncUtils.waitFor(10, TimeUnit.SECONDS, () -> banner.isShowing()
                 && "third problem".equals(banner.getText()));
-        assertEquals("2 of 2", ((Label) banner.getGraphic()).getText());
+        assertEquals("2 of 2", position());
+        assertTrue(robot.lookup("#notification-next").queryButton().isDisabled(), "nothing after the last");
         fx(() -> banner.getActions().stream().filter(a -> a.getText().equals("Dismiss all")).findFirst()
                 .orElseThrow().handle(new ActionEvent()));
         WaitForAsyncUtils.waitFor(10, TimeUnit.SECONDS, () -> !banner.isShowing());
         assertNull(app.viewModel().notifications().current().get());
+    }
+
+    private String position() throws Exception {
+        return fx(() -> robot.lookup("#notification-position").queryAs(Label.class).getText());
     }
 
     @Test

@@ -83,12 +83,13 @@ public final class NotificationsViewModel {
     private void select(int i) {
         int clamped = queue.isEmpty() ? -1 : Math.max(0, Math.min(i, queue.size() - 1));
         Notification before = current.get();
+        Notification next = clamped < 0 ? null : queue.get(clamped);
         index.set(clamped);
-        current.set(clamped < 0 ? null : queue.get(clamped));
-        if (current.get() != before) {
+        update(); // the position first: a view redrawn on the change of current reads it
+        if (next != before) {
             detailsShown.set(false);
         }
-        update();
+        current.set(next);
     }
 
     private void update() {

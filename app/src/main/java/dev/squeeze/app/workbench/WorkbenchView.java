@@ -398,7 +398,11 @@ public final class WorkbenchView {
         details.setPrefRowCount(4);
         details.textProperty().bind(Bindings.createStringBinding(() -> {
             Notification n = notes.current().get();
-            return n == null || !n.hasDetails() ? "" : n.details();
+            if (n == null || !detailsOffered(n)) {
+                return "";
+            }
+            // The whole message first: a long one is cut short on the banner.
+            return n.hasDetails() ? n.message() + "\n\n" + n.details() : n.message();
         }, notes.current()));
         VBox box = new VBox(details);
         box.getStyleClass().add("notification-details");
@@ -423,27 +427,41 @@ public final class WorkbenchView {
                 notes.remove(n);
             }));
         }
-        if (n.hasDetails()) {
+        if (detailsOffered(n)) {
             buttons.add(new Action("Details", e -> notes.detailsShown().set(!notes.detailsShown().get())));
         }
         if (notes.all().size() > 1) {
-            Action previous = new Action("Previous", e -> notes.previous());
-            previous.setDisabled(!notes.hasPrevious().get());
-            Action next = new Action("Next", e -> notes.next());
-            next.setDisabled(!notes.hasNext().get());
-            buttons.add(previous);
-            buttons.add(next);
             buttons.add(new Action("Dismiss all", e -> notes.dismissAll()));
         }
+        // "2 of 3" with small previous / next buttons, left of the message.
         Label position = new Label(notes.position().get());
         position.setId("notification-position");
         position.getStyleClass().add("notification-position");
+        Button previous = new Button("‹");
+        previous.setId("notification-previous");
+        previous.setTooltip(new Tooltip("Previous message"));
+        previous.setDisable(!notes.hasPrevious().get());
+        previous.setOnAction(e -> notes.previous());
+        Button next = new Button("›");
+        next.setId("notification-next");
+        next.setTooltip(new Tooltip("Next message"));
+        next.setDisable(!notes.hasNext().get());
+        next.setOnAction(e -> notes.next());
+        previous.getStyleClass().add("notification-paging");
+        next.getStyleClass().add("notification-paging");
+        HBox paging = new HBox(4, previous, position, next);
+        paging.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
         banner.getActions().setAll(buttons);
-        banner.setGraphic(position.getText().isEmpty() ? null : position);
+        banner.setGraphic(notes.all().size() > 1 ? paging : null);
         banner.setText(n.message());
         if (!banner.isShowing()) {
             banner.show();
         }
+    }
+
+    /** Details are offered for a message with details, and for one too long for the banner's line. */
+    static boolean detailsOffered(Notification n) {
+        return n.hasDetails() || n.message().length() > 90;
     }
 
     private void showJobs(JobsViewModel jobs) {
