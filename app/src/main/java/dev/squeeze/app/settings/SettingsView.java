@@ -43,6 +43,7 @@ public final class SettingsView {
         grid.setVgap(10);
         grid.setPadding(new Insets(12));
         ColumnConstraints labels = new ColumnConstraints();
+        labels.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
         ColumnConstraints fields = new ColumnConstraints();
         fields.setHgrow(Priority.ALWAYS);
         grid.getColumnConstraints().addAll(labels, fields);
@@ -96,6 +97,8 @@ public final class SettingsView {
                 dbMessage.setText(message);
             });
         });
+        create.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        existing.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
         HBox dbRow = new HBox(6, path, create, existing);
         HBox.setHgrow(path, Priority.ALWAYS);
         grid.addRow(0, new Label("Results database"), dbRow);

@@ -77,6 +77,8 @@ public final class WorkbenchView {
     private final RunsChartView runsView;
     private JobsView jobsView;
     private final StackPane centreSlot = new StackPane();
+    private final Region bannerSpacer = new Region();
+    private boolean spacerBound;
     private final StackPane jobsSlot = new StackPane();
     private final TabPane rightTabs = new TabPane();
     private final Tab explorerTab = new Tab("Runs");
@@ -138,7 +140,10 @@ public final class WorkbenchView {
         statusBar.getStyleClass().add("status-bar");
         statusBar.setPadding(new Insets(4, 10, 4, 10));
 
-        VBox top = new VBox(detailsArea(), toolbar());
+        // The banner slides in over the content's top: this spacer follows its height, so it never hides the
+        // toolbar or the details.
+        bannerSpacer.setMinHeight(0);
+        VBox top = new VBox(bannerSpacer, detailsArea(), toolbar());
         BorderPane content = new BorderPane(main, top, null, statusBar, null);
         // Models can also be dropped onto the window.
         content.setOnDragOver(e -> {
@@ -451,12 +456,31 @@ public final class WorkbenchView {
         next.getStyleClass().add("notification-paging");
         HBox paging = new HBox(4, previous, position, next);
         paging.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
+        followBannerHeight();
         banner.getActions().setAll(buttons);
         banner.setGraphic(notes.all().size() > 1 ? paging : null);
         banner.setText(n.message());
         if (!banner.isShowing()) {
             banner.show();
         }
+    }
+
+    /** Binds the spacer above the toolbar to the part of the banner's bar that is on screen (once it exists). */
+    private void followBannerHeight() {
+        if (spacerBound) {
+            return;
+        }
+        Node bar = banner.lookup(".notification-bar");
+        if (bar == null) {
+            javafx.application.Platform.runLater(this::followBannerHeight); // the skin is made on first layout
+            return;
+        }
+        spacerBound = true;
+        javafx.beans.binding.DoubleBinding visible = Bindings.createDoubleBinding(
+                () -> Math.max(0, bar.getBoundsInParent().getMaxY()), bar.boundsInParentProperty());
+        bannerSpacer.prefHeightProperty().bind(visible);
+        bannerSpacer.minHeightProperty().bind(visible);
+        bannerSpacer.maxHeightProperty().bind(visible);
     }
 
     /** Details are offered for a message with details, and for one too long for the banner's line. */
