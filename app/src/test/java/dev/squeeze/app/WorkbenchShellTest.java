@@ -217,4 +217,22 @@ class WorkbenchShellTest {
         assertTrue(layers.getMaxX() <= runs.getMinX() + 1, "side by side, not overlapping");
         assertTrue(runs.getMaxX() <= 1024 && jobs.getMaxY() <= 700, "inside the window: " + runs + " " + jobs);
     }
+
+    @Test
+    void quitRemembersTheWindowAndClosesIt() throws Exception {
+        Stage stage = fx(() -> (Stage) app.view().root().getScene().getWindow());
+        fx(() -> {
+            stage.setX(20);
+            stage.setY(10);
+            stage.setWidth(1100);
+            stage.setHeight(720);
+        });
+        MenuItem quit = fx(() -> ((javafx.scene.control.MenuBar) ((javafx.scene.layout.BorderPane) app.view().root())
+                .getTop()).getMenus().getFirst().getItems().stream()
+                .filter(i -> "menu-quit".equals(i.getId())).findFirst().orElseThrow());
+        fx(quit::fire);
+        assertFalse(stage.isShowing());
+        assertEquals(new dev.squeeze.app.settings.WindowBounds(20, 10, 1100, 720, false),
+                app.settings().windowBounds());
+    }
 }

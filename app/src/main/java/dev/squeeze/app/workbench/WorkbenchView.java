@@ -217,8 +217,15 @@ public final class WorkbenchView {
         settings.recentModels().addListener((ListChangeListener<RecentModel>) c -> fillRecent());
         recentMenu.setOnShowing(e -> settings.checkRecent());
         fillRecent();
-        MenuItem quit = item("Quit", "menu-quit", "Shortcut+Q", () -> stage.fireEvent(
-                new javafx.stage.WindowEvent(stage, javafx.stage.WindowEvent.WINDOW_CLOSE_REQUEST)));
+        MenuItem quit = item("Quit", "menu-quit", "Shortcut+Q", () -> {
+            // As the window's close button: the close-request handler (which remembers the window) runs first.
+            javafx.stage.WindowEvent request =
+                    new javafx.stage.WindowEvent(stage, javafx.stage.WindowEvent.WINDOW_CLOSE_REQUEST);
+            stage.fireEvent(request);
+            if (!request.isConsumed()) {
+                stage.close();
+            }
+        });
         Menu file = new Menu("File", null, open, folder, sample, recentMenu, new SeparatorMenuItem(),
                 hooked("Open plan…", "menu-open-plan", null, WorkbenchAction.OPEN_PLAN),
                 hooked("Save plan…", "menu-save-plan", "Shortcut+S", WorkbenchAction.SAVE_PLAN),
