@@ -86,10 +86,10 @@ class WorkbenchShellTest {
         // Details on demand: hidden until asked for.
         Node details = robot.lookup("#notification-details").query();
         assertFalse(details.getParent().isVisible());
-        fx(() -> banner.getActions().stream().filter(a -> a.getText().equals("Details")).findFirst().orElseThrow()
-                .handle(new ActionEvent()));
+        fx(() -> robot.lookup("#notification-details-toggle").queryAs(javafx.scene.control.ToggleButton.class)
+                .fire());
         assertTrue(details.getParent().isVisible());
-        assertEquals("Cannot open b.onnx: truncated  Fix: download it again\n\n  at byte 12",
+        assertEquals("Cannot open b.onnx: truncated  Fix: download it again\n\nat byte 12",
                 ((javafx.scene.control.TextArea) details).getText());
 
         // The close button dismisses the one on show; the next takes its place.

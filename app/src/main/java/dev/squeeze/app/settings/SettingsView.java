@@ -151,7 +151,10 @@ public final class SettingsView {
         grid.addRow(8, new Label("Recent models"), clearRecent);
 
         dialog.getDialogPane().setContent(grid);
-        dialog.setOnHidden(e -> kernels.valueProperty().unbindBidirectional(settings.kernelBackend()));
+        dialog.setOnHidden(e -> {
+            kernels.valueProperty().unbindBidirectional(settings.kernelBackend());
+            theme.valueProperty().unbindBidirectional(settings.theme());
+        });
     }
 
     public void show() {

@@ -38,7 +38,7 @@ public record Notification(String message, String details, String actionText, Ru
         boolean allOnBanner = rest.isEmpty() || (lines.getFirst().endsWith(":") && rest.size() == 1);
         String details = allOnBanner ? null : t.lines().skip(1)
                 .filter(l -> !l.isBlank() && !l.strip().equals(fix))
-                .map(String::stripTrailing).collect(java.util.stream.Collectors.joining("\n"));
+                .map(String::strip).collect(java.util.stream.Collectors.joining("\n"));
         return new Notification(message.toString(), details, null, null);
     }
 

@@ -439,9 +439,6 @@ public final class WorkbenchView {
                 notes.remove(n);
             }));
         }
-        if (detailsOffered(n)) {
-            buttons.add(new Action("Details", e -> notes.detailsShown().set(!notes.detailsShown().get())));
-        }
         if (notes.all().size() > 1) {
             buttons.add(new Action("Dismiss all", e -> notes.dismissAll()));
         }
@@ -463,9 +460,24 @@ public final class WorkbenchView {
         next.getStyleClass().add("notification-paging");
         HBox paging = new HBox(4, previous, position, next);
         paging.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
+        // Details on demand, left of the message (the buttons on the right are the message's own actions).
+        javafx.scene.control.ToggleButton details = new javafx.scene.control.ToggleButton("Details");
+        details.setId("notification-details-toggle");
+        details.setTooltip(new Tooltip("Show the whole message and its details"));
+        details.setSelected(notes.detailsShown().get());
+        details.selectedProperty().addListener((obs, was, on) -> notes.detailsShown().set(on));
+        details.getStyleClass().add("notification-paging");
+        HBox left = new HBox(8);
+        left.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
+        if (notes.all().size() > 1) {
+            left.getChildren().add(paging);
+        }
+        if (detailsOffered(n)) {
+            left.getChildren().add(details);
+        }
         followBannerHeight();
         banner.getActions().setAll(buttons);
-        banner.setGraphic(notes.all().size() > 1 ? paging : null);
+        banner.setGraphic(left.getChildren().isEmpty() ? null : left);
         banner.setText(n.message());
         if (!banner.isShowing()) {
             banner.show();

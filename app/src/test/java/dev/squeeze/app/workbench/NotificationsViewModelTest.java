@@ -92,7 +92,7 @@ class NotificationsViewModelTest {
                   at tensor conv1.weight (shape 8x1x5x5)
                   Fix: download the model again""");
         assertEquals("Cannot read /m/model.onnx: truncated at byte 512  Fix: download the model again", n.message());
-        assertEquals("  at tensor conv1.weight (shape 8x1x5x5)", n.details());
+        assertEquals("at tensor conv1.weight (shape 8x1x5x5)", n.details());
         assertTrue(n.hasDetails());
 
         Notification single = Notification.of("just this");
@@ -106,7 +106,7 @@ class NotificationsViewModelTest {
                   Fix: correct the plan entries named above""");
         assertEquals("The plan does not fit the model (2 problems): fc1: bits 17 is not 2 to 8 (and 1 more)"
                 + "  Fix: correct the plan entries named above", list.message());
-        assertEquals("  - fc1: bits 17 is not 2 to 8\n  - fc2: group size 0 must be positive", list.details());
+        assertEquals("- fc1: bits 17 is not 2 to 8\n- fc2: group size 0 must be positive", list.details());
 
         Notification one = Notification.of("One problem:\n  - fc3: rank 0\n  Fix: give a rank");
         assertEquals("One problem: fc3: rank 0  Fix: give a rank", one.message());
