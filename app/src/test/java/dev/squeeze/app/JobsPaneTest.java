@@ -57,7 +57,7 @@ class JobsPaneTest {
     private SqueezeApp start(Supplier<ResultsStore> store, JobEngine.Options jobOptions) throws Exception {
         FxToolkit.registerPrimaryStage();
         app = (SqueezeApp) FxToolkit.setupApplication(() -> new SqueezeApp(store, false, jobOptions));
-        waitFor(120, () -> !app.viewModel().busy().get() && app.viewModel().runs().runs().size() >= 3
+        waitFor(120, () -> !app.viewModel().busy().get() && app.viewModel().pareto().rows().size() >= 3
                 && jobs().available().get());
         return app;
     }
@@ -105,7 +105,7 @@ class JobsPaneTest {
         start(ResultsStore::inMemory, options());
         fx(() -> jobs().queuePreset("mostly-4bit-first-last-8bit"));
         waitFor(180, () -> jobIs("mostly-4bit-first-last-8bit", JobStatus.DONE)
-                && app.viewModel().runs().runs().size() == 4);
+                && app.viewModel().pareto().rows().size() == 4);
 
         JobItem done = job("mostly-4bit-first-last-8bit").orElseThrow();
         assertEquals(SAMPLE, done.model());
@@ -113,16 +113,16 @@ class JobsPaneTest {
         // The sample has three compressible layers (fc1, fc2, fc3), all in the plan.
         assertEquals("3/3", done.layers().get());
         assertEquals("", done.reason().get());
-        List<RunSummary> runs = app.viewModel().runs().runs();
-        RunSummary run = runs.stream().filter(r -> r.label().equals("mostly-4bit-first-last-8bit")).findFirst()
+        List<dev.squeeze.app.pareto.ParetoViewModel.RunRow> runs = app.viewModel().pareto().rows();
+        dev.squeeze.app.pareto.ParetoViewModel.RunRow run = runs.stream().filter(r -> r.label().equals("mostly-4bit-first-last-8bit")).findFirst()
                 .orElseThrow(() -> new AssertionError("no stored run: " + runs));
         assertEquals(done.runId(), run.id());
         assertTrue(run.metricValue() != null, "the job evaluated its run");
         TableView<?> runTable = robot.lookup("#runs-table").queryTableView();
         assertEquals(4, runTable.getItems().size());
         int points = 0;
-        for (int s = 0; s < app.view().runsView().dataset().getSeriesCount(); s++) {
-            points += app.view().runsView().dataset().getItemCount(s);
+        for (int s = 0; s < app.view().paretoView().dataset().getSeriesCount(); s++) {
+            points += app.view().paretoView().dataset().getItemCount(s);
         }
         assertEquals(4, points, "the job's run is on the chart");
 
@@ -160,7 +160,7 @@ class JobsPaneTest {
         select(slow);
         fx(() -> button("cancel-job").fire());
         waitFor(30, () -> jobIs("slow", JobStatus.CANCELLED));
-        assertEquals(3, app.viewModel().runs().runs().size(), "a cancelled job stores no run");
+        assertEquals(3, app.viewModel().pareto().rows().size(), "a cancelled job stores no run");
     }
 
     @Test
@@ -205,8 +205,8 @@ class JobsPaneTest {
         assertEquals("Resume", pane.getActions().getFirst().getText());
 
         fx(() -> pane.getActions().getFirst().handle(new ActionEvent()));
-        waitFor(180, () -> jobIs("left over", JobStatus.DONE) && app.viewModel().runs().runs().size() == 4);
-        assertTrue(app.viewModel().runs().runs().stream().anyMatch(r -> r.label().equals("left over")));
+        waitFor(180, () -> jobIs("left over", JobStatus.DONE) && app.viewModel().pareto().rows().size() == 4);
+        assertTrue(app.viewModel().pareto().rows().stream().anyMatch(r -> r.label().equals("left over")));
         assertEquals(2, store.jobs().get(id).orElseThrow().attempts(), "the first attempt, then the resumed one");
     }
 

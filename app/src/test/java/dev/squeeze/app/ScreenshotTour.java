@@ -44,7 +44,7 @@ class ScreenshotTour {
         FxToolkit.registerPrimaryStage();
         app = (SqueezeApp) FxToolkit.setupApplication(() -> new SqueezeApp(ResultsStore::inMemory, false));
         WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
-                && app.viewModel().runs().runs().size() >= 3);
+                && app.viewModel().pareto().rows().size() >= 3);
         Stage stage = WaitForAsyncUtils.asyncFx(() -> (Stage) app.view().root().getScene().getWindow())
                 .get(10, TimeUnit.SECONDS);
         for (Theme theme : Theme.values()) {

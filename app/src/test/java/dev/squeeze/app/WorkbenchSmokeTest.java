@@ -46,19 +46,19 @@ class WorkbenchSmokeTest {
     void showsTheSampleModelsLayersAndItsStoredRunsOnTheChart() throws Exception {
         start(ResultsStore::inMemory);
         WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
-                && app.viewModel().runs().runs().size() >= 3);
+                && app.viewModel().pareto().rows().size() >= 3);
 
         TableView<LayerInfo> layers = robot.lookup("#layer-table").queryTableView();
         assertEquals(List.of("fc1", "fc2", "fc3"), layers.getItems().stream().map(LayerInfo::name).toList());
         assertEquals(784 * 256 + 256, layers.getItems().getFirst().parameters());
 
-        XYSeriesCollection chart = app.view().runsView().dataset();
+        XYSeriesCollection chart = app.view().paretoView().dataset();
         int points = 0;
         for (int s = 0; s < chart.getSeriesCount(); s++) {
             points += chart.getItemCount(s);
         }
         assertEquals(3, points, "dense, RTN 8-bit and RTN 4-bit on the chart");
-        assertEquals(List.of("dense", "RTN"), chart.getSeries().stream().map(s -> ((org.jfree.data.xy.XYSeries) s).getKey()).toList());
+        assertEquals(List.of("dense", "rtn"), chart.getSeries().stream().map(s -> ((org.jfree.data.xy.XYSeries) s).getKey()).toList());
         // Every plotted accuracy is a percentage the model actually reached on its evaluation subset.
         for (int s = 0; s < chart.getSeriesCount(); s++) {
             for (int i = 0; i < chart.getItemCount(s); i++) {
@@ -84,7 +84,7 @@ class WorkbenchSmokeTest {
         WaitForAsyncUtils.waitFor(10, TimeUnit.SECONDS, pane::isShowing);
         assertTrue(pane.getText().contains("/x/results.mv.db") && pane.getText().contains("Fix: move it aside"),
                 pane.getText());
-        assertEquals(0, app.viewModel().runs().runs().size());
+        assertEquals(0, app.viewModel().pareto().rows().size());
     }
 
     /** Opening a llama2.c checkpoint shows its transformer layers with their roles (baseline not measured here). */
@@ -100,7 +100,7 @@ class WorkbenchSmokeTest {
         }
         start(ResultsStore::inMemory, false);
         WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
-                && app.viewModel().runs().runs().size() >= 3);
+                && app.viewModel().pareto().rows().size() >= 3);
         javafx.application.Platform.runLater(() -> app.viewModel().openFile(bin));
         WaitForAsyncUtils.waitFor(60, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
                 && app.viewModel().model().title().get().equals("stories260K"));
@@ -130,16 +130,16 @@ class WorkbenchSmokeTest {
         }
         start(ResultsStore::inMemory);
         WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
-                && app.viewModel().runs().runs().size() >= 3);
+                && app.viewModel().pareto().rows().size() >= 3);
         javafx.application.Platform.runLater(() -> app.viewModel().openFile(onnx));
         WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
                 && app.viewModel().model().title().get().equals("mnist-7")
-                && app.viewModel().runs().runs().size() == 1);
+                && app.viewModel().pareto().rows().size() == 1);
         WaitForAsyncUtils.waitForFxEvents();
         TableView<LayerInfo> layers = robot.lookup("#layer-table").queryTableView();
         assertEquals(List.of("conv", "conv", "linear"),
                 layers.getItems().stream().map(l -> l.role().name().toLowerCase(java.util.Locale.ROOT)).toList());
-        XYSeriesCollection chart = app.view().runsView().dataset();
+        XYSeriesCollection chart = app.view().paretoView().dataset();
         assertEquals(1, chart.getSeriesCount());
         // shared/README.md: mnist-7 reaches 98.91% top-1 on the 10,000 MNIST test images.
         assertEquals(98.91, chart.getYValue(0, 0), 1e-9);

@@ -738,6 +738,27 @@ public final class ParetoView {
         menu.getItems().addAll(reset, new SeparatorMenuItem(), png, svg);
     }
 
+    /**
+     * File ▸ Export chart: asks for a file; {@code .png} asks for the size, anything else is written as SVG.
+     */
+    public void exportChart() {
+        FileChooser chooser = new FileChooser();
+        chooser.setTitle("Export the chart");
+        chooser.getExtensionFilters().addAll(new FileChooser.ExtensionFilter("SVG drawing", "*.svg"),
+                new FileChooser.ExtensionFilter("PNG image", "*.png"));
+        chooser.setInitialFileName("pareto.svg");
+        File f = chooser.showSaveDialog(window());
+        if (f == null) {
+            return;
+        }
+        Path file = f.toPath();
+        if (file.getFileName().toString().toLowerCase(java.util.Locale.ROOT).endsWith(".png")) {
+            askPngSize().ifPresent(size -> export(() -> exportPng(file, size[0], size[1])));
+        } else {
+            export(() -> exportSvg(file));
+        }
+    }
+
     private void export(Runnable write) {
         try {
             write.run();
@@ -815,6 +836,8 @@ public final class ParetoView {
      * What "Plan from this run" in a run's detail does with the run's plan JSON (the window opens it in the plan
      * editor); without it the detail's button is disabled.
      */
+    private Presenter presenter;
+
     public void setOnPlanFromRun(Consumer<String> action) {
         this.onPlanFromRun = action;
     }
@@ -849,24 +872,43 @@ public final class ParetoView {
         openComparison(List.copyOf(vm.selectedRuns()));
     }
 
-    /** Opens run {@code runId}'s detail in a window of its own; returns its view. */
+    /** Where a run's detail or a comparison is shown: the workbench puts them in its tabs. */
+    public interface Presenter {
+        /** Shows {@code view} (a run's detail, or with {@code comparison} a comparison) titled {@code title}. */
+        void present(Parent view, javafx.beans.value.ObservableStringValue title, boolean comparison);
+    }
+
+    /** Shows details and comparisons through {@code presenter} instead of in windows of their own. */
+    public void setPresenter(Presenter presenter) {
+        this.presenter = presenter;
+    }
+
+    /** Opens run {@code runId}'s detail (in the presenter, else in a window of its own); returns its view. */
     public RunDetailView openDetail(long runId) {
         RunDetailViewModel d = vm.detail(runId);
         RunDetailView view = new RunDetailView(d);
         view.setOnPlanFromRun(onPlanFromRun == null ? null : json -> onPlanFromRun.accept(json));
         view.setDarkCharts(dark);
-        Stage stage = show(view.root(), 960, 720);
-        stage.titleProperty().bind(d.title());
+        if (presenter != null) {
+            presenter.present(view.root(), d.title(), false);
+        } else {
+            Stage stage = show(view.root(), 960, 720);
+            stage.titleProperty().bind(d.title());
+        }
         return view;
     }
 
-    /** Opens the comparison of {@code runIds} (the first is the reference) in a window of its own. */
+    /** Opens the comparison of {@code runIds} (the first is the reference), as {@link #openDetail} does. */
     public CompareView openComparison(List<Long> runIds) {
         CompareViewModel c = vm.compare(runIds);
         CompareView view = new CompareView(c);
         view.setDarkCharts(dark);
-        Stage stage = show(view.root(), 1100, 720);
-        stage.titleProperty().bind(c.title());
+        if (presenter != null) {
+            presenter.present(view.root(), c.title(), true);
+        } else {
+            Stage stage = show(view.root(), 1100, 720);
+            stage.titleProperty().bind(c.title());
+        }
         return view;
     }
 

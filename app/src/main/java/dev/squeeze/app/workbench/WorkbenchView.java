@@ -3,7 +3,7 @@ package dev.squeeze.app.workbench;
 import dev.squeeze.app.jobs.JobsView;
 import dev.squeeze.app.jobs.JobsViewModel;
 import dev.squeeze.app.models.ModelView;
-import dev.squeeze.app.pareto.RunsChartView;
+import dev.squeeze.app.pareto.ParetoView;
 import dev.squeeze.app.settings.RecentModel;
 import dev.squeeze.app.settings.SettingsView;
 import dev.squeeze.app.settings.SettingsViewModel;
@@ -74,7 +74,7 @@ public final class WorkbenchView {
     private final Stage stage;
     private final BorderPane root;
     private final NotificationPane banner;
-    private final RunsChartView runsView;
+    private final ParetoView paretoView;
     private JobsView jobsView;
     private final StackPane centreSlot = new StackPane();
     private final Region bannerSpacer = new Region();
@@ -100,7 +100,22 @@ public final class WorkbenchView {
             enabled.put(a, new SimpleObjectProperty<>());
         }
         ModelView modelView = new ModelView(vm.model());
-        runsView = new RunsChartView(vm.runs());
+        paretoView = new ParetoView(vm.pareto());
+        // A run's detail and a comparison open in the tabs beside the explorer.
+        paretoView.setPresenter((view, title, comparison) -> {
+            Tab tab = comparison ? compareTab : detailTab;
+            tab.setTooltip(new Tooltip());
+            tab.getTooltip().textProperty().bind(title);
+            if (comparison) {
+                setCompare(view);
+                showCompare();
+            } else {
+                setDetail(view);
+                showDetail();
+            }
+        });
+        paretoView.setDarkCharts(settings.theme().get() == Theme.DARK);
+        settings.theme().addListener((obs, old, t) -> paretoView.setDarkCharts(t == Theme.DARK));
         jobsPane = jobs -> {
             jobsView = new JobsView(jobs, () -> stage);
             return jobsView.root();
@@ -115,7 +130,7 @@ public final class WorkbenchView {
         explorerTab.setId("explorer-tab");
         detailTab.setId("detail-tab");
         compareTab.setId("compare-tab");
-        setExplorer(runsView.root());
+        setExplorer(paretoView.root());
         SplitPane split = new SplitPane(centreSlot, rightTabs);
         split.setOrientation(Orientation.HORIZONTAL);
         split.setDividerPositions(0.49);
@@ -178,6 +193,9 @@ public final class WorkbenchView {
         root.setId("workbench");
         settings.theme().addListener((obs, old, t) -> applyThemeClass(t));
         applyThemeClass(settings.theme().get());
+        wire(WorkbenchAction.COMPARE, paretoView::compareSelected,
+                javafx.beans.binding.Bindings.size(vm.pareto().selectedRuns()).greaterThan(1));
+        wire(WorkbenchAction.EXPORT_CHART, paretoView::exportChart, null);
     }
 
     private void applyThemeClass(Theme t) {
@@ -578,7 +596,8 @@ public final class WorkbenchView {
         return jobsView;
     }
 
-    public RunsChartView runsView() {
-        return runsView;
+    /** The Pareto explorer on the right. */
+    public ParetoView paretoView() {
+        return paretoView;
     }
 }

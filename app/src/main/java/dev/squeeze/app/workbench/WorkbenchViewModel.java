@@ -3,7 +3,7 @@ package dev.squeeze.app.workbench;
 import dev.squeeze.app.jobs.JobItem;
 import dev.squeeze.app.jobs.JobsViewModel;
 import dev.squeeze.app.models.ModelViewModel;
-import dev.squeeze.app.pareto.RunsChartViewModel;
+import dev.squeeze.app.pareto.ParetoViewModel;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.eval.MetricKind;
 import dev.squeeze.engine.jobs.JobEngine;
@@ -44,7 +44,7 @@ public final class WorkbenchViewModel {
     private final EngineExecutor ownedExecutor;
     private final JobEngine.Options jobOptions;
     private final ModelViewModel model = new ModelViewModel();
-    private final RunsChartViewModel runs = new RunsChartViewModel();
+    private final ParetoViewModel pareto;
     private final NotificationsViewModel notifications = new NotificationsViewModel();
     private final ReadOnlyObjectWrapper<JobsViewModel> jobs = new ReadOnlyObjectWrapper<>();
     private final IntegerProperty workers = new SimpleIntegerProperty();
@@ -100,6 +100,14 @@ public final class WorkbenchViewModel {
         this.databaseOpener = databaseOpener;
         this.measureBaselines = measureBaselines;
         this.jobOptions = jobOptions;
+        this.pareto = new ParetoViewModel(executor, this::store);
+        // The explorer's read and export failures go to the banner like every other error.
+        pareto.error().addListener((obs, old, message) -> {
+            if (message != null) {
+                notifications.error(message);
+                pareto.error().set(null);
+            }
+        });
         this.workers.set(Math.max(1, Math.min(jobOptions.workers(), JobsViewModel.MAX_WORKERS)));
         useJobs(newJobs());
     }
@@ -163,8 +171,9 @@ public final class WorkbenchViewModel {
         return model;
     }
 
-    public RunsChartViewModel runs() {
-        return runs;
+    /** The Pareto explorer over the stored runs (the open model's, or all models'). */
+    public ParetoViewModel pareto() {
+        return pareto;
     }
 
     /** The messages for the user (errors, notices); the banner shows them. */
@@ -265,7 +274,7 @@ public final class WorkbenchViewModel {
         current.set(loaded.model());
         jobs().setOpenModel(loaded.model().source(), loaded.model().name());
         model.show(loaded.model(), loaded.runs());
-        runs.show(loaded.model().name(), loaded.runs(), MetricKind.defaultFor(loaded.model()));
+        pareto.showModel(loaded.model().contentHash(), loaded.model().name(), MetricKind.defaultFor(loaded.model()));
         busy.set(false);
         status.set(statusLine(loaded.model(), loaded.runs().size(), loaded.note()));
     }
@@ -293,7 +302,7 @@ public final class WorkbenchViewModel {
             if (current.get() != m) {
                 return; // another model was opened meanwhile; it showed its own runs
             }
-            runs.show(m.name(), stored, MetricKind.defaultFor(m));
+            pareto.reload();
             model.show(m, stored);
             if (!busy.get()) {
                 status.set(statusLine(m, stored.size(), note));

@@ -42,7 +42,7 @@ class WorkbenchViewModelTest {
     void switchingToANewDatabaseShowsItsRunsAndNewJobs() {
         open(dir.resolve("first"));
         vm.openSample();
-        assertEquals(3, vm.runs().runs().size(), "the sample's default runs in the first database");
+        assertEquals(3, vm.pareto().rows().size(), "the sample's default runs in the first database");
         var jobsBefore = vm.jobs();
         List<String> switched = new ArrayList<>();
 
@@ -52,7 +52,7 @@ class WorkbenchViewModelTest {
         assertTrue(Files.exists(dir.resolve("second.mv.db")), "a new database file is created");
         assertEquals(dir.resolve("second"), vm.switchedDatabase().get());
         assertNotSame(jobsBefore, vm.jobs(), "jobs now run over the new database");
-        assertEquals(0, vm.runs().runs().size(), "the new database holds no runs of the sample yet");
+        assertEquals(0, vm.pareto().rows().size(), "the new database holds no runs of the sample yet");
         assertEquals(1, vm.workers().get());
         assertNull(vm.notifications().current().get(), "no error");
         assertFalse(vm.busy().get());
@@ -77,7 +77,7 @@ class WorkbenchViewModelTest {
         assertNull(vm.switchedDatabase().get());
         // The first database is still open and in use.
         vm.reloadRuns(null);
-        assertEquals(3, vm.runs().runs().size());
+        assertEquals(3, vm.pareto().rows().size());
     }
 
     @Test
