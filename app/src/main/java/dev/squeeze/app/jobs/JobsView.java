@@ -31,6 +31,7 @@ import javafx.scene.control.Tooltip;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
 import javafx.scene.layout.Region;
+import javafx.scene.layout.StackPane;
 import javafx.scene.layout.VBox;
 import javafx.stage.FileChooser;
 import javafx.stage.Modality;
@@ -137,18 +138,18 @@ public final class JobsView {
         TableColumn<JobItem, JobItem> phase = new TableColumn<>("Phase");
         phase.setCellValueFactory(c -> new SimpleObjectProperty<>(c.getValue()));
         phase.setCellFactory(c -> new PhaseCell());
-        phase.setPrefWidth(170);
+        phase.setPrefWidth(200);
         table.getColumns().add(phase);
         TableColumn<JobItem, JobItem> progress = new TableColumn<>("Layers");
         progress.setCellValueFactory(c -> new SimpleObjectProperty<>(c.getValue()));
         progress.setCellFactory(c -> new ProgressCell());
-        progress.setPrefWidth(170);
+        progress.setPrefWidth(150);
         table.getColumns().add(progress);
-        TableColumn<JobItem, String> elapsed = text("Elapsed", 70, j -> j.elapsed());
+        TableColumn<JobItem, String> elapsed = text("Elapsed", 80, j -> j.elapsed());
         elapsed.setId("job-elapsed");
         elapsed.setStyle("-fx-alignment: CENTER-RIGHT;");
         table.getColumns().add(elapsed);
-        TableColumn<JobItem, String> eta = text("ETA", 70, j -> j.eta());
+        TableColumn<JobItem, String> eta = text("ETA", 65, j -> j.eta());
         eta.setId("job-eta");
         eta.setStyle("-fx-alignment: CENTER-RIGHT;");
         Label etaHeader = new Label("ETA");
@@ -200,12 +201,9 @@ public final class JobsView {
         announcement.setId("job-announcement");
         announcement.getStyleClass().add("summary");
         announcement.setVisible(false);
-        announcement.setManaged(false);
+        announcement.setMinWidth(0);
         PauseTransition fade = new PauseTransition(ANNOUNCEMENT_TIME);
-        fade.setOnFinished(e -> {
-            announcement.setVisible(false);
-            announcement.setManaged(false);
-        });
+        fade.setOnFinished(e -> announcement.setVisible(false));
         vm.lastAnnouncement().addListener((obs, old, said) -> {
             if (said == null) {
                 return;
@@ -216,7 +214,6 @@ public final class JobsView {
             announcement.getStyleClass().removeIf(c -> c.startsWith("job-"));
             announcement.getStyleClass().add("job-" + said.status().name().toLowerCase(Locale.ROOT));
             announcement.setVisible(true);
-            announcement.setManaged(true);
             fade.playFromStart();
         });
 
@@ -225,10 +222,17 @@ public final class JobsView {
         ticker.setCycleCount(Animation.INDEFINITE);
         ticker.play();
 
-        Region spacer = new Region();
-        HBox.setHgrow(spacer, Priority.ALWAYS);
-        HBox bar = new HBox(8, title, queue, forModel, filter, announcement, spacer, workersLabel, workers, cancel,
-                resume, log);
+        // The announcement takes the room between the controls (cut short, never squeezing them, never moving them).
+        StackPane middle = new StackPane(announcement);
+        middle.setAlignment(Pos.CENTER_LEFT);
+        middle.setMinWidth(0);
+        HBox.setHgrow(middle, Priority.ALWAYS);
+        HBox bar = new HBox(8, title, queue, forModel, filter, middle, workersLabel, workers, cancel, resume, log);
+        for (javafx.scene.Node n : bar.getChildren()) {
+            if (n != middle && n instanceof Region r) {
+                r.setMinWidth(Region.USE_PREF_SIZE);
+            }
+        }
         bar.setAlignment(Pos.CENTER_LEFT);
 
         root = new VBox(6, bar, table);
@@ -348,13 +352,19 @@ public final class JobsView {
     private static final class PhaseCell extends TableCell<JobItem, JobItem> {
         private final Label name = new Label();
         private final ProgressBar bar = new ProgressBar();
-        private final VBox box = new VBox(1, name, bar);
+        private final Label percent = new Label();
+        private final HBox box = new HBox(6, name, bar, percent);
+        private final Tooltip detail = new Tooltip();
         private JobItem bound;
 
         PhaseCell() {
-            bar.setMaxWidth(Double.MAX_VALUE);
-            bar.setPrefHeight(8);
             bar.getStyleClass().add("phase-progress");
+            bar.setMaxWidth(Double.MAX_VALUE);
+            bar.setMinWidth(24);
+            HBox.setHgrow(bar, Priority.ALWAYS);
+            name.setMinWidth(Region.USE_PREF_SIZE);
+            percent.setMinWidth(Region.USE_PREF_SIZE);
+            box.setAlignment(Pos.CENTER_LEFT);
         }
 
         @Override
@@ -364,20 +374,29 @@ public final class JobsView {
                 name.textProperty().unbind();
                 bar.progressProperty().unbind();
                 bar.visibleProperty().unbind();
+                percent.textProperty().unbind();
+                detail.textProperty().unbind();
                 bound = null;
             }
             if (empty || item == null) {
                 setGraphic(null);
+                setTooltip(null);
                 return;
             }
             bound = item;
-            name.textProperty().bind(Bindings.createStringBinding(() -> item.phaseDetail().get().isEmpty()
-                    ? item.phase().get() : item.phase().get() + " " + item.phaseDetail().get(),
-                    item.phase(), item.phaseDetail()));
+            name.textProperty().bind(item.phase());
             bar.progressProperty().bind(Bindings.createDoubleBinding(() ->
                     item.phaseProgress().get() < 0 ? ProgressBar.INDETERMINATE_PROGRESS : item.phaseProgress().get(),
                     item.phaseProgress()));
             bar.visibleProperty().bind(item.status().isEqualTo(JobStatus.RUNNING));
+            percent.textProperty().bind(Bindings.createStringBinding(() ->
+                    item.status().get() != JobStatus.RUNNING || item.phaseProgress().get() < 0 ? ""
+                            : Math.round(100 * item.phaseProgress().get()) + "%",
+                    item.status(), item.phaseProgress()));
+            detail.textProperty().bind(Bindings.createStringBinding(() -> item.phaseDetail().get().isEmpty()
+                    ? item.phase().get() : item.phase().get() + ": " + item.phaseDetail().get(),
+                    item.phase(), item.phaseDetail()));
+            setTooltip(detail);
             setGraphic(box);
         }
     }
