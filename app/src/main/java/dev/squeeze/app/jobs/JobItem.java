@@ -13,13 +13,27 @@ import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
 
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+
 /**
  * One row of the job table. Its cells are bound to these properties, so an event that moves a job on updates the
- * row in place (a row replaced on every layer would lose the table's selection). Touched on the FX thread only.
+ * row in place (a row replaced on every layer would lose the table's selection). Touched where the view-model
+ * publishes (the FX thread in the workbench); times come from the view-model's clock.
+ *
+ * <p>Elapsed time counts from the start of the job's current attempt (seen as a STARTED event), or from the
+ * database's start time for a job this view did not see start. The ETA is the time left in the current stage,
+ * from the rate of its progress since this view first saw the stage move: the layers (calibration and
+ * compression) or the evaluation; "—" while that rate is not known yet.
  */
 public final class JobItem {
     /** The phase shown while the worker process starts (before it reports its first phase). */
     static final String STARTING = "starting";
+    /** What the ETA says while it cannot be estimated. */
+    public static final String UNKNOWN = "—";
+    /** The phase progress while it is not known (an indeterminate bar). */
+    public static final double PHASE_UNKNOWN = -1;
 
     private final long id;
     private final String label;
@@ -29,13 +43,28 @@ public final class JobItem {
     private final DoubleProperty progress = new SimpleDoubleProperty();
     private final StringProperty layers = new SimpleStringProperty("");
     private final StringProperty reason = new SimpleStringProperty("");
+    private final DoubleProperty phaseProgress = new SimpleDoubleProperty(PHASE_UNKNOWN);
+    private final StringProperty phaseDetail = new SimpleStringProperty("");
+    private final StringProperty elapsed = new SimpleStringProperty("");
+    private final StringProperty eta = new SimpleStringProperty("");
     private Long runId;
 
-    JobItem(JobRow row) {
+    /** Start of the current attempt (from a STARTED event), else the database's start; null before any start. */
+    private Instant startedAt;
+    private boolean startSeen;
+    private Instant finishedAt;
+    /** The stage the ETA is estimated for ("layers" or "evaluation"), its first sample and its latest fraction. */
+    private String stage;
+    private Instant stageFirstAt;
+    private double stageFirstFraction;
+    private Instant stageLastAt;
+    private double stageLastFraction;
+
+    JobItem(JobRow row, Instant now) {
         this.id = row.id();
         this.label = row.label();
         this.model = row.model();
-        update(row);
+        update(row, now);
     }
 
     public long id() {
@@ -70,6 +99,29 @@ public final class JobItem {
         return layers;
     }
 
+    /**
+     * How far the current phase of a running job is, 0..1 (calibration windows, compressed layers, evaluated tokens
+     * or images); {@link #PHASE_UNKNOWN} while the phase has not said; 1 for a finished job, 0 for one not running.
+     */
+    public ReadOnlyDoubleProperty phaseProgress() {
+        return phaseProgress;
+    }
+
+    /** What the phase progress counts, e.g. "512/1000 images"; empty while unknown. */
+    public ReadOnlyStringProperty phaseDetail() {
+        return phaseDetail;
+    }
+
+    /** Time since the job (its current attempt) started, "m:ss" or "h:mm:ss"; its run time once ended; empty before. */
+    public ReadOnlyStringProperty elapsed() {
+        return elapsed;
+    }
+
+    /** Time left in the current stage of a running job ("~m:ss"), {@link #UNKNOWN} while unknown; else empty. */
+    public ReadOnlyStringProperty eta() {
+        return eta;
+    }
+
     /** Why the job failed, was cancelled or interrupted; empty otherwise. */
     public ReadOnlyStringProperty reason() {
         return reason;
@@ -80,17 +132,44 @@ public final class JobItem {
         return runId;
     }
 
+    /** The run time so far (or of the ended job), or null before it started. */
+    Duration runTime(Instant now) {
+        if (startedAt == null) {
+            return null;
+        }
+        Instant end = status.get() == JobStatus.RUNNING || finishedAt == null ? now : finishedAt;
+        return end.isBefore(startedAt) ? Duration.ZERO : Duration.between(startedAt, end);
+    }
+
     /** Takes the database's view of the job. */
-    void update(JobRow row) {
+    void update(JobRow row, Instant now) {
+        JobStatus before = status.get();
         status.set(row.status());
         phase.set(row.status() != JobStatus.RUNNING ? "" : row.phase() != null ? row.phase() : STARTING);
         setProgress(row.status(), row.layersDone(), row.layersTotal());
         reason.set(row.reason() == null ? "" : row.reason());
         runId = row.runId();
+        if (!startSeen) {
+            startedAt = row.startedAt();
+        }
+        if (row.status() == JobStatus.QUEUED) {
+            startSeen = false;
+            startedAt = null;
+            finishedAt = null;
+        } else if (row.status() != JobStatus.RUNNING) {
+            finishedAt = finishedAt != null && before == row.status() ? finishedAt
+                    : row.finishedAt() != null ? row.finishedAt() : now;
+        }
+        if (row.status() != JobStatus.RUNNING) {
+            endPhase(row.status());
+        } else if (before != JobStatus.RUNNING) {
+            phaseProgress.set(PHASE_UNKNOWN);
+        }
+        tick(now);
     }
 
     /** Takes what an event says about the job. */
-    void update(JobEvent e) {
+    void update(JobEvent e, Instant now) {
         status.set(e.status());
         if (e.status() != JobStatus.RUNNING) {
             phase.set("");
@@ -100,12 +179,96 @@ public final class JobItem {
             phase.set(STARTING);
         }
         setProgress(e.status(), e.layersDone(), e.layersTotal());
-        if (e.kind() == JobEvent.Kind.STARTED) {
-            reason.set("");
-        } else if (e.kind() == JobEvent.Kind.ENDED) {
-            reason.set(e.message() == null ? "" : e.message());
-            runId = e.runId();
+        switch (e.kind()) {
+            case STARTED -> {
+                reason.set("");
+                startedAt = now;
+                startSeen = true;
+                finishedAt = null;
+                stage = null;
+                phaseProgress.set(PHASE_UNKNOWN);
+                phaseDetail.set("");
+            }
+            case ENDED -> {
+                reason.set(e.message() == null ? "" : e.message());
+                runId = e.runId();
+                finishedAt = now;
+                endPhase(e.status());
+            }
+            case PHASE -> {
+                Double f = e.phaseFraction();
+                phaseProgress.set(f == null ? PHASE_UNKNOWN : f);
+                phaseDetail.set(f == null ? "" : e.layersDone() + "/" + e.layersTotal() + " layers");
+            }
+            case PROGRESS -> {
+                phaseProgress.set(e.progress().fraction());
+                phaseDetail.set(e.progress().done() + "/" + e.progress().total() + " " + e.progress().unit());
+            }
+            case LAYER -> {
+                Double f = e.phaseFraction();
+                if (f != null) {
+                    phaseProgress.set(f);
+                    phaseDetail.set(e.layersDone() + "/" + e.layersTotal() + " layers");
+                }
+            }
+            case WARNING -> {
+            }
         }
+        if (e.status() == JobStatus.RUNNING) {
+            sample(e, now);
+        }
+        tick(now);
+    }
+
+    /** Moves the elapsed time and the ETA on to {@code now}. */
+    void tick(Instant now) {
+        Duration run = runTime(now);
+        elapsed.set(run == null ? "" : format(run));
+        eta.set(status.get() != JobStatus.RUNNING ? "" : etaText(now));
+    }
+
+    /** A progress sample for the ETA: layers while calibrating or compressing, the fraction while evaluating. */
+    private void sample(JobEvent e, Instant now) {
+        String s;
+        double f;
+        if ("evaluation".equals(e.phase())) {
+            if (e.progress() == null) {
+                return;
+            }
+            s = "evaluation";
+            f = e.progress().fraction();
+        } else if (("calibration".equals(e.phase()) || "compression".equals(e.phase())) && e.layersTotal() > 0) {
+            s = "layers";
+            f = (double) e.layersDone() / e.layersTotal();
+        } else {
+            return;
+        }
+        if (!s.equals(stage)) {
+            stage = s;
+            stageFirstAt = now;
+            stageFirstFraction = f;
+        }
+        stageLastAt = now;
+        stageLastFraction = f;
+    }
+
+    private String etaText(Instant now) {
+        if (stage == null || stageLastFraction >= 1 || stageLastFraction <= stageFirstFraction) {
+            return UNKNOWN;
+        }
+        double seconds = Duration.between(stageFirstAt, stageLastAt).toMillis() / 1000.0;
+        if (seconds <= 0) {
+            return UNKNOWN;
+        }
+        double rate = (stageLastFraction - stageFirstFraction) / seconds; // per second
+        double left = (1 - stageLastFraction) / rate - Duration.between(stageLastAt, now).toMillis() / 1000.0;
+        return "~" + format(Duration.ofSeconds(Math.max(0, Math.round(left))));
+    }
+
+    private void endPhase(JobStatus s) {
+        stage = null;
+        phaseProgress.set(s == JobStatus.DONE ? 1.0 : 0.0);
+        phaseDetail.set("");
     }
 
     private void setProgress(JobStatus s, int done, int total) {
@@ -116,5 +279,12 @@ public final class JobItem {
     /** {@code done/total} clamped to 0..1; 0 when the total is not known yet. */
     static double progressOf(int done, int total) {
         return total <= 0 ? 0 : Math.max(0, Math.min(1, (double) done / total));
+    }
+
+    /** "0:07", "12:34", "1:02:03": whole seconds, rounded down. */
+    static String format(Duration d) {
+        long s = Math.max(0, d.getSeconds());
+        return s >= 3600 ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
     }
 }

@@ -2,12 +2,21 @@ package dev.squeeze.app.jobs;
 
 import dev.squeeze.engine.plan.Presets;
 import dev.squeeze.engine.store.JobStatus;
+import javafx.animation.Animation;
+import javafx.animation.KeyFrame;
+import javafx.animation.PauseTransition;
+import javafx.animation.Timeline;
 import javafx.beans.binding.Bindings;
 import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.SimpleObjectProperty;
 import javafx.geometry.Insets;
 import javafx.geometry.Pos;
 import javafx.scene.control.Button;
+import javafx.scene.control.ButtonType;
+import javafx.scene.control.Dialog;
+import javafx.scene.control.TextArea;
+import javafx.scene.control.ToggleButton;
+import javafx.scene.control.ToggleGroup;
 import javafx.scene.control.Label;
 import javafx.scene.control.MenuButton;
 import javafx.scene.control.MenuItem;
@@ -22,9 +31,13 @@ import javafx.scene.control.Tooltip;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
 import javafx.scene.layout.Region;
+import javafx.scene.layout.StackPane;
 import javafx.scene.layout.VBox;
 import javafx.stage.FileChooser;
+import javafx.stage.Modality;
 import javafx.stage.Window;
+import javafx.util.Duration;
+import org.controlsfx.control.SegmentedButton;
 
 import java.io.File;
 import java.util.Locale;
@@ -32,13 +45,21 @@ import java.util.function.Function;
 import java.util.function.Supplier;
 
 /**
- * The job table (id, label, model, status, phase, a progress bar over the layers, the reason a job stopped) with
- * a "Queue job" menu (a preset or a plan file, for the open model), a worker-count spinner, and Cancel and Resume
- * buttons for the selected job.
+ * The job table (id, label, model, status, the phase with a bar of its own progress, a progress bar over the
+ * layers, elapsed time, ETA, the reason a job stopped) with a "Queue job" menu (a preset or a plan file, for the
+ * open model), a "This model / All" filter, a worker-count spinner, and Cancel, Resume and Log buttons for the
+ * selected job. A job that finishes or fails is announced in the bar for a few seconds, without taking focus.
  */
 public final class JobsView {
+    /** How long an announcement stays in the bar. */
+    static final Duration ANNOUNCEMENT_TIME = Duration.seconds(12);
+
     private final VBox root;
     private final TableView<JobItem> table;
+    private final Label announcement = new Label();
+    private final Timeline ticker;
+    private Dialog<Void> logDialog;
+    private TextArea logText;
 
     public JobsView(JobsViewModel vm, Supplier<Window> owner) {
         Label title = new Label("Jobs");
@@ -77,11 +98,30 @@ public final class JobsView {
         workers.setId("job-workers");
         workers.setPrefWidth(70);
         workers.getValueFactory().valueProperty().addListener((obs, old, n) -> vm.workers().set(n));
-        workers.setTooltip(new Tooltip("Jobs running at once, each in its own worker process; a change applies "
-                + "when no job is queued or running"));
+        workers.setTooltip(new Tooltip("Jobs running at once, each in its own worker process. More starts queued "
+                + "jobs at once; fewer lets the running ones finish"));
         Label workersLabel = new Label("Workers");
 
-        table = new TableView<>(vm.jobs());
+        ToggleButton thisModel = new ToggleButton("This model");
+        thisModel.setId("jobs-this-model");
+        thisModel.setTooltip(new Tooltip("Show only the jobs of the open model"));
+        ToggleButton all = new ToggleButton("All");
+        all.setId("jobs-all");
+        all.setTooltip(new Tooltip("Show the jobs of every model"));
+        SegmentedButton filter = new SegmentedButton(thisModel, all);
+        filter.setId("job-filter");
+        filter.setToggleGroup(new ToggleGroup());
+        (vm.onlyOpenModel().get() ? thisModel : all).setSelected(true);
+        filter.getToggleGroup().selectedToggleProperty().addListener((obs, old, now) -> {
+            if (now == null) {
+                old.setSelected(true); // one of the two is always chosen
+            } else {
+                vm.onlyOpenModel().set(now == thisModel);
+            }
+        });
+        vm.onlyOpenModel().addListener((obs, old, only) -> (only ? thisModel : all).setSelected(true));
+
+        table = new TableView<>(vm.shownJobs());
         table.setId("job-table");
         table.setColumnResizePolicy(TableView.CONSTRAINED_RESIZE_POLICY_FLEX_LAST_COLUMN);
         Label placeholder = new Label();
@@ -95,12 +135,29 @@ public final class JobsView {
         status.setCellFactory(c -> new StatusCell());
         status.setPrefWidth(95);
         table.getColumns().add(status);
-        table.getColumns().add(text("Phase", 100, j -> j.phase()));
+        TableColumn<JobItem, JobItem> phase = new TableColumn<>("Phase");
+        phase.setCellValueFactory(c -> new SimpleObjectProperty<>(c.getValue()));
+        phase.setCellFactory(c -> new PhaseCell());
+        phase.setPrefWidth(200);
+        table.getColumns().add(phase);
         TableColumn<JobItem, JobItem> progress = new TableColumn<>("Layers");
         progress.setCellValueFactory(c -> new SimpleObjectProperty<>(c.getValue()));
         progress.setCellFactory(c -> new ProgressCell());
-        progress.setPrefWidth(170);
+        progress.setPrefWidth(150);
         table.getColumns().add(progress);
+        TableColumn<JobItem, String> elapsed = text("Elapsed", 80, j -> j.elapsed());
+        elapsed.setId("job-elapsed");
+        elapsed.setStyle("-fx-alignment: CENTER-RIGHT;");
+        table.getColumns().add(elapsed);
+        TableColumn<JobItem, String> eta = text("ETA", 65, j -> j.eta());
+        eta.setId("job-eta");
+        eta.setStyle("-fx-alignment: CENTER-RIGHT;");
+        Label etaHeader = new Label("ETA");
+        etaHeader.setTooltip(new Tooltip("Time left in the current stage (the layers, then the evaluation), from "
+                + "its progress so far; — while it cannot be told yet"));
+        eta.setGraphic(etaHeader);
+        eta.setText("");
+        table.getColumns().add(eta);
         TableColumn<JobItem, String> reason = text("Reason", 300, j -> j.reason());
         reason.setCellFactory(c -> new ReasonCell());
         table.getColumns().add(reason);
@@ -129,10 +186,53 @@ public final class JobsView {
                 () -> !JobsViewModel.canResume(selected.get()), selected));
         resume.setOnAction(e -> withSelected(vm::resume));
         resume.setTooltip(new Tooltip("Queue the job again; it continues from its last finished layer"));
+        Button log = new Button("Log");
+        log.setId("job-log");
+        log.disableProperty().bind(selected.isNull());
+        log.setOnAction(e -> withSelected(vm::showLog));
+        log.setTooltip(new Tooltip("The end of the selected job's worker log (the last "
+                + JobsViewModel.LOG_LINES + " lines)"));
+        vm.jobLog().addListener((obs, old, shown) -> {
+            if (shown != null) {
+                showLog(shown, owner.get());
+            }
+        });
 
-        Region spacer = new Region();
-        HBox.setHgrow(spacer, Priority.ALWAYS);
-        HBox bar = new HBox(8, title, queue, forModel, spacer, workersLabel, workers, cancel, resume);
+        announcement.setId("job-announcement");
+        announcement.getStyleClass().add("summary");
+        announcement.setVisible(false);
+        announcement.setMinWidth(0);
+        PauseTransition fade = new PauseTransition(ANNOUNCEMENT_TIME);
+        fade.setOnFinished(e -> announcement.setVisible(false));
+        vm.lastAnnouncement().addListener((obs, old, said) -> {
+            if (said == null) {
+                return;
+            }
+            // A label in the bar: seen, and nothing takes the keyboard focus from where the user is working.
+            announcement.setText(said.text());
+            announcement.setTooltip(new Tooltip(said.text()));
+            announcement.getStyleClass().removeIf(c -> c.startsWith("job-"));
+            announcement.getStyleClass().add("job-" + said.status().name().toLowerCase(Locale.ROOT));
+            announcement.setVisible(true);
+            fade.playFromStart();
+        });
+
+        // Elapsed times and ETAs move on every second, also between events.
+        ticker = new Timeline(new KeyFrame(Duration.seconds(1), e -> vm.tick()));
+        ticker.setCycleCount(Animation.INDEFINITE);
+        ticker.play();
+
+        // The announcement takes the room between the controls (cut short, never squeezing them, never moving them).
+        StackPane middle = new StackPane(announcement);
+        middle.setAlignment(Pos.CENTER_LEFT);
+        middle.setMinWidth(0);
+        HBox.setHgrow(middle, Priority.ALWAYS);
+        HBox bar = new HBox(8, title, queue, forModel, filter, middle, workersLabel, workers, cancel, resume, log);
+        for (javafx.scene.Node n : bar.getChildren()) {
+            if (n != middle && n instanceof Region r) {
+                r.setMinWidth(Region.USE_PREF_SIZE);
+            }
+        }
         bar.setAlignment(Pos.CENTER_LEFT);
 
         root = new VBox(6, bar, table);
@@ -146,6 +246,42 @@ public final class JobsView {
 
     public TableView<JobItem> table() {
         return table;
+    }
+
+    /** The label that shows a finished job's announcement for a while (hidden otherwise). */
+    public Label announcement() {
+        return announcement;
+    }
+
+    /** The log dialog: one, non-modal, reused for every job's log (shown again on top when asked again). */
+    private void showLog(JobsViewModel.JobLog log, Window owner) {
+        if (logDialog == null) {
+            logText = new TextArea();
+            logText.setId("job-log-text");
+            logText.setEditable(false);
+            logText.setWrapText(false);
+            logText.setPrefColumnCount(110);
+            logText.setPrefRowCount(30);
+            logText.setStyle("-fx-font-family: monospace;");
+            logDialog = new Dialog<>();
+            logDialog.initModality(Modality.NONE);
+            if (owner != null) {
+                logDialog.initOwner(owner);
+            }
+            logDialog.setResizable(true);
+            logDialog.getDialogPane().setContent(logText);
+            logDialog.getDialogPane().getButtonTypes().add(ButtonType.CLOSE);
+            logDialog.getDialogPane().setId("job-log-dialog");
+        }
+        logDialog.setTitle("Log of job #" + log.jobId() + (log.label().isEmpty() ? "" : " " + log.label()));
+        logDialog.setHeaderText(log.found() ? "The last " + JobsViewModel.LOG_LINES + " lines of " + log.file()
+                : "No log yet");
+        logText.setText(log.text());
+        logText.positionCaret(log.text().length());
+        logText.setScrollTop(Double.MAX_VALUE);
+        if (!logDialog.isShowing()) {
+            logDialog.show();
+        }
     }
 
     private void withSelected(java.util.function.LongConsumer action) {
@@ -209,6 +345,62 @@ public final class JobsView {
         }
     }
 
+    /**
+     * The phase's name over a thin bar of its own progress ("evaluation", 512/1000 images): indeterminate while a
+     * running phase has not said how far it is; nothing for a job that is not running.
+     */
+    private static final class PhaseCell extends TableCell<JobItem, JobItem> {
+        private final Label name = new Label();
+        private final ProgressBar bar = new ProgressBar();
+        private final Label percent = new Label();
+        private final HBox box = new HBox(6, name, bar, percent);
+        private final Tooltip detail = new Tooltip();
+        private JobItem bound;
+
+        PhaseCell() {
+            bar.getStyleClass().add("phase-progress");
+            bar.setMaxWidth(Double.MAX_VALUE);
+            bar.setMinWidth(24);
+            HBox.setHgrow(bar, Priority.ALWAYS);
+            name.setMinWidth(Region.USE_PREF_SIZE);
+            percent.setMinWidth(Region.USE_PREF_SIZE);
+            box.setAlignment(Pos.CENTER_LEFT);
+        }
+
+        @Override
+        protected void updateItem(JobItem item, boolean empty) {
+            super.updateItem(item, empty);
+            if (bound != null) {
+                name.textProperty().unbind();
+                bar.progressProperty().unbind();
+                bar.visibleProperty().unbind();
+                percent.textProperty().unbind();
+                detail.textProperty().unbind();
+                bound = null;
+            }
+            if (empty || item == null) {
+                setGraphic(null);
+                setTooltip(null);
+                return;
+            }
+            bound = item;
+            name.textProperty().bind(item.phase());
+            bar.progressProperty().bind(Bindings.createDoubleBinding(() ->
+                    item.phaseProgress().get() < 0 ? ProgressBar.INDETERMINATE_PROGRESS : item.phaseProgress().get(),
+                    item.phaseProgress()));
+            bar.visibleProperty().bind(item.status().isEqualTo(JobStatus.RUNNING));
+            percent.textProperty().bind(Bindings.createStringBinding(() ->
+                    item.status().get() != JobStatus.RUNNING || item.phaseProgress().get() < 0 ? ""
+                            : Math.round(100 * item.phaseProgress().get()) + "%",
+                    item.status(), item.phaseProgress()));
+            detail.textProperty().bind(Bindings.createStringBinding(() -> item.phaseDetail().get().isEmpty()
+                    ? item.phase().get() : item.phase().get() + ": " + item.phaseDetail().get(),
+                    item.phase(), item.phaseDetail()));
+            setTooltip(detail);
+            setGraphic(box);
+        }
+    }
+
     /** A progress bar over the layers with "done/total" beside it; indeterminate while a job has not counted them. */
     private static final class ProgressCell extends TableCell<JobItem, JobItem> {
         private final ProgressBar bar = new ProgressBar();
@@ -217,6 +409,7 @@ public final class JobsView {
         private JobItem bound;
 
         ProgressCell() {
+            bar.getStyleClass().add("layers-progress");
             bar.setMaxWidth(Double.MAX_VALUE);
             HBox.setHgrow(bar, Priority.ALWAYS);
             box.setAlignment(Pos.CENTER_LEFT);

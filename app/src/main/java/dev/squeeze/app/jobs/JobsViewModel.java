@@ -1,38 +1,51 @@
 package dev.squeeze.app.jobs;
 
 import dev.squeeze.app.workbench.EngineExecutor;
+import dev.squeeze.app.workbench.TaskExecutor;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.jobs.JobEngine;
 import dev.squeeze.engine.jobs.JobEvent;
 import dev.squeeze.engine.jobs.JobSpec;
+import dev.squeeze.engine.jobs.ModelRefs;
 import dev.squeeze.engine.plan.CompressionPlan;
 import dev.squeeze.engine.plan.Presets;
 import dev.squeeze.engine.store.JobRow;
 import dev.squeeze.engine.store.JobStatus;
 import dev.squeeze.engine.store.ResultsStore;
-import javafx.application.Platform;
 import javafx.beans.property.BooleanProperty;
 import javafx.beans.property.IntegerProperty;
+import javafx.beans.property.ObjectProperty;
 import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyObjectProperty;
 import javafx.beans.property.ReadOnlyStringProperty;
 import javafx.beans.property.SimpleBooleanProperty;
 import javafx.beans.property.SimpleIntegerProperty;
+import javafx.beans.property.SimpleObjectProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
 import javafx.collections.FXCollections;
 import javafx.collections.ObservableList;
+import javafx.collections.transformation.FilteredList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 
@@ -40,13 +53,17 @@ import java.util.stream.Stream;
  * The workbench's background jobs: owns the {@link JobEngine} over the workbench's results database, keeps a row
  * per job (newest first) up to date from the engine's events, and queues, cancels and resumes jobs.
  *
- * <p>Every call into the engine runs on one background thread of its own (validating a plan opens the model;
- * every state change is a database write), never on the FX thread and never behind a long baseline measurement on
- * the workbench's engine thread. Events arrive on the engine's threads and hop to the FX thread.
+ * <p>Every call into the engine runs on the {@link TaskExecutor} it is given (in the workbench a background thread
+ * of its own: validating a plan opens the model, every state change is a database write), never on the FX thread
+ * and never behind a long baseline measurement on the workbench's engine thread. Events arrive on the engine's
+ * threads and are published where the view's properties may change ({@link TaskExecutor#publish}).
  *
- * <p>The engine's worker count is fixed when it is made, so a new count makes a new engine, and only while no job
- * of this one is queued or running (closing a busy engine would interrupt its jobs); until then the new count
- * waits.
+ * <p>Each row shows the elapsed time, an ETA, the phase with its own progress (evaluation moves too), and the
+ * job's log on demand ({@link #showLog}); {@link #onlyOpenModel()} filters {@link #shownJobs()} to the open model.
+ * A job that finishes or fails says so in {@link #lastAnnouncement()} (the view shows it without taking focus).
+ *
+ * <p>Changing {@link #workers()} changes the running engine's worker count ({@link JobEngine#setWorkers}): more
+ * starts queued jobs at once, fewer lets the running ones finish.
  */
 public final class JobsViewModel {
     private static final Logger LOG = LoggerFactory.getLogger(JobsViewModel.class);
@@ -55,8 +72,39 @@ public final class JobsViewModel {
     private final JobEngine.Options baseOptions;
     private final Consumer<Long> onRunStored;
     private final Consumer<String> onError;
-    private final EngineExecutor executor = new EngineExecutor("squeeze-jobs");
+    /** Lines of a job's log that {@link #showLog} shows: its end. */
+    public static final int LOG_LINES = 200;
+
+    /**
+     * A job's log as read for the user.
+     *
+     * @param file  where the log is ({@code <checkpoints>/job-<id>.log})
+     * @param text  its last {@link #LOG_LINES} lines, or a sentence saying why there is none
+     * @param found whether the file exists
+     * @param request a number that differs between requests, so showing the same log again is a change
+     */
+    public record JobLog(long jobId, String label, Path file, String text, boolean found, long request) {
+    }
+
+    /**
+     * A job that ended by itself, for a transient message.
+     *
+     * @param sequence increases with every announcement (two with the same words are two changes)
+     */
+    public record Announcement(long sequence, long jobId, JobStatus status, String text) {
+    }
+
+    private final TaskExecutor executor;
+    /** The executor this view-model made for itself (the workbench's constructor), shut down by {@link #close}. */
+    private final EngineExecutor ownExecutor;
+    private final Clock clock;
     private final ObservableList<JobItem> jobs = FXCollections.observableArrayList();
+    private final FilteredList<JobItem> shown = new FilteredList<>(jobs, j -> true);
+    private final BooleanProperty onlyOpenModel = new SimpleBooleanProperty();
+    private final ObjectProperty<Announcement> lastAnnouncement = new SimpleObjectProperty<>();
+    private final ObjectProperty<JobLog> jobLog = new SimpleObjectProperty<>();
+    private long announcements;
+    private long logRequests;
     private final Map<Long, JobItem> byId = new HashMap<>();
     private final BooleanProperty available = new SimpleBooleanProperty();
     private final StringProperty unavailableReason = new SimpleStringProperty("Opening the results database…");
@@ -64,7 +112,7 @@ public final class JobsViewModel {
     private final StringProperty interruptedNotice = new SimpleStringProperty();
     private final StringProperty openModelRef = new SimpleStringProperty();
     private final StringProperty openModelName = new SimpleStringProperty();
-    private final Consumer<JobEvent> listener = e -> Platform.runLater(() -> apply(e));
+    private final Consumer<JobEvent> listener = this::accept;
     private List<Long> interrupted = List.of();
 
     /** Touched only on the jobs thread. */
@@ -75,12 +123,37 @@ public final class JobsViewModel {
     private boolean closed;
 
     /**
+     * Jobs whose engine work runs on a background thread of their own.
+     *
      * @param options     the engine's options (worker heap, JVM flags); the worker count is the spinner's start value
      * @param onRunStored called on the FX thread with the run id when a job ends DONE
      * @param onError     called on the FX thread with a message for the user
      */
     public JobsViewModel(JobEngine.Options options, Consumer<Long> onRunStored, Consumer<String> onError) {
+        this(options, new EngineExecutor("squeeze-jobs"), true, Clock.systemUTC(), onRunStored, onError);
+    }
+
+    /**
+     * Jobs whose engine work runs on {@code executor} (tests pass one that runs inline), timed by the system clock.
+     * The caller owns the executor: {@link #close()} waits for its own last task but does not shut it down.
+     */
+    public JobsViewModel(JobEngine.Options options, TaskExecutor executor, Consumer<Long> onRunStored,
+                         Consumer<String> onError) {
+        this(options, executor, false, Clock.systemUTC(), onRunStored, onError);
+    }
+
+    /** As {@link #JobsViewModel(JobEngine.Options, TaskExecutor, Consumer, Consumer)}, timed by {@code clock}. */
+    public JobsViewModel(JobEngine.Options options, TaskExecutor executor, Clock clock, Consumer<Long> onRunStored,
+                         Consumer<String> onError) {
+        this(options, executor, false, clock, onRunStored, onError);
+    }
+
+    private JobsViewModel(JobEngine.Options options, TaskExecutor executor, boolean own, Clock clock,
+                          Consumer<Long> onRunStored, Consumer<String> onError) {
         this.baseOptions = options;
+        this.executor = executor;
+        this.ownExecutor = own ? (EngineExecutor) executor : null;
+        this.clock = clock;
         this.onRunStored = onRunStored;
         this.onError = onError;
         workers.set(Math.min(options.workers(), MAX_WORKERS));
@@ -88,6 +161,8 @@ public final class JobsViewModel {
             int count = n.intValue();
             executor.execute(() -> applyWorkers(count));
         });
+        onlyOpenModel.addListener((obs, old, only) -> refilter());
+        openModelRef.addListener((obs, old, ref) -> refilter());
     }
 
     /** The jobs in the database, newest first. */
@@ -105,9 +180,61 @@ public final class JobsViewModel {
         return unavailableReason;
     }
 
-    /** Worker processes running at once, 1 to {@link #MAX_WORKERS}. */
+    /**
+     * Worker processes running at once, 1 to {@link #MAX_WORKERS}. Setting it changes the running engine's count
+     * ({@link JobEngine#setWorkers}); queued and running jobs carry on.
+     */
     public IntegerProperty workers() {
         return workers;
+    }
+
+    /** Sets {@link #workers()}, clamped to 1..{@link #MAX_WORKERS}. */
+    public void setWorkers(int n) {
+        workers.set(Math.max(1, Math.min(MAX_WORKERS, n)));
+    }
+
+    /** The jobs the table shows: all, or those of the open model ({@link #onlyOpenModel()}); newest first. */
+    public ObservableList<JobItem> shownJobs() {
+        return shown;
+    }
+
+    /** Whether {@link #shownJobs()} holds only the open model's jobs ("this model") rather than all ("all"). */
+    public BooleanProperty onlyOpenModel() {
+        return onlyOpenModel;
+    }
+
+    /**
+     * The latest job that ended by itself (DONE or FAILED; not one cancelled by the user or stopped by closing),
+     * e.g. "Job #5 rtn4 finished in 0:42: run 12 stored"; null until one has. The view shows it briefly without
+     * taking focus.
+     */
+    public ReadOnlyObjectProperty<Announcement> lastAnnouncement() {
+        return lastAnnouncement;
+    }
+
+    /** The log asked for with {@link #showLog}, once it has been read (off the FX thread); null before. */
+    public ReadOnlyObjectProperty<JobLog> jobLog() {
+        return jobLog;
+    }
+
+    /** Moves every row's elapsed time and ETA on to the clock's now (the view calls this every second). */
+    public void tick() {
+        Instant now = clock.instant();
+        for (JobItem j : jobs) {
+            if (j.status().get() == JobStatus.RUNNING) {
+                j.tick(now);
+            }
+        }
+    }
+
+    private void refilter() {
+        String ref = openModelRef.get();
+        if (!onlyOpenModel.get() || ref == null) {
+            shown.setPredicate(j -> true);
+            return;
+        }
+        String canonical = ModelRefs.canonical(ref);
+        shown.setPredicate(j -> canonical.equals(j.model()));
     }
 
     /** A sentence about the jobs a previous Squeeze left unfinished; null when there are none (or it was dealt with). */
@@ -144,7 +271,7 @@ public final class JobsViewModel {
                 engine = newEngine(Math.min(baseOptions.workers(), MAX_WORKERS));
                 List<JobRow> leftOver = engine.interruptedAtStart();
                 List<JobRow> rows = engine.jobs().all();
-                Platform.runLater(() -> {
+                executor.publish(() -> {
                     available.set(true);
                     unavailableReason.set("No jobs yet: queue one for the open model");
                     merge(rows);
@@ -154,14 +281,14 @@ public final class JobsViewModel {
                     }
                 });
                 // The spinner may say otherwise (or have moved while the engine started).
-                Platform.runLater(() -> {
+                executor.publish(() -> {
                     int wanted = workers.get();
                     executor.execute(() -> applyWorkers(wanted));
                 });
             } catch (IOException | SqueezeException e) {
                 String message = e instanceof SqueezeException ? e.getMessage()
                         : "Cannot create a folder for job checkpoints: " + e.getMessage();
-                Platform.runLater(() -> {
+                executor.publish(() -> {
                     unavailableReason.set("Jobs are unavailable: " + message);
                     onError.accept(message);
                 });
@@ -298,47 +425,138 @@ public final class JobsViewModel {
         return e;
     }
 
-    /** On the jobs thread: a new engine with {@code n} workers, if the current one is idle. */
-    private void applyWorkers(int n) {
-        if (engine == null || closed || engine.options().workers() == n || !engine.activeJobs().isEmpty()) {
-            return;
-        }
-        engine.removeListener(listener);
-        engine.close();
-        engine = newEngine(n);
-        LOG.info("job engine now runs {} worker(s) at once", n);
+    /** The engine, for tests in this package (null before {@link #attach}). */
+    JobEngine engine() {
+        return engine;
     }
 
-    /** On the FX thread. */
+    /** On the jobs thread: the running engine takes {@code n} workers. */
+    private void applyWorkers(int n) {
+        if (engine == null || closed || engine.options().workers() == n) {
+            return;
+        }
+        engine.setWorkers(n);
+    }
+
+    /**
+     * Asks for the end of job {@code id}'s log; it is read off the FX thread and then set in {@link #jobLog()}
+     * (a sentence instead of the text when the job has no log yet).
+     */
+    public void showLog(long id) {
+        JobItem item = byId.get(id);
+        String label = item == null ? "" : item.label();
+        long request = ++logRequests;
+        executor.submit(() -> readLog(requireEngine().logFile(id), id, label, request), jobLog::set, onError);
+    }
+
+    /** On the jobs thread. */
+    private static JobLog readLog(Path file, long id, String label, long request) {
+        try {
+            return new JobLog(id, label, file, tail(file, LOG_LINES), true, request);
+        } catch (NoSuchFileException e) {
+            return new JobLog(id, label, file, "Job #" + id + " has no log yet: " + file + " does not exist. A job's"
+                    + " log is written once its worker process starts (a job still queued, or cancelled before it"
+                    + " started, has none).", false, request);
+        } catch (IOException e) {
+            throw new SqueezeException("Cannot read the log of job #" + id + " (" + file + "): " + e.getMessage(),
+                    "check that the file is readable; it is plain text and can be opened in any editor");
+        }
+    }
+
+    /**
+     * The last {@code lines} lines of a text file (UTF-8; a line break at its very end does not start another
+     * line), reading only the end of the file. At most 4 MiB are read; a longer tail is cut at its start.
+     */
+    static String tail(Path file, int lines) throws IOException {
+        final int maxBytes = 4 << 20;
+        try (SeekableByteChannel ch = Files.newByteChannel(file)) {
+            long size = ch.size();
+            long start = size;
+            int breaks = 0;
+            ByteBuffer block = ByteBuffer.allocate(8192);
+            long stopAt = Math.max(0, size - maxBytes);
+            // Count line breaks backwards until one more than the lines wanted (the break before the first line).
+            scan:
+            while (start > stopAt) {
+                int n = (int) Math.min(block.capacity(), start - stopAt);
+                block.clear().limit(n);
+                ch.position(start - n);
+                while (block.hasRemaining() && ch.read(block) >= 0) {
+                    // fill the block
+                }
+                for (int i = n - 1; i >= 0; i--) {
+                    long at = start - n + i;
+                    if (block.get(i) == '\n' && at != size - 1) {
+                        breaks++;
+                        if (breaks == lines) {
+                            start = at + 1;
+                            break scan;
+                        }
+                    }
+                }
+                start -= n;
+            }
+            ByteBuffer text = ByteBuffer.allocate((int) (size - start));
+            ch.position(start);
+            while (text.hasRemaining() && ch.read(text) >= 0) {
+                // read to the end
+            }
+            return new String(text.array(), 0, text.position(), StandardCharsets.UTF_8);
+        }
+    }
+
+    /** From the engine's threads (tests call it too): the event, where the view's properties may change. */
+    void accept(JobEvent e) {
+        executor.publish(() -> apply(e));
+    }
+
+    /** Where the view's properties may change (the FX thread). */
     private void apply(JobEvent e) {
         JobItem item = byId.get(e.jobId());
         if (item == null) {
             refresh(); // a job this view has not read yet: the database has it
             return;
         }
-        item.update(e);
+        item.update(e, clock.instant());
         if (e.kind() == JobEvent.Kind.ENDED) {
+            announce(item, e);
             // The database has the final word (and a refresh queued now reads after the job's end was written).
             refresh();
             if (e.status() == JobStatus.DONE && e.runId() != null) {
                 onRunStored.accept(e.runId());
             }
-            int wanted = workers.get();
-            executor.execute(() -> applyWorkers(wanted));
         }
+    }
+
+    /** A job that finished or failed by itself says so (one the user cancelled, or closing stopped, does not). */
+    private void announce(JobItem item, JobEvent e) {
+        String took = item.elapsed().get().isEmpty() ? "" : " " + item.elapsed().get();
+        String text;
+        if (e.status() == JobStatus.DONE) {
+            text = "Job #" + item.id() + " " + item.label() + " finished" + (took.isEmpty() ? "" : " in" + took)
+                    + (e.runId() == null ? "" : ": run " + e.runId() + " stored");
+        } else if (e.status() == JobStatus.FAILED) {
+            String why = e.message() == null ? "" : e.message().lines().findFirst().orElse("");
+            text = "Job #" + item.id() + " " + item.label() + " failed" + (took.isEmpty() ? "" : " after" + took)
+                    + (why.isEmpty() ? "" : ": " + why);
+        } else {
+            return;
+        }
+        lastAnnouncement.set(new Announcement(++announcements, item.id(), e.status(), text));
     }
 
     /** On the FX thread: the database's rows into the table, keeping existing rows (and the selection). */
     private void merge(List<JobRow> rows) {
+        Instant now = clock.instant();
         List<JobItem> fresh = new ArrayList<>();
         for (JobRow r : rows) {
             JobItem item = byId.get(r.id());
             if (item == null) {
-                item = new JobItem(r);
+                item = new JobItem(r, now);
                 byId.put(r.id(), item);
                 fresh.add(item);
             } else {
-                item.update(r);
+                item.update(r, now);
             }
         }
         if (!fresh.isEmpty()) {
@@ -353,7 +571,7 @@ public final class JobsViewModel {
      * Blocks until the engine has recorded that (the database must stay open until then).
      */
     public void close() {
-        executor.shutdown(() -> {
+        Runnable last = () -> {
             closed = true;
             if (engine != null) {
                 engine.removeListener(listener);
@@ -362,7 +580,26 @@ public final class JobsViewModel {
             if (temporaryRoot != null) {
                 deleteTree(temporaryRoot);
             }
-        }, 60);
+        };
+        if (ownExecutor != null) {
+            ownExecutor.shutdown(last, 60);
+            return;
+        }
+        CountDownLatch done = new CountDownLatch(1);
+        executor.execute(() -> {
+            try {
+                last.run();
+            } finally {
+                done.countDown();
+            }
+        });
+        try {
+            if (!done.await(60, TimeUnit.SECONDS)) {
+                LOG.warn("the job engine was still closing after 60 s");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     private static void deleteTree(Path root) {

@@ -37,7 +37,8 @@ final class ProgressPrinter implements Consumer<JobEvent> {
     @Override
     public synchronized void accept(JobEvent e) {
         if (!terminal) {
-            if (e.kind() != JobEvent.Kind.LAYER || !"started".equals(e.message())) {
+            if ((e.kind() != JobEvent.Kind.LAYER || !"started".equals(e.message()))
+                    && e.kind() != JobEvent.Kind.PROGRESS) {
                 out.println(e.describe());
                 out.flush();
             }

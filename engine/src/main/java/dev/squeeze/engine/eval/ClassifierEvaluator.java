@@ -11,7 +11,18 @@ public final class ClassifierEvaluator {
     private ClassifierEvaluator() {
     }
 
+    /** Reports evaluation progress: {@code done} of {@code total} images; may throw to stop the evaluation. */
+    @FunctionalInterface
+    public interface Progress {
+        void images(long done, long total);
+    }
+
     public static ClassifierMetrics evaluate(ImageClassifier net, ImageSet images) {
+        return evaluate(net, images, (done, total) -> { });
+    }
+
+    /** As {@link #evaluate(ImageClassifier, ImageSet)}, calling {@code progress} before each batch and at the end. */
+    public static ClassifierMetrics evaluate(ImageClassifier net, ImageSet images, Progress progress) {
         if (images.imageSize() != net.inputSize()) {
             throw new SqueezeException("Image set " + images.name() + " has " + images.rows() + "×" + images.cols()
                     + " images but the model takes " + net.inputSize() + " inputs", "evaluate on matching data");
@@ -21,6 +32,7 @@ public final class ClassifierEvaluator {
         long[] right = new long[classes];
         long correct = 0;
         for (int from = 0; from < images.count(); from += BATCH) {
+            progress.images(from, images.count());
             int n = Math.min(BATCH, images.count() - from);
             float[] logits = net.logits(images.batch(from, n), n);
             for (int i = 0; i < n; i++) {
@@ -37,6 +49,7 @@ public final class ClassifierEvaluator {
                 }
             }
         }
+        progress.images(images.count(), images.count());
         double[] perClass = new double[classes];
         for (int c = 0; c < classes; c++) {
             perClass[c] = seen[c] == 0 ? Double.NaN : (double) right[c] / seen[c];

@@ -20,7 +20,10 @@ import java.util.List;
  *       does (to cancel mid-layer);</li>
  *   <li>{@code hang-in-calibration:N}: when a calibration pass begins after N layers are done, wait there until
  *       cancelled (a cancel, or the parent's end);</li>
- *   <li>{@code hang-after-result:0}: after sending the finished run, wait until cancelled instead of exiting.</li>
+ *   <li>{@code hang-after-result:0}: after sending the finished run, wait until cancelled instead of exiting;</li>
+ *   <li>{@code slow-evaluation:0:MILLIS}: after each evaluation progress report that goes out (before the last),
+ *       spend MILLIS checking for cancellation (so a test sees an evaluation take long enough to report several
+ *       times).</li>
  * </ul>
  * The last two stop as soon as the parent is gone, so a test that kills the parent does not wait for the orphan.
  * {@code squeeze.worker.fault.jobs}, a comma-separated list of job ids, limits the faults to those jobs.
@@ -65,6 +68,21 @@ final class FaultInjection {
     void inPhase(RunHooks.Phase phase, int layersDone, RunHooks hooks) {
         if (phase == RunHooks.Phase.CALIBRATION) {
             hangIf("hang-in-calibration", layersDone, hooks);
+        }
+    }
+
+    void afterProgress(RunHooks.Phase phase, long done, long total, RunHooks hooks) {
+        if (phase != RunHooks.Phase.EVALUATION || done >= total) {
+            return;
+        }
+        for (Fault f : faults) {
+            if (f.kind.equals("slow-evaluation")) {
+                long end = System.nanoTime() + f.millis * 1_000_000;
+                while (System.nanoTime() < end) {
+                    hooks.checkCancelled();
+                    sleep(10);
+                }
+            }
         }
     }
 

@@ -34,7 +34,7 @@ import java.util.function.Consumer;
 
 /**
  * The background engine: a queue of compression jobs done by worker processes, at most {@link Options#workers()}
- * at a time. The process that owns the engine owns the results database and is its only writer: workers report
+ * at a time ({@link #setWorkers} changes that while it runs). The process that owns the engine owns the results database and is its only writer: workers report
  * over the job protocol ({@link Protocol}) and never open it, so a worker that dies — kill -9, a segfault in
  * native code, out of memory — cannot damage the database or take this process down; its job becomes FAILED with
  * the reason and can be resumed from its per-layer checkpoints.
@@ -103,8 +103,13 @@ public final class JobEngine implements AutoCloseable {
     private final ResultsStore store;
     private final JobRecords jobs;
     private final Path checkpointRoot;
-    private final Options options;
+    private volatile Options options;
+    /** Runs the supervisors; at most {@link Options#workers()} of them at once, see {@link #dispatch()}. */
     private final ExecutorService pool;
+    /** Jobs waiting for a worker, in the order queued; guarded by {@link #active}. */
+    private final java.util.ArrayDeque<Long> waiting = new java.util.ArrayDeque<>();
+    /** Supervisors started and not yet ended; guarded by {@link #active}. */
+    private int supervising;
     private final ScheduledExecutorService timers;
     private final Map<Long, Running> active = new ConcurrentHashMap<>();
     private final List<Consumer<JobEvent>> listeners = new CopyOnWriteArrayList<>();
@@ -133,7 +138,7 @@ public final class JobEngine implements AutoCloseable {
         this.checkpointRoot = checkpointRoot.toAbsolutePath();
         this.options = options;
         this.interruptedAtStart = List.copyOf(recoverInterrupted(jobs));
-        this.pool = Executors.newFixedThreadPool(options.workers(), r -> {
+        this.pool = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "job-supervisor");
             t.setDaemon(true);
             return t;
@@ -180,8 +185,29 @@ public final class JobEngine implements AutoCloseable {
         return jobs;
     }
 
+    /** The engine's options; {@link Options#workers()} as last set by {@link #setWorkers}. */
     public Options options() {
         return options;
+    }
+
+    /**
+     * Changes how many jobs run at once. Raising it starts queued jobs at once; lowering it lets the running jobs
+     * finish and starts no more until fewer than {@code n} run.
+     *
+     * @throws SqueezeException when {@code n} is not 1 to 64
+     */
+    public void setWorkers(int n) {
+        Options changed = options.withWorkers(n); // validates
+        synchronized (active) {
+            options = changed;
+        }
+        LOG.info("job engine: {} worker(s) at once", n);
+        dispatch();
+    }
+
+    /** The log of job {@code id}'s workers (their standard error, every attempt appended); it may not exist yet. */
+    public Path logFile(long id) {
+        return checkpointRoot.resolve("job-" + id + ".log");
     }
 
     public void addListener(Consumer<JobEvent> listener) {
@@ -269,6 +295,13 @@ public final class JobEngine implements AutoCloseable {
                     "nothing to cancel");
         }
         jobs.end(id, JobStatus.CANCELLED, "cancelled by the user");
+        synchronized (active) {
+            // A queued job leaves the queue now (a supervisor that already took it finds it cancelled).
+            if (waiting.remove(id)) {
+                active.remove(id);
+                active.notifyAll();
+            }
+        }
         checkpoints(id, row.specHash()).deleteAll();
         emit(new JobEvent(id, row.label(), JobEvent.Kind.ENDED, JobStatus.CANCELLED, null, null, row.layersDone(),
                 row.layersTotal(), null, "cancelled by the user", null));
@@ -414,6 +447,30 @@ public final class JobEngine implements AutoCloseable {
                 w.destroy();
             }
         }
+        List<Long> neverStarted;
+        synchronized (active) {
+            neverStarted = new ArrayList<>(waiting);
+            waiting.clear();
+        }
+        for (long id : neverStarted) {
+            safeEnd(id, JobStatus.INTERRUPTED, "Squeeze closed before the job started");
+            synchronized (active) {
+                active.remove(id);
+                active.notifyAll();
+            }
+        }
+        synchronized (active) {
+            // Let the running supervisors record their jobs' ends (their workers are ending), for up to 30 s.
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (supervising > 0 && System.nanoTime() < deadline) {
+                try {
+                    active.wait(1000);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+            }
+        }
         pool.shutdown();
         try {
             pool.awaitTermination(30, TimeUnit.SECONDS);
@@ -424,38 +481,72 @@ public final class JobEngine implements AutoCloseable {
     }
 
     private void schedule(long id) {
-        Running r = new Running();
         synchronized (active) {
-            active.put(id, r);
+            active.put(id, new Running());
+            waiting.add(id);
         }
-        pool.execute(() -> {
-            try {
-                if (stopped.get() != null) {
-                    // Not started. Where nothing can be recorded the job stays QUEUED: INTERRUPTED at the next start.
-                    safeEnd(id, JobStatus.INTERRUPTED, "not started: " + stopped.get().detail());
-                    return;
+        dispatch();
+    }
+
+    /** Starts supervisors for waiting jobs while fewer than {@link Options#workers()} run. */
+    private void dispatch() {
+        synchronized (active) {
+            while (!closing && supervising < options.workers() && !waiting.isEmpty()) {
+                long id = waiting.poll();
+                Running r = active.get(id);
+                if (r == null) {
+                    continue;
                 }
-                if (closing) {
-                    safeEnd(id, JobStatus.INTERRUPTED, "Squeeze closed before the job started");
-                } else {
-                    supervise(id, r);
-                }
-            } catch (SqueezeException e) {
-                if (storeLost(e)) {
-                    return; // said once, in stop(); the job stays as the database has it, resumable
-                }
-                LOG.error("job {}: {}", id, e.getMessage());
-                safeEnd(id, JobStatus.FAILED, e.getMessage());
-            } catch (RuntimeException e) {
-                LOG.error("job {}: the supervisor failed", id, e);
-                safeEnd(id, JobStatus.FAILED, "internal error while supervising the job: " + e);
-            } finally {
-                synchronized (active) {
-                    active.remove(id);
-                    active.notifyAll();
+                supervising++;
+                try {
+                    pool.execute(() -> superviseSlot(id, r));
+                } catch (java.util.concurrent.RejectedExecutionException e) {
+                    supervising--;
+                    return; // closing
                 }
             }
-        });
+        }
+    }
+
+    private void superviseSlot(long id, Running r) {
+        try {
+            runJob(id, r);
+        } finally {
+            synchronized (active) {
+                supervising--;
+                active.notifyAll();
+            }
+            dispatch();
+        }
+    }
+
+    private void runJob(long id, Running r) {
+        try {
+            if (stopped.get() != null) {
+                // Not started. Where nothing can be recorded the job stays QUEUED: INTERRUPTED at the next start.
+                safeEnd(id, JobStatus.INTERRUPTED, "not started: " + stopped.get().detail());
+                return;
+            }
+            if (closing) {
+                safeEnd(id, JobStatus.INTERRUPTED, "Squeeze closed before the job started");
+            } else {
+                supervise(id, r);
+            }
+        } catch (SqueezeException e) {
+            if (storeLost(e)) {
+                return; // said once, in stop(); the job stays as the database has it, resumable
+            }
+            LOG.error("job {}: {}", id, e.getMessage());
+            safeEnd(id, JobStatus.FAILED, e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.error("job {}: the supervisor failed", id, e);
+            safeEnd(id, JobStatus.FAILED, "internal error while supervising the job: " + e);
+        } finally {
+            synchronized (active) {
+                active.remove(id);
+                active.notifyAll();
+            }
+        }
     }
 
     private CheckpointStore checkpoints(long id, String specHash) {
@@ -487,6 +578,7 @@ public final class JobEngine implements AutoCloseable {
         worker.send(new ParentMessage.Start(Protocol.VERSION, id, spec, row.specHash(), checkpoints.dir().toString()));
         int[] progress = {row.layersDone(), row.layersTotal()};
         String[] phase = {null};
+        ProgressThrottle throttle = new ProgressThrottle(ProgressThrottle.INTERVAL_NANOS);
         Long[] runId = {null};
         String[] storeError = {null};
         boolean[] lost = {false};
@@ -495,7 +587,7 @@ public final class JobEngine implements AutoCloseable {
                 return; // the database is lost: the worker is being ended, the rest of its messages go nowhere
             }
             try {
-                handle(m, id, label, spec, worker, progress, phase, runId, storeError);
+                handle(m, id, label, spec, worker, progress, phase, throttle, runId, storeError);
             } catch (SqueezeException e) {
                 // A progress write failed. Ending the worker (rather than leaving it to run on unsupervised) is
                 // safe: its checkpoints are on disk.
@@ -540,7 +632,7 @@ public final class JobEngine implements AutoCloseable {
 
     /** One message from the worker: progress into the database and to the listeners; the finished run stored. */
     private void handle(WorkerMessage m, long id, String label, JobSpec spec, WorkerProcess worker, int[] progress,
-                        String[] phase, Long[] runId, String[] storeError) {
+                        String[] phase, ProgressThrottle throttle, Long[] runId, String[] storeError) {
         switch (m) {
             case WorkerMessage.Hello h -> {
                 if (h.protocol() != Protocol.VERSION) {
@@ -554,6 +646,15 @@ public final class JobEngine implements AutoCloseable {
                 jobs.progress(id, progress[0], progress[1], p.phase());
                 emit(new JobEvent(id, label, JobEvent.Kind.PHASE, JobStatus.RUNNING, p.phase(), p.detail(),
                         progress[0], progress[1], null, null, null));
+            }
+            case WorkerMessage.Progress p -> {
+                // Not written to the database (a phase's progress is for watchers); throttled here too, in case a
+                // worker reports more often than the protocol asks.
+                if (throttle.admit(p.phase(), p.done(), p.total(), System.nanoTime())) {
+                    emit(new JobEvent(id, label, JobEvent.Kind.PROGRESS, JobStatus.RUNNING, p.phase(), null,
+                            progress[0], progress[1], null, null, null,
+                            new JobEvent.PhaseProgress(p.done(), p.total(), p.unit())));
+                }
             }
             case WorkerMessage.Layer l -> {
                 progress[1] = l.total();

@@ -10,11 +10,51 @@ import dev.squeeze.engine.store.JobStatus;
  * @param layer       the layer concerned (LAYER), else null
  * @param message     WARNING text, or the reason of an ENDED job that did not finish
  * @param runId       the stored run, when ENDED with status DONE
+ * @param progress    how far the current phase is (PROGRESS: calibration windows, evaluation tokens or images),
+ *                    else null
  */
 public record JobEvent(long jobId, String label, Kind kind, JobStatus status, String phase, String detail,
-                       int layersDone, int layersTotal, String layer, String message, Long runId) {
+                       int layersDone, int layersTotal, String layer, String message, Long runId,
+                       PhaseProgress progress) {
 
-    public enum Kind { STARTED, PHASE, LAYER, WARNING, ENDED }
+    /**
+     * PROGRESS: work within the phase moved on (at most about ten events a second per job, and one when the
+     * phase's work is complete).
+     */
+    public enum Kind { STARTED, PHASE, PROGRESS, LAYER, WARNING, ENDED }
+
+    /** {@code done} of {@code total} {@code unit}s of the current phase ({@code 0 <= done <= total}, total > 0). */
+    public record PhaseProgress(long done, long total, String unit) {
+        public PhaseProgress {
+            if (total <= 0 || done < 0 || done > total) {
+                throw new IllegalArgumentException("progress " + done + " of " + total);
+            }
+        }
+
+        public double fraction() {
+            return (double) done / total;
+        }
+    }
+
+    /** An event without phase progress (every kind but PROGRESS). */
+    public JobEvent(long jobId, String label, Kind kind, JobStatus status, String phase, String detail,
+                    int layersDone, int layersTotal, String layer, String message, Long runId) {
+        this(jobId, label, kind, status, phase, detail, layersDone, layersTotal, layer, message, runId, null);
+    }
+
+    /**
+     * How far the current phase is, 0..1, or null when the event does not say: a PROGRESS event's fraction; in
+     * compression, the layers done of the plan's layers.
+     */
+    public Double phaseFraction() {
+        if (progress != null) {
+            return progress.fraction();
+        }
+        if ("compression".equals(phase) && layersTotal > 0 && status == JobStatus.RUNNING) {
+            return Math.min(1.0, (double) layersDone / layersTotal);
+        }
+        return null;
+    }
 
     /** A one-line description for logs and piped output. */
     public String describe() {
@@ -22,6 +62,8 @@ public record JobEvent(long jobId, String label, Kind kind, JobStatus status, St
             case STARTED -> "job " + jobId + " (" + label + "): started";
             case PHASE -> "job " + jobId + " (" + label + "): " + phase + (detail == null || detail.isEmpty() ? ""
                     : " (" + detail + ")");
+            case PROGRESS -> "job " + jobId + " (" + label + "): " + phase + " " + progress.done() + "/"
+                    + progress.total() + " " + progress.unit();
             case LAYER -> "job " + jobId + " (" + label + "): layer " + layersDone + "/" + layersTotal + " " + layer
                     + (message == null ? "" : " " + message);
             case WARNING -> "job " + jobId + " (" + label + "): warning: " + message;

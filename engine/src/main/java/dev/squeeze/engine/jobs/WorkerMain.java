@@ -103,7 +103,16 @@ public final class WorkerMain {
         CheckpointStore checkpoints = new CheckpointStore(Path.of(start.checkpointDir()), start.specHash());
         FaultInjection faults = FaultInjection.fromSystemProperty(start.jobId());
         int[] layersDone = {0};
+        ProgressThrottle throttle = new ProgressThrottle(ProgressThrottle.INTERVAL_NANOS);
         RunHooks hooks = new RunHooks() {
+            @Override
+            public void progress(Phase phase, long done, long total, String unit) {
+                if (throttle.admit(phase.word(), done, total, System.nanoTime())) {
+                    send(new WorkerMessage.Progress(phase.word(), done, total, unit));
+                    faults.afterProgress(phase, done, total, this);
+                }
+            }
+
             @Override
             public void phase(Phase phase, String detail) {
                 send(new WorkerMessage.Phase(phase.word(), detail));

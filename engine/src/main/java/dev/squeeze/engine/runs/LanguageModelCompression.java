@@ -202,8 +202,10 @@ public final class LanguageModelCompression {
             System.arraycopy(x, 0, buf, at * cols, rows * cols);
             filled.put(layer, at + rows);
         });
+        int done = 0;
         for (int[] window : windows) {
             hooks.checkCancelled();
+            hooks.progress(RunHooks.Phase.CALIBRATION, done++, windows.size(), "windows");
             filled.clear();
             listening.forwardLast(window, 0, listening.newState());
             for (String n : names) {
@@ -213,6 +215,7 @@ public final class LanguageModelCompression {
                 }
             }
         }
+        hooks.progress(RunHooks.Phase.CALIBRATION, windows.size(), windows.size(), "windows");
         Map<String, float[]> out = new HashMap<>();
         acc.forEach((n, h) -> out.put(n, h.hessian()));
         return out;

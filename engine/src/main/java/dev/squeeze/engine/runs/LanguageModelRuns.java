@@ -48,7 +48,20 @@ public final class LanguageModelRuns {
                                    Map<String, CompressedTensor> compressed, List<RunRecord.LayerResult> layers,
                                    List<RunRecord.Metric> extraMetrics, RunRecord.DatasetRecord calibration) {
         List<int[]> sequences = eval.corpus().tokens(eval.range(), eval.tokenizer());
-        Perplexity.Result r = Perplexity.evaluate(net, sequences, hooks::checkCancelled);
+        // Progress in tokens (stories differ in length): the tokens of the sequences before the one starting.
+        long totalTokens = sequences.stream().mapToLong(q -> q.length).sum();
+        long[] before = {0};
+        int[] next = {0};
+        Perplexity.Result r = Perplexity.evaluate(net, sequences, () -> {
+            hooks.checkCancelled();
+            if (totalTokens > 0) {
+                hooks.progress(RunHooks.Phase.EVALUATION, before[0], totalTokens, "tokens");
+            }
+            before[0] += sequences.get(next[0]++).length;
+        });
+        if (totalTokens > 0) {
+            hooks.progress(RunHooks.Phase.EVALUATION, totalTokens, totalTokens, "tokens");
+        }
         String text = String.join("\n", eval.corpus().stories(eval.range()));
         RunRecord.DatasetRecord dataset = new RunRecord.DatasetRecord(eval.describe(), eval.corpus().source(),
                 Hashing.sha256(text.getBytes(StandardCharsets.UTF_8)), "evaluation", r.tokens());

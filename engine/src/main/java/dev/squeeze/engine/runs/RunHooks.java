@@ -34,6 +34,14 @@ public interface RunHooks {
     default void phase(Phase phase, String detail) {
     }
 
+    /**
+     * Progress within the current phase: {@code done} of {@code total} {@code unit}s (e.g. calibration windows,
+     * evaluation tokens or images), {@code 0 <= done <= total}, {@code total > 0}. Called often (every window,
+     * sequence or batch); an implementation that reports further throttles.
+     */
+    default void progress(Phase phase, long done, long total, String unit) {
+    }
+
     /** Layer {@code index} of {@code total} begins. */
     default void layerStarted(int index, int total, String layer) {
     }

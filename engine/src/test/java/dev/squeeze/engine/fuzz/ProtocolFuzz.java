@@ -21,7 +21,8 @@ import java.util.Set;
  * worker's. The protocol's refusal is by design an {@link IllegalArgumentException} with a reason (the reader
  * logs the line as stray and reads on), so that is the clean refusal here. A line that is accepted must be a
  * message its reader can act on: every field the protocol requires present, a layer state among the documented
- * ones, and the same message again after encoding it.
+ * ones, progress within {@code 0 <= done <= total} with {@code total > 0}, and the same message again after encoding
+ * it.
  */
 public final class ProtocolFuzz {
     /** Fields docs/job-protocol.md lets a peer leave null; every other reference field is required. */
@@ -77,6 +78,9 @@ public final class ProtocolFuzz {
         if (m instanceof WorkerMessage.Layer l && !LAYER_STATES.contains(l.state())) {
             throw new AssertionError("accepted layer state '" + l.state() + "': " + m);
         }
+        if (m instanceof WorkerMessage.Progress p && (p.total() <= 0 || p.done() < 0 || p.done() > p.total())) {
+            throw new AssertionError("accepted progress outside 0 <= done <= total, total > 0: " + m);
+        }
     }
 
     /** One line of every message type, as the encoder writes them. */
@@ -96,6 +100,7 @@ public final class ProtocolFuzz {
         Map<String, Object> messages = new LinkedHashMap<>();
         messages.put("hello", new WorkerMessage.Hello(Protocol.VERSION, 12345, "0.1.0", "25+36"));
         messages.put("phase", new WorkerMessage.Phase("calibration", "block 2 of 5"));
+        messages.put("progress", new WorkerMessage.Progress("evaluation", 1024, 12802, "tokens"));
         messages.put("layer", new WorkerMessage.Layer(0, 3, "fc1", "started"));
         messages.put("warning", new WorkerMessage.Warning("damaged checkpoint"));
         messages.put("result", new WorkerMessage.Result(run));

@@ -66,6 +66,8 @@ class ProtocolTest {
                 new WorkerMessage.Hello(Protocol.VERSION, 12345, "0.1.0-SNAPSHOT", "25+36-LTS"),
                 new WorkerMessage.Phase("calibration", "block 2 of 5"),
                 new WorkerMessage.Phase("loading", null),
+                new WorkerMessage.Progress("evaluation", 0, 12802, "tokens"),
+                new WorkerMessage.Progress("calibration", 32, 32, "windows"),
                 new WorkerMessage.Layer(0, 3, "blocks.0.attn.q_proj", "started"),
                 new WorkerMessage.Layer(2, 3, "fc3", "restored"),
                 new WorkerMessage.Warning("The checkpoint of layer fc2 is damaged (\u00fc\u2192CRC); computing again"),
@@ -182,6 +184,7 @@ class ProtocolTest {
                 "{\"type\":\"layer\",\"index\":0,\"total\":3,\"layer\":\"fc1\"}",
                 "{\"type\":\"hello\",\"pid\":2,\"squeezeVersion\":\"v\",\"javaVersion\":\"j\"}",
                 "{\"type\":\"hello\",\"protocol\":null,\"pid\":2,\"squeezeVersion\":\"v\",\"javaVersion\":\"j\"}",
+                "{\"type\":\"progress\",\"phase\":\"evaluation\",\"done\":1,\"unit\":\"images\"}",
                 "{\"type\":\"result\"}")) {
             assertThrows(IllegalArgumentException.class, () -> Protocol.workerMessage(line), line);
         }
@@ -203,6 +206,11 @@ class ProtocolTest {
                 "{\"type\":\"result\",\"run\":null}",
                 "{\"type\":\"phase\",\"phase\":null,\"detail\":null}",
                 "{\"type\":\"warning\",\"message\":null}",
+                "{\"type\":\"progress\",\"phase\":null,\"done\":1,\"total\":2,\"unit\":\"images\"}",
+                "{\"type\":\"progress\",\"phase\":\"evaluation\",\"done\":1,\"total\":2,\"unit\":null}",
+                "{\"type\":\"progress\",\"phase\":\"evaluation\",\"done\":3,\"total\":2,\"unit\":\"images\"}",
+                "{\"type\":\"progress\",\"phase\":\"evaluation\",\"done\":-1,\"total\":2,\"unit\":\"images\"}",
+                "{\"type\":\"progress\",\"phase\":\"evaluation\",\"done\":0,\"total\":0,\"unit\":\"images\"}",
                 "{\"type\":\"hello\",\"protocol\":1,\"pid\":2,\"squeezeVersion\":null,\"javaVersion\":\"j\"}")) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Protocol.workerMessage(line),
                     line);

@@ -88,6 +88,35 @@ class LanguageModelCompressionTest {
     }
 
     @Test
+    void calibrationAndEvaluationReportTheirProgressInWindowsAndTokens() {
+        List<String> seen = new java.util.ArrayList<>();
+        RunHooks hooks = new RunHooks() {
+            @Override
+            public void progress(Phase phase, long done, long total, String unit) {
+                seen.add(phase.word() + " " + done + "/" + total + " " + unit);
+            }
+        };
+        MethodSettings gptq = GptqSettings.of(4, 8);
+        new LanguageModelCompression(run -> 1, hooks).run(MODEL, EVAL, CALIBRATION, layer -> gptq, false, "gptq",
+                "{}", 0);
+        // Two blocks, each calibrated on the 8 windows once (all seven linears at a time): 0..8 of 8, twice.
+        List<String> expected = new java.util.ArrayList<>();
+        for (int block = 0; block < CONFIG.nLayers(); block++) {
+            for (int w = 0; w <= CALIBRATION.size(); w++) {
+                expected.add("calibration " + w + "/" + CALIBRATION.size() + " windows");
+            }
+        }
+        // Evaluation in tokens: before each story, then all of them.
+        List<int[]> stories = CORPUS.tokens(StoryRange.of(5, 6), CHARS);
+        long total = stories.get(0).length + stories.get(1).length;
+        expected.add("evaluation 0/" + total + " tokens");
+        expected.add("evaluation " + stories.get(0).length + "/" + total + " tokens");
+        expected.add("evaluation " + total + "/" + total + " tokens");
+        assertEquals(2, CONFIG.nLayers());
+        assertEquals(expected, seen);
+    }
+
+    @Test
     void invalidSettingsAreReportedBeforeAnyWork() {
         try (ResultsStore store = ResultsStore.inMemory()) {
             LanguageModelCompression pipeline = new LanguageModelCompression(store);

@@ -12,8 +12,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * message that an older peer would misread bumps it. docs/job-protocol.md describes it for other implementations.
  */
 public final class Protocol {
-    /** Bump when a message changes meaning or shape. */
-    public static final int VERSION = 1;
+    /** Bump when a message changes meaning or shape. 2: the worker's {@code progress} message. */
+    public static final int VERSION = 2;
 
     private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)

@@ -13,6 +13,7 @@ import dev.squeeze.engine.store.RunRecord;
 @JsonSubTypes({
         @JsonSubTypes.Type(value = WorkerMessage.Hello.class, name = "hello"),
         @JsonSubTypes.Type(value = WorkerMessage.Phase.class, name = "phase"),
+        @JsonSubTypes.Type(value = WorkerMessage.Progress.class, name = "progress"),
         @JsonSubTypes.Type(value = WorkerMessage.Layer.class, name = "layer"),
         @JsonSubTypes.Type(value = WorkerMessage.Warning.class, name = "warning"),
         @JsonSubTypes.Type(value = WorkerMessage.Result.class, name = "result"),
@@ -32,6 +33,27 @@ public sealed interface WorkerMessage {
     record Phase(String phase, String detail) implements WorkerMessage {
         public Phase {
             Protocol.require(phase, "phase", "phase");
+        }
+    }
+
+    /**
+     * How far the current phase is: {@code done} of {@code total} {@code unit}s (calibration windows, evaluation
+     * tokens or images). {@code 0 <= done <= total} and {@code total > 0}; sent at most about ten times a second,
+     * and once more when the phase's work is complete ({@code done == total}).
+     */
+    record Progress(String phase, long done, long total, String unit) implements WorkerMessage {
+        public Progress {
+            Protocol.require(phase, "progress", "phase");
+            Protocol.require(unit, "progress", "unit");
+            if (total <= 0 || done < 0 || done > total) {
+                throw new IllegalArgumentException("progress: done " + done + " of total " + total
+                        + " is not 0 <= done <= total with total > 0");
+            }
+        }
+
+        /** {@code done / total}, 0..1. */
+        public double fraction() {
+            return (double) done / total;
         }
     }
 
