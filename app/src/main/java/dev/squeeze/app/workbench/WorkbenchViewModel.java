@@ -113,7 +113,13 @@ public final class WorkbenchViewModel {
     }
 
     private JobsViewModel newJobs() {
-        return new JobsViewModel(jobOptions.withWorkers(workers.get()), this::runStored, notifications::error);
+        JobEngine.Options options = jobOptions.withWorkers(workers.get());
+        // In the window the jobs get a thread of their own: closing the jobs (when the database is switched) runs on
+        // the engine thread and waits for the jobs' last task, which must not queue behind it. An injected
+        // executor that runs inline (tests without a toolkit) has no such queue and is shared.
+        return engine instanceof EngineExecutor
+                ? new JobsViewModel(options, this::runStored, notifications::error)
+                : new JobsViewModel(options, engine, this::runStored, notifications::error);
     }
 
     /** On the FX thread: {@code next} becomes the window's jobs (bound to the worker count, its notice shown). */
