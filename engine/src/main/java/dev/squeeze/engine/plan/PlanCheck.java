@@ -47,11 +47,28 @@ public final class PlanCheck {
 
     /** Every problem of {@code plan} on {@code model}, in the order a job's error would list them. */
     public static List<Problem> check(CompressionPlan plan, Model model) {
+        Assigned a = assign(plan, model);
+        List<Problem> out = new ArrayList<>(a.problems());
+        out.addAll(check(a.settings(), model));
+        return out;
+    }
+
+    /**
+     * The settings a plan gives each layer, whether or not they fit the layer.
+     *
+     * @param settings per layer, in model order; dense layers absent
+     * @param problems the problems of the plan's own entries (a name that is no layer, a regex that matches no
+     *                 layer); the settings themselves are not checked here
+     */
+    public record Assigned(Map<String, MethodSettings> settings, List<Problem> problems) {
+    }
+
+    /** What {@code plan} gives each layer of {@code model}, as a job assigns it, without checking the settings. */
+    public static Assigned assign(CompressionPlan plan, Model model) {
         List<Problem> out = new ArrayList<>();
         Map<String, MethodSettings> settings = PlanResolver.assign(plan, model.layers(),
                 message -> out.add(new Problem(null, field(message), message)));
-        out.addAll(check(settings, model));
-        return out;
+        return new Assigned(java.util.Collections.unmodifiableMap(settings), List.copyOf(out));
     }
 
     /**
