@@ -94,6 +94,8 @@ public final class PlanEditorViewModel {
     private final Map<PlanRow, Integer> index = new HashMap<>();
 
     private Model model;
+    private long fileBytes;
+    private long fp16Bytes;
     private BiConsumer<String, String> onLaunch;
     private long generation;
     private boolean computing;
@@ -194,8 +196,10 @@ public final class PlanEditorViewModel {
         boolean calibration = PlanCheck.hasCalibration(model);
         List<PlanRow> list = new ArrayList<>();
         index.clear();
+        fileBytes = model.storedBytes();
+        fp16Bytes = model.parameterCount() * 2;
         for (LayerInfo l : model.layers()) {
-            PlanRow r = new PlanRow(l, calibration, null);
+            PlanRow r = new PlanRow(l, PlanEstimate.weightFileBytes(model, l), calibration, null);
             index.put(r, list.size());
             list.add(r);
         }
@@ -594,18 +598,18 @@ public final class PlanEditorViewModel {
         computing = true;
         long gen = generation;
         Model m = model;
-        Map<String, MethodSettings> settings = new LinkedHashMap<>();
-        Map<String, Long> bits = new HashMap<>();
+        List<PlanEstimate.LayerSize> sizes = new ArrayList<>();
         boolean exact = true;
         for (PlanRow r : rows) {
-            if (r.current() != null) {
-                settings.put(r.name(), r.current());
-                bits.put(r.name(), r.estimatedBits().get());
+            if (r.current() != null && r.layer().shape().length >= 2) {
+                sizes.add(r.size());
                 exact &= r.estimateExact();
             }
         }
+        long file = fileBytes;
+        long fp16 = fp16Bytes;
         boolean allExact = exact;
-        executor.submit(() -> PlanEstimate.summary(m, settings, bits), s -> {
+        executor.submit(() -> PlanEstimate.summary(file, fp16, sizes), s -> {
             computing = false;
             summaries++;
             if (gen != generation || m != model) {

@@ -22,10 +22,24 @@ public final class PlanRow {
     private final ReadOnlyLongWrapper estimatedBits = new ReadOnlyLongWrapper();
     private final ReadOnlyObjectWrapper<PlanCheck.Problem> problem = new ReadOnlyObjectWrapper<>();
 
-    PlanRow(LayerInfo layer, boolean calibration, MethodSettings initial) {
+    private final long weights;
+    private final long weightFileBytes;
+
+    PlanRow(LayerInfo layer, long weightFileBytes, boolean calibration, MethodSettings initial) {
         this.layer = layer;
         this.calibration = calibration;
+        this.weightFileBytes = weightFileBytes;
+        long w = 1;
+        for (long d : layer.shape()) {
+            w *= d;
+        }
+        this.weights = w;
         set(initial);
+    }
+
+    /** The layer's weight for the size summary, when it is compressed. */
+    PlanEstimate.LayerSize size() {
+        return new PlanEstimate.LayerSize(weights, estimatedBits.get(), weightFileBytes);
     }
 
     public LayerInfo layer() {
@@ -91,11 +105,7 @@ public final class PlanRow {
     }
 
     private long denseBits() {
-        long weights = 1;
-        for (long d : layer.shape()) {
-            weights *= d;
-        }
-        return layer.parameters() == 0 ? 0 : Math.round(8.0 * layer.storedBytes() * weights / layer.parameters());
+        return 8 * weightFileBytes;
     }
 
     @Override

@@ -17,7 +17,9 @@ import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.HashMap;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The editor's vocabulary over the engine's settings records: the method choices of the method column (low rank
@@ -41,6 +43,34 @@ public final class SettingsFields {
 
     private SettingsFields() {
     }
+
+    /** A record class's components, accessors and canonical constructor, looked up once (reflection is slow). */
+    private record Shape(RecordComponent[] components, java.lang.reflect.Method[] accessors, Constructor<?> ctor,
+                         Map<String, Integer> byName) {
+        static Shape of(Class<?> type) {
+            RecordComponent[] cs = type.getRecordComponents();
+            java.lang.reflect.Method[] acc = new java.lang.reflect.Method[cs.length];
+            Class<?>[] types = new Class<?>[cs.length];
+            Map<String, Integer> names = new HashMap<>();
+            for (int i = 0; i < cs.length; i++) {
+                acc[i] = cs[i].getAccessor();
+                types[i] = cs[i].getType();
+                names.put(cs[i].getName(), i);
+            }
+            try {
+                return new Shape(cs, acc, type.getDeclaredConstructor(types), names);
+            } catch (NoSuchMethodException e) {
+                throw new IllegalStateException("record " + type.getName() + " has no canonical constructor", e);
+            }
+        }
+    }
+
+    private static final ClassValue<Shape> SHAPES = new ClassValue<>() {
+        @Override
+        protected Shape computeValue(Class<?> type) {
+            return Shape.of(type);
+        }
+    };
 
     /** The method choice of settings ({@code dense} for null). */
     public static String method(MethodSettings s) {
@@ -124,12 +154,7 @@ public final class SettingsFields {
             return null;
         }
         String name = column.equals(BITS) && s instanceof MagnitudeSettings ? "valueBits" : column;
-        for (RecordComponent c : s.getClass().getRecordComponents()) {
-            if (c.getName().equals(name)) {
-                return name;
-            }
-        }
-        return null;
+        return SHAPES.get(s.getClass()).byName().containsKey(name) ? name : null;
     }
 
     /** The value of a column for these settings, or null when it does not apply. */
@@ -246,7 +271,7 @@ public final class SettingsFields {
         if (s == null) {
             return out;
         }
-        for (RecordComponent c : s.getClass().getRecordComponents()) {
+        for (RecordComponent c : SHAPES.get(s.getClass()).components()) {
             Class<?> t = c.getType();
             if (t == int.class || t == double.class || t == boolean.class || t.isEnum()) {
                 out.add(c);
@@ -257,41 +282,39 @@ public final class SettingsFields {
 
     /** The value of a record component by name. */
     public static Object get(MethodSettings s, String component) {
-        for (RecordComponent c : s.getClass().getRecordComponents()) {
-            if (c.getName().equals(component)) {
-                try {
-                    return c.getAccessor().invoke(s);
-                } catch (IllegalAccessException | InvocationTargetException e) {
-                    throw new IllegalStateException("cannot read " + component + " of " + s, e);
-                }
-            }
+        Shape shape = SHAPES.get(s.getClass());
+        Integer i = shape.byName().get(component);
+        if (i == null) {
+            throw new IllegalArgumentException(s.method() + " has no field " + component);
         }
-        throw new IllegalArgumentException(s.method() + " has no field " + component);
+        return read(shape, s, i);
+    }
+
+    private static Object read(Shape shape, MethodSettings s, int i) {
+        try {
+            return shape.accessors()[i].invoke(s);
+        } catch (IllegalAccessException | InvocationTargetException e) {
+            throw new IllegalStateException("cannot read " + shape.components()[i].getName() + " of " + s, e);
+        }
     }
 
     /** The settings with one record component replaced (through the canonical constructor). */
     public static MethodSettings with(MethodSettings s, String component, Object value) {
-        RecordComponent[] cs = s.getClass().getRecordComponents();
-        Class<?>[] types = new Class<?>[cs.length];
-        Object[] args = new Object[cs.length];
-        boolean found = false;
-        for (int i = 0; i < cs.length; i++) {
-            types[i] = cs[i].getType();
-            if (cs[i].getName().equals(component)) {
-                args[i] = value;
-                found = true;
-            } else {
-                args[i] = get(s, cs[i].getName());
-            }
-        }
-        if (!found) {
+        Shape shape = SHAPES.get(s.getClass());
+        Integer at = shape.byName().get(component);
+        if (at == null) {
             throw new IllegalArgumentException(s.method() + " has no field " + component);
         }
+        Object[] args = new Object[shape.components().length];
+        for (int i = 0; i < args.length; i++) {
+            args[i] = i == at ? value : read(shape, s, i);
+        }
         try {
-            Constructor<?> ctor = s.getClass().getDeclaredConstructor(types);
-            return (MethodSettings) ctor.newInstance(args);
+            return (MethodSettings) shape.ctor().newInstance(args);
         } catch (InvocationTargetException e) {
             throw new IllegalArgumentException(component + ": " + e.getCause().getMessage(), e.getCause());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(component + " cannot be " + value);
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("cannot build " + s.getClass().getSimpleName(), e);
         }

@@ -238,12 +238,25 @@ class PlanEditorViewModelTest {
         assertEquals(200, vm.rows().size());
         long t0 = System.nanoTime();
         vm.setMethod(vm.rows(), "rtn");
-        for (int b = 2; b <= 8; b++) {
-            vm.setColumn(vm.rowsMatching(".*"), SettingsFields.BITS, String.valueOf(b));
+        List<Long> warm = new ArrayList<>();
+        for (int round = 0; round < 3; round++) {
+            for (int b = 2; b <= 8; b++) {
+                long t = System.nanoTime();
+                vm.setColumn(vm.rowsMatching(".*"), SettingsFields.BITS, String.valueOf(b));
+                if (round > 0) {
+                    warm.add(System.nanoTime() - t);
+                }
+            }
         }
         long ms = (System.nanoTime() - t0) / 1_000_000;
-        // Eight bulk edits of 200 rows with their summaries; each is arithmetic, far under a second in all.
-        assertTrue(ms < 1000, ms + " ms");
+        warm.sort(null);
+        long median = warm.get(warm.size() / 2);
+        System.out.println("200-layer editor: 22 bulk edits in " + ms + " ms; warm median " + median / 1000
+                + " µs, slowest " + warm.getLast() / 1000 + " µs");
+        // A bulk edit of 200 rows with its summary is arithmetic: once warm, well under the 50 ms an FX pulse
+        // allows (in the workbench the summary itself runs on the executor). The median, as the build machine
+        // is shared.
+        assertTrue(median < 25_000_000L, median / 1000 + " µs");
         // 32 × 48, 8-bit g128 (one group of 48 per row): 8 bits per weight + 40 bits per 48 weights.
         assertEquals(8 + 40.0 / 48, vm.summary().get().bitsPerWeight(), 1e-12);
         assertTrue(vm.roleGroups().contains("attn_*"), vm.roleGroups().toString());

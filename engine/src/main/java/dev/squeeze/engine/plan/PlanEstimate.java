@@ -239,27 +239,48 @@ public final class PlanEstimate {
      *                  layers absent from it are estimated here
      */
     public static Summary summary(Model model, Map<String, MethodSettings> settings, Map<String, Long> layerBits) {
-        long fileBytes = model.storedBytes();
-        long weights = 0;
-        long bits = 0;
-        long replacedBytes = 0;
+        java.util.List<LayerSize> compressed = new java.util.ArrayList<>();
         for (LayerInfo l : model.layers()) {
             MethodSettings s = settings.get(l.name());
             if (s == null || l.shape().length < 2) {
                 continue;
             }
             Long b = layerBits.get(l.name());
-            bits += b != null ? b : bits(l, s);
-            weights += rows(l) * cols(l);
-            replacedBytes += weightFileBytes(model, l);
+            compressed.add(new LayerSize(rows(l) * cols(l), b != null ? b : bits(l, s), weightFileBytes(model, l)));
         }
-        long modelBits = (fileBytes - replacedBytes) * 8 + bits;
-        return new Summary(weights, bits, weights == 0 ? null : (double) bits / weights, (modelBits + 7) / 8,
-                model.parameterCount() * 2, fileBytes);
+        return summary(model.storedBytes(), model.parameterCount() * 2, compressed);
     }
 
     /** {@link #summary(Model, Map, Map)} with every layer estimated here. */
     public static Summary summary(Model model, Map<String, MethodSettings> settings) {
         return summary(model, settings, Map.of());
+    }
+
+    /**
+     * One compressed layer for {@link #summary(long, long, Iterable)}.
+     *
+     * @param weights   rows × cols of its weight matrix
+     * @param bits      its estimated stored bits
+     * @param fileBytes what the weight takes in the model's file now ({@link #weightFileBytes})
+     */
+    public record LayerSize(long weights, long bits, long fileBytes) {
+    }
+
+    /**
+     * The summary from figures a caller keeps (an editor that recomputes on every edit need not walk the model):
+     * the model's file bytes, its fp16 bytes and the compressed layers.
+     */
+    public static Summary summary(long fileBytes, long fp16Bytes, Iterable<LayerSize> compressed) {
+        long weights = 0;
+        long bits = 0;
+        long replacedBytes = 0;
+        for (LayerSize l : compressed) {
+            weights += l.weights();
+            bits += l.bits();
+            replacedBytes += l.fileBytes();
+        }
+        long modelBits = (fileBytes - replacedBytes) * 8 + bits;
+        return new Summary(weights, bits, weights == 0 ? null : (double) bits / weights, (modelBits + 7) / 8,
+                fp16Bytes, fileBytes);
     }
 }
