@@ -146,7 +146,7 @@ public final class PlanEditorView {
             PlanEditorViewModel.Offer o = presets.getValue();
             if (o != null) {
                 vm.applyPreset(o);
-                presets.getSelectionModel().clearSelection();
+                javafx.application.Platform.runLater(() -> presets.getSelectionModel().clearSelection());
             }
         });
         presets.setTooltip(new Tooltip("Load a preset into the editor; ✗ marks presets that do not fit this model"));
@@ -243,7 +243,8 @@ public final class PlanEditorView {
         method.setOnAction(e -> {
             if (method.getValue() != null) {
                 vm.setMethod(selected(), method.getValue());
-                method.getSelectionModel().clearSelection();
+                // Cleared after the combo's own selection event ends (clearing inside it breaks the list view).
+                javafx.application.Platform.runLater(() -> method.getSelectionModel().clearSelection());
             }
         });
         ComboBox<String> field = new ComboBox<>(FXCollections.observableArrayList(SettingsFields.COLUMNS));
