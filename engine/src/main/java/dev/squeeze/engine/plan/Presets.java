@@ -1,5 +1,6 @@
 package dev.squeeze.engine.plan;
 
+import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.compress.gptq.GptqSettings;
@@ -7,10 +8,15 @@ import dev.squeeze.engine.compress.sparse.SparseGptSettings;
 import dev.squeeze.engine.compress.sparse.Sparsity;
 import dev.squeeze.engine.compress.spqr.SpqrSettings;
 import dev.squeeze.engine.model.LayerInfo;
+import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.nn.llama.LlamaConfig;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -69,5 +75,142 @@ public final class Presets {
             out.put(compressible.getLast().name(), eight);
         }
         return out;
+    }
+
+    /**
+     * A preset as offered for one model.
+     *
+     * @param preset the preset
+     * @param plan   the preset as a plan that is valid for the model: the preset itself, plus one exact-name
+     *               override for each layer whose settings had to be adapted to its shape
+     * @param note   what was adapted, for people (e.g. SpQR's row groups on a 172-row layer); null when nothing was
+     */
+    public record Offer(Preset preset, CompressionPlan plan, String note) {
+    }
+
+    /**
+     * The presets that can run on {@code model}, each as a plan valid for it. A preset is offered when every layer
+     * it compresses takes its settings, after adapting what the method allows per layer (see {@link #adapt}), and
+     * when the model can feed its methods: a method that needs calibration data only for a model that jobs
+     * calibrate ({@link #calibrates}). The check is a job's: {@link PlanResolver#resolve} (which validates every
+     * layer's settings against its shape with {@link MethodSettings#validate}), at least one layer compressed, and
+     * the calibration rule. A preset that cannot be made valid is left out.
+     */
+    public static List<Offer> offeredFor(Model model) {
+        boolean calibrates = calibrates(model);
+        List<Offer> out = new ArrayList<>();
+        for (Preset p : ALL) {
+            offer(p, model.layers(), calibrates).ifPresent(out::add);
+        }
+        return out;
+    }
+
+    /**
+     * Whether jobs calibrate {@code model}: language models (llama) are calibrated on TinyStories' calibration
+     * split; classifiers are data-free, so only data-free methods run on them (JobExecution.validate's rule).
+     */
+    public static boolean calibrates(Model model) {
+        return LlamaConfig.ARCHITECTURE.equals(model.architecture());
+    }
+
+    static Optional<Offer> offer(Preset preset, List<LayerInfo> layers, boolean calibrates) {
+        List<LayerInfo> compressible = layers.stream().filter(PlanResolver::compressible).toList();
+        Map<String, MethodSettings> fromPreset = preset.perLayer().apply(compressible);
+        CompressionPlan plan = CompressionPlan.preset(preset.name());
+        // What was adapted, grouped by the change (e.g. "qqGroupSize 16 → 4 (172 rows)"), with its layers.
+        Map<String, List<String>> changes = new LinkedHashMap<>();
+        for (LayerInfo l : compressible) {
+            MethodSettings s = fromPreset.getOrDefault(l.name(), preset.defaults());
+            if (s == null || l.shape().length < 2) {
+                continue;
+            }
+            int rows = (int) Math.min(Integer.MAX_VALUE, l.shape()[0]);
+            int cols = (int) Math.min(Integer.MAX_VALUE, columns(l.shape()));
+            if (valid(s, l.name(), rows, cols)) {
+                continue;
+            }
+            Optional<Adapted> a = adapt(s, rows, cols);
+            if (a.isEmpty() || !valid(a.get().settings(), l.name(), rows, cols)) {
+                return Optional.empty();
+            }
+            plan = plan.withLayer(l.name(), a.get().settings());
+            changes.computeIfAbsent(a.get().change(), k -> new ArrayList<>()).add(l.name());
+        }
+        try {
+            Map<String, MethodSettings> resolved = PlanResolver.resolve(plan, layers);
+            if (resolved.isEmpty()) {
+                return Optional.empty();
+            }
+            if (!calibrates && resolved.values().stream().anyMatch(MethodSettings::needsCalibration)) {
+                return Optional.empty();
+            }
+        } catch (SqueezeException e) {
+            return Optional.empty();
+        }
+        return Optional.of(new Offer(preset, plan, note(changes)));
+    }
+
+    /** A layer's settings changed to fit its shape, and the change in words. */
+    record Adapted(MethodSettings settings, String change) {
+    }
+
+    /**
+     * Settings changed to fit a {@code rows × cols} layer, where the method allows it without changing what the
+     * preset is: SpQR's second-level statistics take the rows in groups that must divide the row count, so the
+     * group becomes the largest divisor of the row count not above the preset's (4 on stories260K's 172-row
+     * layers, as docs/stories260k-compression.md does). The other presets' methods accept any shape their settings
+     * allow (a quantization group wider than a row is one group per row), so nothing else is adapted; a preset
+     * whose layer still does not validate is not offered.
+     */
+    static Optional<Adapted> adapt(MethodSettings s, int rows, int cols) {
+        if (s instanceof SpqrSettings q && q.qqGroupSize() > 0 && rows > 0 && rows % q.qqGroupSize() != 0) {
+            int g = largestDivisorAtMost(rows, q.qqGroupSize());
+            return Optional.of(new Adapted(new SpqrSettings(q.bits(), q.groupSize(), q.qqScaleBits(), q.qqZeroBits(),
+                    g, q.outlierThreshold(), q.percdamp(), q.actOrder(), q.blockSize(), q.referencePrecision()),
+                    String.format(Locale.ROOT, "second-level statistics in groups of %d rows instead of %d (%d does"
+                            + " not divide the %d rows)", g, q.qqGroupSize(), q.qqGroupSize(), rows)));
+        }
+        return Optional.empty();
+    }
+
+    private static boolean valid(MethodSettings s, String layer, int rows, int cols) {
+        try {
+            s.validate(layer, rows, cols);
+            return true;
+        } catch (SqueezeException e) {
+            return false;
+        }
+    }
+
+    private static long columns(long[] shape) {
+        long cols = 1;
+        for (int i = 1; i < shape.length; i++) {
+            cols *= shape[i];
+        }
+        return cols;
+    }
+
+    static int largestDivisorAtMost(int n, int limit) {
+        for (int d = Math.min(n, limit); d > 1; d--) {
+            if (n % d == 0) {
+                return d;
+            }
+        }
+        return 1;
+    }
+
+    private static String note(Map<String, List<String>> changes) {
+        if (changes.isEmpty()) {
+            return null;
+        }
+        List<String> parts = new ArrayList<>();
+        for (Map.Entry<String, List<String>> c : changes.entrySet()) {
+            List<String> names = c.getValue();
+            String which = names.size() <= 3 ? String.join(", ", names)
+                    : String.join(", ", names.subList(0, 3)) + " and " + (names.size() - 3) + " more";
+            parts.add(c.getKey() + " on " + names.size() + (names.size() == 1 ? " layer" : " layers") + " (" + which
+                    + ")");
+        }
+        return "Adapted: " + String.join("; ", parts);
     }
 }

@@ -1,8 +1,11 @@
 package dev.squeeze.engine.store;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.eval.MetricKind;
 
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
@@ -16,7 +19,7 @@ import java.util.stream.Collectors;
  * and the reports share.
  *
  * <p>Smaller x is always better (bytes or bits per weight); the y metric's direction comes from its name
- * ({@link #higherIsBetter(String)}). A point is <em>dominated</em> when another point is no larger in x and no
+ * ({@link MetricKind#higherIsBetter(String)}). A point is <em>dominated</em> when another point is no larger in x and no
  * worse in y, and strictly better in at least one of them. Consequences for ties, which the tests pin down:
  * <ul>
  *   <li>among points with equal x only those with the best y can be on the frontier;</li>
@@ -32,7 +35,7 @@ public final class Pareto {
     /** The evaluation split, whose metrics the frontier is drawn over. */
     public static final String SPLIT = "evaluation";
     /** The {@code --method} value that selects runs with no compressed layer. */
-    public static final String DENSE = "dense";
+    public static final String DENSE = MethodFamily.DENSE;
 
     private Pareto() {
     }
@@ -70,8 +73,14 @@ public final class Pareto {
         }
     }
 
-    /** One run as a point on the chart. */
-    public record Point(long runId, String label, double x, double y) {
+    /**
+     * One run as a point on the chart.
+     *
+     * @param methodFamily the run's stored method family ({@link MethodFamily}): what a chart's series is
+     * @param baseline     whether the run compresses no layer
+     */
+    public record Point(long runId, String label, double x, double y, String modelHash, String modelName,
+                        String methodFamily, boolean baseline) {
     }
 
     /** The frontier sorted by x (then best y, then run id) and the dominated rest in the same order. */
@@ -85,20 +94,29 @@ public final class Pareto {
     /**
      * What to draw.
      *
+     * @param modelHash     the model's content hash; null for the runs of all models (then bits per weight is the
+     *                      x that compares them)
      * @param method        only runs with a layer compressed by this method (case-insensitive); {@value #DENSE}
      *                      selects runs with no compressed layer; null for all
      * @param labelContains only runs whose label contains this text (case-insensitive); null for all
      * @param tag           only runs with this tag (exact); null for all
+     * @param since         only runs finished at or after this instant; null for any date
      */
-    public record Query(String modelHash, XAxis x, String metric, String method, String labelContains, String tag) {
+    public record Query(String modelHash, XAxis x, String metric, String method, String labelContains, String tag,
+                        Instant since) {
         public Query(String modelHash, XAxis x, String metric, String method, String labelContains) {
-            this(modelHash, x, metric, method, labelContains, null);
+            this(modelHash, x, metric, method, labelContains, null, null);
+        }
+
+        public Query(String modelHash, XAxis x, String metric, String method, String labelContains, String tag) {
+            this(modelHash, x, metric, method, labelContains, tag, null);
         }
     }
 
     /**
      * The answer to a {@link Query}.
      *
+     * @param modelHash  the query's model, null for all models
      * @param considered runs of the model that passed the filters
      * @param skipped    of those, runs left out because they lack the x value or the metric (or it is NaN)
      */
@@ -108,24 +126,6 @@ public final class Pareto {
             frontier = List.copyOf(frontier);
             dominated = List.copyOf(dominated);
         }
-    }
-
-    /**
-     * Whether larger values of a stored metric are better: accuracies ({@code top1}, {@code top5},
-     * {@code accuracy}, {@code accuracy.*}) yes; perplexity, negative log-likelihoods ({@code nll*}), KL
-     * divergences ({@code kl*}) and losses no. Empty for anything else (a count such as {@code tokens} is not a
-     * quality and has no direction).
-     */
-    public static Optional<Boolean> higherIsBetter(String metric) {
-        String m = metric.toLowerCase(Locale.ROOT);
-        if (m.matches("top\\d+") || m.equals("accuracy") || m.startsWith("accuracy.")) {
-            return Optional.of(true);
-        }
-        if (m.startsWith("perplexity") || m.startsWith("nll") || m.equals("kl") || m.startsWith("kl_")
-                || m.startsWith("kl.") || m.startsWith("loss")) {
-            return Optional.of(false);
-        }
-        return Optional.empty();
     }
 
     /** Splits points into the frontier and the dominated (see the class comment for ties). */
@@ -197,18 +197,17 @@ public final class Pareto {
     /** Runs the query against the store. */
     public static Result query(ResultsStore store, Query q) {
         List<String> available = store.metricNames(q.modelHash(), SPLIT);
+        String whose = q.modelHash() == null ? "any model" : "model " + q.modelHash();
         if (!available.contains(q.metric())) {
-            List<String> usable = available.stream().filter(n -> higherIsBetter(n).isPresent()).toList();
-            throw new SqueezeException("No metric '" + q.metric() + "' on the " + SPLIT + " split for model "
-                    + q.modelHash() + "; its runs have: "
-                    + (usable.isEmpty() ? "(no quality metric)" : String.join(", ", usable)),
+            List<String> usable = available.stream().filter(n -> MetricKind.higherIsBetter(n).isPresent()).toList();
+            throw new SqueezeException("No metric '" + q.metric() + "' on the " + SPLIT + " split for " + whose
+                    + "; its runs have: " + (usable.isEmpty() ? "(no quality metric)" : String.join(", ", usable)),
                     "pick one of those with --y");
         }
-        boolean higher = higherIsBetter(q.metric()).orElseThrow(() -> new SqueezeException(
+        boolean higher = MetricKind.higherIsBetter(q.metric()).orElseThrow(() -> new SqueezeException(
                 "The metric '" + q.metric() + "' is not a quality measure (no known better direction)",
                 "pick an accuracy (top1, accuracy.*), perplexity, nll_* or kl* metric with --y"));
         Map<Long, Double> values = store.metricValues(q.modelHash(), q.metric(), SPLIT);
-        Map<Long, Set<String>> methods = q.method() == null ? Map.of() : store.methodsByRun(q.modelHash());
         Set<Long> tagged = q.tag() == null ? null : store.runsTagged(q.tag());
         List<Point> points = new ArrayList<>();
         int considered = 0;
@@ -218,10 +217,13 @@ public final class Pareto {
                     .contains(q.labelContains().toLowerCase(Locale.ROOT))) {
                 continue;
             }
-            if (q.method() != null && !hasMethod(methods.getOrDefault(r.id(), Set.of()), q.method())) {
+            if (q.method() != null && !hasMethod(r, q.method())) {
                 continue;
             }
             if (tagged != null && !tagged.contains(r.id())) {
+                continue;
+            }
+            if (q.since() != null && (r.finishedAt() == null || r.finishedAt().isBefore(q.since()))) {
                 continue;
             }
             considered++;
@@ -231,16 +233,18 @@ public final class Pareto {
                 skipped++;
                 continue;
             }
-            points.add(new Point(r.id(), r.label(), x, y));
+            points.add(new Point(r.id(), r.label(), x, y, r.modelHash(), r.modelName(), r.methodFamily(),
+                    r.baseline()));
         }
         Frontier f = frontier(points, higher);
         return new Result(q.modelHash(), q.x(), q.metric(), higher, f.frontier(), f.dominated(), considered, skipped);
     }
 
-    private static boolean hasMethod(Set<String> runMethods, String wanted) {
+    /** Whether the run's stored family has {@code wanted} ({@value #DENSE}: the run compresses no layer). */
+    private static boolean hasMethod(RunSummary r, String wanted) {
         if (wanted.equalsIgnoreCase(DENSE)) {
-            return runMethods.isEmpty();
+            return r.baseline();
         }
-        return runMethods.stream().anyMatch(m -> m.equalsIgnoreCase(wanted));
+        return !r.baseline() && Arrays.stream(r.methodFamily().split("\\+")).anyMatch(m -> m.equalsIgnoreCase(wanted));
     }
 }

@@ -215,8 +215,8 @@ public final class ResultsStore implements AutoCloseable {
                 try (PreparedStatement ps = connection.prepareStatement("""
                         INSERT INTO run (model_id, plan_id, dataset_id, label, status, started_at, finished_at, seed,
                           squeeze_version, git_commit, host, java_version, kernel_backend, size_bytes, fp16_bytes,
-                          bits_per_weight, calibration_dataset_id)
-                        VALUES (?, ?, ?, ?, 'DONE', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                          bits_per_weight, calibration_dataset_id, baseline, method_family)
+                        VALUES (?, ?, ?, ?, 'DONE', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                         Statement.RETURN_GENERATED_KEYS)) {
                     Provenance p = r.provenance();
                     ps.setLong(1, modelId);
@@ -235,6 +235,8 @@ public final class ResultsStore implements AutoCloseable {
                     ps.setLong(14, r.fp16Bytes());
                     ps.setObject(15, r.bitsPerWeight());
                     ps.setObject(16, r.calibration() == null ? null : datasetId(r.calibration()));
+                    ps.setBoolean(17, MethodFamily.isBaseline(r.layers()));
+                    ps.setString(18, MethodFamily.of(r.layers()));
                     ps.executeUpdate();
                     runId = generatedKey(ps);
                 }
@@ -288,35 +290,104 @@ public final class ResultsStore implements AutoCloseable {
 
     /** All runs of one model (by content hash), oldest first; all runs when {@code modelHash} is null. */
     public synchronized List<RunSummary> runs(String modelHash) {
-        // The headline metric: the first of MetricKind's order that the run has on the evaluation split.
-        String sql = """
-                SELECT r.id, m.name, m.content_hash, r.label, r.status, r.finished_at, r.size_bytes, r.fp16_bytes,
-                       r.bits_per_weight, r.kernel_backend, r.git_commit,
-                       (SELECT metric_value FROM metric x WHERE x.run_id = r.id AND x.name = 'top1' AND x.split = 'evaluation'),
-                       (SELECT metric_value FROM metric x WHERE x.run_id = r.id AND x.name = 'perplexity' AND x.split = 'evaluation')
-                FROM run r JOIN model m ON m.id = r.model_id
-                WHERE ? IS NULL OR m.content_hash = ?
-                ORDER BY r.id""";
         return read("read runs", connection -> {
-            try (PreparedStatement ps = connection.prepareStatement(sql)) {
-                ps.setString(1, modelHash);
-                ps.setString(2, modelHash);
+            try (PreparedStatement ps = connection.prepareStatement(summarySql("? IS NULL OR m.content_hash = ?"))) {
+                int next = bindHeadlineNames(ps);
+                ps.setString(next, modelHash);
+                ps.setString(next + 1, modelHash);
                 List<RunSummary> out = new ArrayList<>();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        Timestamp fin = rs.getTimestamp(6);
-                        Double top1 = (Double) rs.getObject(12);
-                        Double ppl = (Double) rs.getObject(13);
-                        MetricKind kind = top1 != null ? MetricKind.TOP1 : ppl != null ? MetricKind.PERPLEXITY : null;
-                        out.add(new RunSummary(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                                rs.getString(5), fin == null ? null : fin.toInstant(), rs.getLong(7), rs.getLong(8),
-                                (Double) rs.getObject(9), kind, top1 != null ? top1 : ppl, rs.getString(10),
-                                rs.getString(11)));
+                        out.add(summary(rs));
                     }
                 }
                 return out;
             }
         });
+    }
+
+    /** Everything stored about run {@code id} but its layers and metrics; empty when there is no such run. */
+    public synchronized java.util.Optional<StoredRun> run(long id) {
+        return read("read run " + id, connection -> {
+            RunSummary summary;
+            try (PreparedStatement ps = connection.prepareStatement(summarySql("r.id = ?"))) {
+                ps.setLong(bindHeadlineNames(ps), id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return java.util.Optional.<StoredRun>empty();
+                    }
+                    summary = summary(rs);
+                }
+            }
+            try (PreparedStatement ps = connection.prepareStatement("""
+                    SELECT p.json, p.description, r.squeeze_version, r.git_commit, r.host, r.java_version,
+                           r.kernel_backend, e.name, e.source, e.content_hash, e.split, e.items,
+                           c.name, c.source, c.content_hash, c.split, c.items, r.started_at, r.seed,
+                           (SELECT MIN(j.id) FROM job j WHERE j.run_id = r.id)
+                    FROM run r JOIN plan p ON p.id = r.plan_id JOIN dataset e ON e.id = r.dataset_id
+                    LEFT JOIN dataset c ON c.id = r.calibration_dataset_id
+                    WHERE r.id = ?""")) {
+                ps.setLong(1, id);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    Provenance provenance = new Provenance(rs.getString(3), rs.getString(4), rs.getString(5),
+                            rs.getString(6), rs.getString(7));
+                    RunRecord.DatasetRecord evaluation = new RunRecord.DatasetRecord(rs.getString(8), rs.getString(9),
+                            rs.getString(10), rs.getString(11), rs.getLong(12));
+                    RunRecord.DatasetRecord calibration = rs.getString(13) == null ? null
+                            : new RunRecord.DatasetRecord(rs.getString(13), rs.getString(14), rs.getString(15),
+                            rs.getString(16), rs.getLong(17));
+                    Long job = (Long) rs.getObject(20);
+                    return java.util.Optional.of(new StoredRun(summary, rs.getString(1), rs.getString(2), provenance,
+                            evaluation, calibration, rs.getTimestamp(18).toInstant(), rs.getLong(19),
+                            tags(connection, id), job));
+                }
+            }
+        });
+    }
+
+    /**
+     * The run summaries' query with {@code where}. The headline metric is the first of {@link MetricKind}'s order
+     * that the run has on the evaluation split: one sub-select per kind, its name bound as a parameter (see
+     * {@link #bindHeadlineNames}), so a new kind needs no change here.
+     */
+    private static String summarySql(String where) {
+        StringBuilder sql = new StringBuilder("""
+                SELECT r.id, m.name, m.content_hash, r.label, r.status, r.finished_at, r.size_bytes, r.fp16_bytes,
+                       r.bits_per_weight, r.kernel_backend, r.git_commit, r.baseline, r.method_family""");
+        for (int i = 0; i < MetricKind.values().length; i++) {
+            sql.append(",\n       (SELECT x.metric_value FROM metric x WHERE x.run_id = r.id AND x.name = ?"
+                    + " AND x.split = '").append(Pareto.SPLIT).append("')");
+        }
+        return sql.append("\nFROM run r JOIN model m ON m.id = r.model_id\nWHERE ").append(where)
+                .append("\nORDER BY r.id").toString();
+    }
+
+    /** Binds the metric names of {@link #summarySql}; returns the index of the first parameter of its WHERE. */
+    private static int bindHeadlineNames(PreparedStatement ps) throws SQLException {
+        MetricKind[] kinds = MetricKind.values();
+        for (int i = 0; i < kinds.length; i++) {
+            ps.setString(i + 1, kinds[i].metricName());
+        }
+        return kinds.length + 1;
+    }
+
+    private static final int SUMMARY_METRICS = 14;
+
+    private static RunSummary summary(ResultSet rs) throws SQLException {
+        MetricKind kind = null;
+        Double value = null;
+        MetricKind[] kinds = MetricKind.values();
+        for (int i = 0; i < kinds.length && kind == null; i++) {
+            value = (Double) rs.getObject(SUMMARY_METRICS + i);
+            if (value != null) {
+                kind = kinds[i];
+            }
+        }
+        Timestamp fin = rs.getTimestamp(6);
+        return new RunSummary(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5),
+                fin == null ? null : fin.toInstant(), rs.getLong(7), rs.getLong(8), (Double) rs.getObject(9), kind,
+                value, rs.getString(10), rs.getString(11), rs.getBoolean(12), rs.getString(13));
     }
 
     /** The ids of the runs that carry {@code tag}. */
@@ -337,14 +408,30 @@ public final class ResultsStore implements AutoCloseable {
 
     /** The tags of one run, sorted. */
     public List<String> tags(long runId) {
-        return inTransaction("read tags", c -> {
+        return inTransaction("read tags", c -> tags(c, runId));
+    }
+
+    private static List<String> tags(Connection c, long runId) throws SQLException {
+        List<String> out = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT tag FROM run_tag WHERE run_id = ? ORDER BY tag")) {
+            ps.setLong(1, runId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Every tag any run carries, each once, sorted. */
+    public List<String> allTags() {
+        return read("read tags", c -> {
             List<String> out = new ArrayList<>();
-            try (PreparedStatement ps = c.prepareStatement("SELECT tag FROM run_tag WHERE run_id = ? ORDER BY tag")) {
-                ps.setLong(1, runId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        out.add(rs.getString(1));
-                    }
+            try (Statement st = c.createStatement();
+                 ResultSet rs = st.executeQuery("SELECT DISTINCT tag FROM run_tag ORDER BY tag")) {
+                while (rs.next()) {
+                    out.add(rs.getString(1));
                 }
             }
             return out;
@@ -409,18 +496,19 @@ public final class ResultsStore implements AutoCloseable {
     }
 
     /**
-     * The value of one metric on one split for every run of a model that has it, by run id. Runs without the
-     * metric are absent (the Pareto query counts them as skipped).
+     * The value of one metric on one split for every run of a model (all models when {@code modelHash} is null)
+     * that has it, by run id. Runs without the metric are absent (the Pareto query counts them as skipped).
      */
     public synchronized Map<Long, Double> metricValues(String modelHash, String name, String split) {
         return read("read metrics", connection -> {
             try (PreparedStatement ps = connection.prepareStatement("""
                     SELECT x.run_id, x.metric_value FROM metric x JOIN run r ON r.id = x.run_id
                     JOIN model m ON m.id = r.model_id
-                    WHERE m.content_hash = ? AND x.name = ? AND x.split = ? ORDER BY x.run_id""")) {
+                    WHERE (? IS NULL OR m.content_hash = ?) AND x.name = ? AND x.split = ? ORDER BY x.run_id""")) {
                 ps.setString(1, modelHash);
-                ps.setString(2, name);
-                ps.setString(3, split);
+                ps.setString(2, modelHash);
+                ps.setString(3, name);
+                ps.setString(4, split);
                 Map<Long, Double> out = new LinkedHashMap<>();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -432,14 +520,15 @@ public final class ResultsStore implements AutoCloseable {
         });
     }
 
-    /** The distinct metric names stored on one split for any run of a model, sorted. */
+    /** The distinct metric names stored on one split for any run of a model (any model when null), sorted. */
     public synchronized List<String> metricNames(String modelHash, String split) {
         return read("read metric names", connection -> {
             try (PreparedStatement ps = connection.prepareStatement("""
                     SELECT DISTINCT x.name FROM metric x JOIN run r ON r.id = x.run_id JOIN model m ON m.id = r.model_id
-                    WHERE m.content_hash = ? AND x.split = ? ORDER BY x.name""")) {
+                    WHERE (? IS NULL OR m.content_hash = ?) AND x.split = ? ORDER BY x.name""")) {
                 ps.setString(1, modelHash);
-                ps.setString(2, split);
+                ps.setString(2, modelHash);
+                ps.setString(3, split);
                 List<String> out = new ArrayList<>();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
@@ -452,22 +541,24 @@ public final class ResultsStore implements AutoCloseable {
     }
 
     /**
-     * The distinct compression methods of each run of a model (from its layer results), by run id. Every run of
-     * the model is a key; a dense run (no compressed layers) maps to an empty set.
+     * The distinct compression methods of each run of a model (all models when {@code modelHash} is null; from
+     * its layer results, as {@link MethodFamily#compresses} counts them), by run id. Every run of the model is a
+     * key; a dense run (no compressed layers) maps to an empty set.
      */
     public synchronized Map<Long, Set<String>> methodsByRun(String modelHash) {
         return read("read layer results", connection -> {
             try (PreparedStatement ps = connection.prepareStatement("""
                     SELECT r.id, l.method FROM run r JOIN model m ON m.id = r.model_id
                     LEFT JOIN layer_result l ON l.run_id = r.id
-                    WHERE m.content_hash = ? ORDER BY r.id, l.position""")) {
+                    WHERE ? IS NULL OR m.content_hash = ? ORDER BY r.id, l.position""")) {
                 ps.setString(1, modelHash);
+                ps.setString(2, modelHash);
                 Map<Long, Set<String>> out = new LinkedHashMap<>();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
                         Set<String> methods = out.computeIfAbsent(rs.getLong(1), k -> new LinkedHashSet<>());
                         String method = rs.getString(2);
-                        if (method != null) {
+                        if (method != null && MethodFamily.compresses(method)) {
                             methods.add(method);
                         }
                     }

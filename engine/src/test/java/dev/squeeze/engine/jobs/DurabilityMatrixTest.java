@@ -134,7 +134,7 @@ class DurabilityMatrixTest {
     record Upgrade(String point, String fault, boolean fromV1) {
         @Override
         public String toString() {
-            return (fromV1 ? "upgrade V1→V2 at " : "new database at ") + point + " × " + fault;
+            return (fromV1 ? "upgrade V1→V3 at " : "new database at ") + point + " × " + fault;
         }
     }
 
@@ -142,6 +142,7 @@ class DurabilityMatrixTest {
         return Stream.of(
                 new Upgrade(CrashPoints.UPGRADE_COPIED, PARENT, true),
                 new Upgrade(CrashPoints.migrated("2"), PARENT, true),
+                new Upgrade(CrashPoints.migrated("3"), PARENT, true),
                 new Upgrade(CrashPoints.UPGRADE_READY, PARENT, true),
                 new Upgrade(CrashPoints.UPGRADE_MOVED, PARENT, true),
                 new Upgrade(CrashPoints.migrated("1"), PARENT, false),
@@ -314,7 +315,7 @@ class DurabilityMatrixTest {
         }
         assertEquals(List.of("results.mv.db", "results.upgrade.lock"),
                 fileNames(dir).stream().filter(n -> n.startsWith("results")).toList());
-        TABLE.add("| schema " + (cell.fromV1() ? "upgrade V1→V2" : "creation") + ", at `" + cell.point() + "` | "
+        TABLE.add("| schema " + (cell.fromV1() ? "upgrade V1→V3" : "creation") + ", at `" + cell.point() + "` | "
                 + cell.fault() + " | " + (kill ? "SIGKILL while paused there" : "disk full from there") + " | " + state
                 + " | next open: " + (cell.fromV1() ? "upgraded, the V1 run intact" : "created") + " |");
     }

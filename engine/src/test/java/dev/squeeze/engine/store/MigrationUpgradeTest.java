@@ -22,8 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * A results database written by a V1-era Squeeze (schema version 1 only, rows inserted with plain SQL as that
- * version wrote them) opens with today's store: Flyway upgrades it to V2, the old run reads back exactly as it was
- * written, and the V2 features (jobs, tags, calibration data set) work on the upgraded file.
+ * version wrote them) opens with today's store: Flyway upgrades it to the newest schema, the old run reads back
+ * exactly as it was written, and the V2 features (jobs, tags, calibration data set) work on the upgraded file. A V2
+ * database gets each run's method family and baseline flag from its layer results, by the rule new runs follow.
  */
 class MigrationUpgradeTest {
     @TempDir
@@ -111,6 +112,8 @@ class MigrationUpgradeTest {
             assertEquals(0.875, r.metricValue());
             assertEquals("java", r.kernelBackend());
             assertEquals("deadbeef", r.gitCommit());
+            assertEquals("rtn", r.methodFamily(), "upgraded from its layer results");
+            assertFalse(r.baseline());
             assertEquals(List.of(
                     new RunRecord.Metric("accuracy.cat", "evaluation", 0.5),
                     new RunRecord.Metric("top1", "calibration", 0.9),
@@ -155,7 +158,7 @@ class MigrationUpgradeTest {
         }
 
         try (Connection c = dataSource(base).getConnection(); Statement st = c.createStatement()) {
-            assertEquals(List.of("1", "2"), versions(c), "the upgrade ran V2 exactly once");
+            assertEquals(List.of("1", "2", "3"), versions(c), "the upgrade ran V2 and V3 exactly once");
             try (ResultSet rs = st.executeQuery(
                     "SELECT r.calibration_dataset_id, d.split, d.name FROM run r "
                             + "LEFT JOIN dataset d ON d.id = r.calibration_dataset_id ORDER BY r.id")) {
@@ -174,7 +177,112 @@ class MigrationUpgradeTest {
             assertEquals(0.875, store.runs(null).getFirst().metricValue());
         }
         try (Connection c = dataSource(base).getConnection()) {
-            assertEquals(List.of("1", "2"), versions(c));
+            assertEquals(List.of("1", "2", "3"), versions(c));
+        }
+    }
+
+    /** A layer result row as V1 and V2 wrote it. */
+    record Layer(String name, String method) {
+    }
+
+    /**
+     * A V2 database (schema versions 1 and 2, rows inserted with plain SQL as V2 wrote them) holding runs whose
+     * labels say one thing and whose layers another: {@code label → layers}.
+     */
+    static void writeV2Database(Path base, java.util.SequencedMap<String, List<Layer>> runs) throws Exception {
+        JdbcDataSource ds = dataSource(base);
+        Flyway.configure().dataSource(ds).locations("classpath:db/migration").target("2").load().migrate();
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+            assertEquals(List.of("1", "2"), versions(c), "the fixture is at schema V2");
+            st.executeUpdate("""
+                    INSERT INTO model (content_hash, name, source, format, architecture, parameters, stored_bytes)
+                    VALUES ('%s', 'v2-mlp', '/models/v2.safetensors', 'safetensors', 'mlp', 2080, 8320)"""
+                    .formatted(MODEL_HASH));
+            st.executeUpdate("""
+                    INSERT INTO dataset (name, source, content_hash, split, items)
+                    VALUES ('fashion-test', '/data/t10k', '%s', 'evaluation', 40)""".formatted("2".repeat(64)));
+            st.executeUpdate("""
+                    INSERT INTO plan (content_hash, json, description)
+                    VALUES ('%s', '{"schema":1}', 'some plan')""".formatted("3".repeat(64)));
+            for (var run : runs.entrySet()) {
+                st.executeUpdate("""
+                        INSERT INTO run (model_id, plan_id, dataset_id, label, status, started_at, finished_at, seed,
+                          squeeze_version, git_commit, host, java_version, kernel_backend, size_bytes, fp16_bytes,
+                          bits_per_weight, calibration_dataset_id)
+                        VALUES ((SELECT id FROM model), (SELECT id FROM plan), (SELECT id FROM dataset), '%s',
+                          'DONE', TIMESTAMP WITH TIME ZONE '2026-01-02 03:04:05+00',
+                          TIMESTAMP WITH TIME ZONE '2026-01-02 03:04:09+00', 7, '0.2.0', 'beef', 'host', '25',
+                          'java', 1234, 4160, NULL, NULL)""".formatted(run.getKey()));
+                int position = 0;
+                for (Layer l : run.getValue()) {
+                    st.executeUpdate("""
+                            INSERT INTO layer_result (run_id, position, layer, method, settings, stored_bits,
+                              bits_per_weight, recon_error, millis)
+                            VALUES ((SELECT MAX(id) FROM run), %d, '%s', '%s', 's', 100, 4.0, 0.1, 1)"""
+                            .formatted(position++, l.name(), l.method()));
+                }
+                st.executeUpdate("""
+                        INSERT INTO metric (run_id, name, split, metric_value)
+                        VALUES ((SELECT MAX(id) FROM run), 'top1', 'evaluation', 0.5)""");
+            }
+        }
+    }
+
+    @Test
+    void aV2DatabaseGetsEachRunsFamilyAndBaselineFromItsLayersByTheRuleNewRunsFollow() throws Exception {
+        Path base = dir.resolve("v2/results");
+        java.util.SequencedMap<String, List<Layer>> runs = new java.util.LinkedHashMap<>();
+        runs.put("dense f32", List.of());
+        runs.put("dense-check", List.of(new Layer("fc1", "rtn"), new Layer("fc2", "rtn")));
+        runs.put("mixed", List.of(new Layer("fc1", "spqr"), new Layer("fc2", "rtn"), new Layer("fc3", "gptq"),
+                new Layer("fc4", "rtn")));
+        runs.put("one kept dense", List.of(new Layer("fc1", "none"), new Layer("fc2", "magnitude")));
+        runs.put("all kept dense", List.of(new Layer("fc1", "none")));
+        runs.put("RTN 4-bit", List.of(new Layer("fc1", "sparsegpt"), new Layer("fc2", "lowrank")));
+        writeV2Database(base, runs);
+
+        try (ResultsStore store = ResultsStore.openFile(base)) {
+            List<RunSummary> upgraded = store.runs(MODEL_HASH);
+            assertEquals(List.copyOf(runs.keySet()), upgraded.stream().map(RunSummary::label).toList());
+            // What the issue asks for, written out by hand: the label never decides.
+            assertEquals(List.of("dense", "rtn", "gptq+rtn+spqr", "magnitude", "dense", "lowrank+sparsegpt"),
+                    upgraded.stream().map(RunSummary::methodFamily).toList());
+            assertEquals(List.of(true, false, false, false, true, false),
+                    upgraded.stream().map(RunSummary::baseline).toList());
+            // The SQL backfill and the Java rule that recordRun applies agree on every run.
+            for (RunSummary r : upgraded) {
+                List<RunRecord.LayerResult> layers = store.layerResults(r.id());
+                assertEquals(MethodFamily.of(layers), r.methodFamily(), r.label());
+                assertEquals(MethodFamily.isBaseline(layers), r.baseline(), r.label());
+            }
+            // The same layers stored anew by today's recordRun get the same family and flag.
+            for (RunSummary r : upgraded) {
+                List<RunRecord.LayerResult> layers = store.layerResults(r.id());
+                long again = store.recordRun(new RunRecord(
+                        new RunRecord.ModelRecord(MODEL_HASH, "v2-mlp", "/models/v2.safetensors", "safetensors", "mlp",
+                                2080, 8320),
+                        new RunRecord.DatasetRecord("fashion-test", "/data/t10k", "2".repeat(64), "evaluation", 40),
+                        "{\"schema\":1}", "some plan", r.label() + " again", Instant.parse("2026-02-01T00:00:00Z"),
+                        Instant.parse("2026-02-01T00:00:01Z"), 7, new Provenance("0.3.0", "cafe", "h", "25", "java"),
+                        1234, 4160, null, layers, List.of(new RunRecord.Metric("top1", "evaluation", 0.5))));
+                RunSummary stored = store.run(again).orElseThrow().summary();
+                assertEquals(r.methodFamily(), stored.methodFamily(), r.label());
+                assertEquals(r.baseline(), stored.baseline(), r.label());
+            }
+        }
+        try (Connection c = dataSource(base).getConnection(); Statement st = c.createStatement()) {
+            assertEquals(List.of("1", "2", "3"), versions(c));
+            try (ResultSet rs = st.executeQuery("""
+                    SELECT COLUMN_NAME, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS
+                    WHERE TABLE_NAME = 'RUN' AND COLUMN_NAME IN ('BASELINE', 'METHOD_FAMILY') ORDER BY COLUMN_NAME""")) {
+                assertTrue(rs.next());
+                assertEquals("BASELINE", rs.getString(1));
+                assertEquals("NO", rs.getString(2), "filled for every run, so NOT NULL");
+                assertTrue(rs.next());
+                assertEquals("METHOD_FAMILY", rs.getString(1));
+                assertEquals("NO", rs.getString(2));
+                assertFalse(rs.next());
+            }
         }
     }
 }

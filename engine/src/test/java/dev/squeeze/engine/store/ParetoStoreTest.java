@@ -116,4 +116,65 @@ class ParetoStoreTest {
             assertTrue(e.getMessage().contains(HASH) && e.getMessage().contains(OTHER), e.getMessage());
         }
     }
+
+    /** {@link #run} finished at {@code finished}. */
+    static RunRecord at(RunRecord r, String finished) {
+        return new RunRecord(r.model(), r.dataset(), r.planJson(), r.planDescription(), r.label(), r.startedAt(),
+                Instant.parse(finished), r.seed(), r.provenance(), r.sizeBytes(), r.fp16Bytes(), r.bitsPerWeight(),
+                r.layers(), r.metrics());
+    }
+
+    @Test
+    void allModelsOnOneChartWithTheirFamiliesAndADateFilter() {
+        try (ResultsStore store = ResultsStore.inMemory()) {
+            long dense = store.recordRun(at(run(HASH, "dense-check", 400, null, null, m(0.90, 0.8)),
+                    "2026-11-01T00:00:00Z"));
+            long rtn4 = store.recordRun(at(run(HASH, "dense-ish 4-bit", 70, 4.0, "rtn", m(0.80, 0.9)),
+                    "2026-11-20T00:00:00Z"));
+            long other3 = store.recordRun(at(run(OTHER, "GPTQ 3-bit", 10, 3.0, "gptq", m(0.70, 0.5)),
+                    "2026-11-25T00:00:00Z"));
+            long other8 = store.recordRun(at(run(OTHER, "x", 30, 8.0, "gptq", List.of(
+                    new RunRecord.Metric("perplexity", "evaluation", 9.0))), "2026-11-26T00:00:00Z"));
+
+            assertEquals(List.of("accuracy.cat", "perplexity", "top1"), store.metricNames(null, "evaluation"));
+            assertEquals(Map.of(dense, 0.90, rtn4, 0.80, other3, 0.70), store.metricValues(null, "top1", "evaluation"));
+            assertEquals(Set.of(dense, rtn4, other3, other8), store.methodsByRun(null).keySet());
+
+            Pareto.Result all = Pareto.query(store, new Pareto.Query(null, Pareto.XAxis.BITS_PER_WEIGHT, "top1", null,
+                    null, null, null));
+            assertEquals(null, all.modelHash());
+            // bpw: GPTQ 3-bit of the other model (3.0, 0.70), then RTN 4-bit (4.0, 0.80); the dense run has no bpw,
+            // the other model's 8-bit run no top1.
+            assertEquals(List.of(other3, rtn4), ParetoTest.ids(all.frontier()));
+            assertEquals(4, all.considered());
+            assertEquals(2, all.skipped());
+            Pareto.Point g = all.frontier().getFirst();
+            assertEquals(new Pareto.Point(other3, "GPTQ 3-bit", 3.0, 0.70, OTHER, "other", "gptq", false), g);
+            Pareto.Point r = all.frontier().get(1);
+            assertEquals(new Pareto.Point(rtn4, "dense-ish 4-bit", 4.0, 0.80, HASH, "m", "rtn", false), r);
+
+            Pareto.Result size = Pareto.query(store, new Pareto.Query(HASH, Pareto.XAxis.SIZE_BYTES, "top1", null,
+                    null, null, null));
+            assertEquals(List.of(rtn4, dense), ParetoTest.ids(size.frontier()), "larger and better: both on it");
+            Pareto.Point d = size.frontier().get(1);
+            assertEquals("dense", d.methodFamily(), "the family is stored data, not the label's first word");
+            assertTrue(d.baseline());
+
+            Pareto.Result since = Pareto.query(store, new Pareto.Query(null, Pareto.XAxis.SIZE_BYTES, "top1", null,
+                    null, null, Instant.parse("2026-11-20T00:00:00Z")));
+            assertEquals(3, since.considered(), "the run finished before the 20th is left out; the 20th counts");
+            assertEquals(Set.of(rtn4, other3), Set.copyOf(ParetoTest.ids(since.frontier())));
+
+            Pareto.Result gptq = Pareto.query(store, new Pareto.Query(null, Pareto.XAxis.SIZE_BYTES, "top1", "GPTQ",
+                    null, null, null));
+            assertEquals(2, gptq.considered());
+            Pareto.Result baselines = Pareto.query(store, new Pareto.Query(null, Pareto.XAxis.SIZE_BYTES, "top1",
+                    Pareto.DENSE, "check", null, null));
+            assertEquals(List.of(dense), ParetoTest.ids(baselines.frontier()));
+
+            SqueezeException e = assertThrows(SqueezeException.class, () -> Pareto.query(store,
+                    new Pareto.Query(null, Pareto.XAxis.SIZE_BYTES, "kl", null, null)));
+            assertTrue(e.getMessage().contains("for any model"), e.getMessage());
+        }
+    }
 }

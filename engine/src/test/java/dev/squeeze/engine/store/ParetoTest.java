@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ParetoTest {
     static Pareto.Point p(long id, double x, double y) {
-        return new Pareto.Point(id, "r" + id, x, y);
+        return new Pareto.Point(id, "r" + id, x, y, "a".repeat(64), "m", "rtn", false);
     }
 
     static List<Long> ids(List<Pareto.Point> points) {
@@ -101,17 +101,6 @@ class ParetoTest {
                 assertTrue(f.frontier().get(i - 1).x() <= f.frontier().get(i).x(), "sorted by x");
             }
         }
-    }
-
-    @Test
-    void metricDirectionsByName() {
-        assertEquals(true, Pareto.higherIsBetter("top1").orElseThrow());
-        assertEquals(true, Pareto.higherIsBetter("accuracy.cat").orElseThrow());
-        assertEquals(false, Pareto.higherIsBetter("perplexity").orElseThrow());
-        assertEquals(false, Pareto.higherIsBetter("nll_per_token").orElseThrow());
-        assertEquals(false, Pareto.higherIsBetter("kl").orElseThrow());
-        assertTrue(Pareto.higherIsBetter("tokens").isEmpty());
-        assertTrue(Pareto.higherIsBetter("kleenex").isEmpty());
     }
 
     @Test
