@@ -1,0 +1,63 @@
+package dev.squeeze.app;
+
+import javafx.animation.AnimationTimer;
+import javafx.application.Platform;
+
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Measures how long the FX thread goes without running: an {@link AnimationTimer} is called on every pulse
+ * (60 per second when the thread is free), and the longest time between two calls is the worst stall of the
+ * window while the probe runs. Only gaps after the first pulse count.
+ */
+final class FxPulseProbe implements AutoCloseable {
+    private final AtomicLong last = new AtomicLong();
+    private final AtomicLong worst = new AtomicLong();
+    private final AtomicLong pulses = new AtomicLong();
+    private final AnimationTimer timer = new AnimationTimer() {
+        @Override
+        public void handle(long now) {
+            long t = System.nanoTime();
+            long before = last.getAndSet(t);
+            if (before != 0) {
+                worst.accumulateAndGet(t - before, Math::max);
+            }
+            pulses.incrementAndGet();
+        }
+    };
+
+    /** Starts probing (from any thread). */
+    static FxPulseProbe start() throws InterruptedException {
+        FxPulseProbe p = new FxPulseProbe();
+        CountDownLatch started = new CountDownLatch(1);
+        Platform.runLater(() -> {
+            p.timer.start();
+            started.countDown();
+        });
+        if (!started.await(10, TimeUnit.SECONDS)) {
+            throw new IllegalStateException("The FX thread did not start the probe within 10 s");
+        }
+        return p;
+    }
+
+    /** The longest gap between two pulses so far, in milliseconds. */
+    double worstGapMillis() {
+        return worst.get() / 1e6;
+    }
+
+    long pulses() {
+        return pulses.get();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        CountDownLatch stopped = new CountDownLatch(1);
+        Platform.runLater(() -> {
+            timer.stop();
+            stopped.countDown();
+        });
+        stopped.await(10, TimeUnit.SECONDS);
+    }
+}
