@@ -3,6 +3,7 @@ package dev.squeeze.app.plan;
 import dev.squeeze.app.models.Bytes;
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.plan.PlanCheck;
+import dev.squeeze.engine.plan.Presets;
 import javafx.beans.binding.Bindings;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringWrapper;
@@ -130,26 +131,33 @@ public final class PlanEditorView {
     // ----- the bars
 
     private HBox toolbar() {
-        ComboBox<PlanEditorViewModel.Offer> presets = new ComboBox<>(vm.presets());
+        ComboBox<Presets.Offer> presets = new ComboBox<>(vm.presets());
         presets.setId("plan-presets");
         presets.setPromptText("Preset…");
         presets.setCellFactory(l -> new ListCell<>() {
             @Override
-            protected void updateItem(PlanEditorViewModel.Offer item, boolean empty) {
+            protected void updateItem(Presets.Offer item, boolean empty) {
                 super.updateItem(item, empty);
-                setText(empty || item == null ? null : (item.valid() ? "" : "✗ ") + item.name());
-                setTooltip(empty || item == null ? null : new Tooltip(item.note()));
-                setStyle(item != null && !item.valid() ? "-fx-text-fill: #888;" : "");
+                setText(empty || item == null ? null : item.preset().name());
+                setTooltip(empty || item == null ? null : new Tooltip(item.preset().description()
+                        + (item.note() == null ? "" : "\nAdapted to this model: " + item.note())));
             }
         });
         presets.setOnAction(e -> {
-            PlanEditorViewModel.Offer o = presets.getValue();
+            Presets.Offer o = presets.getValue();
             if (o != null) {
                 vm.applyPreset(o);
                 javafx.application.Platform.runLater(() -> presets.getSelectionModel().clearSelection());
             }
         });
-        presets.setTooltip(new Tooltip("Load a preset into the editor; ✗ marks presets that do not fit this model"));
+        presets.setTooltip(new Tooltip("Load a preset into the editor: only presets that fit this model are offered"));
+        presets.setButtonCell(new ListCell<>() {
+            @Override
+            protected void updateItem(Presets.Offer item, boolean empty) {
+                super.updateItem(item, empty);
+                setText(empty || item == null ? "Preset…" : item.preset().name());
+            }
+        });
 
         Button undo = new Button("Undo");
         undo.setId("plan-undo");

@@ -52,32 +52,13 @@ public final class PlanEditorViewModel {
     /** Edits kept for undo. */
     static final int UNDO_LIMIT = 500;
 
-    /**
-     * A preset offered for the open model.
-     *
-     * @param name     the preset's name
-     * @param plan     the plan that loads it
-     * @param note     one line for people: what it does, or why it does not fit this model
-     * @param problems what a job would refuse in it on this model (empty: it fits)
-     */
-    public record Offer(String name, CompressionPlan plan, String note, List<PlanCheck.Problem> problems) {
-        public boolean valid() {
-            return problems.isEmpty();
-        }
-
-        @Override
-        public String toString() {
-            return name;
-        }
-    }
-
     /** One undoable change: the rows it touched and their settings before and after. */
     private record Edit(String what, int[] rows, MethodSettings[] before, MethodSettings[] after) {
     }
 
     private final TaskExecutor executor;
     private final ObservableList<PlanRow> rows = FXCollections.observableArrayList();
-    private final ObservableList<Offer> presets = FXCollections.observableArrayList();
+    private final ObservableList<Presets.Offer> presets = FXCollections.observableArrayList();
     private final ObservableList<PlanCheck.Problem> problems = FXCollections.observableArrayList();
     private final ReadOnlyObjectWrapper<PlanEstimate.Summary> summary = new ReadOnlyObjectWrapper<>();
     private final ReadOnlyStringWrapper summaryText = new ReadOnlyStringWrapper("No model");
@@ -113,7 +94,7 @@ public final class PlanEditorViewModel {
     }
 
     /** The presets offered for the open model; those that do not fit it carry their problems. */
-    public ObservableList<Offer> presets() {
+    public ObservableList<Presets.Offer> presets() {
         return presets;
     }
 
@@ -208,21 +189,8 @@ public final class PlanEditorViewModel {
         error.set(null);
         notice.set(null);
         rows.setAll(list);
-        presets.setAll(offers(model));
+        presets.setAll(Presets.offeredFor(model));
         changed();
-    }
-
-    private static List<Offer> offers(Model model) {
-        List<Offer> out = new ArrayList<>();
-        for (Presets.Preset p : Presets.all()) {
-            CompressionPlan plan = CompressionPlan.preset(p.name());
-            List<PlanCheck.Problem> problems = PlanCheck.check(plan, model);
-            String note = problems.isEmpty() ? p.description()
-                    : String.format(Locale.ROOT, "does not fit %s (%d %s; first: %s)", model.name(), problems.size(),
-                    problems.size() == 1 ? "problem" : "problems", problems.getFirst().message());
-            out.add(new Offer(p.name(), plan, note, List.copyOf(problems)));
-        }
-        return out;
     }
 
     // ----- selecting rows
@@ -362,15 +330,15 @@ public final class PlanEditorViewModel {
         apply(settings == null ? "dense" : settings.describe(), changes);
     }
 
-    /** Loads an offered preset into the editor (every row). */
-    public void applyPreset(Offer offer) {
+    /** Loads an offered preset into the editor (every row); what was adapted to the model is noted. */
+    public void applyPreset(Presets.Offer offer) {
         if (model == null) {
             error.set("Open a model first");
             return;
         }
-        load(offer.plan(), "preset " + offer.name());
-        if (!offer.valid()) {
-            notice.set("Preset " + offer.name() + " " + offer.note());
+        load(offer.plan(), "preset " + offer.preset().name());
+        if (offer.note() != null) {
+            notice.set("Preset " + offer.preset().name() + ": " + offer.note());
         }
     }
 

@@ -5,6 +5,7 @@ import dev.squeeze.app.workbench.TaskExecutor;
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.compress.gptq.GptqSettings;
+import dev.squeeze.engine.compress.spqr.SpqrSettings;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.Tensor;
 import dev.squeeze.engine.plan.CompressionPlan;
@@ -164,23 +165,36 @@ class PlanEditorViewModelTest {
     }
 
     @Test
-    void presetsAreOfferedWithWhatDoesNotFitAndLoadIntoTheEditor() {
+    void onlyPresetsThatFitAreOfferedAndTheyLoadIntoTheEditor() {
         PlanEditorViewModel vm = editor(sample());
-        PlanEditorViewModel.Offer mostly = vm.presets().stream()
-                .filter(o -> o.name().equals("mostly-4bit-first-last-8bit")).findFirst().orElseThrow();
-        assertTrue(mostly.valid(), mostly.note());
-        PlanEditorViewModel.Offer gptq = vm.presets().stream()
-                .filter(o -> o.name().equals("gptq-4bit-g128")).findFirst().orElseThrow();
-        assertFalse(gptq.valid());
-        assertTrue(gptq.note().contains("calibration"), gptq.note());
-
-        vm.applyPreset(mostly);
+        // The sample is a data-free classifier: GPTQ, SpQR and SparseGPT need calibration, so of the four
+        // built-in presets only the RTN recipe is offered.
+        assertEquals(List.of("mostly-4bit-first-last-8bit"), vm.presets().stream().map(o -> o.preset().name()).toList());
+        vm.applyPreset(vm.presets().getFirst());
         assertEquals(new RtnSettings(8, 0, true), row(vm, "fc1").current());
         assertEquals(new RtnSettings(4, 0, true), row(vm, "fc2").current());
         assertEquals(new RtnSettings(8, 0, true), row(vm, "fc3").current());
         assertTrue(vm.launchable().get());
         vm.undo();
         assertNull(row(vm, "fc2").current());
+    }
+
+    @Test
+    void anAdaptedPresetLoadsValidOnALanguageModelShape() {
+        // A llama-shaped inventory with 172-row layers (stories260K's problem): SpQR's second-level groups of 16
+        // do not divide 172, the offer adapts them per layer, and the editor shows no problem.
+        Map<String, Tensor> t = new LinkedHashMap<>();
+        for (String n : List.of("model.layers.0.mlp.down_proj", "model.layers.0.self_attn.q_proj")) {
+            t.put(n + ".weight", Tensor.of(n + ".weight", new float[172 * 64], 172, 64));
+        }
+        Model m = new Model("llama-shaped", "memory", "test", "llama", "h", t, Map.of());
+        PlanEditorViewModel vm = editor(m);
+        var spqr = vm.presets().stream().filter(o -> o.preset().name().equals("spqr-near-lossless")).findFirst()
+                .orElseThrow();
+        vm.applyPreset(spqr);
+        assertEquals(List.of(), List.copyOf(vm.problems()));
+        assertTrue(vm.rows().stream().allMatch(r -> 172 % ((SpqrSettings) r.current()).qqGroupSize() == 0));
+        assertNotNull(vm.notice().get());
     }
 
     @Test

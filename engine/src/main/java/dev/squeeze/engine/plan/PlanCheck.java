@@ -4,7 +4,6 @@ import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.model.LayerInfo;
 import dev.squeeze.engine.model.Model;
-import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.runs.ClassifierRuns;
 
 import java.util.ArrayList;
@@ -42,7 +41,7 @@ public final class PlanCheck {
      * text; every other model (the classifiers) is compressed data-free.
      */
     public static boolean hasCalibration(Model model) {
-        return LlamaConfig.ARCHITECTURE.equals(model.architecture());
+        return Presets.calibrates(model);
     }
 
     /** Every problem of {@code plan} on {@code model}, in the order a job's error would list them. */
