@@ -311,6 +311,8 @@ public final class PlanEditorView {
         t.getSelectionModel().setSelectionMode(SelectionMode.MULTIPLE);
         t.setPlaceholder(new Label("No model"));
         t.setColumnResizePolicy(TableView.UNCONSTRAINED_RESIZE_POLICY);
+        // Rows of one height: a bulk edit then re-lays out the visible cells without measuring every row.
+        t.setFixedCellSize(24);
 
         TableColumn<PlanRow, String> name = new TableColumn<>("Layer");
         name.setId("col-layer");
@@ -389,22 +391,35 @@ public final class PlanEditorView {
 
     /** Marks a cell whose field has a problem: style and the engine's message as tooltip. */
     private static void mark(TableCell<PlanRow, ?> cell, String column, boolean empty) {
-        cell.getStyleClass().removeAll("plan-invalid");
-        cell.setTooltip(null);
         PlanRow r = empty || cell.getTableRow() == null ? null : cell.getTableRow().getItem();
-        if (r == null || r.problem().get() == null) {
-            return;
+        PlanCheck.Problem p = r == null ? null : r.problem().get();
+        boolean here = false;
+        if (p != null) {
+            String field = p.field();
+            boolean columnField = field != null && SettingsFields.COLUMNS.contains(columnOf(field))
+                    && SettingsFields.component(r.current(), columnOf(field)) != null;
+            here = column == null // the layer name always shows that the row has a problem
+                    || (column.equals("method") && !columnField)
+                    || (columnField && column.equals(columnOf(field)));
         }
-        PlanCheck.Problem p = r.problem().get();
-        String field = p.field();
-        boolean columnField = field != null && SettingsFields.component(r.current(), columnOf(field)) != null
-                && SettingsFields.COLUMNS.contains(columnOf(field));
-        boolean here = column == null // the layer name always shows that the row has a problem
-                || (column.equals("method") && !columnField)
-                || (columnField && column.equals(columnOf(field)));
-        if (here) {
-            cell.getStyleClass().add("plan-invalid");
-            cell.setTooltip(new Tooltip(p.message()));
+        styleClass(cell, "plan-invalid", here);
+        String tip = here ? p.message() : null;
+        if (tip == null) {
+            if (cell.getTooltip() != null) {
+                cell.setTooltip(null);
+            }
+        } else if (cell.getTooltip() == null || !tip.equals(cell.getTooltip().getText())) {
+            cell.setTooltip(new Tooltip(tip));
+        }
+    }
+
+    /** Adds or removes a style class only when that changes it (every change re-applies CSS to the cell). */
+    private static void styleClass(javafx.scene.Node node, String styleClass, boolean on) {
+        boolean has = node.getStyleClass().contains(styleClass);
+        if (on && !has) {
+            node.getStyleClass().add(styleClass);
+        } else if (!on && has) {
+            node.getStyleClass().removeAll(styleClass);
         }
     }
 
@@ -444,10 +459,7 @@ public final class PlanEditorView {
                 if (!applies) {
                     setText("–");
                 }
-                getStyleClass().removeAll("plan-na");
-                if (!applies) {
-                    getStyleClass().add("plan-na");
-                }
+                styleClass(this, "plan-na", !applies);
             }
             if (column == null && !empty && getTableRow() != null && getTableRow().getItem() != null
                     && getTableRow().getItem().problem().get() != null) {
