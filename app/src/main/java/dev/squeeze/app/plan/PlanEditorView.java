@@ -69,11 +69,13 @@ public final class PlanEditorView {
         sheet.setModeSwitcherVisible(false);
         sheet.setSearchBoxVisible(false);
         table.getSelectionModel().getSelectedItems().addListener((ListChangeListener<PlanRow>) c -> refreshSheet(false));
+        table.getSelectionModel().selectedItemProperty().addListener((o, a, b) -> refreshSheet(false));
         vm.rows().addListener((ListChangeListener<PlanRow>) c -> refreshSheet(true));
 
         SplitPane split = new SplitPane(table, sheet);
-        split.setOrientation(Orientation.HORIZONTAL);
-        split.setDividerPositions(0.74);
+        // The fields below the table: the table keeps the window's width (every column shows at 1024 pixels).
+        split.setOrientation(Orientation.VERTICAL);
+        split.setDividerPositions(0.7);
         VBox.setVgrow(split, Priority.ALWAYS);
 
         Label summary = new Label();
@@ -121,6 +123,11 @@ public final class PlanEditorView {
 
     public VBox root() {
         return root;
+    }
+
+    /** The side panel: the selected layers' method fields. */
+    PropertySheet propertySheet() {
+        return sheet;
     }
 
     /** The layer table (the window may want to focus it). */
@@ -206,9 +213,19 @@ public final class PlanEditorView {
         launch.setTooltip(new Tooltip("Queue a job that compresses the open model with this plan"));
 
         HBox bar = new HBox(6, new Label("Plan"), presets, undo, redo, open, save, spacer(), label, launch);
+        keepLabels(bar);
         bar.setAlignment(Pos.CENTER_LEFT);
         bar.getStyleClass().add("plan-bar");
         return bar;
+    }
+
+    /** Buttons and labels keep their text whole; the fields and choices give way when the window is narrow. */
+    private static void keepLabels(HBox bar) {
+        for (javafx.scene.Node n : bar.getChildren()) {
+            if (n instanceof Button || n instanceof Label) {
+                ((javafx.scene.control.Control) n).setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+            }
+        }
     }
 
     private static javafx.scene.layout.Region spacer() {
@@ -274,8 +291,13 @@ public final class PlanEditorView {
             n.disableProperty().bind(Bindings.isEmpty(table.getSelectionModel().getSelectedItems()));
         }
 
-        HBox bar = new HBox(6, new Label("Select"), regex, select, roles, new Label("· selected:"), method, field,
+        regex.setPrefColumnCount(10);
+        roles.setPrefWidth(105);
+        method.setPrefWidth(150);
+        field.setPrefWidth(105);
+        HBox bar = new HBox(6, new Label("Select"), regex, select, roles, new Label("Selected:"), method, field,
                 value, set, dense);
+        keepLabels(bar);
         bar.setAlignment(Pos.CENTER_LEFT);
         bar.getStyleClass().add("plan-bar");
         return bar;
@@ -318,20 +340,20 @@ public final class PlanEditorView {
         name.setId("col-layer");
         name.setCellValueFactory(c -> text(c.getValue(), () -> c.getValue().name()));
         name.setCellFactory(c -> new ProblemCell(null));
-        name.setPrefWidth(200);
+        name.setPrefWidth(190);
         TableColumn<PlanRow, String> role = readOnly("Role", 70, r -> PlanEditorViewModel.roleName(r.layer().role()));
-        TableColumn<PlanRow, String> shape = readOnly("Shape", 90, r -> r.layer().shapeText());
+        TableColumn<PlanRow, String> shape = readOnly("Shape", 85, r -> r.layer().shapeText());
         TableColumn<PlanRow, Long> params = new TableColumn<>("Params");
         params.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(c.getValue().layer().parameters()));
         params.setCellFactory(c -> new NumberCell(v -> String.format(Locale.ROOT, "%,d", v)));
-        params.setPrefWidth(80);
+        params.setPrefWidth(75);
 
         TableColumn<PlanRow, String> method = new TableColumn<>("Method");
         method.setId("col-method");
         method.setCellValueFactory(c -> text(c.getValue(), c.getValue()::method));
         method.setCellFactory(c -> new MethodCell());
         method.setOnEditCommit(e -> vm.setMethod(targets(e.getRowValue()), e.getNewValue()));
-        method.setPrefWidth(130);
+        method.setPrefWidth(115);
 
         t.getColumns().addAll(List.of(name, role, shape, params, method));
         for (String col : SettingsFields.COLUMNS) {
@@ -346,10 +368,10 @@ public final class PlanEditorView {
             c.setCellValueFactory(cd -> text(cd.getValue(), () -> SettingsFields.text(cd.getValue().current(), col)));
             c.setCellFactory(x -> new ProblemCell(col));
             c.setOnEditCommit(e -> vm.setColumn(targets(e.getRowValue()), col, e.getNewValue()));
-            c.setPrefWidth(col.equals(SettingsFields.SPARSITY) ? 80 : 55);
+            c.setPrefWidth(col.equals(SettingsFields.SPARSITY) ? 70 : col.equals(SettingsFields.GROUP_SIZE) ? 56 : 48);
             t.getColumns().add(c);
         }
-        TableColumn<PlanRow, Long> bits = new TableColumn<>("Est. bits/w");
+        TableColumn<PlanRow, Long> bits = new TableColumn<>("Bits/w");
         bits.setId("col-estimate");
         bits.setCellValueFactory(c -> c.getValue().estimatedBits().asObject());
         bits.setCellFactory(c -> new NumberCell(null) {
@@ -365,14 +387,23 @@ public final class PlanEditorView {
                 setText((r.estimateExact() ? "" : "≈") + (w == 0 ? "" : String.format(Locale.ROOT, "%.2f", (double) item / w)));
             }
         });
-        bits.setPrefWidth(80);
-        TableColumn<PlanRow, Long> bytes = new TableColumn<>("Est. bytes");
+        bits.setPrefWidth(72);
+        bits.setGraphic(tip("estimated stored bits per weight (≈: depends on the weights)"));
+        TableColumn<PlanRow, Long> bytes = new TableColumn<>("Stored");
         bytes.setId("col-bytes");
         bytes.setCellValueFactory(c -> c.getValue().estimatedBits().asObject());
         bytes.setCellFactory(c -> new NumberCell(v -> Bytes.human((v + 7) / 8)));
-        bytes.setPrefWidth(80);
+        bytes.setPrefWidth(78);
+        bytes.setGraphic(tip("estimated stored size of the weight as the plan leaves it"));
         t.getColumns().addAll(List.of(bits, bytes));
         return t;
+    }
+
+    /** An empty header graphic that explains a column on hover. */
+    private static Label tip(String text) {
+        Label l = new Label();
+        l.setTooltip(new Tooltip(text));
+        return l;
     }
 
     /** A text that follows the row's settings and problem. */
@@ -502,7 +533,9 @@ public final class PlanEditorView {
 
     /** Rebuilds the sheet when the selection's first row or its settings type changes (not on every value). */
     private void refreshSheet(boolean force) {
-        PlanRow first = table.getSelectionModel().getSelectedItem();
+        // The first of the selected items: selectedItem is not yet updated while the list's change is reported.
+        var selection = table.getSelectionModel().getSelectedItems();
+        PlanRow first = selection.isEmpty() ? null : selection.getFirst();
         MethodSettings s = first == null ? null : first.current();
         Class<?> type = s == null ? null : s.getClass();
         if (!force && first == sheetRow && type == sheetType) {
