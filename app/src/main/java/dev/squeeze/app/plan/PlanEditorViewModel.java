@@ -78,6 +78,10 @@ public final class PlanEditorViewModel {
     private long fileBytes;
     private long fp16Bytes;
     private BiConsumer<String, String> onLaunch;
+    private String lastFieldEdit;
+    private java.util.Set<PlanRow> lastFieldRows;
+    private boolean mergeNext;
+    private boolean inFieldEdit;
     private long generation;
     private boolean computing;
     private int summaries;
@@ -320,7 +324,15 @@ public final class PlanEditorViewModel {
                 }
             }
         }
+        // Typing "0.05" into the side panel sets 0, 0.0 and 0.05 in turn: one field on the same rows in a row is one
+        // edit for undo.
+        mergeNext = ("field:" + field).equals(lastFieldEdit) && changes.keySet().equals(lastFieldRows);
+        lastFieldEdit = "field:" + field;
+        lastFieldRows = changes.keySet();
+        inFieldEdit = true;
         apply(field + " = " + value, changes);
+        inFieldEdit = false;
+        mergeNext = false;
     }
 
     /** Sets the settings of rows directly (null: dense). */
@@ -395,6 +407,9 @@ public final class PlanEditorViewModel {
     }
 
     private void apply(String what, Map<PlanRow, MethodSettings> changes) {
+        if (!inFieldEdit) {
+            lastFieldEdit = null; // another kind of edit in between: the next field value is a new step
+        }
         List<Integer> idx = new ArrayList<>();
         List<MethodSettings> before = new ArrayList<>();
         List<MethodSettings> after = new ArrayList<>();
@@ -412,6 +427,11 @@ public final class PlanEditorViewModel {
         String label = what + (idx.size() == 1 ? " on " + rows.get(idx.getFirst()).name() : " on " + idx.size() + " layers");
         Edit e = new Edit(label, idx.stream().mapToInt(Integer::intValue).toArray(),
                 before.toArray(MethodSettings[]::new), after.toArray(MethodSettings[]::new));
+        Edit top = undo.peek();
+        if (mergeNext && top != null && java.util.Arrays.equals(top.rows(), e.rows())) {
+            undo.pop();
+            e = new Edit(e.what(), e.rows(), top.before(), e.after());
+        }
         undo.push(e);
         if (undo.size() > UNDO_LIMIT) {
             undo.removeLast();
@@ -421,6 +441,7 @@ public final class PlanEditorViewModel {
     }
 
     public void undo() {
+        lastFieldEdit = null;
         Edit e = undo.poll();
         if (e != null) {
             redo.push(e);
@@ -429,6 +450,7 @@ public final class PlanEditorViewModel {
     }
 
     public void redo() {
+        lastFieldEdit = null;
         Edit e = redo.poll();
         if (e != null) {
             undo.push(e);

@@ -5,6 +5,7 @@ import dev.squeeze.app.workbench.TaskExecutor;
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.compress.gptq.GptqSettings;
+import dev.squeeze.engine.compress.lowrank.LowRankSettings;
 import dev.squeeze.engine.compress.spqr.SpqrSettings;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.Tensor;
@@ -116,6 +117,23 @@ class PlanEditorViewModelTest {
         vm.keepDense(List.of(row(vm, "fc3"))); // a new edit ends the redo branch
         assertFalse(vm.canRedo().get());
         assertNull(row(vm, "fc3").current());
+    }
+
+    @Test
+    void successiveValuesOfOneSidePanelFieldAreOneUndoStep() {
+        PlanEditorViewModel vm = editor(sample());
+        vm.setMethod(vm.rows(), "lowrank-svd");
+        vm.setField(vm.rows(), "percdamp", 0.0);
+        vm.setField(vm.rows(), "percdamp", 0.05);
+        vm.setField(vm.rows(), "rank", 7);
+        assertEquals(7, ((LowRankSettings) row(vm, "fc1").current()).rank());
+        vm.undo();
+        assertEquals(0.05, ((LowRankSettings) row(vm, "fc1").current()).percdamp());
+        vm.undo(); // both percdamp values at once
+        assertEquals(LowRankSettings.DEFAULT_PERCDAMP, ((LowRankSettings) row(vm, "fc1").current()).percdamp());
+        vm.undo();
+        assertNull(row(vm, "fc1").current());
+        assertFalse(vm.canUndo().get());
     }
 
     @Test
