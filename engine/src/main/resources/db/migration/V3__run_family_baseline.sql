@@ -7,8 +7,8 @@
 -- store.MethodFamily's, which ResultsStore.recordRun applies to every new run; the rows below are upgraded from
 -- their layer results by the same rule (MigrationUpgradeTest checks that both agree).
 
-ALTER TABLE run ADD COLUMN baseline BOOLEAN;
-ALTER TABLE run ADD COLUMN method_family VARCHAR(200);
+-- One ALTER for both columns: H2 rebuilds the table for each ALTER that adds columns.
+ALTER TABLE run ADD COLUMN (baseline BOOLEAN, method_family VARCHAR(200));
 
 UPDATE run r SET
     method_family = COALESCE((SELECT LISTAGG(DISTINCT l.method, '+') WITHIN GROUP (ORDER BY l.method)

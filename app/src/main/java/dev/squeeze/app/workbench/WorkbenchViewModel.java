@@ -1,5 +1,6 @@
 package dev.squeeze.app.workbench;
 
+import dev.squeeze.app.jobs.JobItem;
 import dev.squeeze.app.jobs.JobsViewModel;
 import dev.squeeze.app.models.ModelViewModel;
 import dev.squeeze.app.pareto.RunsChartViewModel;
@@ -13,36 +14,57 @@ import dev.squeeze.engine.samples.SampleModels;
 import dev.squeeze.engine.store.ResultsStore;
 import dev.squeeze.engine.store.RunSummary;
 import javafx.beans.property.BooleanProperty;
+import javafx.beans.property.IntegerProperty;
 import javafx.beans.property.ReadOnlyBooleanProperty;
+import javafx.beans.property.ReadOnlyObjectProperty;
+import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.beans.property.ReadOnlyStringProperty;
 import javafx.beans.property.SimpleBooleanProperty;
+import javafx.beans.property.SimpleIntegerProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
 
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.Function;
 import java.util.function.Supplier;
 
-/** State and commands of the workbench window; the feature view-models hang off it. */
+/**
+ * State and commands of the workbench window; the feature view-models hang off it. Engine work runs on the
+ * injected {@link TaskExecutor} (one task at a time: the results store has one writer), so this class is tested
+ * without a JavaFX toolkit.
+ */
 public final class WorkbenchViewModel {
     private final Supplier<ResultsStore> storeFactory;
-    private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
-    private final EngineExecutor engine = new EngineExecutor();
+    private final Function<Path, ResultsStore> databaseOpener;
+    private final AtomicBoolean closed = new AtomicBoolean();
+    private final TaskExecutor engine;
+    private final EngineExecutor ownedExecutor;
+    private final JobEngine.Options jobOptions;
     private final ModelViewModel model = new ModelViewModel();
     private final RunsChartViewModel runs = new RunsChartViewModel();
-    private final JobsViewModel jobs;
+    private final NotificationsViewModel notifications = new NotificationsViewModel();
+    private final ReadOnlyObjectWrapper<JobsViewModel> jobs = new ReadOnlyObjectWrapper<>();
+    private final IntegerProperty workers = new SimpleIntegerProperty();
     private final StringProperty status = new SimpleStringProperty("Starting…");
-    private final StringProperty error = new SimpleStringProperty();
     private final BooleanProperty busy = new SimpleBooleanProperty();
+    private final ReadOnlyObjectWrapper<Model> current = new ReadOnlyObjectWrapper<>();
+    private final ReadOnlyObjectWrapper<Path> database = new ReadOnlyObjectWrapper<>();
+    private Consumer<Path> onFileOpened = p -> { };
+    private Notification interruptedNotice;
     /** Touched only on the engine thread. */
     private ResultsStore store;
     private boolean storeFailed;
-    /** The model on show; touched only on the FX thread. */
-    private Model current;
+    /** The jobs view-model the engine thread attaches the store to (it changes when the database does). */
+    private volatile JobsViewModel jobsForStore;
 
     private final boolean measureBaselines;
 
     /**
+     * The workbench with its own engine thread.
+     *
      * @param measureBaselines whether opening a model measures its baseline when none is stored (a language
      *                         model's perplexity takes about a minute on the CPU)
      */
@@ -53,14 +75,88 @@ public final class WorkbenchViewModel {
     /** @param jobOptions the options of the background job engine (worker heap; tests pass smaller ones) */
     public WorkbenchViewModel(Supplier<ResultsStore> storeFactory, boolean measureBaselines,
                               JobEngine.Options jobOptions) {
-        this.storeFactory = storeFactory;
-        this.measureBaselines = measureBaselines;
-        this.jobs = new JobsViewModel(jobOptions, this::runStored, error::set);
+        this(new EngineExecutor(), true, storeFactory, ResultsStore::openFile, measureBaselines, jobOptions);
     }
 
-    /** The background jobs over the workbench's results database. */
+    /**
+     * The workbench over an injected executor (tests pass {@code InlineExecutor}); the caller shuts it down.
+     *
+     * @param storeFactory   opens the first results database (called once, inside executor work; may throw
+     *                       {@link SqueezeException}, then the workbench goes on without stored runs)
+     * @param databaseOpener opens a database the user picks in the settings (a base path; H2 adds .mv.db)
+     */
+    public WorkbenchViewModel(TaskExecutor executor, Supplier<ResultsStore> storeFactory,
+                              Function<Path, ResultsStore> databaseOpener, boolean measureBaselines,
+                              JobEngine.Options jobOptions) {
+        this(executor, false, storeFactory, databaseOpener, measureBaselines, jobOptions);
+    }
+
+    private WorkbenchViewModel(TaskExecutor executor, boolean owned, Supplier<ResultsStore> storeFactory,
+                               Function<Path, ResultsStore> databaseOpener, boolean measureBaselines,
+                               JobEngine.Options jobOptions) {
+        this.engine = executor;
+        this.ownedExecutor = owned ? (EngineExecutor) executor : null;
+        this.storeFactory = storeFactory;
+        this.databaseOpener = databaseOpener;
+        this.measureBaselines = measureBaselines;
+        this.jobOptions = jobOptions;
+        this.workers.set(Math.max(1, Math.min(jobOptions.workers(), JobsViewModel.MAX_WORKERS)));
+        useJobs(newJobs());
+    }
+
+    private JobsViewModel newJobs() {
+        return new JobsViewModel(jobOptions.withWorkers(workers.get()), this::runStored, notifications::error);
+    }
+
+    /** On the FX thread: {@code next} becomes the window's jobs (bound to the worker count, its notice shown). */
+    private void useJobs(JobsViewModel next) {
+        JobsViewModel old = jobs.get();
+        if (old != null) {
+            old.workers().unbindBidirectional(workers);
+        }
+        if (interruptedNotice != null) {
+            notifications.remove(interruptedNotice);
+            interruptedNotice = null;
+        }
+        next.workers().bindBidirectional(workers);
+        next.interruptedNotice().addListener((obs, was, notice) -> {
+            if (jobs.get() != next) {
+                return;
+            }
+            if (interruptedNotice != null) {
+                notifications.remove(interruptedNotice);
+                interruptedNotice = null;
+            }
+            if (notice != null) {
+                // Jobs a previous Squeeze left unfinished: offer to resume them.
+                interruptedNotice = Notification.withAction(notice, "Resume", () -> {
+                    next.resumeInterrupted();
+                    next.interruptedNotice().set(null);
+                });
+                notifications.add(interruptedNotice);
+            }
+        });
+        Model m = current.get();
+        if (m != null) {
+            next.setOpenModel(m.source(), m.name());
+        }
+        jobsForStore = next;
+        jobs.set(next);
+    }
+
+    /** The background jobs over the workbench's results database (a new one after the database is switched). */
     public JobsViewModel jobs() {
-        return jobs;
+        return jobs.get();
+    }
+
+    /** The jobs view-model as a property: it is replaced when the user switches the database. */
+    public ReadOnlyObjectProperty<JobsViewModel> jobsProperty() {
+        return jobs.getReadOnlyProperty();
+    }
+
+    /** Jobs running at once; bound to every jobs view-model in turn (the settings bind to it). */
+    public IntegerProperty workers() {
+        return workers;
     }
 
     public ModelViewModel model() {
@@ -71,17 +167,37 @@ public final class WorkbenchViewModel {
         return runs;
     }
 
+    /** The messages for the user (errors, notices); the banner shows them. */
+    public NotificationsViewModel notifications() {
+        return notifications;
+    }
+
+    /** Queues a message for the user (as the engine words it: first line, then details). */
+    public void report(String message) {
+        notifications.error(message);
+    }
+
     public ReadOnlyStringProperty status() {
         return status;
     }
 
-    /** The last error for the user, or null. */
-    public StringProperty error() {
-        return error;
-    }
-
     public ReadOnlyBooleanProperty busy() {
         return busy;
+    }
+
+    /** The model on show, or null before the first one opened (the plan editor and others follow it). */
+    public ReadOnlyObjectProperty<Model> currentModel() {
+        return current.getReadOnlyProperty();
+    }
+
+    /** The database switched to in this session, or null while the first one is in use. */
+    public ReadOnlyObjectProperty<Path> switchedDatabase() {
+        return database.getReadOnlyProperty();
+    }
+
+    /** Called on the FX thread with each model file or folder that opened successfully (recent models). */
+    public void setOnFileOpened(Consumer<Path> onFileOpened) {
+        this.onFileOpened = onFileOpened == null ? p -> { } : onFileOpened;
     }
 
     private record Loaded(Model model, List<RunSummary> runs, String note) {
@@ -114,6 +230,7 @@ public final class WorkbenchViewModel {
             return new Loaded(m, s == null ? List.of() : s.runs(m.contentHash()), null);
         }, loaded -> {
             show(loaded);
+            onFileOpened.accept(file);
             measureBaseline(loaded);
         }, this::fail);
     }
@@ -145,15 +262,17 @@ public final class WorkbenchViewModel {
     }
 
     private void show(Loaded loaded) {
-        current = loaded.model();
-        jobs.setOpenModel(current.source(), current.name());
+        current.set(loaded.model());
+        jobs().setOpenModel(loaded.model().source(), loaded.model().name());
         model.show(loaded.model(), loaded.runs());
         runs.show(loaded.model().name(), loaded.runs(), MetricKind.defaultFor(loaded.model()));
         busy.set(false);
-        int n = loaded.runs().size();
-        String base = loaded.model().name() + ": " + loaded.model().layers().size() + " layers, "
-                + n + (n == 1 ? " stored run" : " stored runs");
-        status.set(loaded.note() == null ? base : base + " (" + loaded.note() + ")");
+        status.set(statusLine(loaded.model(), loaded.runs().size(), loaded.note()));
+    }
+
+    private static String statusLine(Model m, int runs, String note) {
+        String base = m.name() + ": " + m.layers().size() + " layers, " + runs + (runs == 1 ? " stored run" : " stored runs");
+        return note == null ? base : base + " (" + note + ")";
     }
 
     /** A job stored a run: show the open model's runs again (the chart and the table). */
@@ -163,7 +282,7 @@ public final class WorkbenchViewModel {
 
     /** Reads the open model's runs again (the chart and the table); {@code note} goes on the status line. */
     public void reloadRuns(String note) {
-        Model m = current;
+        Model m = current.get();
         if (m == null) {
             return;
         }
@@ -171,21 +290,73 @@ public final class WorkbenchViewModel {
             ResultsStore s = store();
             return s == null ? List.<RunSummary>of() : s.runs(m.contentHash());
         }, stored -> {
-            if (current != m) {
+            if (current.get() != m) {
                 return; // another model was opened meanwhile; it showed its own runs
             }
             runs.show(m.name(), stored, MetricKind.defaultFor(m));
+            model.show(m, stored);
             if (!busy.get()) {
-                status.set(m.name() + ": " + m.layers().size() + " layers, " + stored.size()
-                        + (stored.size() == 1 ? " stored run" : " stored runs") + (note == null ? "" : " (" + note + ")"));
+                status.set(statusLine(m, stored.size(), note));
             }
         }, this::fail);
+    }
+
+    /**
+     * Switches to the results database at {@code base} (H2 adds .mv.db; a new file is created): it is opened
+     * in the background; if that fails the message is shown and the current database stays in use. On success
+     * the old jobs engine is closed, the old database closed, a jobs view-model over the new one replaces
+     * {@link #jobs()}, the open model's runs are read from it, and {@code onSwitched} runs (to remember it).
+     * Refused while jobs are queued or running (they write into the current database).
+     */
+    public void switchDatabase(Path base, Runnable onSwitched) {
+        switchDatabase(base, onSwitched, message -> { });
+    }
+
+    /** As {@link #switchDatabase(Path, Runnable)}; {@code onFailed} also gets the reason (the dialog shows it). */
+    public void switchDatabase(Path base, Runnable onSwitched, Consumer<String> onFailed) {
+        long active = jobs().jobs().stream().map(JobItem::status).filter(s -> !s.get().ended()).count();
+        if (active > 0) {
+            String message = "Cannot switch the results database while " + active
+                    + (active == 1 ? " job is" : " jobs are") + " queued or running: they store their runs in the"
+                    + " current one.\n  Fix: wait for them to finish or cancel them, then switch.";
+            report(message);
+            onFailed.accept(message);
+            return;
+        }
+        begin("Opening the results database " + base + "…");
+        JobsViewModel oldJobs = jobs();
+        engine.submit(() -> {
+            ResultsStore opened = databaseOpener.apply(base);
+            // The old engine writes to the old database until it is closed: close it first, then the database.
+            oldJobs.close();
+            if (store != null) {
+                store.close();
+            }
+            store = opened;
+            storeFailed = false;
+            return opened;
+        }, opened -> {
+            JobsViewModel next = newJobs();
+            useJobs(next);
+            next.attach(opened);
+            database.set(base);
+            busy.set(false);
+            status.set("Using the results database " + base);
+            onSwitched.run();
+            reloadRuns("results database " + base);
+        }, message -> {
+            busy.set(false);
+            status.set("The results database was not switched");
+            String full = "Cannot use " + base + " as the results database; the current one stays in use.\n" + message;
+            report(full);
+            onFailed.accept(full);
+        });
     }
 
     private void fail(String message) {
         busy.set(false);
         status.set("Failed");
-        error.set(message);
+        report(message);
     }
 
     /** Opens the store once; a store that cannot be opened is reported and the workbench goes on without runs. */
@@ -193,12 +364,14 @@ public final class WorkbenchViewModel {
         if (store == null && !storeFailed) {
             try {
                 store = storeFactory.get();
-                jobs.attach(store);
+                jobsForStore.attach(store);
             } catch (SqueezeException e) {
                 storeFailed = true;
-                javafx.application.Platform.runLater(jobs::noDatabase);
-                javafx.application.Platform.runLater(() -> error.set(e.getMessage()
-                        + "\n(The workbench continues without stored runs.)"));
+                JobsViewModel j = jobsForStore;
+                engine.publish(() -> {
+                    j.noDatabase();
+                    report(e.getMessage() + "\n(The workbench continues without stored runs.)");
+                });
             }
         }
         return store;
@@ -212,11 +385,16 @@ public final class WorkbenchViewModel {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        jobs.close();
-        engine.shutdown(() -> {
+        jobs().close();
+        Runnable closeStore = () -> {
             if (store != null) {
                 store.close();
             }
-        });
+        };
+        if (ownedExecutor != null) {
+            ownedExecutor.shutdown(closeStore);
+        } else {
+            engine.execute(closeStore);
+        }
     }
 }

@@ -117,7 +117,7 @@ public final class Presets {
         List<LayerInfo> compressible = layers.stream().filter(PlanResolver::compressible).toList();
         Map<String, MethodSettings> fromPreset = preset.perLayer().apply(compressible);
         CompressionPlan plan = CompressionPlan.preset(preset.name());
-        // What was adapted, grouped by the change (e.g. "qqGroupSize 16 → 4 (172 rows)"), with its layers.
+        // What was adapted, grouped by the change (its words, see adapt), with the layers it was made on.
         Map<String, List<String>> changes = new LinkedHashMap<>();
         for (LayerInfo l : compressible) {
             MethodSettings s = fromPreset.getOrDefault(l.name(), preset.defaults());

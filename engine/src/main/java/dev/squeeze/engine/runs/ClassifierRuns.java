@@ -149,7 +149,7 @@ public final class ClassifierRuns {
         if (settings.needsCalibration()) {
             throw new SqueezeException("Layer " + layer + ": " + settings.describe()
                     + " needs calibration data (the layer Hessian), and classifier runs are data-free",
-                    "choose a data-free method for this layer (RTN, magnitude, svd)");
+                    "choose a data-free method for this layer (rtn, magnitude, or lowrank with variant svd)");
         }
     }
 

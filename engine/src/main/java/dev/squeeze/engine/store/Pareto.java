@@ -19,8 +19,8 @@ import java.util.stream.Collectors;
  * and the reports share.
  *
  * <p>Smaller x is always better (bytes or bits per weight); the y metric's direction comes from its name
- * ({@link MetricKind#higherIsBetter(String)}). A point is <em>dominated</em> when another point is no larger in x and no
- * worse in y, and strictly better in at least one of them. Consequences for ties, which the tests pin down:
+ * ({@link MetricKind#higherIsBetter(String)}). A point is <em>dominated</em> when another point is no larger in x
+ * and no worse in y, and strictly better in at least one of them. Consequences for ties, which the tests pin down:
  * <ul>
  *   <li>among points with equal x only those with the best y can be on the frontier;</li>
  *   <li>exact duplicates (equal x and equal y) do not dominate each other, so <em>all</em> of them are on the

@@ -274,7 +274,8 @@ class MigrationUpgradeTest {
             assertEquals(List.of("1", "2", "3"), versions(c));
             try (ResultSet rs = st.executeQuery("""
                     SELECT COLUMN_NAME, IS_NULLABLE FROM INFORMATION_SCHEMA.COLUMNS
-                    WHERE TABLE_NAME = 'RUN' AND COLUMN_NAME IN ('BASELINE', 'METHOD_FAMILY') ORDER BY COLUMN_NAME""")) {
+                    WHERE TABLE_NAME = 'RUN' AND COLUMN_NAME IN ('BASELINE', 'METHOD_FAMILY')
+                    ORDER BY COLUMN_NAME""")) {
                 assertTrue(rs.next());
                 assertEquals("BASELINE", rs.getString(1));
                 assertEquals("NO", rs.getString(2), "filled for every run, so NOT NULL");

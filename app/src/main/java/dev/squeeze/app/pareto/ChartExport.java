@@ -1,0 +1,63 @@
+package dev.squeeze.app.pareto;
+
+import dev.squeeze.engine.SqueezeException;
+import org.jfree.chart.JFreeChart;
+import org.jfree.svg.SVGGraphics2D;
+
+import javax.imageio.ImageIO;
+import java.awt.geom.Rectangle2D;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Writes a chart to a PNG of a chosen size or to SVG (JFreeSVG); works headless, off the FX thread. */
+public final class ChartExport {
+    /** The smallest and largest PNG side accepted, in pixels. */
+    public static final int MIN_SIDE = 100;
+    public static final int MAX_SIDE = 10_000;
+
+    private ChartExport() {
+    }
+
+    /** Writes {@code chart} as a {@code width}×{@code height} PNG. */
+    public static void png(JFreeChart chart, Path file, int width, int height) {
+        checkSize(width, height);
+        BufferedImage image = chart.createBufferedImage(width, height);
+        try {
+            if (!ImageIO.write(image, "png", file.toFile())) {
+                throw new IOException("no PNG writer in this Java runtime");
+            }
+        } catch (IOException e) {
+            throw failed(file, e);
+        }
+    }
+
+    /** Writes {@code chart} as an SVG document drawn at {@code width}×{@code height} user units. */
+    public static void svg(JFreeChart chart, Path file, int width, int height) {
+        checkSize(width, height);
+        SVGGraphics2D g2 = new SVGGraphics2D(width, height);
+        chart.draw(g2, new Rectangle2D.Double(0, 0, width, height));
+        try {
+            // No DOCTYPE (as SVG 2 advises): a parser then never fetches the SVG 1.1 DTD from the network.
+            Files.writeString(file, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + g2.getSVGElement() + "\n",
+                    StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw failed(file, e);
+        }
+    }
+
+    /** Checks a size typed by the user. */
+    public static void checkSize(int width, int height) {
+        if (width < MIN_SIDE || height < MIN_SIDE || width > MAX_SIDE || height > MAX_SIDE) {
+            throw new SqueezeException("An image of " + width + " × " + height + " pixels cannot be exported",
+                    "give a width and height between " + MIN_SIDE + " and " + MAX_SIDE + " pixels");
+        }
+    }
+
+    private static SqueezeException failed(Path file, IOException e) {
+        return new SqueezeException("Could not write the chart to " + file + ": " + e.getMessage(),
+                "choose a folder you can write to, with free space");
+    }
+}

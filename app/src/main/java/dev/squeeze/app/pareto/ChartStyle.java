@@ -1,0 +1,75 @@
+package dev.squeeze.app.pareto;
+
+import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.Axis;
+import org.jfree.chart.plot.CategoryPlot;
+import org.jfree.chart.plot.Plot;
+import org.jfree.chart.plot.XYPlot;
+import org.jfree.chart.title.LegendTitle;
+import org.jfree.chart.title.TextTitle;
+import org.jfree.chart.title.Title;
+
+import java.awt.Color;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The charts' frame in the light or the dark theme. The plot area itself stays light in both (a sheet of paper on
+ * a dark desk), so family colours, greyed points and the frontier read the same in either theme; the frame around
+ * it, titles, axes and legend follow the theme.
+ */
+public final class ChartStyle {
+    private static final Color LIGHT_FRAME = Color.WHITE;
+    private static final Color DARK_FRAME = new Color(0x2b2d31);
+    private static final Color LIGHT_TEXT = new Color(0x222222);
+    private static final Color DARK_TEXT = new Color(0xdcdfe4);
+
+    private ChartStyle() {
+    }
+
+    /** Styles {@code chart}'s frame for the dark ({@code true}) or light theme. */
+    public static void apply(JFreeChart chart, boolean dark) {
+        Color frame = dark ? DARK_FRAME : LIGHT_FRAME;
+        Color text = dark ? DARK_TEXT : LIGHT_TEXT;
+        chart.setBackgroundPaint(frame);
+        if (chart.getTitle() != null) {
+            chart.getTitle().setPaint(text);
+        }
+        for (int i = 0; i < chart.getSubtitleCount(); i++) {
+            Title t = chart.getSubtitle(i);
+            if (t instanceof LegendTitle legend) {
+                legend.setBackgroundPaint(frame);
+                legend.setItemPaint(text);
+            } else if (t instanceof TextTitle tt) {
+                tt.setPaint(text);
+            }
+        }
+        for (Axis axis : axes(chart.getPlot())) {
+            axis.setLabelPaint(text);
+            axis.setTickLabelPaint(text);
+            axis.setAxisLinePaint(text);
+            axis.setTickMarkPaint(text);
+        }
+    }
+
+    private static List<Axis> axes(Plot plot) {
+        List<Axis> out = new ArrayList<>();
+        if (plot instanceof XYPlot xy) {
+            for (int i = 0; i < xy.getDomainAxisCount(); i++) {
+                out.add(xy.getDomainAxis(i));
+            }
+            for (int i = 0; i < xy.getRangeAxisCount(); i++) {
+                out.add(xy.getRangeAxis(i));
+            }
+        } else if (plot instanceof CategoryPlot cat) {
+            for (int i = 0; i < cat.getDomainAxisCount(); i++) {
+                out.add(cat.getDomainAxis(i));
+            }
+            for (int i = 0; i < cat.getRangeAxisCount(); i++) {
+                out.add(cat.getRangeAxis(i));
+            }
+        }
+        out.removeIf(java.util.Objects::isNull);
+        return out;
+    }
+}

@@ -1,0 +1,101 @@
+package dev.squeeze.app;
+
+import dev.squeeze.app.settings.SettingsView;
+import dev.squeeze.app.settings.Theme;
+import dev.squeeze.engine.store.ResultsStore;
+import javafx.embed.swing.SwingFXUtils;
+import javafx.scene.Scene;
+import javafx.stage.Stage;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfEnvironmentVariable;
+import org.testfx.api.FxToolkit;
+import org.testfx.util.WaitForAsyncUtils;
+
+import javax.imageio.ImageIO;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Screenshots of the window for review and the README: both themes at 1280×800 and 1024×700, the banner with
+ * queued messages and details, the settings dialog. Runs only when asked:
+ * {@code SQUEEZE_SCREENSHOTS=/tmp/shots ./mvnw -o -q test -pl app -am -Dtest=ScreenshotTour
+ * -Dsurefire.failIfNoSpecifiedTests=false}; it checks every picture was written and is not blank.
+ */
+@EnabledIfEnvironmentVariable(named = "SQUEEZE_SCREENSHOTS", matches = ".+")
+class ScreenshotTour {
+    private SqueezeApp app;
+
+    @AfterEach
+    void stop() throws Exception {
+        if (app != null) {
+            FxToolkit.cleanupApplication(app);
+        }
+    }
+
+    @Test
+    void everyScreenInBothThemesAndSizes() throws Exception {
+        Path out = Path.of(System.getenv("SQUEEZE_SCREENSHOTS"));
+        Files.createDirectories(out);
+        FxToolkit.registerPrimaryStage();
+        app = (SqueezeApp) FxToolkit.setupApplication(() -> new SqueezeApp(ResultsStore::inMemory, false));
+        WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
+                && app.viewModel().runs().runs().size() >= 3);
+        Stage stage = WaitForAsyncUtils.asyncFx(() -> (Stage) app.view().root().getScene().getWindow())
+                .get(10, TimeUnit.SECONDS);
+        for (Theme theme : Theme.values()) {
+            fx(() -> app.settings().theme().set(theme));
+            for (int[] size : new int[][] {{1280, 800}, {1024, 700}}) {
+                fx(() -> {
+                    stage.setWidth(size[0]);
+                    stage.setHeight(size[1]);
+                });
+                String name = theme.name().toLowerCase(java.util.Locale.ROOT) + "-" + size[0] + "x" + size[1];
+                shoot(stage.getScene(), out.resolve("workbench-" + name + ".png"));
+                fx(() -> {
+                    app.viewModel().report("Cannot open b.onnx: the file ends at byte 512 inside tensor conv1.weight"
+                            + "\n  header says 4,096 bytes\n  Fix: download the model again");
+                    app.viewModel().report("The plan does not fit the model (2 problems):\n  - fc1: bits 17 is not"
+                            + " 2 to 8\n  - fc2: group size 0 must be positive\n  Fix: correct the entries named above");
+                    app.viewModel().notifications().detailsShown().set(true);
+                });
+                shoot(stage.getScene(), out.resolve("banner-" + name + ".png"));
+                fx(() -> app.viewModel().notifications().dismissAll());
+            }
+            SettingsView settings = WaitForAsyncUtils.asyncFx(() -> new SettingsView(app.settings(),
+                    app.viewModel(), stage)).get(10, TimeUnit.SECONDS);
+            fx(settings::show);
+            shoot(settings.dialog().getDialogPane().getScene(),
+                    out.resolve("settings-" + theme.name().toLowerCase(java.util.Locale.ROOT) + ".png"));
+            fx(() -> settings.dialog().close());
+        }
+        fx(() -> app.settings().theme().set(Theme.LIGHT));
+    }
+
+    private static void fx(Runnable r) throws Exception {
+        WaitForAsyncUtils.asyncFx(r).get(10, TimeUnit.SECONDS);
+        WaitForAsyncUtils.sleep(400, TimeUnit.MILLISECONDS); // layout, CSS and the banner's slide-in
+        WaitForAsyncUtils.waitForFxEvents();
+    }
+
+    private static void shoot(Scene scene, Path file) throws Exception {
+        BufferedImage image = WaitForAsyncUtils.asyncFx(() -> SwingFXUtils.fromFXImage(scene.snapshot(null), null))
+                .get(10, TimeUnit.SECONDS);
+        ImageIO.write(image, "png", file.toFile());
+        int first = image.getRGB(0, 0);
+        boolean varied = false;
+        for (int y = 0; y < image.getHeight() && !varied; y += 7) {
+            for (int x = 0; x < image.getWidth(); x += 7) {
+                if (image.getRGB(x, y) != first) {
+                    varied = true;
+                    break;
+                }
+            }
+        }
+        assertTrue(varied, file + " is blank");
+    }
+}
