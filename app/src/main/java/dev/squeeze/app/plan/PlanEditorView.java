@@ -57,6 +57,7 @@ public final class PlanEditorView {
     private final VBox root;
     private final TableView<PlanRow> table;
     private final PropertySheet sheet = new PropertySheet();
+    private final TextField label = new TextField();
     private Class<?> sheetType;
     private PlanRow sheetRow;
 
@@ -125,6 +126,29 @@ public final class PlanEditorView {
         return root;
     }
 
+    /** File ▸ Open plan…: asks for a plan file and loads it into the editor. */
+    public void openPlan() {
+        File f = chooser("Open a plan").showOpenDialog(owner.get());
+        if (f != null) {
+            vm.loadPlan(f.toPath());
+        }
+    }
+
+    /** File ▸ Save plan…: asks where, then writes the plan's JSON. */
+    public void savePlan() {
+        FileChooser c = chooser("Save the plan");
+        c.setInitialFileName("plan.json");
+        File f = c.showSaveDialog(owner.get());
+        if (f != null) {
+            vm.savePlan(f.toPath());
+        }
+    }
+
+    /** Run ▸ Launch: queues the plan under the label typed in the toolbar (or the default label). */
+    public void launch() {
+        vm.launch(label.getText());
+    }
+
     /** The side panel: the selected layers' method fields. */
     PropertySheet propertySheet() {
         return sheet;
@@ -183,24 +207,11 @@ public final class PlanEditorView {
 
         Button open = new Button("Open plan…");
         open.setId("plan-open");
-        open.setOnAction(e -> {
-            File f = chooser("Open a plan").showOpenDialog(owner.get());
-            if (f != null) {
-                vm.loadPlan(f.toPath());
-            }
-        });
+        open.setOnAction(e -> openPlan());
         Button save = new Button("Save plan…");
         save.setId("plan-save");
-        save.setOnAction(e -> {
-            FileChooser c = chooser("Save the plan");
-            c.setInitialFileName("plan.json");
-            File f = c.showSaveDialog(owner.get());
-            if (f != null) {
-                vm.savePlan(f.toPath());
-            }
-        });
+        save.setOnAction(e -> savePlan());
 
-        TextField label = new TextField();
         label.setId("plan-label");
         label.setPromptText("run label");
         label.setPrefColumnCount(16);
@@ -209,7 +220,7 @@ public final class PlanEditorView {
         launch.setId("plan-launch");
         launch.setDefaultButton(false);
         launch.disableProperty().bind(vm.launchable().not());
-        launch.setOnAction(e -> vm.launch(label.getText()));
+        launch.setOnAction(e -> launch());
         launch.setTooltip(new Tooltip("Queue a job that compresses the open model with this plan"));
 
         HBox bar = new HBox(6, new Label("Plan"), presets, undo, redo, open, save, spacer(), label, launch);
