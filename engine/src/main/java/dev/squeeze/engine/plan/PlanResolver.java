@@ -43,6 +43,29 @@ public final class PlanResolver {
      */
     public static Map<String, MethodSettings> resolve(CompressionPlan plan, List<LayerInfo> layers) {
         Problems errors = new Problems();
+        Map<String, MethodSettings> out = assign(plan, layers, errors::add);
+        for (LayerInfo l : layers) {
+            MethodSettings s = out.get(l.name());
+            if (s != null) {
+                String problem = problem(l, s);
+                if (problem != null) {
+                    errors.add(problem);
+                }
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw errors.exception("The plan does not fit the model", "correct the plan entries or settings named above");
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * The settings the plan gives each layer, in model order (dense layers absent), without checking the settings
+     * against the layers; every problem of the plan's entries themselves (a name that is no layer, a regex that
+     * matches nothing or takes too long) goes to {@code errors}. {@link PlanCheck} and {@link #resolve} share it.
+     */
+    static Map<String, MethodSettings> assign(CompressionPlan plan, List<LayerInfo> layers,
+                                              java.util.function.Consumer<String> errors) {
         List<LayerInfo> compressible = layers.stream().filter(PlanResolver::compressible).toList();
         Map<String, MethodSettings> fromPreset = plan.preset() == null ? Map.of()
                 : plan.preset().perLayer().apply(compressible);
@@ -63,7 +86,7 @@ public final class PlanResolver {
                     exact.put(o.layer(), o);
                 } else {
                     // Typo protection: every entry must pick something.
-                    errors.add(o.where() + ": field 'layer' names no layer of the model");
+                    errors.accept(o.where() + ": field 'layer' names no layer of the model");
                 }
                 continue;
             }
@@ -81,7 +104,7 @@ public final class PlanResolver {
                 }
             } catch (RegexBudget.Exceeded e) {
                 String name = JsonFields.shorten(compressible.get(i).name());
-                errors.add(switch (e.limit) {
+                errors.accept(switch (e.limit) {
                     case PLAN -> {
                         budgetSpent = true;
                         yield String.format(Locale.ROOT, "%s: field 'match': the plan's regex entries, up to this one,"
@@ -102,7 +125,7 @@ public final class PlanResolver {
                 continue; // the plan is rejected with this error, so where the entry already matched does not matter
             }
             if (!hit) {
-                errors.add(o.where() + ": field 'match' matches no compressible layer");
+                errors.accept(o.where() + ": field 'match' matches no compressible layer");
             }
         }
 
@@ -129,23 +152,17 @@ public final class PlanResolver {
             }
         }
 
-        for (LayerInfo l : layers) {
-            MethodSettings s = out.get(l.name());
-            if (s != null) {
-                check(l, s, errors);
-            }
-        }
-        if (!errors.isEmpty()) {
-            throw errors.exception("The plan does not fit the model", "correct the plan entries or settings named above");
-        }
-        return Collections.unmodifiableMap(out);
+        return out;
     }
 
-    private static void check(LayerInfo l, MethodSettings s, Problems errors) {
+    /**
+     * What is wrong with giving {@code l} the settings {@code s} (its shape, the method's name and type, the
+     * settings' own validation against the layer's rows and columns), or null when nothing is.
+     */
+    static String problem(LayerInfo l, MethodSettings s) {
         long[] shape = l.shape();
         if (shape.length < 2) {
-            errors.add("Layer " + l.name() + ": shape " + l.shapeText() + " is not a matrix, so it cannot be compressed");
-            return;
+            return "Layer " + l.name() + ": shape " + l.shapeText() + " is not a matrix, so it cannot be compressed";
         }
         long rows = shape[0];
         long cols = 1;
@@ -153,19 +170,23 @@ public final class PlanResolver {
             cols *= shape[i];
         }
         if (rows > Integer.MAX_VALUE || cols > Integer.MAX_VALUE) {
-            errors.add("Layer " + l.name() + ": shape " + l.shapeText() + " is too large for one matrix");
-            return;
+            return "Layer " + l.name() + ": shape " + l.shapeText() + " is too large for one matrix";
         }
         try {
             CompressionMethod m = Methods.byName(l.name(), s.method());
             if (!m.settingsType().isInstance(s)) {
-                errors.add("Layer " + l.name() + ": field 'method' is '" + s.method() + "' but the settings are "
-                        + s.getClass().getSimpleName());
-                return;
+                return "Layer " + l.name() + ": field 'method' is '" + s.method() + "' but the settings are "
+                        + s.getClass().getSimpleName();
             }
             s.validate(l.name(), (int) rows, (int) cols);
+            return null;
         } catch (SqueezeException e) {
-            errors.add(e.fix() == null ? e.getMessage() : e.getMessage().replace("\n  Fix: ", " (fix: ") + ")");
+            return oneLine(e);
         }
+    }
+
+    /** A person's error on one line: {@code what (fix: how)}. */
+    static String oneLine(SqueezeException e) {
+        return e.fix() == null ? e.getMessage() : e.getMessage().replace("\n  Fix: ", " (fix: ") + ")";
     }
 }
