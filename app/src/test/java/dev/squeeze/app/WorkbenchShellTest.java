@@ -208,8 +208,8 @@ class WorkbenchShellTest {
             stage.setHeight(700);
         });
         WaitForAsyncUtils.waitForFxEvents();
-        Bounds layers = fx(() -> robot.lookup("#layer-table").query().localToScene(
-                robot.lookup("#layer-table").query().getLayoutBounds()));
+        Bounds layers = fx(() -> robot.lookup("#plan-table").query().localToScene(
+                robot.lookup("#plan-table").query().getLayoutBounds()));
         Bounds runs = fx(() -> robot.lookup("#runs-tabs").query().localToScene(
                 robot.lookup("#runs-tabs").query().getLayoutBounds()));
         Node jobsPane = app.view().jobsView().root();

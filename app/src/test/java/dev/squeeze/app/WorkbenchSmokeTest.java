@@ -1,7 +1,7 @@
 package dev.squeeze.app;
 
 import dev.squeeze.engine.SqueezeException;
-import dev.squeeze.engine.model.LayerInfo;
+import dev.squeeze.app.plan.PlanRow;
 import dev.squeeze.engine.store.ResultsStore;
 import javafx.scene.control.Label;
 import javafx.scene.control.TableView;
@@ -48,9 +48,9 @@ class WorkbenchSmokeTest {
         WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
                 && app.viewModel().pareto().rows().size() >= 3);
 
-        TableView<LayerInfo> layers = robot.lookup("#layer-table").queryTableView();
-        assertEquals(List.of("fc1", "fc2", "fc3"), layers.getItems().stream().map(LayerInfo::name).toList());
-        assertEquals(784 * 256 + 256, layers.getItems().getFirst().parameters());
+        TableView<PlanRow> layers = robot.lookup("#plan-table").queryTableView();
+        assertEquals(List.of("fc1", "fc2", "fc3"), layers.getItems().stream().map(PlanRow::name).toList());
+        assertEquals(784 * 256 + 256, layers.getItems().getFirst().layer().parameters());
 
         XYSeriesCollection chart = app.view().paretoView().dataset();
         int points = 0;
@@ -78,7 +78,7 @@ class WorkbenchSmokeTest {
             throw new SqueezeException("The results database /x/results.mv.db is damaged", "move it aside");
         });
         WaitForAsyncUtils.waitFor(60, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
-                && app.viewModel().model().layers().size() == 3);
+                && app.viewModel().plan().rows().size() == 3);
         WaitForAsyncUtils.waitForFxEvents();
         NotificationPane pane = robot.lookup("#notifications").queryAs(NotificationPane.class);
         WaitForAsyncUtils.waitFor(10, TimeUnit.SECONDS, pane::isShowing);
@@ -105,12 +105,12 @@ class WorkbenchSmokeTest {
         WaitForAsyncUtils.waitFor(60, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
                 && app.viewModel().model().title().get().equals("stories260K"));
         WaitForAsyncUtils.waitForFxEvents();
-        TableView<LayerInfo> layers = robot.lookup("#layer-table").queryTableView();
+        TableView<PlanRow> layers = robot.lookup("#plan-table").queryTableView();
         // Embedding + 5 blocks × (q, k, v, o, gate, up, down); the classifier is shared with the embedding.
         assertEquals(1 + 5 * 7, layers.getItems().size());
-        assertEquals("EMBEDDING", layers.getItems().getFirst().role().name());
-        assertEquals("ATTN_Q", layers.getItems().get(1).role().name());
-        assertEquals(List.of(172L, 64L), java.util.Arrays.stream(layers.getItems().get(5).shape()).boxed().toList());
+        assertEquals("EMBEDDING", layers.getItems().getFirst().layer().role().name());
+        assertEquals("ATTN_Q", layers.getItems().get(1).layer().role().name());
+        assertEquals(List.of(172L, 64L), java.util.Arrays.stream(layers.getItems().get(5).layer().shape()).boxed().toList());
         assertTrue(app.viewModel().model().summary().get().contains("260,032 parameters"),
                 app.viewModel().model().summary().get());
         assertTrue(app.viewModel().model().summary().get().contains("baseline not measured yet"),
@@ -136,9 +136,9 @@ class WorkbenchSmokeTest {
                 && app.viewModel().model().title().get().equals("mnist-7")
                 && app.viewModel().pareto().rows().size() == 1);
         WaitForAsyncUtils.waitForFxEvents();
-        TableView<LayerInfo> layers = robot.lookup("#layer-table").queryTableView();
+        TableView<PlanRow> layers = robot.lookup("#plan-table").queryTableView();
         assertEquals(List.of("conv", "conv", "linear"),
-                layers.getItems().stream().map(l -> l.role().name().toLowerCase(java.util.Locale.ROOT)).toList());
+                layers.getItems().stream().map(l -> l.layer().role().name().toLowerCase(java.util.Locale.ROOT)).toList());
         XYSeriesCollection chart = app.view().paretoView().dataset();
         assertEquals(1, chart.getSeriesCount());
         // shared/README.md: mnist-7 reaches 98.91% top-1 on the 10,000 MNIST test images.

@@ -1,22 +1,18 @@
 package dev.squeeze.app.models;
 
-import dev.squeeze.engine.model.LayerInfo;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.store.RunSummary;
 import javafx.beans.property.ReadOnlyStringProperty;
 import javafx.beans.property.SimpleStringProperty;
 import javafx.beans.property.StringProperty;
-import javafx.collections.FXCollections;
-import javafx.collections.ObservableList;
 
 import java.util.List;
 import java.util.Locale;
 
-/** The open model: its summary line and its layer inventory. */
+/** The open model: its title and summary line (the plan editor shows its layers). */
 public final class ModelViewModel {
     private final StringProperty title = new SimpleStringProperty("No model");
     private final StringProperty summary = new SimpleStringProperty("");
-    private final ObservableList<LayerInfo> layers = FXCollections.observableArrayList();
 
     public ReadOnlyStringProperty title() {
         return title;
@@ -26,10 +22,6 @@ public final class ModelViewModel {
         return summary;
     }
 
-    public ObservableList<LayerInfo> layers() {
-        return layers;
-    }
-
     /** Shows a model; the baseline is the accuracy of its first stored dense run, if any. */
     public void show(Model model, List<RunSummary> runs) {
         title.set(model.name());
@@ -37,6 +29,5 @@ public final class ModelViewModel {
                 .findFirst().map(RunSummary::metricText).orElse("not measured yet");
         summary.set(String.format(Locale.ROOT, "%s · %s · %,d parameters · %s · baseline %s", model.format(),
                 model.architecture(), model.parameterCount(), Bytes.human(model.storedBytes()), baseline));
-        layers.setAll(model.layers());
     }
 }

@@ -193,7 +193,13 @@ public final class PlanEditorViewModel {
         error.set(null);
         notice.set(null);
         rows.setAll(list);
-        presets.setAll(Presets.offeredFor(model));
+        presets.clear();
+        // Offering a preset validates it on every layer: off the FX thread (a 7B model has hundreds of layers).
+        executor.submit(() -> Presets.offeredFor(model), offers -> {
+            if (this.model == model) {
+                presets.setAll(offers);
+            }
+        }, error::set);
         changed();
     }
 

@@ -4,6 +4,7 @@ import dev.squeeze.app.jobs.JobsView;
 import dev.squeeze.app.jobs.JobsViewModel;
 import dev.squeeze.app.models.ModelView;
 import dev.squeeze.app.pareto.ParetoView;
+import dev.squeeze.app.plan.PlanEditorView;
 import dev.squeeze.app.settings.RecentModel;
 import dev.squeeze.app.settings.SettingsView;
 import dev.squeeze.app.settings.SettingsViewModel;
@@ -75,6 +76,7 @@ public final class WorkbenchView {
     private final BorderPane root;
     private final NotificationPane banner;
     private final ParetoView paretoView;
+    private final PlanEditorView planView;
     private JobsView jobsView;
     private final StackPane centreSlot = new StackPane();
     private final Region bannerSpacer = new Region();
@@ -99,7 +101,8 @@ public final class WorkbenchView {
             actions.put(a, new SimpleObjectProperty<>());
             enabled.put(a, new SimpleObjectProperty<>());
         }
-        ModelView modelView = new ModelView(vm.model());
+        planView = new PlanEditorView(vm.plan(), () -> stage);
+        ModelView modelView = new ModelView(vm.model(), planView.root());
         paretoView = new ParetoView(vm.pareto());
         // A run's detail and a comparison open in the tabs beside the explorer.
         paretoView.setPresenter((view, title, comparison) -> {
@@ -114,6 +117,8 @@ public final class WorkbenchView {
                 showDetail();
             }
         });
+        // "Plan from this run" puts the run's plan into the editor, to edit and launch again.
+        paretoView.setOnPlanFromRun(json -> vm.plan().loadPlanJson(json));
         paretoView.setDarkCharts(settings.theme().get() == Theme.DARK);
         settings.theme().addListener((obs, old, t) -> paretoView.setDarkCharts(t == Theme.DARK));
         jobsPane = jobs -> {
@@ -196,6 +201,10 @@ public final class WorkbenchView {
         wire(WorkbenchAction.COMPARE, paretoView::compareSelected,
                 javafx.beans.binding.Bindings.size(vm.pareto().selectedRuns()).greaterThan(1));
         wire(WorkbenchAction.EXPORT_CHART, paretoView::exportChart, null);
+        javafx.beans.binding.BooleanBinding modelOpen = vm.currentModel().isNotNull();
+        wire(WorkbenchAction.OPEN_PLAN, planView::openPlan, modelOpen);
+        wire(WorkbenchAction.SAVE_PLAN, planView::savePlan, modelOpen);
+        wire(WorkbenchAction.LAUNCH, planView::launch, vm.plan().launchable());
     }
 
     private void applyThemeClass(Theme t) {
@@ -594,6 +603,11 @@ public final class WorkbenchView {
     /** The default jobs pane's view (null once another pane was set with {@link #setJobsPane}). */
     public JobsView jobsView() {
         return jobsView;
+    }
+
+    /** The plan editor in the centre. */
+    public PlanEditorView planView() {
+        return planView;
     }
 
     /** The Pareto explorer on the right. */

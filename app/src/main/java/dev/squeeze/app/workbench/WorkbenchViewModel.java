@@ -4,6 +4,7 @@ import dev.squeeze.app.jobs.JobItem;
 import dev.squeeze.app.jobs.JobsViewModel;
 import dev.squeeze.app.models.ModelViewModel;
 import dev.squeeze.app.pareto.ParetoViewModel;
+import dev.squeeze.app.plan.PlanEditorViewModel;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.eval.MetricKind;
 import dev.squeeze.engine.jobs.JobEngine;
@@ -45,6 +46,9 @@ public final class WorkbenchViewModel {
     private final JobEngine.Options jobOptions;
     private final ModelViewModel model = new ModelViewModel();
     private final ParetoViewModel pareto;
+    /** The plan editor's own thread in the window (its size summaries must not wait behind a baseline). */
+    private final EngineExecutor planThread;
+    private final PlanEditorViewModel plan;
     private final NotificationsViewModel notifications = new NotificationsViewModel();
     private final ReadOnlyObjectWrapper<JobsViewModel> jobs = new ReadOnlyObjectWrapper<>();
     private final IntegerProperty workers = new SimpleIntegerProperty();
@@ -101,6 +105,10 @@ public final class WorkbenchViewModel {
         this.measureBaselines = measureBaselines;
         this.jobOptions = jobOptions;
         this.pareto = new ParetoViewModel(executor, this::store);
+        this.planThread = executor instanceof EngineExecutor ? new EngineExecutor("squeeze-plan") : null;
+        this.plan = new PlanEditorViewModel(planThread != null ? planThread : executor);
+        // The editor launches on whichever jobs view-model is current (a new one after a database switch).
+        plan.setOnLaunch((label, json) -> jobs().queuePlanJson(label, json));
         // The explorer's read and export failures go to the banner like every other error.
         pareto.error().addListener((obs, old, message) -> {
             if (message != null) {
@@ -175,6 +183,11 @@ public final class WorkbenchViewModel {
 
     public ModelViewModel model() {
         return model;
+    }
+
+    /** The per-layer plan editor of the open model. */
+    public PlanEditorViewModel plan() {
+        return plan;
     }
 
     /** The Pareto explorer over the stored runs (the open model's, or all models'). */
@@ -280,6 +293,9 @@ public final class WorkbenchViewModel {
         current.set(loaded.model());
         jobs().setOpenModel(loaded.model().source(), loaded.model().name());
         model.show(loaded.model(), loaded.runs());
+        if (plan.model() != loaded.model()) {
+            plan.show(loaded.model());
+        }
         pareto.showModel(loaded.model().contentHash(), loaded.model().name(), MetricKind.defaultFor(loaded.model()));
         busy.set(false);
         status.set(statusLine(loaded.model(), loaded.runs().size(), loaded.note()));
@@ -401,6 +417,9 @@ public final class WorkbenchViewModel {
             return;
         }
         jobs().close();
+        if (planThread != null) {
+            planThread.shutdown(() -> { }, 2);
+        }
         Runnable closeStore = () -> {
             if (store != null) {
                 store.close();

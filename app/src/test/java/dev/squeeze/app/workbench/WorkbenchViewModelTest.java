@@ -88,7 +88,7 @@ class WorkbenchViewModelTest {
         }, ResultsStore::openFile, false, JobEngine.Options.defaults());
         vm.openSample();
         vm.reloadRuns(null);
-        assertEquals(3, vm.model().layers().size());
+        assertEquals(3, vm.plan().rows().size());
         assertEquals(1, vm.notifications().all().size(), "reported once, not on every store access");
         assertEquals("The results database /x/results.mv.db is damaged  Fix: move it aside",
                 vm.notifications().current().get().message());
