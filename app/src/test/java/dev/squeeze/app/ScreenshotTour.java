@@ -25,6 +25,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * queued messages and details, the settings dialog. Runs only when asked:
  * {@code SQUEEZE_SCREENSHOTS=/tmp/shots ./mvnw -o -q test -pl app -am -Dtest=ScreenshotTour
  * -Dsurefire.failIfNoSpecifiedTests=false}; it checks every picture was written and is not blank.
+ * {@code SQUEEZE_SCREENSHOTS_DB=/path/results} (a database base path, H2 adds .mv.db) shows a copy of that
+ * database instead of a new one (the README's pictures use one with 30 runs of three models).
  */
 @EnabledIfEnvironmentVariable(named = "SQUEEZE_SCREENSHOTS", matches = ".+")
 class ScreenshotTour {
@@ -42,7 +44,15 @@ class ScreenshotTour {
         Path out = Path.of(System.getenv("SQUEEZE_SCREENSHOTS"));
         Files.createDirectories(out);
         FxToolkit.registerPrimaryStage();
-        app = (SqueezeApp) FxToolkit.setupApplication(() -> new SqueezeApp(ResultsStore::inMemory, false));
+        String db = System.getenv("SQUEEZE_SCREENSHOTS_DB");
+        java.util.function.Supplier<ResultsStore> store = ResultsStore::inMemory;
+        if (db != null && !db.isBlank()) {
+            Path copy = Files.createTempDirectory("squeeze-tour").resolve("results");
+            Files.copy(Path.of(db + ".mv.db"), Path.of(copy + ".mv.db"));
+            store = () -> ResultsStore.openFile(copy);
+        }
+        java.util.function.Supplier<ResultsStore> chosen = store;
+        app = (SqueezeApp) FxToolkit.setupApplication(() -> new SqueezeApp(chosen, false));
         WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
                 && app.viewModel().pareto().rows().size() >= 3);
         Stage stage = WaitForAsyncUtils.asyncFx(() -> (Stage) app.view().root().getScene().getWindow())
@@ -66,6 +76,39 @@ class ScreenshotTour {
                 shoot(stage.getScene(), out.resolve("banner-" + name + ".png"));
                 fx(() -> app.viewModel().notifications().dismissAll());
             }
+            String t = theme.name().toLowerCase(java.util.Locale.ROOT);
+            fx(() -> {
+                stage.setWidth(1280);
+                stage.setHeight(800);
+            });
+            // The editor after a bulk edit: every layer RTN 4-bit, fc1 with an invalid group size.
+            fx(() -> {
+                var plan = app.viewModel().plan();
+                plan.setMethod(plan.rowsMatching(".*"), "rtn");
+                plan.setColumn(plan.rowsMatching(".*"), "bits", "4");
+                plan.setColumn(plan.rowsMatching("fc1"), "groupSize", "-8");
+                app.view().planView().table().getSelectionModel().select(0);
+            });
+            shoot(stage.getScene(), out.resolve("editor-" + t + ".png"));
+            fx(() -> app.viewModel().plan().undo());
+            shoot(stage.getScene(), out.resolve("editor-valid-" + t + ".png"));
+            var rows = app.viewModel().pareto().rows();
+            long first = rows.get(1).id();
+            long second = rows.get(rows.size() - 1).id();
+            fx(() -> app.view().paretoView().openDetail(first));
+            WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+            shoot(stage.getScene(), out.resolve("detail-" + t + ".png"));
+            fx(() -> app.view().paretoView().openComparison(java.util.List.of(first, second)));
+            WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+            shoot(stage.getScene(), out.resolve("compare-" + t + ".png"));
+            fx(() -> {
+                app.view().showExplorer();
+                app.viewModel().pareto().allModels().set(true);
+            });
+            WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+            shoot(stage.getScene(), out.resolve("all-models-" + t + ".png"));
+            fx(() -> app.viewModel().pareto().allModels().set(false));
+            WaitForAsyncUtils.sleep(1000, TimeUnit.MILLISECONDS);
             SettingsView settings = WaitForAsyncUtils.asyncFx(() -> new SettingsView(app.settings(),
                     app.viewModel(), stage)).get(10, TimeUnit.SECONDS);
             fx(settings::show);

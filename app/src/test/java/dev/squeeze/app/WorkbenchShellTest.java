@@ -158,8 +158,9 @@ class WorkbenchShellTest {
             view.setDetail(detail);
         });
         assertNotNull(robot.lookup("#test-editor").tryQuery().orElse(null));
-        assertEquals(java.util.List.of("Runs", "Run detail", "Compare"),
-                tabs.getTabs().stream().map(javafx.scene.control.Tab::getText).toList());
+        assertEquals(java.util.List.of("Runs — fashion-mlp", "Run detail", "Compare"),
+                tabs.getTabs().stream().map(javafx.scene.control.Tab::getText).toList(),
+                "the explorer's tab is named after the open model");
         fx(view::showCompare);
         assertEquals("Compare", tabs.getSelectionModel().getSelectedItem().getText());
         fx(view::showDetail);
@@ -214,7 +215,8 @@ class WorkbenchShellTest {
                 robot.lookup("#runs-tabs").query().getLayoutBounds()));
         Node jobsPane = app.view().jobsView().root();
         Bounds jobs = fx(() -> jobsPane.localToScene(jobsPane.getLayoutBounds()));
-        assertTrue(layers.getWidth() >= 300 && layers.getHeight() >= 150, "layer table " + layers);
+        // The table's header and four rows of 24 px under the editor's bars (the jobs divider gives more).
+        assertTrue(layers.getWidth() >= 300 && layers.getHeight() >= 120, "layer table " + layers);
         assertTrue(runs.getWidth() >= 330 && runs.getHeight() >= 200, "runs " + runs);
         assertTrue(jobs.getHeight() >= 100, "jobs pane " + jobs);
         assertTrue(layers.getMaxX() <= runs.getMinX() + 1, "side by side, not overlapping");

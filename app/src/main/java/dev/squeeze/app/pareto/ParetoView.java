@@ -141,11 +141,12 @@ public final class ParetoView {
         LegendTitle legend = new LegendTitle(plot);
         legend.setPosition(RectangleEdge.BOTTOM);
         legend.setItemFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
+        legend.setItemLabelPadding(new org.jfree.chart.ui.RectangleInsets(2, 2, 2, 12)); // items apart
         chart.addLegend(legend);
 
         viewer = new ChartViewer(chart);
         viewer.setId("pareto-chart");
-        viewer.setMinHeight(260);
+        viewer.setMinHeight(190);
         // Shift+drag pans (JFreeChart's default, Alt+drag, is taken by many Linux window managers).
         viewer.getCanvas().removeMouseHandler(viewer.getCanvas().getMouseHandler("pan"));
         viewer.getCanvas().addMouseHandler(new PanHandlerFX("pan", false, false, false, true));
@@ -168,9 +169,6 @@ public final class ParetoView {
         });
         installContextMenu();
 
-        Label title = new Label();
-        title.getStyleClass().add("section-title");
-        title.textProperty().bind(vm.title());
 
         VBox.setVgrow(viewer, Priority.ALWAYS);
         Label hint = new Label(HINT);
@@ -203,6 +201,7 @@ public final class ParetoView {
         tableBar.setAlignment(Pos.CENTER_LEFT);
         HBox.setHgrow(status, Priority.SOMETIMES);
         VBox tableBox = new VBox(4, tableBar, table);
+        tableBox.setMinHeight(120); // the bar and three rows: runs are selected here for detail and comparison
         VBox.setVgrow(table, Priority.ALWAYS);
 
         VBox chartBox = new VBox(4, viewer, hint);
@@ -211,7 +210,15 @@ public final class ParetoView {
         split.setDividerPositions(0.62);
         VBox.setVgrow(split, Priority.ALWAYS);
 
-        root = new VBox(6, title, axisControls(), filterControls(), split);
+        // One flowing bar: at 1024 pixels the explorer is half the window, and every row of controls is taken
+        // from the chart.
+        FlowPane controls = new FlowPane(8, 6);
+        controls.getChildren().addAll(axisControls().getChildren());
+        controls.getChildren().addAll(filterControls().getChildren());
+        controls.setAlignment(Pos.CENTER_LEFT);
+        controls.getChildren().forEach(n -> n.getStyleClass().add("small"));
+        // The title ("Runs — model") is the tab's: the window names the tab after it.
+        root = new VBox(6, controls, split);
         root.setId("pareto");
         root.setPadding(new Insets(10));
 
@@ -246,6 +253,7 @@ public final class ParetoView {
             }
         });
         metric.valueProperty().bindBidirectional(vm.metric());
+        metric.setPrefWidth(210);
         metric.setTooltip(new Tooltip("The quality metric on the vertical axis (stored on the evaluation split)"));
         ComboBox<Pareto.XAxis> x = new ComboBox<>(javafx.collections.FXCollections.observableArrayList(
                 Pareto.XAxis.values()));
@@ -319,7 +327,7 @@ public final class ParetoView {
         });
         since.valueProperty().bindBidirectional(vm.since());
         since.setTooltip(new Tooltip("Only runs finished on or after this day"));
-        Button clear = new Button("Clear filters");
+        Button clear = new Button("Clear");
         clear.setId("filter-clear");
         clear.setOnAction(e -> vm.clearFilters());
         FlowPane pane = new FlowPane(8, 6, new Label("Filter"), models, families, tags, since, clear);

@@ -29,6 +29,7 @@ import javafx.scene.control.cell.TextFieldTableCell;
 import javafx.scene.input.KeyCode;
 import javafx.scene.input.KeyCodeCombination;
 import javafx.scene.input.KeyCombination;
+import javafx.scene.layout.FlowPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
 import javafx.scene.layout.VBox;
@@ -73,22 +74,33 @@ public final class PlanEditorView {
         table.getSelectionModel().selectedItemProperty().addListener((o, a, b) -> refreshSheet(false));
         vm.rows().addListener((ListChangeListener<PlanRow>) c -> refreshSheet(true));
 
-        SplitPane split = new SplitPane(table, sheet);
-        // The fields below the table: the table keeps the window's width (every column shows at 1024 pixels).
+        SplitPane split = new SplitPane(table);
+        // The method's fields below the table, only while layers are selected: the table keeps the room otherwise.
         split.setOrientation(Orientation.VERTICAL);
-        split.setDividerPositions(0.7);
         VBox.setVgrow(split, Priority.ALWAYS);
+        table.getSelectionModel().getSelectedItems().addListener((ListChangeListener<PlanRow>) c -> {
+            boolean any = !table.getSelectionModel().getSelectedItems().isEmpty();
+            if (any && !split.getItems().contains(sheet)) {
+                split.getItems().add(sheet);
+                split.setDividerPositions(0.62);
+            } else if (!any) {
+                split.getItems().remove(sheet);
+            }
+        });
 
         Label summary = new Label();
         summary.setId("plan-summary");
         summary.getStyleClass().add("plan-summary");
         summary.setWrapText(true);
+        summary.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE); // wrapped, never cut to "…"
         summary.textProperty().bind(vm.summaryText());
         Label problems = new Label();
         problems.setId("plan-problems");
         problems.setWrapText(true);
+        problems.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
         problems.textProperty().bind(vm.problemsText());
-        problems.styleProperty().bind(Bindings.when(vm.launchable()).then("").otherwise("-fx-text-fill: #b3261e;"));
+        problems.styleProperty().bind(Bindings.when(Bindings.isEmpty(vm.problems())).then("")
+                .otherwise("-fx-text-fill: -color-danger-fg;"));
         Label error = new Label();
         error.setId("plan-error");
         error.getStyleClass().add("plan-error");
@@ -161,7 +173,7 @@ public final class PlanEditorView {
 
     // ----- the bars
 
-    private HBox toolbar() {
+    private FlowPane toolbar() {
         ComboBox<Presets.Offer> presets = new ComboBox<>(vm.presets());
         presets.setId("plan-presets");
         presets.setPromptText("Preset…");
@@ -205,12 +217,6 @@ public final class PlanEditorView {
         redoTip.textProperty().bind(vm.redoText());
         redo.setTooltip(redoTip);
 
-        Button open = new Button("Open plan…");
-        open.setId("plan-open");
-        open.setOnAction(e -> openPlan());
-        Button save = new Button("Save plan…");
-        save.setId("plan-save");
-        save.setOnAction(e -> savePlan());
 
         label.setId("plan-label");
         label.setPromptText("run label");
@@ -223,16 +229,23 @@ public final class PlanEditorView {
         launch.setOnAction(e -> launch());
         launch.setTooltip(new Tooltip("Queue a job that compresses the open model with this plan"));
 
-        HBox bar = new HBox(6, new Label("Plan"), presets, undo, redo, open, save, spacer(), label, launch);
+        // A flowing bar: in the window the editor shares the width with the runs, and wraps rather than clips.
+        // Open and save are in the window's File menu (Ctrl+S); the bar keeps what is used while editing.
+        label.setPrefColumnCount(9);
+        presets.setPrefWidth(170);
+        FlowPane bar = new FlowPane(6, 4, presets, undo, redo, label, launch);
         keepLabels(bar);
         bar.setAlignment(Pos.CENTER_LEFT);
+        bar.setRowValignment(javafx.geometry.VPos.CENTER);
         bar.getStyleClass().add("plan-bar");
         return bar;
     }
 
     /** Buttons and labels keep their text whole; the fields and choices give way when the window is narrow. */
-    private static void keepLabels(HBox bar) {
+    private static void keepLabels(javafx.scene.layout.Pane bar) {
         for (javafx.scene.Node n : bar.getChildren()) {
+            // AtlantaFX's small size: three rows of controls fit over the table in half of a 1024×700 window.
+            n.getStyleClass().add("small");
             if (n instanceof Button || n instanceof Label) {
                 ((javafx.scene.control.Control) n).setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
             }
@@ -252,10 +265,10 @@ public final class PlanEditorView {
         return c;
     }
 
-    private HBox bulkBar() {
+    private FlowPane bulkBar() {
         TextField regex = new TextField();
         regex.setId("plan-regex");
-        regex.setPromptText("regex on names, e.g. .*mlp.*");
+        regex.setPromptText("select by regex");
         regex.setPrefColumnCount(14);
         Button select = new Button("Select");
         select.setId("plan-select-regex");
@@ -306,10 +319,14 @@ public final class PlanEditorView {
         roles.setPrefWidth(105);
         method.setPrefWidth(150);
         field.setPrefWidth(105);
-        HBox bar = new HBox(6, new Label("Select"), regex, select, roles, new Label("Selected:"), method, field,
-                value, set, dense);
+        regex.setTooltip(new Tooltip("Select the layers whose names match this regular expression (Enter)"));
+        roles.setTooltip(new Tooltip("Select all layers of a role (mlp_down, attn_*, …)"));
+        method.setTooltip(new Tooltip("Set the method of the selected layers"));
+        value.setTooltip(new Tooltip("Set this column of the selected layers to this value (Enter)"));
+        FlowPane bar = new FlowPane(6, 4, regex, select, roles, method, field, value, set, dense);
         keepLabels(bar);
         bar.setAlignment(Pos.CENTER_LEFT);
+        bar.setRowValignment(javafx.geometry.VPos.CENTER);
         bar.getStyleClass().add("plan-bar");
         return bar;
     }
@@ -569,11 +586,25 @@ public final class PlanEditorView {
         sheet.getItems().setAll(items);
     }
 
+    /**
+     * The sheet shows the selected layer's settings as they change (an undo, a bulk edit, a cell edit), except
+     * while the user types in the sheet itself: rebuilding it then would take the field away mid-word.
+     */
     private final javafx.beans.value.ChangeListener<MethodSettings> sheetListener = (o, a, b) -> {
-        if (a == null || b == null || a.getClass() != b.getClass()) {
+        if (a == null || b == null || a.getClass() != b.getClass() || !typingInSheet()) {
             refreshSheet(true);
         }
     };
+
+    private boolean typingInSheet() {
+        javafx.scene.Node focus = sheet.getScene() == null ? null : sheet.getScene().getFocusOwner();
+        for (javafx.scene.Node n = focus; n != null; n = n.getParent()) {
+            if (n == sheet) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /** One field of the selected layers' settings; setting it sets it on every selected layer of the same method. */
     private final class FieldItem implements PropertySheet.Item {

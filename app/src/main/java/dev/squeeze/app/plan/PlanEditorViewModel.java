@@ -576,14 +576,15 @@ public final class PlanEditorViewModel {
                 list.add(r.problem().get());
             }
         }
-        if (model != null && !any) {
-            list.add(new PlanCheck.Problem(null, null, "The plan compresses no layer of " + model.name()
-                    + " (fix: choose a method for at least one layer, or load a preset)"));
-        }
         problems.setAll(list);
-        problemsText.set(list.isEmpty() ? "No problems" : list.size() == 1 ? "1 problem: " + list.getFirst().message()
-                : list.size() + " problems; first: " + list.getFirst().message());
-        launchable.set(model != null && list.isEmpty());
+        // A plan that compresses nothing is not wrong, only not worth a job: a hint, not a problem.
+        problemsText.set(!list.isEmpty()
+                ? (list.size() == 1 ? "1 problem: " + list.getFirst().message()
+                        : list.size() + " problems; first: " + list.getFirst().message())
+                : model != null && !any ? "Nothing to launch yet: the plan compresses no layer of " + model.name()
+                        + " (select layers and choose a method, or load a preset)"
+                : "No problems");
+        launchable.set(model != null && any && list.isEmpty());
         canUndo.set(!undo.isEmpty());
         canRedo.set(!redo.isEmpty());
         undoText.set(undo.isEmpty() ? "" : "Undo " + undo.peek().what());

@@ -136,15 +136,16 @@ public final class WorkbenchView {
         detailTab.setId("detail-tab");
         compareTab.setId("compare-tab");
         setExplorer(paretoView.root());
+        explorerTab.textProperty().bind(vm.pareto().title());
         SplitPane split = new SplitPane(centreSlot, rightTabs);
         split.setOrientation(Orientation.HORIZONTAL);
-        split.setDividerPositions(0.49);
+        split.setDividerPositions(0.47);
         split.setMinHeight(260);
         // The jobs sit below the model and its runs, like a build tool's task list.
         jobsSlot.setMinHeight(110);
         SplitPane main = new SplitPane(split, jobsSlot);
         main.setOrientation(Orientation.VERTICAL);
-        main.setDividerPositions(0.72);
+        main.setDividerPositions(0.78);
         SplitPane.setResizableWithParent(jobsSlot, false);
         showJobs(vm.jobs());
         vm.jobsProperty().addListener((obs, old, jobs) -> showJobs(jobs));

@@ -64,6 +64,8 @@ class PlanEditorViewModelTest {
         assertTrue(vm.rows().stream().allMatch(r -> r.current() == null));
         assertFalse(vm.launchable().get());
         assertTrue(vm.problemsText().get().contains("compresses no layer"), vm.problemsText().get());
+        assertFalse(vm.launchable().get(), "nothing to launch");
+        assertTrue(vm.problems().isEmpty(), "a dense plan is a hint, not a problem");
         assertNull(vm.summary().get().bitsPerWeight());
         assertEquals(sample().storedBytes(), vm.summary().get().modelBytes());
     }
