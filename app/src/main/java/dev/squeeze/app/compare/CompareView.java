@@ -156,6 +156,7 @@ public final class CompareView {
     private static TableColumn<LayerDiff, String> layerText(String name, double width, int run, Field field,
                                                             Function<LayerDiff, String> f) {
         TableColumn<LayerDiff, String> col = new TableColumn<>(name);
+        col.setComparator(dev.squeeze.app.workbench.NaturalOrder.TEXT); // numbers as numbers
         col.setPrefWidth(width);
         col.setSortable(field == null);
         col.setCellValueFactory(cell -> new ReadOnlyObjectWrapper<>(f.apply(cell.getValue())));
@@ -182,6 +183,7 @@ public final class CompareView {
 
     private static TableColumn<MetricDelta, String> col(String name, double width, Function<MetricDelta, String> f) {
         TableColumn<MetricDelta, String> c = new TableColumn<>(name);
+        c.setComparator(dev.squeeze.app.workbench.NaturalOrder.TEXT); // numbers as numbers
         c.setPrefWidth(width);
         c.setCellValueFactory(cell -> new ReadOnlyObjectWrapper<>(f.apply(cell.getValue())));
         return c;

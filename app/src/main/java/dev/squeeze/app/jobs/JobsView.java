@@ -127,7 +127,9 @@ public final class JobsView {
         Label placeholder = new Label();
         placeholder.textProperty().bind(vm.unavailableReason());
         table.setPlaceholder(placeholder);
-        table.getColumns().add(text("#", 40, j -> new SimpleObjectProperty<>(Long.toString(j.id()))));
+        TableColumn<JobItem, String> id = text("#", 40, j -> new SimpleObjectProperty<>(Long.toString(j.id())));
+        id.setComparator(dev.squeeze.app.workbench.NaturalOrder.TEXT); // job 9 before job 10
+        table.getColumns().add(id);
         table.getColumns().add(text("Job", 200, j -> new SimpleObjectProperty<>(j.label())));
         table.getColumns().add(text("Model", 130, j -> new SimpleObjectProperty<>(modelName(j.model()))));
         TableColumn<JobItem, JobStatus> status = new TableColumn<>("Status");
@@ -139,18 +141,23 @@ public final class JobsView {
         phase.setCellValueFactory(c -> new SimpleObjectProperty<>(c.getValue()));
         phase.setCellFactory(c -> new PhaseCell());
         phase.setPrefWidth(200);
+        phase.setComparator(java.util.Comparator.comparing((JobItem j) -> j.phase().get(),
+                java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder())));
         table.getColumns().add(phase);
         TableColumn<JobItem, JobItem> progress = new TableColumn<>("Layers");
         progress.setCellValueFactory(c -> new SimpleObjectProperty<>(c.getValue()));
         progress.setCellFactory(c -> new ProgressCell());
         progress.setPrefWidth(150);
+        progress.setComparator(java.util.Comparator.comparingDouble((JobItem j) -> j.progress().get()));
         table.getColumns().add(progress);
         TableColumn<JobItem, String> elapsed = text("Elapsed", 80, j -> j.elapsed());
         elapsed.setId("job-elapsed");
+        elapsed.setComparator(dev.squeeze.app.workbench.NaturalOrder.TEXT);
         elapsed.setStyle("-fx-alignment: CENTER-RIGHT;");
         table.getColumns().add(elapsed);
         TableColumn<JobItem, String> eta = text("ETA", 65, j -> j.eta());
         eta.setId("job-eta");
+        eta.setComparator(dev.squeeze.app.workbench.NaturalOrder.TEXT);
         eta.setStyle("-fx-alignment: CENTER-RIGHT;");
         Label etaHeader = new Label("ETA");
         etaHeader.setTooltip(new Tooltip("Time left in the current stage (the layers, then the evaluation), from "

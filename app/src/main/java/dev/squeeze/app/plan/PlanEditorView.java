@@ -395,6 +395,7 @@ public final class PlanEditorView {
             c.setId("col-" + col);
             c.setCellValueFactory(cd -> text(cd.getValue(), () -> SettingsFields.text(cd.getValue().current(), col)));
             c.setCellFactory(x -> new ProblemCell(col));
+            c.setComparator(dev.squeeze.app.workbench.NaturalOrder.TEXT); // 64 before 128, "row" after numbers
             c.setOnEditCommit(e -> vm.setColumn(targets(e.getRowValue()), col, e.getNewValue()));
             c.setPrefWidth(col.equals(SettingsFields.SPARSITY) ? 70 : col.equals(SettingsFields.GROUP_SIZE) ? 56 : 48);
             t.getColumns().add(c);

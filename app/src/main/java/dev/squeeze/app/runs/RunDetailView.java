@@ -229,6 +229,7 @@ public final class RunDetailView {
     private static TableColumn<RunRecord.LayerResult, String> text(String name, double width,
                                                                    Function<RunRecord.LayerResult, String> f) {
         TableColumn<RunRecord.LayerResult, String> c = new TableColumn<>(name);
+        c.setComparator(dev.squeeze.app.workbench.NaturalOrder.TEXT); // numbers as numbers
         c.setCellValueFactory(cell -> new ReadOnlyObjectWrapper<>(f.apply(cell.getValue())));
         c.setPrefWidth(width);
         return c;
@@ -237,6 +238,7 @@ public final class RunDetailView {
     private static TableColumn<RunDetailViewModel.MetricRow, String> textM(
             String name, double width, Function<RunDetailViewModel.MetricRow, String> f) {
         TableColumn<RunDetailViewModel.MetricRow, String> c = new TableColumn<>(name);
+        c.setComparator(dev.squeeze.app.workbench.NaturalOrder.TEXT); // numbers as numbers
         c.setCellValueFactory(cell -> new ReadOnlyObjectWrapper<>(f.apply(cell.getValue())));
         c.setPrefWidth(width);
         return c;
