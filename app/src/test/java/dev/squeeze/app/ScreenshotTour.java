@@ -77,38 +77,40 @@ class ScreenshotTour {
                 fx(() -> app.viewModel().notifications().dismissAll());
             }
             String t = theme.name().toLowerCase(java.util.Locale.ROOT);
-            fx(() -> {
-                stage.setWidth(1280);
-                stage.setHeight(800);
-            });
-            // The editor after a bulk edit: every layer RTN 4-bit, fc1 with an invalid group size.
-            fx(() -> {
-                var plan = app.viewModel().plan();
-                plan.setMethod(plan.rowsMatching(".*"), "rtn");
-                plan.setColumn(plan.rowsMatching(".*"), "bits", "4");
-                plan.setColumn(plan.rowsMatching("fc1"), "groupSize", "-8");
-                app.view().planView().table().getSelectionModel().select(0);
-            });
-            shoot(stage.getScene(), out.resolve("editor-" + t + ".png"));
-            fx(() -> app.viewModel().plan().undo());
-            shoot(stage.getScene(), out.resolve("editor-valid-" + t + ".png"));
             var rows = app.viewModel().pareto().rows();
             long first = rows.get(1).id();
             long second = rows.get(rows.size() - 1).id();
-            fx(() -> app.view().paretoView().openDetail(first));
-            WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
-            shoot(stage.getScene(), out.resolve("detail-" + t + ".png"));
-            fx(() -> app.view().paretoView().openComparison(java.util.List.of(first, second)));
-            WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
-            shoot(stage.getScene(), out.resolve("compare-" + t + ".png"));
-            fx(() -> {
-                app.view().showExplorer();
-                app.viewModel().pareto().allModels().set(true);
-            });
-            WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
-            shoot(stage.getScene(), out.resolve("all-models-" + t + ".png"));
-            fx(() -> app.viewModel().pareto().allModels().set(false));
-            WaitForAsyncUtils.sleep(1000, TimeUnit.MILLISECONDS);
+            for (int[] size : new int[][] {{1280, 800}, {1024, 700}}) {
+                String name = t + "-" + size[0] + "x" + size[1];
+                fx(() -> {
+                    stage.setWidth(size[0]);
+                    stage.setHeight(size[1]);
+                });
+                // The editor after a bulk edit: every layer RTN 4-bit, fc1 with an invalid group size.
+                fx(() -> {
+                    var plan = app.viewModel().plan();
+                    plan.setMethod(plan.rowsMatching(".*"), "rtn");
+                    plan.setColumn(plan.rowsMatching(".*"), "bits", "4");
+                    plan.setColumn(plan.rowsMatching("fc1"), "groupSize", "-8");
+                    app.view().planView().table().getSelectionModel().select(0);
+                });
+                shoot(stage.getScene(), out.resolve("editor-" + name + ".png"));
+                fx(() -> app.viewModel().plan().undo());
+                fx(() -> app.view().paretoView().openDetail(first));
+                WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+                shoot(stage.getScene(), out.resolve("detail-" + name + ".png"));
+                fx(() -> app.view().paretoView().openComparison(java.util.List.of(first, second)));
+                WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+                shoot(stage.getScene(), out.resolve("compare-" + name + ".png"));
+                fx(() -> {
+                    app.view().showExplorer();
+                    app.viewModel().pareto().allModels().set(true);
+                });
+                WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+                shoot(stage.getScene(), out.resolve("all-models-" + name + ".png"));
+                fx(() -> app.viewModel().pareto().allModels().set(false));
+                WaitForAsyncUtils.sleep(1000, TimeUnit.MILLISECONDS);
+            }
             SettingsView settings = WaitForAsyncUtils.asyncFx(() -> new SettingsView(app.settings(),
                     app.viewModel(), stage)).get(10, TimeUnit.SECONDS);
             fx(settings::show);

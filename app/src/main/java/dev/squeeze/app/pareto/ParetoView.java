@@ -180,6 +180,9 @@ public final class ParetoView {
         status.setWrapText(true);
         status.textProperty().bind(vm.status());
         status.setStyle("-fx-font-size: 11px;");
+        Tooltip statusTip = new Tooltip();
+        statusTip.textProperty().bind(vm.status());
+        status.setTooltip(statusTip);
 
         buildTable();
         Button details = new Button("Details");
@@ -198,6 +201,10 @@ public final class ParetoView {
         Region spacer = new Region();
         HBox.setHgrow(spacer, Priority.ALWAYS);
         HBox tableBar = new HBox(8, status, spacer, details, compare);
+        // The buttons keep their words; the count on the left gives way (its full text is its tooltip).
+        details.setMinWidth(Region.USE_PREF_SIZE);
+        compare.setMinWidth(Region.USE_PREF_SIZE);
+        status.setMinWidth(0);
         tableBar.setAlignment(Pos.CENTER_LEFT);
         HBox.setHgrow(status, Priority.SOMETIMES);
         VBox tableBox = new VBox(4, tableBar, table);
@@ -207,7 +214,7 @@ public final class ParetoView {
         VBox chartBox = new VBox(4, viewer, hint);
         SplitPane split = new SplitPane(chartBox, tableBox);
         split.setOrientation(javafx.geometry.Orientation.VERTICAL);
-        split.setDividerPositions(0.62);
+        split.setDividerPositions(0.58);
         VBox.setVgrow(split, Priority.ALWAYS);
 
         // One flowing bar: at 1024 pixels the explorer is half the window, and every row of controls is taken
@@ -303,7 +310,11 @@ public final class ParetoView {
         DatePicker since = new DatePicker();
         since.setId("filter-since");
         since.setPromptText("since (date)");
-        since.setPrefWidth(130);
+        since.setPrefWidth(112);
+        // Narrow enough that the filters share one row at half of a 1024-pixel window.
+        for (CheckComboBox<?> c : List.of(models, families, tags)) {
+            c.setPrefWidth(108);
+        }
         since.setConverter(new StringConverter<>() {
             @Override
             public String toString(java.time.LocalDate d) {

@@ -11,14 +11,12 @@ import javafx.beans.value.ObservableValue;
 import javafx.collections.FXCollections;
 import javafx.collections.ListChangeListener;
 import javafx.geometry.Insets;
-import javafx.geometry.Orientation;
 import javafx.geometry.Pos;
 import javafx.scene.control.Button;
 import javafx.scene.control.ComboBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.ListCell;
 import javafx.scene.control.SelectionMode;
-import javafx.scene.control.SplitPane;
 import javafx.scene.control.TableCell;
 import javafx.scene.control.TableColumn;
 import javafx.scene.control.TableView;
@@ -74,19 +72,19 @@ public final class PlanEditorView {
         table.getSelectionModel().selectedItemProperty().addListener((o, a, b) -> refreshSheet(false));
         vm.rows().addListener((ListChangeListener<PlanRow>) c -> refreshSheet(true));
 
-        SplitPane split = new SplitPane(table);
-        // The method's fields below the table, only while layers are selected: the table keeps the room otherwise.
-        split.setOrientation(Orientation.VERTICAL);
+        // The method's other fields (act-order, damping, outlier threshold, …) in a fold below the table, shown while
+        // layers are selected; folded by default so that the table keeps the room in a small window.
+        javafx.scene.control.TitledPane fields = new javafx.scene.control.TitledPane("Method fields of the selection",
+                sheet);
+        fields.setId("plan-fields");
+        fields.setExpanded(false);
+        fields.setAnimated(false);
+        sheet.setPrefHeight(170);
+        fields.visibleProperty().bind(Bindings.isNotEmpty(table.getSelectionModel().getSelectedItems()));
+        fields.managedProperty().bind(fields.visibleProperty());
+        VBox split = new VBox(4, table, fields);
+        VBox.setVgrow(table, Priority.ALWAYS);
         VBox.setVgrow(split, Priority.ALWAYS);
-        table.getSelectionModel().getSelectedItems().addListener((ListChangeListener<PlanRow>) c -> {
-            boolean any = !table.getSelectionModel().getSelectedItems().isEmpty();
-            if (any && !split.getItems().contains(sheet)) {
-                split.getItems().add(sheet);
-                split.setDividerPositions(0.62);
-            } else if (!any) {
-                split.getItems().remove(sheet);
-            }
-        });
 
         Label summary = new Label();
         summary.setId("plan-summary");
@@ -232,7 +230,7 @@ public final class PlanEditorView {
         // A flowing bar: in the window the editor shares the width with the runs, and wraps rather than clips.
         // Open and save are in the window's File menu (Ctrl+S); the bar keeps what is used while editing.
         label.setPrefColumnCount(9);
-        presets.setPrefWidth(170);
+        presets.setPrefWidth(140);
         FlowPane bar = new FlowPane(6, 4, presets, undo, redo, label, launch);
         keepLabels(bar);
         bar.setAlignment(Pos.CENTER_LEFT);
@@ -317,13 +315,15 @@ public final class PlanEditorView {
 
         regex.setPrefColumnCount(10);
         roles.setPrefWidth(105);
-        method.setPrefWidth(150);
-        field.setPrefWidth(105);
+        method.setPrefWidth(130);
+        field.setPrefWidth(100);
+        value.setPrefColumnCount(5);
         regex.setTooltip(new Tooltip("Select the layers whose names match this regular expression (Enter)"));
         roles.setTooltip(new Tooltip("Select all layers of a role (mlp_down, attn_*, …)"));
         method.setTooltip(new Tooltip("Set the method of the selected layers"));
         value.setTooltip(new Tooltip("Set this column of the selected layers to this value (Enter)"));
-        FlowPane bar = new FlowPane(6, 4, regex, select, roles, method, field, value, set, dense);
+        // Selecting (and keeping dense) on the first row, setting on the second, at half of a 1024-pixel window.
+        FlowPane bar = new FlowPane(6, 4, regex, select, roles, dense, method, field, value, set);
         keepLabels(bar);
         bar.setAlignment(Pos.CENTER_LEFT);
         bar.setRowValignment(javafx.geometry.VPos.CENTER);
@@ -367,9 +367,14 @@ public final class PlanEditorView {
         TableColumn<PlanRow, String> name = new TableColumn<>("Layer");
         name.setId("col-layer");
         name.setCellValueFactory(c -> text(c.getValue(), () -> c.getValue().name()));
-        name.setCellFactory(c -> new ProblemCell(null));
+        name.setCellFactory(c -> {
+            ProblemCell cell = new ProblemCell(null);
+            // Long names differ at their end (model.layers.3.mlp.down_proj): cut them at the start.
+            cell.setTextOverrun(javafx.scene.control.OverrunStyle.LEADING_ELLIPSIS);
+            return cell;
+        });
         name.setPrefWidth(190);
-        TableColumn<PlanRow, String> role = readOnly("Role", 70, r -> PlanEditorViewModel.roleName(r.layer().role()));
+        TableColumn<PlanRow, String> role = readOnly("Role", 82, r -> PlanEditorViewModel.roleName(r.layer().role()));
         TableColumn<PlanRow, String> shape = readOnly("Shape", 85, r -> r.layer().shapeText());
         TableColumn<PlanRow, Long> params = new TableColumn<>("Params");
         params.setCellValueFactory(c -> new ReadOnlyObjectWrapper<>(c.getValue().layer().parameters()));

@@ -145,7 +145,7 @@ public final class WorkbenchView {
         jobsSlot.setMinHeight(110);
         SplitPane main = new SplitPane(split, jobsSlot);
         main.setOrientation(Orientation.VERTICAL);
-        main.setDividerPositions(0.78);
+        main.setDividerPositions(0.8);
         SplitPane.setResizableWithParent(jobsSlot, false);
         showJobs(vm.jobs());
         vm.jobsProperty().addListener((obs, old, jobs) -> showJobs(jobs));
