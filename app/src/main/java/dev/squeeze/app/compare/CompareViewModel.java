@@ -1,5 +1,6 @@
 package dev.squeeze.app.compare;
 
+import dev.squeeze.engine.eval.MetricKind;
 import dev.squeeze.app.models.Bytes;
 import dev.squeeze.app.pareto.Metrics;
 import dev.squeeze.app.workbench.TaskExecutor;
@@ -69,7 +70,7 @@ public final class CompareViewModel {
             if (name.equals(BITS_PER_WEIGHT)) {
                 return String.format(Locale.ROOT, "%.3f", v);
             }
-            return Metrics.higherIsBetter(name).isPresent() ? Metrics.format(name, v)
+            return MetricKind.higherIsBetter(name).isPresent() ? Metrics.format(name, v)
                     : String.format(Locale.ROOT, "%.6g", v);
         }
 
@@ -87,7 +88,7 @@ public final class CompareViewModel {
             if (name.equals(BITS_PER_WEIGHT)) {
                 return String.format(Locale.ROOT, "%+.3f", d);
             }
-            return Metrics.higherIsBetter(name).isPresent() ? Metrics.formatDelta(name, d)
+            return MetricKind.higherIsBetter(name).isPresent() ? Metrics.formatDelta(name, d)
                     : String.format(Locale.ROOT, "%+.6g", d);
         }
 
@@ -103,7 +104,7 @@ public final class CompareViewModel {
             if (name.equals(SIZE) || name.equals(BITS_PER_WEIGHT)) {
                 return d < 0 ? 1 : -1;
             }
-            return Metrics.higherIsBetter(name).map(h -> (h ? d > 0 : d < 0) ? 1 : -1).orElse(0);
+            return MetricKind.higherIsBetter(name).map(h -> (h ? d > 0 : d < 0) ? 1 : -1).orElse(0);
         }
     }
 

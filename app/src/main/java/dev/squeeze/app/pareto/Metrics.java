@@ -3,30 +3,17 @@ package dev.squeeze.app.pareto;
 import dev.squeeze.engine.eval.MetricKind;
 
 import java.util.Locale;
-import java.util.Optional;
 
 /**
- * How tables show a stored metric; what a metric means (direction, axis label, chart scale) is
- * {@link MetricKind}'s, the one place that knows.
+ * How tables show a stored metric's value and difference; what a metric means (direction, axis label, chart
+ * scale) is {@link MetricKind}'s, the one place that knows.
  */
 public final class Metrics {
     private Metrics() {
     }
 
-    /** Whether larger is better; empty for a stored number that is not a quality (a token count). */
-    public static Optional<Boolean> higherIsBetter(String metric) {
-        return MetricKind.higherIsBetter(metric);
-    }
 
-    /** The axis label of a metric, e.g. {@code Top-1 accuracy (%)}. */
-    public static String axisLabel(String metric) {
-        return MetricKind.axisLabel(metric);
-    }
 
-    /** A stored value as the chart shows it (accuracies as percentages). */
-    public static double display(String metric, double value) {
-        return MetricKind.display(metric, value);
-    }
 
     /** A stored value as tables show it: {@code 85.20 %}, {@code 12.345}. */
     public static String format(String metric, double value) {

@@ -1,5 +1,6 @@
 package dev.squeeze.app.pareto;
 
+import dev.squeeze.engine.eval.MetricKind;
 import dev.squeeze.app.compare.CompareView;
 import dev.squeeze.app.compare.CompareViewModel;
 import dev.squeeze.app.models.Bytes;
@@ -250,7 +251,7 @@ public final class ParetoView {
                 if (name == null) {
                     return "";
                 }
-                String label = Metrics.axisLabel(name);
+                String label = MetricKind.axisLabel(name);
                 return label.equals(name) ? name : label + " [" + name + "]";
             }
 

@@ -80,7 +80,7 @@ public final class ParetoViewModel {
 
         /** The metric as the chart shows it (accuracies in percent), or null. */
         public Double metricDisplay() {
-            return metricValue == null ? null : Metrics.display(metric, metricValue);
+            return metricValue == null ? null : MetricKind.display(metric, metricValue);
         }
 
         public String metricText() {
@@ -291,7 +291,7 @@ public final class ParetoViewModel {
                 s.run(r.id()).ifPresent(run -> plans.put(r.id(), run.planDescription()));
             }
             List<String> names = s.metricNames(m.hash(), Pareto.SPLIT).stream()
-                    .filter(n -> Metrics.higherIsBetter(n).isPresent()).toList();
+                    .filter(n -> MetricKind.higherIsBetter(n).isPresent()).toList();
             metricsOf.put(m.hash(), names);
             metricNames.addAll(names);
         }
@@ -387,7 +387,7 @@ public final class ParetoViewModel {
             front.forEach(p -> onFrontier.add(p.runId()));
             if (!front.isEmpty()) {
                 List<double[]> steps = front.stream().sorted(Comparator.comparingDouble(Pareto.Point::x))
-                        .map(p -> new double[]{p.x(), Metrics.display(s.metric(), p.y())}).toList();
+                        .map(p -> new double[]{p.x(), MetricKind.display(s.metric(), p.y())}).toList();
                 lines.add(new FrontierLine(e.getKey(), byId.get(front.getFirst().runId()).modelName(), steps));
             }
         }
@@ -407,7 +407,7 @@ public final class ParetoViewModel {
                     modelOrder.indexOf(r.modelHash()), FamilyColors.rgb(fam)));
         });
 
-        String yLabel = s.metric() == null ? "" : Metrics.axisLabel(s.metric());
+        String yLabel = s.metric() == null ? "" : MetricKind.axisLabel(s.metric());
         List<ChartPoint> points = new ArrayList<>();
         List<RunRow> tableRows = new ArrayList<>();
         List<BaselineLine> baselines = new ArrayList<>();
@@ -431,7 +431,7 @@ public final class ParetoViewModel {
                     r.finishedAt(), r.kernelBackend(), s.tags().getOrDefault(r.id(), List.of())));
             if (base && value != null && p == null) {
                 baselines.add(new BaselineLine(r.id(), r.modelName(), r.label(),
-                        Metrics.display(s.metric(), value)));
+                        MetricKind.display(s.metric(), value)));
             }
         }
         for (Series se : series.values()) {
@@ -443,7 +443,7 @@ public final class ParetoViewModel {
                         Pareto.Point p = plotted.get(r.id());
                         boolean front = onFrontier.contains(r.id());
                         boolean base = s.baseline().getOrDefault(r.id(), false);
-                        double y = Metrics.display(s.metric(), p.y());
+                        double y = MetricKind.display(s.metric(), p.y());
                         points.add(new ChartPoint(r.id(), r.label(), se.key(), p.x(), y, front, base,
                                 front || base, tooltip(r, se, s, p, front)));
                     });

@@ -1,5 +1,6 @@
 package dev.squeeze.app.runs;
 
+import dev.squeeze.engine.eval.MetricKind;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -101,7 +102,7 @@ public final class RunDetailViewModel {
     }
 
     private static String text(RunRecord.Metric m) {
-        return Metrics.higherIsBetter(m.name()).isPresent() ? Metrics.format(m.name(), m.value())
+        return MetricKind.higherIsBetter(m.name()).isPresent() ? Metrics.format(m.name(), m.value())
                 : m.value() == Math.rint(m.value()) && Math.abs(m.value()) < 1e15
                 ? String.format(Locale.ROOT, "%,d", (long) m.value()) : String.format(Locale.ROOT, "%.6g", m.value());
     }
