@@ -31,9 +31,6 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.channels.SeekableByteChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -452,7 +449,7 @@ public final class JobsViewModel {
     /** On the jobs thread. */
     private static JobLog readLog(Path file, long id, String label, long request) {
         try {
-            return new JobLog(id, label, file, tail(file, LOG_LINES), true, request);
+            return new JobLog(id, label, file, dev.squeeze.engine.jobs.LogTail.lastLines(file, LOG_LINES), true, request);
         } catch (NoSuchFileException e) {
             return new JobLog(id, label, file, "Job #" + id + " has no log yet: " + file + " does not exist. A job's"
                     + " log is written once its worker process starts (a job still queued, or cancelled before it"
@@ -460,48 +457,6 @@ public final class JobsViewModel {
         } catch (IOException e) {
             throw new SqueezeException("Cannot read the log of job #" + id + " (" + file + "): " + e.getMessage(),
                     "check that the file is readable; it is plain text and can be opened in any editor");
-        }
-    }
-
-    /**
-     * The last {@code lines} lines of a text file (UTF-8; a line break at its very end does not start another
-     * line), reading only the end of the file. At most 4 MiB are read; a longer tail is cut at its start.
-     */
-    static String tail(Path file, int lines) throws IOException {
-        final int maxBytes = 4 << 20;
-        try (SeekableByteChannel ch = Files.newByteChannel(file)) {
-            long size = ch.size();
-            long start = size;
-            int breaks = 0;
-            ByteBuffer block = ByteBuffer.allocate(8192);
-            long stopAt = Math.max(0, size - maxBytes);
-            // Count line breaks backwards until one more than the lines wanted (the break before the first line).
-            scan:
-            while (start > stopAt) {
-                int n = (int) Math.min(block.capacity(), start - stopAt);
-                block.clear().limit(n);
-                ch.position(start - n);
-                while (block.hasRemaining() && ch.read(block) >= 0) {
-                    // fill the block
-                }
-                for (int i = n - 1; i >= 0; i--) {
-                    long at = start - n + i;
-                    if (block.get(i) == '\n' && at != size - 1) {
-                        breaks++;
-                        if (breaks == lines) {
-                            start = at + 1;
-                            break scan;
-                        }
-                    }
-                }
-                start -= n;
-            }
-            ByteBuffer text = ByteBuffer.allocate((int) (size - start));
-            ch.position(start);
-            while (text.hasRemaining() && ch.read(text) >= 0) {
-                // read to the end
-            }
-            return new String(text.array(), 0, text.position(), StandardCharsets.UTF_8);
         }
     }
 

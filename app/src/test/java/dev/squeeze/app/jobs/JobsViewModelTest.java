@@ -252,20 +252,6 @@ class JobsViewModelTest {
     }
 
     @Test
-    void tailReadsTheEndOfAFile() throws Exception {
-        Path f = dir.resolve("t.log");
-        Files.writeString(f, "a\nb\nc");
-        assertEquals("b\nc", JobsViewModel.tail(f, 2), "no line break at the end");
-        assertEquals("a\nb\nc", JobsViewModel.tail(f, 200), "fewer lines than asked: all");
-        Files.writeString(f, "a\nb\nc\n");
-        assertEquals("b\nc\n", JobsViewModel.tail(f, 2));
-        Files.writeString(f, "");
-        assertEquals("", JobsViewModel.tail(f, 200));
-        Files.writeString(f, "\u00e4\u00f6\u00fc \u2192 done\n");
-        assertEquals("\u00e4\u00f6\u00fc \u2192 done\n", JobsViewModel.tail(f, 1), "UTF-8");
-    }
-
-    @Test
     void changingTheWorkerCountChangesTheRunningEngineInsteadOfMakingANewOne() {
         JobEngine engine = vm.engine();
         assertEquals(1, engine.options().workers());

@@ -204,9 +204,7 @@ final class WorkerProcess {
             if (!Files.exists(log)) {
                 return "";
             }
-            byte[] all = Files.readAllBytes(log);
-            int from = (int) Math.max(Math.min(logStart, all.length), all.length - 16_384L);
-            return new String(all, from, all.length - from, StandardCharsets.UTF_8);
+            return LogTail.from(log, logStart, 16_384); // this attempt's part, at most its last 16 KiB
         } catch (IOException e) {
             return "";
         }
