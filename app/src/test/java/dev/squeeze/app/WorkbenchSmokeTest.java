@@ -70,6 +70,14 @@ class WorkbenchSmokeTest {
         assertEquals(3, runs.getItems().size());
         Label status = robot.lookup("#status").queryAs(Label.class);
         assertTrue(status.getText().startsWith("fashion-mlp: 3 layers, 3 stored runs"), status.getText());
+
+        // The sample is a classifier, run data-free: of the four presets only the RTN recipe is valid for it, and
+        // the editor and the jobs' Queue menu offer that one alone.
+        WaitForAsyncUtils.waitFor(20, TimeUnit.SECONDS, () -> app.viewModel().plan().presets().size() == 1);
+        assertEquals("mostly-4bit-first-last-8bit", app.viewModel().plan().presets().getFirst().preset().name());
+        javafx.scene.control.MenuButton queue = robot.lookup("#queue-job").queryAs(javafx.scene.control.MenuButton.class);
+        assertEquals(List.of("queue-preset-mostly-4bit-first-last-8bit", "queue-preset-separator", "queue-plan-file"),
+                queue.getItems().stream().map(javafx.scene.control.MenuItem::getId).toList());
     }
 
     @Test

@@ -61,18 +61,42 @@ public final class JobsView {
     private Dialog<Void> logDialog;
     private TextArea logText;
 
+    private final MenuButton queue;
+    private JobsViewModel model;
+
+    /**
+     * Offers {@code offers} in Queue job… (kept up to date): the presets valid for the open model, each queued as
+     * its plan adapted to the model (see {@link Presets#offeredFor}). Without offers the menu has plan files only.
+     */
+    public void offerPresets(javafx.collections.ObservableList<Presets.Offer> offers) {
+        Runnable rebuild = () -> {
+            queue.getItems().removeIf(i -> i.getId() != null && i.getId().startsWith("queue-preset-"));
+            int at = 0;
+            for (Presets.Offer o : offers) {
+                MenuItem item = new MenuItem(o.preset().name() + " — " + o.preset().description()
+                        + (o.note() == null ? "" : " (adapted)"));
+                item.setId("queue-preset-" + o.preset().name());
+                String json = o.plan().canonicalJson();
+                item.setOnAction(e -> model.queuePlanJson(o.preset().name(), json));
+                queue.getItems().add(at++, item);
+            }
+            if (at > 0) {
+                SeparatorMenuItem line = new SeparatorMenuItem();
+                line.setId("queue-preset-separator");
+                queue.getItems().add(at, line);
+            }
+        };
+        offers.addListener((javafx.collections.ListChangeListener<Presets.Offer>) c -> rebuild.run());
+        rebuild.run();
+    }
+
     public JobsView(JobsViewModel vm, Supplier<Window> owner) {
+        this.model = vm;
         Label title = new Label("Jobs");
         title.getStyleClass().add("section-title");
 
-        MenuButton queue = new MenuButton("Queue job…");
+        queue = new MenuButton("Queue job…");
         queue.setId("queue-job");
-        for (Presets.Preset p : Presets.all()) {
-            MenuItem item = new MenuItem(p.name() + " — " + p.description());
-            item.setId("queue-preset-" + p.name());
-            item.setOnAction(e -> vm.queuePreset(p.name()));
-            queue.getItems().add(item);
-        }
         MenuItem file = new MenuItem("Plan file (JSON)…");
         file.setId("queue-plan-file");
         file.setOnAction(e -> {
@@ -85,7 +109,7 @@ public final class JobsView {
                 vm.queuePlanFile(f.toPath());
             }
         });
-        queue.getItems().addAll(new SeparatorMenuItem(), file);
+        queue.getItems().add(file);
         queue.disableProperty().bind(vm.available().not().or(vm.openModelName().isNull()));
         queue.setTooltip(new Tooltip("Compress the open model in a background worker process"));
         Label forModel = new Label();

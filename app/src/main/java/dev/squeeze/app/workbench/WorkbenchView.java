@@ -123,6 +123,7 @@ public final class WorkbenchView {
         settings.theme().addListener((obs, old, t) -> paretoView.setDarkCharts(t == Theme.DARK));
         jobsPane = jobs -> {
             jobsView = new JobsView(jobs, () -> stage);
+            jobsView.offerPresets(vm.plan().presets()); // the presets valid for the open model, as the editor's
             return jobsView.root();
         };
 
