@@ -130,8 +130,8 @@ public final class SettingsView {
         });
         settings.workers().addListener((obs, old, n) -> factory.setValue(n.intValue()));
         workers.setPrefWidth(90);
-        Label workersNote = new Label("Jobs running at once, each in its own worker process; a change applies as"
-                + " soon as no job runs.");
+        Label workersNote = new Label("Jobs running at once, each in its own worker process; applied at once: more"
+                + " starts queued jobs now, fewer lets the running ones finish.");
         workersNote.getStyleClass().add("settings-note");
         workersNote.setWrapText(true);
         workersNote.setMaxWidth(560);
