@@ -364,26 +364,23 @@ public final class JobEngine implements AutoCloseable {
     }
 
     /**
-     * After a job failed: whether the disk of the checkpoint folder is full or read-only, found by writing to it
-     * (its free-space figure can mislead: reserved blocks, quotas). If so the engine stops: every other job would
-     * fail the same way.
+     * After a job failed: stops the engine if the disk of the checkpoint folder is full or read-only (every other
+     * job would fail the same way), found by writing to it (its free-space figure can mislead: reserved blocks,
+     * quotas).
      */
-    private boolean checkpointDiskFull() {
+    private void checkpointDiskFull() {
         Path probe = checkpointRoot.resolve(".space-probe");
         try {
             // 1 MiB, the room the database also insists on: less than that cannot hold the next job's checkpoints
             // (and a failure with more room left is that job's own, not the disk's).
             Files.write(probe, new byte[1 << 20]);
-            return false;
         } catch (IOException e) {
-            DiskProblem p = DiskProblem.of(e);
-            if (p == null) {
-                return false;
+            if (DiskProblem.of(e) == null) {
+                return;
             }
             stop("The job checkpoints cannot be written to " + checkpointRoot, describe(e), "free space on the disk that"
                     + " holds " + checkpointRoot + " (or make it writable), or set SQUEEZE_HOME to a folder on another"
                     + " disk", e);
-            return true;
         } finally {
             try {
                 Files.deleteIfExists(probe);
@@ -396,11 +393,7 @@ public final class JobEngine implements AutoCloseable {
     /** "the disk is full (No space left on device)" or "the disk or folder is read-only (…)": what {@code e} says. */
     private static String describe(Exception e) {
         DiskProblem p = DiskProblem.of(e);
-        if (p == null) {
-            return firstLine(String.valueOf(e.getMessage()));
-        }
-        return (p.kind() == DiskProblem.Kind.FULL ? "the disk is full ("
-                : "the disk or folder is read-only (") + p.detail() + ")";
+        return p == null ? DiskProblem.firstLine(String.valueOf(e.getMessage())) : p.describe();
     }
 
     /** Stops the engine once (see the class comment): logs why, ends the running workers. */
@@ -422,11 +415,6 @@ public final class JobEngine implements AutoCloseable {
                 }
             }
         }
-    }
-
-    private static String firstLine(String s) {
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 
     /** Jobs queued or running in this engine. */

@@ -64,7 +64,16 @@ public record DiskProblem(Kind kind, String detail) {
         return out;
     }
 
-    static String firstLine(String s) {
+    /**
+     * The problem in words, with the operating system's own: "the disk is full (No space left on device)" or
+     * "the disk or folder is read-only (Read-only file system)".
+     */
+    public String describe() {
+        return (kind == Kind.FULL ? "the disk is full (" : "the disk or folder is read-only (") + detail + ")";
+    }
+
+    /** The first line of a message (exceptions of JDBC drivers and file systems can run over many). */
+    public static String firstLine(String s) {
         int nl = s.indexOf('\n');
         return nl < 0 ? s : s.substring(0, nl);
     }

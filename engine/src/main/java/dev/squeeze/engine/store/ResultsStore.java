@@ -193,7 +193,7 @@ public final class ResultsStore implements AutoCloseable {
                 }
                 throw disk;
             }
-            throw new SqueezeException("Could not " + what + " in " + where + ": " + firstLine(String.valueOf(
+            throw new SqueezeException("Could not " + what + " in " + where + ": " + DiskProblem.firstLine(String.valueOf(
                     e.getMessage())) + " (nothing of it was written)", fix, e);
         }
     }
@@ -719,16 +719,11 @@ public final class ResultsStore implements AutoCloseable {
         if (rootMsg.contains("corrupted") || rootMsg.contains("File corrupted") || rootMsg.contains("not a valid")
                 || msg.contains("90030") || rootMsg.contains("Unsupported database file version")) {
             return new SqueezeException("The results database " + where + " is damaged or not an H2 database ("
-                    + firstLine(rootMsg) + ")",
+                    + DiskProblem.firstLine(rootMsg) + ")",
                     "move the file aside (Squeeze then creates a new, empty one) or restore it from a backup", e);
         }
-        return new SqueezeException("Cannot open the results database " + where + ": " + firstLine(rootMsg),
+        return new SqueezeException("Cannot open the results database " + where + ": " + DiskProblem.firstLine(rootMsg),
                 "check the file's permissions and free disk space, or set SQUEEZE_HOME to another folder", e);
-    }
-
-    private static String firstLine(String s) {
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
     }
 
     @Override

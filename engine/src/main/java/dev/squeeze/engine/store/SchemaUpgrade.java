@@ -310,11 +310,11 @@ final class SchemaUpgrade {
     private SqueezeException failure(String what, String outcome, String verb, long need, Exception e) {
         DiskProblem p = DiskProblem.of(e);
         if (p != null && p.kind() == DiskProblem.Kind.FULL) {
-            return new SqueezeException(what + ": the disk is full (" + p.detail() + ")" + outcome,
+            return new SqueezeException(what + ": " + p.describe() + outcome,
                     freeSpaceFix(need, verb), e);
         }
         if (p != null) {
-            return new SqueezeException(what + ": the disk or folder is read-only (" + p.detail() + ")" + outcome,
+            return new SqueezeException(what + ": " + p.describe() + outcome,
                     "make " + dir + " writable (remount the disk read-write or fix its permissions), or set "
                             + "SQUEEZE_HOME to a writable folder; then start Squeeze again", e);
         }

@@ -189,8 +189,7 @@ public final class CheckpointStore {
             syncDirectory();
         } catch (IOException e) {
             DiskProblem disk = DiskProblem.of(e);
-            String why = disk != null ? (disk.kind() == DiskProblem.Kind.FULL ? "the disk is full (" + disk.detail()
-                    + ")" : "the disk or folder is read-only (" + disk.detail() + ")") : describe(e);
+            String why = disk != null ? disk.describe() : describe(e);
             throw new SqueezeException("Cannot write the checkpoint of layer " + layer + " (index " + index
                     + ") in folder " + dir + ": " + why, FIX, e);
         } finally {
