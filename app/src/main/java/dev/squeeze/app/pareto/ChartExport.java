@@ -1,6 +1,7 @@
 package dev.squeeze.app.pareto;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.util.AtomicFiles;
 import org.jfree.chart.JFreeChart;
 import org.jfree.svg.SVGGraphics2D;
 
@@ -9,7 +10,6 @@ import java.awt.geom.Rectangle2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Writes a chart to a PNG of a chosen size or to SVG (JFreeSVG); works headless, off the FX thread. */
@@ -25,13 +25,12 @@ public final class ChartExport {
     public static void png(JFreeChart chart, Path file, int width, int height) {
         checkSize(width, height);
         BufferedImage image = chart.createBufferedImage(width, height);
-        try {
-            if (!ImageIO.write(image, "png", file.toFile())) {
+        // Atomically: a full disk or a failed encoder leaves the previous file (or none), never half an image.
+        AtomicFiles.write(file, out -> {
+            if (!ImageIO.write(image, "png", out)) {
                 throw new IOException("no PNG writer in this Java runtime");
             }
-        } catch (IOException e) {
-            throw failed(file, e);
-        }
+        });
     }
 
     /** Writes {@code chart} as an SVG document drawn at {@code width}×{@code height} user units. */
@@ -39,13 +38,10 @@ public final class ChartExport {
         checkSize(width, height);
         SVGGraphics2D g2 = new SVGGraphics2D(width, height);
         chart.draw(g2, new Rectangle2D.Double(0, 0, width, height));
-        try {
-            // No DOCTYPE (as SVG 2 advises): a parser then never fetches the SVG 1.1 DTD from the network.
-            Files.writeString(file, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + g2.getSVGElement() + "\n",
-                    StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw failed(file, e);
-        }
+        // No DOCTYPE (as SVG 2 advises): a parser then never fetches the SVG 1.1 DTD from the network.
+        byte[] svg = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + g2.getSVGElement() + "\n")
+                .getBytes(StandardCharsets.UTF_8);
+        AtomicFiles.write(file, out -> out.write(svg));
     }
 
     /** Checks a size typed by the user. */
@@ -54,10 +50,5 @@ public final class ChartExport {
             throw new SqueezeException("An image of " + width + " × " + height + " pixels cannot be exported",
                     "give a width and height between " + MIN_SIDE + " and " + MAX_SIDE + " pixels");
         }
-    }
-
-    private static SqueezeException failed(Path file, IOException e) {
-        return new SqueezeException("Could not write the chart to " + file + ": " + e.getMessage(),
-                "choose a folder you can write to, with free space");
     }
 }
