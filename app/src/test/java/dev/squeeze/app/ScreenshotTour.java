@@ -26,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code SQUEEZE_SCREENSHOTS=/tmp/shots ./mvnw -o -q test -pl app -am -Dtest=ScreenshotTour
  * -Dsurefire.failIfNoSpecifiedTests=false}; it checks every picture was written and is not blank.
  * {@code SQUEEZE_SCREENSHOTS_DB=/path/results} (a database base path, H2 adds .mv.db) shows a copy of that
- * database instead of a new one (the README's pictures use one with 30 runs of three models).
+ * database and its jobs' logs instead of a new one (the README's pictures use one with 30 runs of three models).
  */
 @EnabledIfEnvironmentVariable(named = "SQUEEZE_SCREENSHOTS", matches = ".+")
 class ScreenshotTour {
@@ -49,6 +49,15 @@ class ScreenshotTour {
         if (db != null && !db.isBlank()) {
             Path copy = Files.createTempDirectory("squeeze-tour").resolve("results");
             Files.copy(Path.of(db + ".mv.db"), Path.of(copy + ".mv.db"));
+            Path logs = Path.of(db + "-checkpoints");
+            if (Files.isDirectory(logs)) { // the jobs' logs, for the Log dialog
+                try (var files = Files.list(logs)) {
+                    Path to = Files.createDirectories(Path.of(copy + "-checkpoints"));
+                    for (Path f : files.filter(Files::isRegularFile).toList()) {
+                        Files.copy(f, to.resolve(f.getFileName()));
+                    }
+                }
+            }
             store = () -> ResultsStore.openFile(copy);
         }
         java.util.function.Supplier<ResultsStore> chosen = store;
@@ -93,8 +102,12 @@ class ScreenshotTour {
                     plan.setColumn(plan.rowsMatching(".*"), "bits", "4");
                     plan.setColumn(plan.rowsMatching("fc1"), "groupSize", "-8");
                     app.view().planView().table().getSelectionModel().select(0);
+                    ((javafx.scene.control.TitledPane) app.view().planView().root().lookup("#plan-fields"))
+                            .setExpanded(true);
                 });
                 shoot(stage.getScene(), out.resolve("editor-" + name + ".png"));
+                fx(() -> ((javafx.scene.control.TitledPane) app.view().planView().root().lookup("#plan-fields"))
+                        .setExpanded(false));
                 fx(() -> app.viewModel().plan().undo());
                 fx(() -> app.view().paretoView().openDetail(first));
                 WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
@@ -110,6 +123,20 @@ class ScreenshotTour {
                 shoot(stage.getScene(), out.resolve("all-models-" + name + ".png"));
                 fx(() -> app.viewModel().pareto().allModels().set(false));
                 WaitForAsyncUtils.sleep(1000, TimeUnit.MILLISECONDS);
+            }
+            // A job's log, when the database has jobs.
+            var jobs = app.viewModel().jobs().jobs();
+            if (!jobs.isEmpty()) {
+                long job = jobs.getFirst().id();
+                fx(() -> app.viewModel().jobs().showLog(job));
+                WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+                Stage log = WaitForAsyncUtils.asyncFx(() -> javafx.stage.Window.getWindows().stream()
+                        .filter(w -> w != stage && w instanceof Stage && w.isShowing()).map(w -> (Stage) w)
+                        .findFirst().orElse(null)).get(10, TimeUnit.SECONDS);
+                if (log != null) {
+                    shoot(log.getScene(), out.resolve("job-log-" + t + ".png"));
+                    fx(log::close);
+                }
             }
             SettingsView settings = WaitForAsyncUtils.asyncFx(() -> new SettingsView(app.settings(),
                     app.viewModel(), stage)).get(10, TimeUnit.SECONDS);

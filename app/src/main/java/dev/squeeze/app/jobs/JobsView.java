@@ -303,11 +303,13 @@ public final class JobsView {
             logDialog.getDialogPane().setContent(logText);
             logDialog.getDialogPane().getButtonTypes().add(ButtonType.CLOSE);
             logDialog.getDialogPane().setId("job-log-dialog");
+            logDialog.getDialogPane().setPrefSize(900, 560); // log lines are long: room for most of them
         }
         logDialog.setTitle("Log of job #" + log.jobId() + (log.label().isEmpty() ? "" : " " + log.label()));
         logDialog.setHeaderText(log.found() ? "The last " + JobsViewModel.LOG_LINES + " lines of " + log.file()
                 : "No log yet");
         logText.setText(log.text());
+        logText.setWrapText(!log.found()); // a log keeps its lines; a sentence saying why there is none wraps
         logText.positionCaret(log.text().length());
         logText.setScrollTop(Double.MAX_VALUE);
         if (!logDialog.isShowing()) {
