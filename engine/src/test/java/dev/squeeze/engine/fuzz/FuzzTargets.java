@@ -5,8 +5,8 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Every fuzz target of the project: one per reader of outside bytes. A reader added later (GGUF, {@code .sqz})
- * comes with its line here; {@link FuzzSmokeTest} then fuzzes it in CI and replays its regressions.
+ * Every fuzz target of the project: one per reader of outside bytes. A reader added later ({@code .sqz}, GPTQ
+ * safetensors) comes with its line here; {@link FuzzSmokeTest} then fuzzes it in CI and replays its regressions.
  */
 public final class FuzzTargets {
     /**
@@ -35,7 +35,8 @@ public final class FuzzTargets {
             new Target("onnx-model", OnnxModelFuzz.class, OnnxModelFuzz::seeds),
             new Target("onnx-graph", OnnxGraphFuzz.class, OnnxGraphFuzz::seeds),
             new Target("checkpoint", CheckpointFuzz.class, CheckpointFuzz::seeds),
-            new Target("protocol", ProtocolFuzz.class, ProtocolFuzz::seeds));
+            new Target("protocol", ProtocolFuzz.class, ProtocolFuzz::seeds),
+            new Target("gguf", GgufFuzz.class, GgufFuzz::seeds));
 
     private FuzzTargets() {
     }
