@@ -137,8 +137,7 @@ public final class ParetoViewModel {
 
     /** What one load read from the store; filters are applied to it without reading again. */
     private record Snapshot(List<ModelRef> storedModels, List<ModelRef> shownModels, List<RunSummary> runs,
-                            Map<Long, String> family, Map<Long, Boolean> baseline, Map<Long, List<String>> tags,
-                            Map<Long, String> plans,
+                            Map<Long, List<String>> tags, Map<Long, String> plans,
                             List<String> metrics, String metric, Pareto.XAxis x, Map<Long, Double> values,
                             Map<String, Pareto.Result> results) {
     }
@@ -270,26 +269,14 @@ public final class ParetoViewModel {
             shown = List.of(new ModelRef(hash, name));
         }
         List<RunSummary> runs = new ArrayList<>();
-        Map<Long, String> family = new HashMap<>();
-        Map<Long, Boolean> baseline = new HashMap<>();
-        Map<Long, String> plans = new HashMap<>();
-        Map<Long, List<String>> tags = new HashMap<>();
-        List<String> allTags = s.allTags();
-        for (String tag : allTags) {
-            for (long id : s.runsTagged(tag)) {
-                tags.computeIfAbsent(id, k -> new ArrayList<>()).add(tag);
-            }
-        }
+        String scope = all ? null : hash; // the bulk reads: one model, or every model
+        Map<Long, String> plans = s.planDescriptions(scope);
+        Map<Long, List<String>> tags = s.tagsByRun(scope);
         TreeSet<String> metricNames = new TreeSet<>();
         Map<String, List<String>> metricsOf = new HashMap<>();
         for (ModelRef m : shown) {
             List<RunSummary> modelRuns = s.runs(m.hash());
             runs.addAll(modelRuns);
-            for (RunSummary r : modelRuns) {
-                family.put(r.id(), r.methodFamily());
-                baseline.put(r.id(), r.baseline());
-                s.run(r.id()).ifPresent(run -> plans.put(r.id(), run.planDescription()));
-            }
             List<String> names = s.metricNames(m.hash(), Pareto.SPLIT).stream()
                     .filter(n -> MetricKind.higherIsBetter(n).isPresent()).toList();
             metricsOf.put(m.hash(), names);
@@ -308,7 +295,7 @@ public final class ParetoViewModel {
                 }
             }
         }
-        return new Snapshot(stored, shown, runs, family, baseline, tags, plans, metrics, chosen, x, values, results);
+        return new Snapshot(stored, shown, runs, tags, plans, metrics, chosen, x, values, results);
     }
 
     private void show(Snapshot loaded) {
@@ -324,7 +311,8 @@ public final class ParetoViewModel {
                 metricChoices.setAll(loaded.metrics());
                 metric.set(loaded.metric());
                 modelChoices.setAll(loaded.storedModels());
-                familyChoices.setAll(new TreeSet<>(loaded.family().values()));
+                familyChoices.setAll(loaded.runs().stream().map(RunSummary::methodFamily)
+                        .collect(java.util.stream.Collectors.toCollection(TreeSet::new)));
                 TreeSet<String> allTags = new TreeSet<>();
                 loaded.tags().values().forEach(allTags::addAll);
                 tagChoices.setAll(allTags);
@@ -361,7 +349,7 @@ public final class ParetoViewModel {
         Instant from = since.get() == null ? null : since.get().atStartOfDay(ZoneId.systemDefault()).toInstant();
         List<RunSummary> kept = s.runs().stream()
                 .filter(r -> !allModels.get() || models.isEmpty() || models.contains(r.modelHash()))
-                .filter(r -> families.isEmpty() || families.contains(s.family().get(r.id())))
+                .filter(r -> families.isEmpty() || families.contains(r.methodFamily()))
                 .filter(r -> wantedTags.isEmpty() || s.tags().getOrDefault(r.id(), List.of()).stream()
                         .anyMatch(wantedTags::contains))
                 .filter(r -> from == null || (r.finishedAt() != null && !r.finishedAt().isBefore(from)))
@@ -397,11 +385,11 @@ public final class ParetoViewModel {
         boolean several = s.shownModels().size() > 1;
         Map<String, Series> series = new LinkedHashMap<>();
         Comparator<RunSummary> seriesOrder = Comparator
-                .comparing((RunSummary r) -> !"dense".equals(s.family().get(r.id())))
-                .thenComparing(r -> s.family().get(r.id()))
+                .comparing((RunSummary r) -> !"dense".equals(r.methodFamily()))
+                .thenComparing(r -> r.methodFamily())
                 .thenComparingInt(r -> modelOrder.indexOf(r.modelHash()));
         kept.stream().filter(r -> plotted.containsKey(r.id())).sorted(seriesOrder).forEach(r -> {
-            String fam = s.family().get(r.id());
+            String fam = r.methodFamily();
             String key = several ? fam + " · " + r.modelName() : fam;
             series.computeIfAbsent(key, k -> new Series(k, fam, r.modelHash(), r.modelName(),
                     modelOrder.indexOf(r.modelHash()), FamilyColors.rgb(fam)));
@@ -412,8 +400,8 @@ public final class ParetoViewModel {
         List<RunRow> tableRows = new ArrayList<>();
         List<BaselineLine> baselines = new ArrayList<>();
         for (RunSummary r : kept) {
-            String fam = s.family().get(r.id());
-            boolean base = s.baseline().getOrDefault(r.id(), false);
+            String fam = r.methodFamily();
+            boolean base = r.baseline();
             Double value = s.values().get(r.id());
             Pareto.Point p = plotted.get(r.id());
             String why = null;
@@ -436,13 +424,13 @@ public final class ParetoViewModel {
         }
         for (Series se : series.values()) {
             kept.stream().filter(r -> plotted.containsKey(r.id()))
-                    .filter(r -> s.family().get(r.id()).equals(se.family()) && r.modelHash().equals(se.modelHash()))
+                    .filter(r -> r.methodFamily().equals(se.family()) && r.modelHash().equals(se.modelHash()))
                     // Frontier points first, so their labels win the space when labels would collide.
                     .sorted(Comparator.comparing((RunSummary r) -> !onFrontier.contains(r.id())))
                     .forEach(r -> {
                         Pareto.Point p = plotted.get(r.id());
                         boolean front = onFrontier.contains(r.id());
-                        boolean base = s.baseline().getOrDefault(r.id(), false);
+                        boolean base = r.baseline();
                         double y = MetricKind.display(s.metric(), p.y());
                         points.add(new ChartPoint(r.id(), r.label(), se.key(), p.x(), y, front, base,
                                 front || base, tooltip(r, se, s, p, front)));

@@ -541,26 +541,44 @@ public final class ResultsStore implements AutoCloseable {
     }
 
     /**
-     * The distinct compression methods of each run of a model (all models when {@code modelHash} is null; from
-     * its layer results, as {@link MethodFamily#compresses} counts them), by run id. Every run of the model is a
-     * key; a dense run (no compressed layers) maps to an empty set.
+     * The plan description of each run of a model (all models when {@code modelHash} is null), by run id, in one
+     * read (the explorer's tooltips; {@link #run(long)} reads a run's whole record).
      */
-    public synchronized Map<Long, Set<String>> methodsByRun(String modelHash) {
-        return read("read layer results", connection -> {
+    public synchronized Map<Long, String> planDescriptions(String modelHash) {
+        return read("read plans", connection -> {
             try (PreparedStatement ps = connection.prepareStatement("""
-                    SELECT r.id, l.method FROM run r JOIN model m ON m.id = r.model_id
-                    LEFT JOIN layer_result l ON l.run_id = r.id
-                    WHERE ? IS NULL OR m.content_hash = ? ORDER BY r.id, l.position""")) {
+                    SELECT r.id, p.description FROM run r JOIN model m ON m.id = r.model_id
+                    JOIN plan p ON p.id = r.plan_id
+                    WHERE ? IS NULL OR m.content_hash = ? ORDER BY r.id""")) {
                 ps.setString(1, modelHash);
                 ps.setString(2, modelHash);
-                Map<Long, Set<String>> out = new LinkedHashMap<>();
+                Map<Long, String> out = new LinkedHashMap<>();
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {
-                        Set<String> methods = out.computeIfAbsent(rs.getLong(1), k -> new LinkedHashSet<>());
-                        String method = rs.getString(2);
-                        if (method != null && MethodFamily.compresses(method)) {
-                            methods.add(method);
-                        }
+                        out.put(rs.getLong(1), rs.getString(2));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    /**
+     * The tags of each tagged run of a model (all models when {@code modelHash} is null), by run id, each run's
+     * tags sorted, in one read.
+     */
+    public synchronized Map<Long, List<String>> tagsByRun(String modelHash) {
+        return read("read tags", connection -> {
+            try (PreparedStatement ps = connection.prepareStatement("""
+                    SELECT t.run_id, t.tag FROM run_tag t JOIN run r ON r.id = t.run_id
+                    JOIN model m ON m.id = r.model_id
+                    WHERE ? IS NULL OR m.content_hash = ? ORDER BY t.run_id, t.tag""")) {
+                ps.setString(1, modelHash);
+                ps.setString(2, modelHash);
+                Map<Long, List<String>> out = new LinkedHashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.computeIfAbsent(rs.getLong(1), k -> new ArrayList<>()).add(rs.getString(2));
                     }
                 }
                 return out;

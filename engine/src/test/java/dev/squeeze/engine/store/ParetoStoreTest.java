@@ -44,9 +44,11 @@ class ParetoStoreTest {
                     List.of(new RunRecord.Metric("accuracy.cat", "evaluation", 0.1))));
             store.recordRun(run(OTHER, "RTN 2-bit", 10, 2.0, "rtn", m(0.99, 0.99)));
 
-            assertEquals(Set.of("gptq", "rtn"), Set.copyOf(
-                    store.methodsByRun(HASH).values().stream().flatMap(Set::stream).toList()));
-            assertEquals(Set.of(), store.methodsByRun(HASH).get(dense));
+            // The stored method families: the compressing methods of the runs; the dense run has none.
+            assertEquals(Set.of("gptq", "rtn"), store.runs(HASH).stream().filter(r -> r.id() != dense)
+                    .map(RunSummary::methodFamily).collect(java.util.stream.Collectors.toSet()));
+            assertEquals(MethodFamily.DENSE, store.runs(HASH).stream().filter(r -> r.id() == dense).findFirst()
+                    .orElseThrow().methodFamily());
             assertEquals(List.of("accuracy.cat", "top1"), store.metricNames(HASH, "evaluation"));
             assertEquals(Map.of(dense, 0.90, rtn8, 0.90, rtn4, 0.80, gptq4, 0.85),
                     store.metricValues(HASH, "top1", "evaluation"));
@@ -138,7 +140,7 @@ class ParetoStoreTest {
 
             assertEquals(List.of("accuracy.cat", "perplexity", "top1"), store.metricNames(null, "evaluation"));
             assertEquals(Map.of(dense, 0.90, rtn4, 0.80, other3, 0.70), store.metricValues(null, "top1", "evaluation"));
-            assertEquals(Set.of(dense, rtn4, other3, other8), store.methodsByRun(null).keySet());
+            assertEquals(Set.of(dense, rtn4, other3, other8), store.planDescriptions(null).keySet(), "null: every model's runs");
 
             Pareto.Result all = Pareto.query(store, new Pareto.Query(null, Pareto.XAxis.BITS_PER_WEIGHT, "top1", null,
                     null, null, null));

@@ -4,6 +4,7 @@ import org.junit.jupiter.api.Test;
 
 import java.time.Instant;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -110,6 +111,12 @@ class StoredRunDataTest {
             assertTrue(d.summary().baseline());
 
             assertEquals(Optional.empty(), store.run(plain + 100));
+
+            // The explorer's bulk reads agree with the per-run record.
+            assertEquals(r.planDescription(), store.planDescriptions(HASH).get(id));
+            assertEquals(d.planDescription(), store.planDescriptions(null).get(plain));
+            assertEquals(Map.of(id, List.of("sweep-a", "sweep-b")), store.tagsByRun(HASH));
+            assertEquals(Map.of(), store.tagsByRun("f".repeat(64)), "another model's runs");
         }
     }
 
