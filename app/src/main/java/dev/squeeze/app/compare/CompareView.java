@@ -223,19 +223,4 @@ public final class CompareView {
     public Parent root() {
         return root;
     }
-
-    /** The per-layer diff table, for tests. */
-    public TableView<LayerDiff> layerTable() {
-        return layers;
-    }
-
-    /** The metric table, for tests. */
-    public TableView<MetricDelta> metricTable() {
-        return metrics;
-    }
-
-    /** The grouped bits-per-weight dataset (rows: runs, columns: layers), for tests. */
-    public DefaultCategoryDataset bitsDataset() {
-        return bits;
-    }
 }

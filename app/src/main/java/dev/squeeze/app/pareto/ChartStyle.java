@@ -1,5 +1,6 @@
 package dev.squeeze.app.pareto;
 
+import dev.squeeze.app.settings.Theme;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.Axis;
 import org.jfree.chart.plot.CategoryPlot;
@@ -19,18 +20,14 @@ import java.util.List;
  * it, titles, axes and legend follow the theme.
  */
 public final class ChartStyle {
-    private static final Color LIGHT_FRAME = Color.WHITE;
-    private static final Color DARK_FRAME = new Color(0x2b2d31);
-    private static final Color LIGHT_TEXT = new Color(0x222222);
-    private static final Color DARK_TEXT = new Color(0xdcdfe4);
-
     private ChartStyle() {
     }
 
-    /** Styles {@code chart}'s frame for the dark ({@code true}) or light theme. */
+    /** Styles {@code chart}'s frame for the dark ({@code true}) or light theme, in the theme's chart colours. */
     public static void apply(JFreeChart chart, boolean dark) {
-        Color frame = dark ? DARK_FRAME : LIGHT_FRAME;
-        Color text = dark ? DARK_TEXT : LIGHT_TEXT;
+        Theme theme = dark ? Theme.DARK : Theme.LIGHT;
+        Color frame = theme.chartBackground();
+        Color text = theme.chartForeground();
         chart.setBackgroundPaint(frame);
         if (chart.getTitle() != null) {
             chart.getTitle().setPaint(text);

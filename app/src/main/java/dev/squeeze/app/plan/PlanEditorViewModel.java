@@ -341,13 +341,6 @@ public final class PlanEditorViewModel {
         mergeNext = false;
     }
 
-    /** Sets the settings of rows directly (null: dense). */
-    public void setSettings(List<PlanRow> targets, MethodSettings settings) {
-        Map<PlanRow, MethodSettings> changes = new LinkedHashMap<>();
-        targets.forEach(r -> changes.put(r, settings));
-        apply(settings == null ? "dense" : settings.describe(), changes);
-    }
-
     /** Loads an offered preset into the editor (every row); what was adapted to the model is noted. */
     public void applyPreset(Presets.Offer offer) {
         if (model == null) {

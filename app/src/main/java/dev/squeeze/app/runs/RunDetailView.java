@@ -216,16 +216,6 @@ public final class RunDetailView {
         return root;
     }
 
-    /** The per-layer table, for tests. */
-    public TableView<RunRecord.LayerResult> layerTable() {
-        return layers;
-    }
-
-    /** The per-layer bits per weight shown in the bar chart, for tests. */
-    public DefaultCategoryDataset bitsDataset() {
-        return bits;
-    }
-
     private static TableColumn<RunRecord.LayerResult, String> text(String name, double width,
                                                                    Function<RunRecord.LayerResult, String> f) {
         TableColumn<RunRecord.LayerResult, String> c = new TableColumn<>(name);

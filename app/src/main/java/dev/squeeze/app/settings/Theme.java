@@ -12,22 +12,20 @@ import java.util.Locale;
  */
 public enum Theme {
     LIGHT("Light", new PrimerLight().getUserAgentStylesheet(),
-            new Color(0xFF, 0xFF, 0xFF), new Color(0x1F, 0x23, 0x28), new Color(0xD0, 0xD7, 0xDE)),
+            new Color(0xFF, 0xFF, 0xFF), new Color(0x1F, 0x23, 0x28)),
     DARK("Dark", new PrimerDark().getUserAgentStylesheet(),
-            new Color(0x0D, 0x11, 0x17), new Color(0xE6, 0xED, 0xF3), new Color(0x30, 0x36, 0x3D));
+            new Color(0x0D, 0x11, 0x17), new Color(0xE6, 0xED, 0xF3));
 
     private final String title;
     private final String stylesheet;
     private final Color chartBackground;
     private final Color chartForeground;
-    private final Color chartGridlines;
 
-    Theme(String title, String stylesheet, Color chartBackground, Color chartForeground, Color chartGridlines) {
+    Theme(String title, String stylesheet, Color chartBackground, Color chartForeground) {
         this.title = title;
         this.stylesheet = stylesheet;
         this.chartBackground = chartBackground;
         this.chartForeground = chartForeground;
-        this.chartGridlines = chartGridlines;
     }
 
     /** The AtlantaFX stylesheet for {@code Application.setUserAgentStylesheet}. */
@@ -35,19 +33,17 @@ public enum Theme {
         return stylesheet;
     }
 
-    /** A chart's (and its plot's) background, matching the theme's window background. */
+    /**
+     * A chart's frame (around the plot area, which stays light in both themes: see the pareto package's
+     * ChartStyle), matching the theme's window background.
+     */
     public Color chartBackground() {
         return chartBackground;
     }
 
-    /** Axis labels, tick labels, titles and legend text. */
+    /** Axis labels, tick labels, axis lines, titles and legend text. */
     public Color chartForeground() {
         return chartForeground;
-    }
-
-    /** Grid lines and axis lines. */
-    public Color chartGridlines() {
-        return chartGridlines;
     }
 
     @Override
