@@ -553,7 +553,7 @@ public final class JobEngine implements AutoCloseable {
                 row.layersTotal(), null, null, null));
         WorkerProcess worker;
         try {
-            worker = WorkerProcess.start(options, checkpointRoot.resolve("job-" + id + ".log"));
+            worker = WorkerProcess.start(options, logFile(id));
         } catch (SqueezeException e) {
             end(id, label, JobStatus.FAILED, e.getMessage(), null, row);
             return;

@@ -21,9 +21,10 @@ public final class LogTail {
      */
     public static String lastLines(Path file, int lines) throws IOException {
         final int maxBytes = 4 << 20;
+        long start;
         try (SeekableByteChannel ch = Files.newByteChannel(file)) {
             long size = ch.size();
-            long start = size;
+            start = size;
             int breaks = 0;
             ByteBuffer block = ByteBuffer.allocate(8192);
             long stopAt = Math.max(0, size - maxBytes);
@@ -48,13 +49,8 @@ public final class LogTail {
                 }
                 start -= n;
             }
-            ByteBuffer text = ByteBuffer.allocate((int) (size - start));
-            ch.position(start);
-            while (text.hasRemaining() && ch.read(text) >= 0) {
-                // read to the end
-            }
-            return new String(text.array(), 0, text.position(), StandardCharsets.UTF_8);
         }
+        return from(file, start, maxBytes);
     }
 
 

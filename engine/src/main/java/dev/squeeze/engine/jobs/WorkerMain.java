@@ -107,6 +107,9 @@ public final class WorkerMain {
         RunHooks hooks = new RunHooks() {
             @Override
             public void progress(Phase phase, long done, long total, String unit) {
+                if (total <= 0) {
+                    return; // nothing to count (no windows, an empty evaluation set): no progress to report
+                }
                 if (throttle.admit(phase.word(), done, total, System.nanoTime())) {
                     send(new WorkerMessage.Progress(phase.word(), done, total, unit));
                     faults.afterProgress(phase, done, total, this);

@@ -136,9 +136,7 @@ public final class ClassifierRuns {
             hooks.phase(RunHooks.Phase.EVALUATION, eval.name());
             ClassifierMetrics m = ClassifierEvaluator.evaluate(subject.with(byLayer), eval, (done, images) -> {
                 hooks.checkCancelled();
-                if (images > 0) {
-                    hooks.progress(RunHooks.Phase.EVALUATION, done, images, "images");
-                }
+                hooks.progress(RunHooks.Phase.EVALUATION, done, images, "images");
             });
             return store.accept(record(model, eval, planJson, planDescription,
                     label, start, m, SizeAccounting.modelBytes(model, byTensor),

@@ -54,14 +54,10 @@ public final class LanguageModelRuns {
         int[] next = {0};
         Perplexity.Result r = Perplexity.evaluate(net, sequences, () -> {
             hooks.checkCancelled();
-            if (totalTokens > 0) {
-                hooks.progress(RunHooks.Phase.EVALUATION, before[0], totalTokens, "tokens");
-            }
+            hooks.progress(RunHooks.Phase.EVALUATION, before[0], totalTokens, "tokens");
             before[0] += sequences.get(next[0]++).length;
         });
-        if (totalTokens > 0) {
-            hooks.progress(RunHooks.Phase.EVALUATION, totalTokens, totalTokens, "tokens");
-        }
+        hooks.progress(RunHooks.Phase.EVALUATION, totalTokens, totalTokens, "tokens");
         String text = String.join("\n", eval.corpus().stories(eval.range()));
         RunRecord.DatasetRecord dataset = new RunRecord.DatasetRecord(eval.describe(), eval.corpus().source(),
                 Hashing.sha256(text.getBytes(StandardCharsets.UTF_8)), "evaluation", r.tokens());

@@ -36,8 +36,9 @@ public interface RunHooks {
 
     /**
      * Progress within the current phase: {@code done} of {@code total} {@code unit}s (e.g. calibration windows,
-     * evaluation tokens or images), {@code 0 <= done <= total}, {@code total > 0}. Called often (every window,
-     * sequence or batch); an implementation that reports further throttles.
+     * evaluation tokens or images), {@code 0 <= done <= total}; a total of 0 (nothing to count) is not progress and
+     * is ignored by implementations. Called often (every window, sequence or batch); an implementation that
+     * reports further throttles.
      */
     default void progress(Phase phase, long done, long total, String unit) {
     }

@@ -50,11 +50,6 @@ public sealed interface WorkerMessage {
                         + " is not 0 <= done <= total with total > 0");
             }
         }
-
-        /** {@code done / total}, 0..1. */
-        public double fraction() {
-            return (double) done / total;
-        }
     }
 
     /**
