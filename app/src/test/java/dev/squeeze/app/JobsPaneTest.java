@@ -106,7 +106,11 @@ class JobsPaneTest {
     @Test
     void aPresetJobOnTheSampleRunsInAWorkerAndItsRunJoinsTheChartAndTable() throws Exception {
         start(ResultsStore::inMemory, options());
-        fx(() -> jobs().queuePreset("mostly-4bit-first-last-8bit"));
+        // As Queue job… does it: the preset offered for the model, queued as its plan adapted to the model.
+        waitFor(20, () -> !app.viewModel().plan().presets().isEmpty());
+        dev.squeeze.engine.plan.Presets.Offer offer = app.viewModel().plan().presets().getFirst();
+        assertEquals("mostly-4bit-first-last-8bit", offer.preset().name());
+        fx(() -> jobs().queuePlanJson(offer.preset().name(), offer.plan().canonicalJson()));
         waitFor(180, () -> jobIs("mostly-4bit-first-last-8bit", JobStatus.DONE)
                 && app.viewModel().pareto().rows().size() == 4);
 

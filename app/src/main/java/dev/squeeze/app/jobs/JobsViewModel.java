@@ -8,7 +8,6 @@ import dev.squeeze.engine.jobs.JobEvent;
 import dev.squeeze.engine.jobs.JobSpec;
 import dev.squeeze.engine.jobs.ModelRefs;
 import dev.squeeze.engine.plan.CompressionPlan;
-import dev.squeeze.engine.plan.Presets;
 import dev.squeeze.engine.store.JobRow;
 import dev.squeeze.engine.store.JobStatus;
 import dev.squeeze.engine.store.ResultsStore;
@@ -316,15 +315,6 @@ public final class JobsViewModel {
         return s.append(") — Resume continues each from its last finished layer").toString();
     }
 
-    /** Queues the open model with a preset plan (see {@link Presets#all()}). */
-    public void queuePreset(String presetName) {
-        if (Presets.byName(presetName) == null) {
-            onError.accept("There is no preset '" + presetName + "'");
-            return;
-        }
-        queue(presetName, () -> CompressionPlan.preset(presetName));
-    }
-
     /** Queues the open model with the plan in a JSON file; the job is labelled with the file's name. */
     public void queuePlanFile(Path planFile) {
         String label = planFile.getFileName().toString().replaceFirst("(?i)\\.json$", "");
@@ -399,9 +389,21 @@ public final class JobsViewModel {
         return s != null && s.canResume();
     }
 
+    /** Whether a read of every job is queued and has not begun yet. */
+    private final java.util.concurrent.atomic.AtomicBoolean refreshQueued =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
     /** Reads every job from the database again. */
     public void refresh() {
-        executor.submit(() -> engine == null ? null : engine.jobs().all(), rows -> {
+        // Events of a job this view has not read yet come in bursts (started, phase, progress, layer…): a read
+        // queued and not begun yet will see all of them, so one is enough.
+        if (!refreshQueued.compareAndSet(false, true)) {
+            return;
+        }
+        executor.submit(() -> {
+            refreshQueued.set(false); // a request from now on needs a read of its own
+            return engine == null ? null : engine.jobs().all();
+        }, rows -> {
             if (rows != null) {
                 merge(rows);
             }

@@ -69,7 +69,6 @@ public final class PlanEditorView {
         sheet.setModeSwitcherVisible(false);
         sheet.setSearchBoxVisible(false);
         table.getSelectionModel().getSelectedItems().addListener((ListChangeListener<PlanRow>) c -> refreshSheet(false));
-        table.getSelectionModel().selectedItemProperty().addListener((o, a, b) -> refreshSheet(false));
         vm.rows().addListener((ListChangeListener<PlanRow>) c -> refreshSheet(true));
 
         // The method's other fields (act-order, damping, outlier threshold, …) in a fold below the table, shown while
@@ -215,7 +214,6 @@ public final class PlanEditorView {
         redoTip.textProperty().bind(vm.redoText());
         redo.setTooltip(redoTip);
 
-
         label.setId("plan-label");
         label.setPromptText("run label");
         label.setPrefColumnCount(16);
@@ -248,12 +246,6 @@ public final class PlanEditorView {
                 ((javafx.scene.control.Control) n).setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
             }
         }
-    }
-
-    private static javafx.scene.layout.Region spacer() {
-        javafx.scene.layout.Region r = new javafx.scene.layout.Region();
-        HBox.setHgrow(r, Priority.ALWAYS);
-        return r;
     }
 
     private static FileChooser chooser(String title) {
@@ -417,7 +409,7 @@ public final class PlanEditorView {
                     setText(null);
                     return;
                 }
-                long w = PlanEditorViewModel.weights(r.layer());
+                long w = r.weights();
                 setText((r.estimateExact() ? "" : "≈") + (w == 0 ? "" : String.format(Locale.ROOT, "%.2f", (double) item / w)));
             }
         });

@@ -244,15 +244,6 @@ public final class PlanEditorViewModel {
         }).toList();
     }
 
-    /** Weights of a layer's matrix (the product of its shape). */
-    static long weights(LayerInfo layer) {
-        long w = 1;
-        for (long d : layer.shape()) {
-            w *= d;
-        }
-        return w;
-    }
-
     static String roleName(LayerRole role) {
         return role.name().toLowerCase(Locale.ROOT);
     }

@@ -29,12 +29,13 @@ public final class PlanRow {
         this.layer = layer;
         this.calibration = calibration;
         this.weightFileBytes = weightFileBytes;
-        long w = 1;
-        for (long d : layer.shape()) {
-            w *= d;
-        }
-        this.weights = w;
+        this.weights = PlanEstimate.rows(layer) * PlanEstimate.cols(layer);
         set(initial);
+    }
+
+    /** The number of weights of the layer's matrix. */
+    long weights() {
+        return weights;
     }
 
     /** The layer's weight for the size summary, when it is compressed. */
