@@ -105,10 +105,7 @@ public final class SettingsFields {
             case "rtn" -> new RtnSettings(bits, group, symmetric);
             case "gptq" -> GptqSettings.of(bits, group).withSymmetric(symmetric);
             case "spqr" -> {
-                SpqrSettings r = SpqrSettings.recommended(bits);
-                int qq = (int) largestDivisorAtMost(rows, r.qqGroupSize());
-                yield new SpqrSettings(r.bits(), r.groupSize(), r.qqScaleBits(), r.qqZeroBits(), qq,
-                        r.outlierThreshold(), r.percdamp(), r.actOrder(), r.blockSize(), r.referencePrecision());
+                yield SpqrSettings.recommended(bits).fittedToRows(rows);
             }
             case "sparsegpt" -> {
                 Sparsity sp = sparsity.pattern() == Sparsity.Pattern.ROWS || sparsity.pattern() == Sparsity.Pattern.CHANNELS
@@ -137,15 +134,6 @@ public final class SettingsFields {
                         : new LowRankSettings(variant, rank, old.percdamp(), old.quantA(), old.quantB());
             }
         };
-    }
-
-    private static long largestDivisorAtMost(long n, int limit) {
-        for (long d = Math.min(n, limit); d > 1; d--) {
-            if (n % d == 0) {
-                return d;
-            }
-        }
-        return 1;
     }
 
     /** The record component a column edits for these settings, or null when the column does not apply. */

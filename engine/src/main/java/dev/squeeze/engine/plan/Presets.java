@@ -124,13 +124,11 @@ public final class Presets {
             if (s == null || l.shape().length < 2) {
                 continue;
             }
-            int rows = (int) Math.min(Integer.MAX_VALUE, l.shape()[0]);
-            int cols = (int) Math.min(Integer.MAX_VALUE, columns(l.shape()));
-            if (valid(s, l.name(), rows, cols)) {
+            if (PlanResolver.problem(l, s) == null) {
                 continue;
             }
-            Optional<Adapted> a = adapt(s, rows, cols);
-            if (a.isEmpty() || !valid(a.get().settings(), l.name(), rows, cols)) {
+            Optional<Adapted> a = adapt(s, PlanEstimate.rows(l));
+            if (a.isEmpty() || PlanResolver.problem(l, a.get().settings()) != null) {
                 return Optional.empty();
             }
             plan = plan.withLayer(l.name(), a.get().settings());
@@ -155,48 +153,21 @@ public final class Presets {
     }
 
     /**
-     * Settings changed to fit a {@code rows × cols} layer, where the method allows it without changing what the
+     * Settings changed to fit a layer of {@code rows} rows, where the method allows it without changing what the
      * preset is: SpQR's second-level statistics take the rows in groups that must divide the row count, so the
      * group becomes the largest divisor of the row count not above the preset's (4 on stories260K's 172-row
      * layers, as docs/stories260k-compression.md does). The other presets' methods accept any shape their settings
      * allow (a quantization group wider than a row is one group per row), so nothing else is adapted; a preset
      * whose layer still does not validate is not offered.
      */
-    static Optional<Adapted> adapt(MethodSettings s, int rows, int cols) {
-        if (s instanceof SpqrSettings q && q.qqGroupSize() > 0 && rows > 0 && rows % q.qqGroupSize() != 0) {
-            int g = largestDivisorAtMost(rows, q.qqGroupSize());
-            return Optional.of(new Adapted(new SpqrSettings(q.bits(), q.groupSize(), q.qqScaleBits(), q.qqZeroBits(),
-                    g, q.outlierThreshold(), q.percdamp(), q.actOrder(), q.blockSize(), q.referencePrecision()),
-                    String.format(Locale.ROOT, "second-level statistics in groups of %d rows instead of %d (%d does"
-                            + " not divide the %d rows)", g, q.qqGroupSize(), q.qqGroupSize(), rows)));
+    static Optional<Adapted> adapt(MethodSettings s, long rows) {
+        if (s instanceof SpqrSettings q && q.fittedToRows(rows) != q) {
+            SpqrSettings fitted = q.fittedToRows(rows);
+            return Optional.of(new Adapted(fitted, String.format(Locale.ROOT, "second-level statistics in groups of"
+                    + " %d rows instead of %d (%d does not divide the %d rows)", fitted.qqGroupSize(),
+                    q.qqGroupSize(), q.qqGroupSize(), rows)));
         }
         return Optional.empty();
-    }
-
-    private static boolean valid(MethodSettings s, String layer, int rows, int cols) {
-        try {
-            s.validate(layer, rows, cols);
-            return true;
-        } catch (SqueezeException e) {
-            return false;
-        }
-    }
-
-    private static long columns(long[] shape) {
-        long cols = 1;
-        for (int i = 1; i < shape.length; i++) {
-            cols *= shape[i];
-        }
-        return cols;
-    }
-
-    static int largestDivisorAtMost(int n, int limit) {
-        for (int d = Math.min(n, limit); d > 1; d--) {
-            if (n % d == 0) {
-                return d;
-            }
-        }
-        return 1;
     }
 
     private static String note(Map<String, List<String>> changes) {

@@ -128,11 +128,11 @@ public class PresetOffersTest {
     @Test
     void rowGroupsFallToTheLargestDivisorNotAboveThePresets() {
         var spqr = dev.squeeze.engine.compress.spqr.SpqrSettings.recommended(4);
-        assertEquals(12, ((dev.squeeze.engine.compress.spqr.SpqrSettings) Presets.adapt(spqr, 36, 64).orElseThrow()
+        assertEquals(12, ((dev.squeeze.engine.compress.spqr.SpqrSettings) Presets.adapt(spqr, 36).orElseThrow()
                 .settings()).qqGroupSize(), "36 = 12 × 3: 16 and 13–15 do not divide it");
-        assertEquals(1, ((dev.squeeze.engine.compress.spqr.SpqrSettings) Presets.adapt(spqr, 17, 64).orElseThrow()
+        assertEquals(1, ((dev.squeeze.engine.compress.spqr.SpqrSettings) Presets.adapt(spqr, 17).orElseThrow()
                 .settings()).qqGroupSize(), "17 is prime");
-        assertTrue(Presets.adapt(spqr, 32, 64).isEmpty(), "16 divides 32: nothing to adapt");
-        assertTrue(Presets.adapt(dev.squeeze.engine.compress.RtnSettings.perRow(4), 17, 64).isEmpty());
+        assertTrue(Presets.adapt(spqr, 32).isEmpty(), "16 divides 32: nothing to adapt");
+        assertTrue(Presets.adapt(dev.squeeze.engine.compress.RtnSettings.perRow(4), 17).isEmpty());
     }
 }

@@ -102,6 +102,20 @@ public record SpqrSettings(int bits, int groupSize, int qqScaleBits, int qqZeroB
         return new SqueezeException("Layer " + layer + ": SpQR field '" + field + "' is " + what, fix);
     }
 
+    /**
+     * These settings for a layer of {@code rows} rows: the second-level row group becomes the largest divisor of
+     * the row count not above it (4 on stories260K's 172-row layers, where 16 does not divide), the rest is kept.
+     * The same settings when the group already divides the rows.
+     */
+    public SpqrSettings fittedToRows(long rows) {
+        if (qqGroupSize <= 0 || rows <= 0 || rows % qqGroupSize == 0) {
+            return this;
+        }
+        int g = largestDivisorAtMost((int) Math.min(rows, Integer.MAX_VALUE), qqGroupSize);
+        return new SpqrSettings(bits, groupSize, qqScaleBits, qqZeroBits, g, outlierThreshold, percdamp, actOrder,
+                blockSize, referencePrecision);
+    }
+
     private static int largestDivisorAtMost(int n, int limit) {
         for (int d = Math.min(n, limit); d > 1; d--) {
             if (n % d == 0) {
