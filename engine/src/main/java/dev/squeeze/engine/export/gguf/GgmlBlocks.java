@@ -1,5 +1,7 @@
 package dev.squeeze.engine.export.gguf;
 
+import dev.squeeze.engine.model.DType;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
@@ -14,7 +16,7 @@ import java.nio.ByteOrder;
  *       16 to the high nibbles.</li>
  * </ul>
  * The arithmetic is float32, as in ggml; fp16 conversion rounds to nearest even, as the hardware conversion
- * ggml uses on x86 does.
+ * ggml uses on x86 does. F32 and F16 rows are the model readers' own {@link DType} encodings.
  */
 public final class GgmlBlocks {
     private GgmlBlocks() {
@@ -24,16 +26,8 @@ public final class GgmlBlocks {
     public static void encode(GgmlType type, float[] row, ByteBuffer out) {
         out.order(ByteOrder.LITTLE_ENDIAN);
         switch (type) {
-            case F32 -> {
-                for (float v : row) {
-                    out.putFloat(v);
-                }
-            }
-            case F16 -> {
-                for (float v : row) {
-                    out.putShort(Float.floatToFloat16(v));
-                }
-            }
+            case F32 -> out.put(DType.F32.encode(row));
+            case F16 -> out.put(DType.F16.encode(row));
             case Q8_0 -> encodeQ8(row, out);
             case Q4_0 -> encodeQ4(row, out);
         }
@@ -43,15 +37,10 @@ public final class GgmlBlocks {
     public static void decode(GgmlType type, ByteBuffer in, float[] values) {
         in.order(ByteOrder.LITTLE_ENDIAN);
         switch (type) {
-            case F32 -> {
-                for (int i = 0; i < values.length; i++) {
-                    values[i] = in.getFloat();
-                }
-            }
-            case F16 -> {
-                for (int i = 0; i < values.length; i++) {
-                    values[i] = Float.float16ToFloat(in.getShort());
-                }
+            case F32, F16 -> {
+                DType plain = type == GgmlType.F32 ? DType.F32 : DType.F16;
+                plain.decode(in.slice(), values, 0, values.length);
+                in.position(in.position() + values.length * type.typeSize());
             }
             case Q8_0 -> {
                 for (int b = 0; b < values.length; b += 32) {
