@@ -36,12 +36,41 @@ public final class GgufWriter {
         float[] row(long row);
     }
 
-    /** A tensor to write: its shape (1-D when {@code dimensions} is 1, then {@code rows} is 1) and its rows. */
-    public record Input(String name, long rows, long cols, int dimensions, GgmlType type, Rows values) {
+    /**
+     * Puts row {@code row} of a tensor, already encoded in the tensor's type (exactly
+     * {@code type.rowBytes(cols)} bytes), into {@code out}: for blocks made elsewhere (a quantized layer whose
+     * codes and scales are a ggml type's, written as they are rather than re-quantized from floats).
+     */
+    @FunctionalInterface
+    public interface EncodedRows {
+        void row(long row, ByteBuffer out);
+    }
+
+    /**
+     * A tensor to write: its shape (1-D when {@code dimensions} is 1, then {@code rows} is 1) and its rows, given
+     * either as floats that are encoded here ({@code values}) or already encoded ({@code encoded}); exactly one
+     * of the two is non-null.
+     */
+    public record Input(String name, long rows, long cols, int dimensions, GgmlType type, Rows values,
+                        EncodedRows encoded) {
         public Input {
             if (dimensions != 1 && dimensions != 2 || dimensions == 1 && rows != 1) {
                 throw new IllegalArgumentException("tensors are 1-D (one row) or 2-D: " + name);
             }
+            if ((values == null) == (encoded == null)) {
+                throw new IllegalArgumentException("tensor " + name + " needs either float rows or encoded rows");
+            }
+        }
+
+        /** A tensor whose float rows are encoded in {@code type} as they are written. */
+        public Input(String name, long rows, long cols, int dimensions, GgmlType type, Rows values) {
+            this(name, rows, cols, dimensions, type, values, null);
+        }
+
+        /** A tensor whose rows come already encoded in {@code type}. */
+        public static Input encoded(String name, long rows, long cols, int dimensions, GgmlType type,
+                                    EncodedRows encoded) {
+            return new Input(name, rows, cols, dimensions, type, null, encoded);
         }
     }
 
@@ -109,15 +138,24 @@ public final class GgufWriter {
             for (int i = 0; i < tensors.size(); i++) {
                 Input in = tensors.get(i);
                 GgufTensor t = layout.get(i);
-                ByteBuffer row = ByteBuffer.allocate((int) t.type().rowBytes(t.cols()));
+                ByteBuffer row = ByteBuffer.allocate((int) t.type().rowBytes(t.cols()))
+                        .order(ByteOrder.LITTLE_ENDIAN);
                 for (long r = 0; r < t.rows(); r++) {
-                    float[] values = in.values().row(r);
-                    if (values.length != t.cols()) {
-                        throw new IllegalStateException("row " + r + " of " + t.name() + " has " + values.length
-                                + " values, not " + t.cols());
-                    }
                     row.clear();
-                    GgmlBlocks.encode(t.type(), values, row);
+                    if (in.encoded() != null) {
+                        in.encoded().row(r, row);
+                        if (row.position() != row.capacity()) {
+                            throw new IllegalStateException("row " + r + " of " + t.name() + " was encoded in "
+                                    + row.position() + " bytes, not " + row.capacity());
+                        }
+                    } else {
+                        float[] values = in.values().row(r);
+                        if (values.length != t.cols()) {
+                            throw new IllegalStateException("row " + r + " of " + t.name() + " has "
+                                    + values.length + " values, not " + t.cols());
+                        }
+                        GgmlBlocks.encode(t.type(), values, row);
+                    }
                     out.bytes(row.array(), row.position());
                 }
                 out.pad();
