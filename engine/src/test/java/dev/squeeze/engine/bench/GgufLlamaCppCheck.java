@@ -1,0 +1,213 @@
+package dev.squeeze.engine.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.compress.MethodSettings;
+import dev.squeeze.engine.compress.gptq.GptqSettings;
+import dev.squeeze.engine.data.text.CalibrationWindows;
+import dev.squeeze.engine.data.text.DataSplit;
+import dev.squeeze.engine.data.text.Llama2cTokenizer;
+import dev.squeeze.engine.data.text.StoryCorpus;
+import dev.squeeze.engine.data.text.TextEvaluation;
+import dev.squeeze.engine.eval.Perplexity;
+import dev.squeeze.engine.export.CompressedModel;
+import dev.squeeze.engine.export.ExportReport;
+import dev.squeeze.engine.export.gguf.GgmlType;
+import dev.squeeze.engine.export.gguf.GgufFile;
+import dev.squeeze.engine.export.gguf.GgufLlamaExport;
+import dev.squeeze.engine.export.gguf.GgufTensor;
+import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.model.ModelFormats;
+import dev.squeeze.engine.model.Tensor;
+import dev.squeeze.engine.nn.llama.LlamaConfig;
+import dev.squeeze.engine.nn.llama.LlamaModel;
+import dev.squeeze.engine.nn.llama.RopeStyle;
+import dev.squeeze.engine.runs.LanguageModelCompression;
+import dev.squeeze.engine.runs.RunHooks;
+import dev.squeeze.engine.store.RunRecord;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * The Java half of {@code bench/llamacpp-check.sh}: exports stories260K to GGUF (F32, Q8_0, Q4_0 by ggml's
+ * quantizer, and GPTQ 4-/8-bit symmetric g32 with fp16 scales written as exact Q4_0/Q8_0 blocks), then reads each
+ * file back with Squeeze's own GGUF reader and runs the Java forward pass on exactly the file's weights: perplexity
+ * on the evaluation split (stories 501–1000, BOS once per story, truncated to the context) and greedy generation
+ * from BOS. It writes {@code eval.json} (the stories' text and our token ids) and one {@code <variant>.json} per
+ * file for the node script, which runs llama.cpp on the same files, ids and windows.
+ *
+ * <p>Usage: {@code GgufLlamaCppCheck SHARED_DIR OUT_DIR [variant...]}, variants f32, q8_0, q4_0, gptq-q4_0,
+ * gptq-q8_0 (default: all).
+ */
+public final class GgufLlamaCppCheck {
+    static final int GREEDY_TOKENS = 100;
+    /** Calibration as the stories260K table: 32 windows of 256 tokens from stories 1–500, seed 0. */
+    static final int WINDOWS = 32;
+    static final int WINDOW_LENGTH = 256;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private GgufLlamaCppCheck() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        Path shared = Path.of(args.length > 0 ? args[0] : "../shared");
+        Path out = Path.of(args.length > 1 ? args[1] : "engine/target/llamacpp-check");
+        Files.createDirectories(out);
+        Path modelFile = shared.resolve("models/stories260K/stories260K.bin");
+        Model model = ModelFormats.open(modelFile);
+        var tokenizer = Llama2cTokenizer.read(shared.resolve("models/stories260K/tok512.bin"), 512);
+        StoryCorpus corpus = StoryCorpus.read(shared.resolve("data/tinystories/valid-1k.txt"));
+        DataSplit split = DataSplit.TINYSTORIES_1K;
+        List<int[]> evalTokens = corpus.tokens(split.evaluation(), tokenizer);
+        LlamaConfig config = LlamaConfig.fromMetadata(model);
+
+        ObjectNode eval = JSON.createObjectNode();
+        eval.put("bos", tokenizer.bosId());
+        eval.put("eos", tokenizer.eosId());
+        eval.put("window", config.maxSeqLen());
+        eval.put("greedyTokens", GREEDY_TOKENS);
+        ArrayNode stories = eval.putArray("stories");
+        List<String> texts = corpus.stories(split.evaluation());
+        for (int i = 0; i < texts.size(); i++) {
+            ObjectNode s = stories.addObject();
+            s.put("text", texts.get(i));
+            ArrayNode ids = s.putArray("ids");
+            for (int t : evalTokens.get(i)) {
+                ids.add(t);
+            }
+        }
+        JSON.writeValue(out.resolve("eval.json").toFile(), eval);
+
+        List<String> variants = args.length > 2 ? List.of(args).subList(2, args.length)
+                : List.of("f32", "q8_0", "q4_0", "gptq-q4_0", "gptq-q8_0");
+        for (String v : variants) {
+            long t0 = System.nanoTime();
+            CompressedModel cm;
+            GgmlType type;
+            switch (v) {
+                case "f32", "q8_0", "q4_0" -> {
+                    cm = CompressedModel.dense(model);
+                    type = GgmlType.valueOf(v.toUpperCase(Locale.ROOT));
+                }
+                case "gptq-q4_0", "gptq-q8_0" -> {
+                    int bits = v.equals("gptq-q4_0") ? 4 : 8;
+                    type = bits == 4 ? GgmlType.Q4_0 : GgmlType.Q8_0;
+                    cm = gptq(model, corpus, tokenizer, split, bits, v);
+                }
+                default -> throw new IllegalArgumentException("unknown variant " + v);
+            }
+            Path file = out.resolve("stories260K-" + v + ".gguf");
+            ExportReport report = GgufLlamaExport.write(cm, file, type);
+            LlamaModel ours = LlamaModel.from(readBack(file, config));
+            Perplexity.Result ppl = Perplexity.evaluate(ours, evalTokens);
+            int[] greedy = ours.generate(new int[]{tokenizer.bosId()}, GREEDY_TOKENS, tokenizer.eosId());
+
+            ObjectNode r = JSON.createObjectNode();
+            r.put("variant", v);
+            r.put("file", file.toAbsolutePath().toString());
+            r.put("bytes", report.bytes());
+            r.put("oursPerplexity", ppl.perplexity());
+            r.put("oursNll", ppl.nll());
+            r.put("oursTokens", ppl.tokens());
+            ArrayNode g = r.putArray("oursGreedy");
+            for (int t : greedy) {
+                g.add(t);
+            }
+            int[] withBos = new int[greedy.length + 1];
+            withBos[0] = tokenizer.bosId();
+            System.arraycopy(greedy, 0, withBos, 1, greedy.length);
+            r.put("oursGreedyText", tokenizer.decode(withBos));
+            ArrayNode notes = r.putArray("notes");
+            for (ExportReport.TensorNote n : report.notes()) {
+                if (!n.reason().isEmpty() || n.exact()) {
+                    notes.add(n.tensor() + " " + n.storedAs() + (n.exact() ? " exact" : "")
+                            + (n.reason().isEmpty() ? "" : ": " + n.reason()));
+                }
+            }
+            JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve(v + ".json").toFile(), r);
+            System.out.printf(Locale.ROOT, "%s: %,d bytes, our perplexity %.6f over %d tokens (%.1f s)%n", v,
+                    report.bytes(), ppl.perplexity(), ppl.tokens(), (System.nanoTime() - t0) / 1e9);
+        }
+    }
+
+    /**
+     * GPTQ, symmetric, groups of 32, fp16 scales (the grid of Q4_0/Q8_0) on every linear whose rows divide into
+     * 32 (down_proj's 172 columns do not: it stays dense and is written as the plain conversions write it, so
+     * the files differ only in the layers GPTQ made).
+     */
+    private static CompressedModel gptq(Model model, StoryCorpus corpus, Llama2cTokenizer tokenizer,
+                                        DataSplit split, int bits, String label) {
+        GptqSettings s = GptqSettings.of(bits, 32).withSymmetric(true);
+        List<int[]> calibration = CalibrationWindows.sample(corpus.tokens(split.calibration(), tokenizer), WINDOWS,
+                WINDOW_LENGTH, 0);
+        Map<String, CompressedTensor> tensors = new LinkedHashMap<>();
+        Map<String, MethodSettings> settings = new LinkedHashMap<>();
+        RunHooks capture = new RunHooks() {
+            @Override
+            public void save(int index, String layer, CompressedTensor tensor, RunRecord.LayerResult result) {
+                tensors.put(layer, tensor);
+                settings.put(layer, s);
+            }
+        };
+        List<RunRecord> runs = new ArrayList<>();
+        new LanguageModelCompression(run -> {
+            runs.add(run);
+            return -1;
+        }, capture).run(model, new TextEvaluation(corpus, split.evaluation(), tokenizer), calibration,
+                layer -> model.tensor(layer + ".weight").dim(1) % 32 == 0 ? s : null, label, "{}", 0);
+        return new CompressedModel(model, tensors, settings, s.describe(), null);
+    }
+
+    /** The file's tensors dequantized to float32 under Squeeze's names: exactly the weights llama.cpp gets. */
+    static Model readBack(Path file, LlamaConfig original) {
+        LlamaConfig c = original.withRopeStyle(RopeStyle.INTERLEAVED);
+        Map<String, String> toCanonical = new LinkedHashMap<>();
+        // GGUF name → canonical layer: the inverse of the export's naming.
+        for (var e : exportNames(c).entrySet()) {
+            toCanonical.put(e.getValue() + ".weight", e.getKey() + ".weight");
+        }
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        try (GgufFile g = GgufFile.open(file)) {
+            for (GgufTensor t : g.tensors()) {
+                float[] all = new float[Math.toIntExact(t.rows() * t.cols())];
+                for (long r = 0; r < t.rows(); r++) {
+                    System.arraycopy(g.row(t, r), 0, all, Math.toIntExact(r * t.cols()), (int) t.cols());
+                }
+                String name = toCanonical.get(t.name());
+                long[] shape = t.dimensions() == 1 ? new long[]{t.cols()} : new long[]{t.rows(), t.cols()};
+                tensors.put(name, Tensor.of(name, all, shape));
+            }
+        }
+        return new Model("gguf", file.toString(), "gguf", LlamaConfig.ARCHITECTURE, "", tensors, c.toMetadata());
+    }
+
+    private static Map<String, String> exportNames(LlamaConfig c) {
+        Map<String, String> out = new LinkedHashMap<>();
+        out.put("model.embed_tokens", "token_embd");
+        for (int l = 0; l < c.nLayers(); l++) {
+            String p = "model.layers." + l + ".";
+            String b = "blk." + l + ".";
+            out.put(p + "input_layernorm", b + "attn_norm");
+            out.put(p + "self_attn.q_proj", b + "attn_q");
+            out.put(p + "self_attn.k_proj", b + "attn_k");
+            out.put(p + "self_attn.v_proj", b + "attn_v");
+            out.put(p + "self_attn.o_proj", b + "attn_output");
+            out.put(p + "post_attention_layernorm", b + "ffn_norm");
+            out.put(p + "mlp.gate_proj", b + "ffn_gate");
+            out.put(p + "mlp.up_proj", b + "ffn_up");
+            out.put(p + "mlp.down_proj", b + "ffn_down");
+        }
+        out.put("model.norm", "output_norm");
+        out.put("lm_head", "output");
+        return out;
+    }
+}
