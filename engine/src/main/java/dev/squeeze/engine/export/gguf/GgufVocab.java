@@ -97,8 +97,10 @@ public record GgufVocab(List<String> tokens, List<Float> scores, List<Integer> t
                 .orElse(null) instanceof Llama2cTokenizer t) {
             vocab = llama2c(t);
         } else {
+            String searched = dir == null ? "nowhere (the model was not read from a file)"
+                    : Tokenizers.describeSearch(model, vocabSize);
             throw new SqueezeException("No tokenizer for " + model.source() + ": a GGUF file for llama.cpp carries"
-                    + " its vocabulary, and none was found at " + Tokenizers.describeSearch(model, vocabSize),
+                    + " its vocabulary, and none was found at " + searched,
                     "put the model's tokenizer there (tokenizer.json for a Hugging Face folder, tok" + vocabSize
                             + ".bin for a llama2.c checkpoint)");
         }
@@ -205,7 +207,7 @@ public record GgufVocab(List<String> tokens, List<Float> scores, List<Integer> t
             } else {
                 type = NORMAL;
                 Integer rank = firstMerge.get(id);
-                score = rank != null ? -(float) rank : -(float) (merges + id);
+                score = rank != null ? (float) -rank : (float) -(merges + id);
             }
             tokens.add(text);
             scores.add(score);
