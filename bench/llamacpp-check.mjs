@@ -20,13 +20,41 @@ const {getLlama, LlamaLogLevel} = await import(
     pathToFileURL(path.join(modulesDir, "node-llama-cpp", "dist", "index.js")).href);
 const evalData = JSON.parse(fs.readFileSync(path.join(checkDir, "eval.json"), "utf8"));
 const variants = chosen.length > 0 ? chosen
-    : ["f32", "q8_0", "q4_0", "gptq-q4_0", "gptq-q8_0"].filter(v => fs.existsSync(path.join(checkDir, v + ".json")));
+    : ["f32", "q8_0", "q4_0", "gptq-q4_0", "gptq-q8_0", "llama2-tokenizer"]
+        .filter(v => fs.existsSync(path.join(checkDir, v + ".json")));
 
 const llama = await getLlama({gpu: false, build: "never", skipDownload: true, logLevel: LlamaLogLevel.error});
 const rows = [];
+const tokenRows = [];
 let failures = 0;
+// A story's ids from llama.cpp (BOS first, as Squeeze encodes) against ours: null when equal, else where they differ.
+function compareTokens(model, stories, bos) {
+    let compared = 0;
+    for (let i = 0; i < stories.length; i++) {
+        const s = stories[i];
+        const theirs = [bos, ...model.tokenize(s.text)];
+        compared += s.ids.length;
+        if (theirs.length !== s.ids.length || theirs.some((t, k) => t !== s.ids[k])) {
+            const k = theirs.findIndex((t, j) => t !== s.ids[j]);
+            return {compared, mismatch: `story ${i + 1}: first difference at token ${k}: llama.cpp ${theirs[k]}, ours ${s.ids[k]}`};
+        }
+    }
+    return {compared, mismatch: null};
+}
+
 for (const v of variants) {
     const ours = JSON.parse(fs.readFileSync(path.join(checkDir, v + ".json"), "utf8"));
+    if (ours.vocabOnly) {
+        const vocab = await llama.loadModel({modelPath: ours.file, vocabOnly: true});
+        const {compared, mismatch} = compareTokens(vocab, ours.stories, vocab.tokens.bos);
+        if (mismatch != null) failures++;
+        console.log(`\n== ${v}: ${ours.file} (${ours.bytes.toLocaleString("en")} bytes, vocabulary only)`);
+        console.log(`   tokenizer: ${mismatch == null ? `llama.cpp's ids equal Squeeze's tokenizer.json ids on all`
+            + ` ${ours.stories.length} stories (${compared} tokens)` : "DIFFERENT, " + mismatch}`);
+        tokenRows.push({v, ok: mismatch == null, compared});
+        await vocab.dispose();
+        continue;
+    }
     const model = await llama.loadModel({modelPath: ours.file, gpuLayers: 0});
     const context = await model.createContext({
         contextSize: evalData.window, batchSize: evalData.window, threads: 1, flashAttention: false,
@@ -35,17 +63,7 @@ for (const v of variants) {
     const sequence = context.getSequence();
 
     // (c) tokenizer: llama.cpp's ids for each story's text (BOS added as Squeeze adds it) against ours.
-    let tokenMismatch = null;
-    let tokensCompared = 0;
-    for (let i = 0; i < evalData.stories.length && tokenMismatch == null; i++) {
-        const s = evalData.stories[i];
-        const theirs = [evalData.bos, ...model.tokenize(s.text)];
-        tokensCompared += s.ids.length;
-        if (theirs.length !== s.ids.length || theirs.some((t, k) => t !== s.ids[k])) {
-            const k = theirs.findIndex((t, j) => t !== s.ids[j]);
-            tokenMismatch = `story ${i + 1}: first difference at token ${k}: llama.cpp ${theirs[k]}, ours ${s.ids[k]}`;
-        }
-    }
+    const {compared: tokensCompared, mismatch: tokenMismatch} = compareTokens(model, evalData.stories, evalData.bos);
 
     // (b) perplexity over the same windows.
     let nll = 0;
@@ -94,12 +112,17 @@ for (const v of variants) {
     await model.dispose();
 }
 
-console.log("\n| file | bytes | llama.cpp perplexity | Squeeze perplexity | difference | greedy 100 tokens | tokenizer ids |");
-console.log("|---|---|---|---|---|---|---|");
+if (rows.length > 0) {
+    console.log("\n| file | bytes | llama.cpp perplexity | Squeeze perplexity | difference | greedy 100 tokens | tokenizer ids |");
+    console.log("|---|---|---|---|---|---|---|");
+}
 for (const r of rows) {
     console.log(`| ${r.v} | ${r.bytes.toLocaleString("en")} | ${r.theirs.toFixed(4)} | ${r.ours.toFixed(4)} | `
         + `${((r.theirs / r.ours - 1) * 100).toFixed(3)} % | ${r.same ? "identical" : "differ from token " + r.firstDiff} | `
         + `${r.tokens ? "equal" : "DIFFERENT"} |`);
+}
+for (const r of tokenRows) {
+    console.log(`\n${r.v}: llama.cpp's tokenizer ${r.ok ? "gives" : "does NOT give"} Squeeze's ids (${r.compared} tokens)`);
 }
 await llama.dispose();
 process.exit(failures > 0 ? 1 : 0);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs Squeeze's GGUF exports of stories260K in llama.cpp itself and compares with Squeeze on the same files:
 # greedy generation from BOS, perplexity on the evaluation split (TinyStories 501-1000), tokenizer ids.
-#   bench/llamacpp-check.sh [SHARED_DIR] [variant...]    variants: f32 q8_0 q4_0 gptq-q4_0 gptq-q8_0 (default all)
+#   bench/llamacpp-check.sh [SHARED_DIR] [variant...]
+#     variants: f32 q8_0 q4_0 gptq-q4_0 gptq-q8_0 llama2-tokenizer (default: all). llama2-tokenizer exports a tiny
+#     random model with Llama 2's real tokenizer.json (.ci/tokenizer-fixtures.sh) and checks only the token ids.
 # llama.cpp comes from npm's node-llama-cpp (pinned below; prebuilt linux-x64 CPU binaries, no build, no GPU),
 # installed once into target/node-llama-cpp (npm must be reachable the first time; later runs are offline).
 # Files and JSON go to engine/target/llamacpp-check. Exit status 1 when the tokenizer ids or the number of

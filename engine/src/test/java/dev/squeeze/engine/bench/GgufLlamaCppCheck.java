@@ -8,6 +8,7 @@ import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.gptq.GptqSettings;
 import dev.squeeze.engine.data.text.CalibrationWindows;
 import dev.squeeze.engine.data.text.DataSplit;
+import dev.squeeze.engine.data.text.HfTokenizer;
 import dev.squeeze.engine.data.text.Llama2cTokenizer;
 import dev.squeeze.engine.data.text.StoryCorpus;
 import dev.squeeze.engine.data.text.TextEvaluation;
@@ -18,19 +19,24 @@ import dev.squeeze.engine.export.gguf.GgmlType;
 import dev.squeeze.engine.export.gguf.GgufFile;
 import dev.squeeze.engine.export.gguf.GgufLlamaExport;
 import dev.squeeze.engine.export.gguf.GgufTensor;
+import dev.squeeze.engine.model.DType;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.ModelFormats;
 import dev.squeeze.engine.model.Tensor;
+import dev.squeeze.engine.model.hf.HfExporter;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.nn.llama.LlamaModel;
 import dev.squeeze.engine.nn.llama.RopeStyle;
 import dev.squeeze.engine.runs.LanguageModelCompression;
 import dev.squeeze.engine.runs.RunHooks;
 import dev.squeeze.engine.store.RunRecord;
+import dev.squeeze.engine.testing.RealTokenizers;
+import dev.squeeze.engine.testing.TinyLlama;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -46,13 +52,15 @@ import java.util.Map;
  * file for the node script, which runs llama.cpp on the same files, ids and windows.
  *
  * <p>Usage: {@code GgufLlamaCppCheck SHARED_DIR OUT_DIR [variant...]}, variants f32, q8_0, q4_0, gptq-q4_0,
- * gptq-q8_0 (default: all).
+ * gptq-q8_0, llama2-tokenizer (default: all).
  */
 public final class GgufLlamaCppCheck {
     static final int GREEDY_TOKENS = 100;
     /** Calibration as the stories260K table: 32 windows of 256 tokens from stories 1–500, seed 0. */
     static final int WINDOWS = 32;
     static final int WINDOW_LENGTH = 256;
+    /** The variant that checks a converted Hugging Face tokenizer.json (Llama 2's) in llama.cpp. */
+    static final String LLAMA2_TOKENIZER = "llama2-tokenizer";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     private GgufLlamaCppCheck() {
@@ -88,8 +96,12 @@ public final class GgufLlamaCppCheck {
         JSON.writeValue(out.resolve("eval.json").toFile(), eval);
 
         List<String> variants = args.length > 2 ? List.of(args).subList(2, args.length)
-                : List.of("f32", "q8_0", "q4_0", "gptq-q4_0", "gptq-q8_0");
+                : List.of("f32", "q8_0", "q4_0", "gptq-q4_0", "gptq-q8_0", LLAMA2_TOKENIZER);
         for (String v : variants) {
+            if (v.equals(LLAMA2_TOKENIZER)) {
+                llama2Tokenizer(out, texts);
+                continue;
+            }
             long t0 = System.nanoTime();
             CompressedModel cm;
             GgmlType type;
@@ -165,6 +177,48 @@ public final class GgufLlamaCppCheck {
         }, capture).run(model, new TextEvaluation(corpus, split.evaluation(), tokenizer), calibration,
                 layer -> model.tensor(layer + ".weight").dim(1) % 32 == 0 ? s : null, label, "{}", 0);
         return new CompressedModel(model, tensors, settings, s.describe(), null);
+    }
+
+    /**
+     * A tiny random-weight Hugging Face Llama (vocabulary 32,000) with Llama 2's real tokenizer.json (from
+     * {@code .ci/tokenizer-fixtures.sh}), exported to GGUF: llama.cpp loads only its vocabulary and must tokenize
+     * the evaluation stories as Squeeze's tokenizer.json implementation does. The weights mean nothing.
+     */
+    private static void llama2Tokenizer(Path out, List<String> texts) throws IOException {
+        Path tokenizers = RealTokenizers.require("llama2");
+        LlamaConfig c = new LlamaConfig(32, 32, 1, 2, 2, 32000, 64, 1e-5, 10000, RopeStyle.ROTATE_HALF, false, true);
+        Map<String, String> meta = new LinkedHashMap<>(c.toMetadata());
+        meta.put("squeeze.hf.bos_token_id", "1");
+        meta.put("squeeze.hf.eos_token_id", "2");
+        Map<String, Tensor> tensors = new LinkedHashMap<>();
+        TinyLlama.randomWeights(c, 1).forEach((n, v) -> tensors.put(n, Tensor.of(n, v, TinyLlama.shape(c, n))));
+        Path folder = out.resolve("llama2-tokenizer-model");
+        HfExporter.write(new Model("tiny", "memory", "test", LlamaConfig.ARCHITECTURE, "0", tensors, meta), folder,
+                DType.F32);
+        for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+            Files.copy(tokenizers.resolve(f), folder.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+        }
+        Path file = out.resolve("llama2-tokenizer.gguf");
+        ExportReport report = GgufLlamaExport.write(CompressedModel.dense(ModelFormats.open(folder)), file,
+                GgmlType.F16);
+        HfTokenizer hf = HfTokenizer.load(folder);
+        ObjectNode r = JSON.createObjectNode();
+        r.put("variant", LLAMA2_TOKENIZER);
+        r.put("file", file.toAbsolutePath().toString());
+        r.put("bytes", report.bytes());
+        r.put("vocabOnly", true);
+        ArrayNode stories = r.putArray("stories");
+        for (String text : texts) {
+            ObjectNode s = stories.addObject();
+            s.put("text", text);
+            ArrayNode ids = s.putArray("ids");
+            for (int t : hf.encode(text, true, false)) {
+                ids.add(t);
+            }
+        }
+        JSON.writeValue(out.resolve(LLAMA2_TOKENIZER + ".json").toFile(), r);
+        System.out.printf(Locale.ROOT, "%s: %,d bytes (Llama 2's tokenizer.json, random weights)%n", LLAMA2_TOKENIZER,
+                report.bytes());
     }
 
     /** The file's tensors dequantized to float32 under Squeeze's names: exactly the weights llama.cpp gets. */
