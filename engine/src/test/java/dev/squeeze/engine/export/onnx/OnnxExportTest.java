@@ -9,6 +9,8 @@ import dev.squeeze.engine.compress.LayerInput;
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.Methods;
 import dev.squeeze.engine.compress.RtnSettings;
+import dev.squeeze.engine.compress.gptq.GptqSettings;
+import dev.squeeze.engine.compress.gptq.GptqTensor;
 import dev.squeeze.engine.compress.sparse.MagnitudeSettings;
 import dev.squeeze.engine.compress.sparse.Sparsity;
 import dev.squeeze.engine.data.IdxReader;
@@ -335,6 +337,145 @@ class OnnxExportTest {
         SqueezeException e = assertThrows(SqueezeException.class, () -> OnnxExport.write(sparse.model(), out));
         assertTrue(e.fix().contains("sqz"), e.getMessage());
         assertFalse(Files.exists(out));
+    }
+
+    /** A Hessian as GPTQ accumulates it, {@code 2·XᵀX/n}, from standard normal samples. */
+    private static float[] hessian(int cols, long seed) {
+        java.util.Random rng = new java.util.Random(seed);
+        int n = 2 * cols;
+        float[][] x = new float[n][cols];
+        for (float[] row : x) {
+            for (int c = 0; c < cols; c++) {
+                row[c] = (float) rng.nextGaussian();
+            }
+        }
+        float[] h = new float[cols * cols];
+        for (int i = 0; i < cols; i++) {
+            for (int j = 0; j <= i; j++) {
+                double sum = 0;
+                for (float[] row : x) {
+                    sum += row[i] * row[j];
+                }
+                h[i * cols + j] = h[j * cols + i] = (float) (2 * sum / n);
+            }
+        }
+        return h;
+    }
+
+    /** GPTQ grids go in as DequantizeLinear exactly; act-order's column→group index cannot, and is written dense. */
+    @Test
+    void gptqTensorsExportExactlyAndActOrderGroupsFallBackToFloat() throws Exception {
+        Model model = sample();
+        ImageSet eval = sampleImages();
+        GptqSettings g32 = GptqSettings.of(4, 32);
+        GptqSettings actOrder = g32.withActOrder(true);
+        Map<String, CompressedTensor> byLayer = new LinkedHashMap<>();
+        Map<String, MethodSettings> settings = new LinkedHashMap<>();
+        long engine;
+        try (ClassifierSubject subject = ClassifierSubject.of(model)) {
+            for (ClassifierSubject.WeightMatrix w : subject.weights()) {
+                GptqSettings s = w.layer().equals("fc2") ? actOrder : g32;
+                byLayer.put(w.layer(), Methods.compress(new LayerInput(w.layer(), w.values(), w.rows(), w.cols(),
+                        hessian(w.cols(), w.cols())), s));
+                settings.put(w.layer(), s);
+            }
+            engine = correct(ClassifierEvaluator.evaluate(subject.with(byLayer), eval));
+        }
+        assertTrue(((GptqTensor) byLayer.get("fc2")).storesGroupIndex());
+        Path file = dir.resolve("gptq.onnx");
+        ExportReport report = OnnxExport.write(new CompressedModel(model, byLayer, settings, "gptq", null), file);
+        Map<String, ExportReport.TensorNote> notes = new HashMap<>();
+        report.notes().forEach(n -> notes.put(n.tensor(), n));
+        assertTrue(notes.get("fc1.weight").storedAs().startsWith("uint4 (4-bit codes) block 32 + DequantizeLinear"));
+        assertTrue(notes.get("fc2.weight").storedAs().startsWith("FLOAT")
+                && notes.get("fc2.weight").reason().contains("act-order"), notes.toString());
+        Map<String, float[]> expected = new HashMap<>();
+        expected.put("fc1.weight", byLayer.get("fc1").dequantize());
+        expected.put("fc3.weight", byLayer.get("fc3").dequantize());
+        ModelProto exported = ModelProto.parseFrom(Files.readAllBytes(file));
+        assertDequantizedEqual(expected, SpecDecoder.dequantized(exported), "spec decode");
+        assertDequantizedEqual(expected, ortDequantized(exported), "ONNX Runtime");
+        TensorProto fc2 = exported.getGraph().getInitializerList().stream()
+                .filter(t -> t.getName().equals("fc2.weight")).findFirst().orElseThrow();
+        FloatBuffer fc2Values = fc2.getRawData().asReadOnlyByteBuffer().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer();
+        float[] fc2Floats = new float[fc2Values.remaining()];
+        fc2Values.get(fc2Floats);
+        assertArrayEquals(byLayer.get("fc2").dequantize(), fc2Floats, 0f);
+        assertEquals(engine, ortCorrect(file, eval));
+    }
+
+    /**
+     * A small ONNX graph of our own, written for {@code opset}: X (batch × 64) → MatMul W1 (64 × 32, stored
+     * in × out, so its blocks run along axis 0) → Add → Relu → MatMul W2 (32 × 4) → Softmax.
+     */
+    private Path tinyGraph(long opset) throws Exception {
+        java.util.Random rng = new java.util.Random(opset);
+        float[] w1 = new float[64 * 32];
+        float[] b1 = new float[32];
+        float[] w2 = new float[32 * 4];
+        for (float[] a : List.of(w1, b1, w2)) {
+            for (int i = 0; i < a.length; i++) {
+                a[i] = (float) rng.nextGaussian() * 0.2f;
+            }
+        }
+        GraphProto.Builder g = GraphProto.newBuilder().setName("tiny")
+                .addInput(OnnxProtos.floatValue("X", "N", -1, 64))
+                .addOutput(OnnxProtos.floatValue("Y", "N", -1, 4))
+                .addInitializer(OnnxProtos.floats("W1", new long[]{64, 32}, w1))
+                .addInitializer(OnnxProtos.floats("B1", new long[]{32}, b1))
+                .addInitializer(OnnxProtos.floats("W2", new long[]{32, 4}, w2))
+                .addNode(OnnxProtos.node("MatMul", "mm1", new String[]{"X", "W1"}, "h"))
+                .addNode(OnnxProtos.node("Add", "add1", new String[]{"h", "B1"}, "hb"))
+                .addNode(OnnxProtos.node("Relu", "relu", new String[]{"hb"}, "r"))
+                .addNode(OnnxProtos.node("MatMul", "mm2", new String[]{"r", "W2"}, "z"))
+                .addNode(OnnxProtos.node("Softmax", "softmax", new String[]{"z"}, "Y")
+                        .addAttribute(OnnxProtos.intAttribute("axis", 1)));
+        ModelProto m = ModelProto.newBuilder().setIrVersion(7).setProducerName("test").setGraph(g)
+                .addOpsetImport(dev.squeeze.engine.model.onnx.proto.OnnxProto.OperatorSetIdProto.newBuilder()
+                        .setDomain("").setVersion(opset)).build();
+        Path file = dir.resolve("tiny-" + opset + ".onnx");
+        Files.write(file, m.toByteArray());
+        return file;
+    }
+
+    @Test
+    void aGraphWhoseOperatorsChangedBeforeOpset21IsNotRaisedAndIsRefused() throws Exception {
+        Model old = ModelFormats.open(tinyGraph(11));
+        Run run = compress(old, dev.squeeze.engine.testing.TinyModels.images(200, 3), new RtnSettings(4, 32, false));
+        Path out = dir.resolve("old.onnx");
+        SqueezeException e = assertThrows(SqueezeException.class, () -> OnnxExport.write(run.model(), out));
+        assertTrue(e.getMessage().contains("Softmax") && e.getMessage().contains("opset 13"), e.getMessage());
+        assertFalse(Files.exists(out));
+    }
+
+    /** MatMul's B stored in × out: codes in × out with blocks along axis 0, computed straight into the MatMul. */
+    @Test
+    void aMatMulWeightStoredInByOutIsBlockedAlongAxisZero() throws Exception {
+        Path src = tinyGraph(13);
+        Model model = ModelFormats.open(src);
+        ImageSet eval = dev.squeeze.engine.testing.TinyModels.images(400, 5);
+        Run run = compress(model, eval, new RtnSettings(4, 16, false));
+        Path file = dir.resolve("tiny-export.onnx");
+        ExportReport report = OnnxExport.write(run.model(), file);
+        assertTrue(report.bytes() < Files.size(src));
+        ModelProto exported = ModelProto.parseFrom(Files.readAllBytes(file));
+        assertEquals(21, exported.getOpsetImport(0).getVersion());
+        NodeProto dq = exported.getGraph().getNode(0);
+        assertEquals("DequantizeLinear", dq.getOpType());
+        assertEquals(0, dq.getAttributeList().stream().filter(a -> a.getName().equals("axis")).findFirst()
+                .orElseThrow().getI());
+        OnnxModel read = OnnxModel.read(src);
+        Map<String, float[]> expected = new HashMap<>();
+        for (OnnxLayer l : read.onnxLayers()) {
+            expected.putAll(read.replacement(l, run.tensors().get(l.info().name()).dequantize()));
+        }
+        assertDequantizedEqual(expected, SpecDecoder.dequantized(exported), "spec decode");
+        assertDequantizedEqual(expected, ortDequantized(exported), "ONNX Runtime");
+        assertEquals(run.correct(), ortCorrect(file, eval));
+        try (ClassifierSubject subject = ClassifierSubject.of(model); OrtFile fromFile = new OrtFile(file)) {
+            float[] images = eval.batch(0, 100);
+            assertArrayEquals(subject.with(run.tensors()).logits(images, 100), fromFile.logits(images, 100), 1e-6f);
+        }
     }
 
     private static void assertDequantizedEqual(Map<String, float[]> expected, Map<String, float[]> actual,
