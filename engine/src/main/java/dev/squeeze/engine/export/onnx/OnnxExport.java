@@ -69,7 +69,9 @@ public final class OnnxExport {
         if (!m.compressed().isEmpty() && built.quantized == 0) {
             throw new SqueezeException("ONNX cannot store any of the compressed layers of " + m.label()
                     + " compressed: " + built.notes.stream().map(n -> n.tensor() + ": " + n.reason()).toList(),
-                    "export the run with --format sqz, which keeps every compressed tensor as it is");
+                    "export the run with --format sqz, which keeps every compressed tensor as it is"
+                            + (built.opsetProblem ? "; or convert the source model to opset " + OpsetUpgrade.OPSET
+                            + " (e.g. with onnx.version_converter), compress it again and export that run" : ""));
         }
         ModelProto proto = built.proto;
         long size = proto.getSerializedSize();
@@ -86,7 +88,10 @@ public final class OnnxExport {
         }
     }
 
-    private record Built(ModelProto proto, List<TensorNote> notes, int quantized) {
+    private record Built(ModelProto proto, List<TensorNote> notes, int quantized, boolean opsetProblem) {
+        Built(ModelProto proto, List<TensorNote> notes, int quantized) {
+            this(proto, notes, quantized, false);
+        }
     }
 
     /** The compressed tensor of each named layer, checked against the layer's {@code out × in} shape. */
@@ -163,7 +168,7 @@ public final class OnnxExport {
             }
         }
         if (quantized.isEmpty()) {
-            return new Built(proto, notes, 0);
+            return new Built(proto, notes, 0, opsetProblem != null);
         }
         ModelProto.Builder b = OpsetUpgrade.raised(proto);
         GraphProto.Builder g = b.getGraphBuilder();
