@@ -32,6 +32,7 @@ import dev.squeeze.engine.model.onnx.proto.OnnxProto.TypeProto;
 import dev.squeeze.engine.model.onnx.proto.OnnxProto.ValueInfoProto;
 import dev.squeeze.engine.model.safetensors.SafetensorsFormat;
 import dev.squeeze.engine.nn.ImageClassifier;
+import dev.squeeze.engine.nn.onnx.OnnxClassifier;
 import dev.squeeze.engine.nn.onnx.OrtRuntime;
 import dev.squeeze.engine.runs.ClassifierSubject;
 import dev.squeeze.engine.testing.SharedData;
@@ -278,6 +279,39 @@ class OnnxExportTest {
         Path copy = dir.resolve("mnist-dense.onnx");
         OnnxExport.write(CompressedModel.dense(ModelFormats.open(onnx)), copy);
         assertArrayEquals(Files.readAllBytes(onnx), Files.readAllBytes(copy));
+    }
+
+    /** Squeeze opens its own exports: the 4-bit codes are constants, the computed weights are not layers. */
+    @Test
+    void exportedFilesReopenInSqueezeWithTheSameAccuracy() throws Exception {
+        Path onnx = SharedData.require("models/mnist-7/mnist-7.onnx");
+        Model model = ModelFormats.open(onnx);
+        ImageSet eval = mnist(500);
+        Run run = compress(model, eval, new RtnSettings(4, 32, false));
+        Path file = dir.resolve("mnist-4.onnx");
+        OnnxExport.write(run.model(), file);
+        Model back = ModelFormats.open(file);
+        assertEquals(OnnxModel.ARCHITECTURE, back.architecture());
+        assertEquals(List.of(), back.layers());
+        try (OnnxClassifier c = OnnxClassifier.open(OnnxModel.read(file))) {
+            assertEquals(run.correct(), correct(ClassifierEvaluator.evaluate(c, eval)));
+        }
+
+        // A packed 4-bit initializer whose raw_data does not fit its dims is damage, said as such.
+        ModelProto proto = ModelProto.parseFrom(Files.readAllBytes(file));
+        GraphProto.Builder g = proto.getGraph().toBuilder();
+        for (int i = 0; i < g.getInitializerCount(); i++) {
+            TensorProto t = g.getInitializer(i);
+            if (t.getDataType() == TensorProto.DataType.UINT4_VALUE) {
+                g.setInitializer(i, t.toBuilder().setRawData(t.getRawData().substring(1)));
+                break;
+            }
+        }
+        Path damaged = dir.resolve("damaged.onnx");
+        Files.write(damaged, proto.toBuilder().setGraph(g).build().toByteArray());
+        SqueezeException e = assertThrows(SqueezeException.class, () -> OnnxModel.read(damaged));
+        assertTrue(e.getMessage().contains("Corrupt ONNX model") && e.getMessage().contains("UINT4"),
+                e.getMessage());
     }
 
     @Test
