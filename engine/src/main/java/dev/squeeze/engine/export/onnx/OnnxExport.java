@@ -43,6 +43,11 @@ import java.util.Set;
  * layer that DequantizeLinear cannot express exactly (a non-integer zero point, act-order's {@code g_idx}, a sparse,
  * SpQR or low-rank tensor) is written as its dequantized float32 weight, with a note saying why; when no
  * compressed layer is left the export is refused.
+ *
+ * <p>ONNX Runtime's {@code com.microsoft} {@code MatMulNBits} is not written: it computes the product with its own
+ * blocking and accumulation (at its lower accuracy levels on int8-quantized activations), so it does not compute
+ * with our dequantized weights, and it only fits MatMul, not Gemm or Conv. The graph is held in memory as one
+ * protobuf message (classifiers are small; 2 GiB is protobuf's limit and is refused).
  */
 public final class OnnxExport {
     public static final String FORMAT = "onnx";
