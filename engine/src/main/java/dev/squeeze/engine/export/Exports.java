@@ -135,7 +135,10 @@ public final class Exports {
     }
 
     private static ExportReport write(CompressedModel m, Format format, Path out, Options options, SqzContext run) {
-        throw new SqueezeException("Export as " + format.word().toUpperCase(Locale.ROOT) + " is not in this build",
-                "export as another format");
+        return switch (format) {
+            case ONNX -> dev.squeeze.engine.export.onnx.OnnxExport.write(m, out);
+            default -> throw new SqueezeException("Export as " + format.word().toUpperCase(Locale.ROOT)
+                    + " is not in this build", "export as another format");
+        };
     }
 }
