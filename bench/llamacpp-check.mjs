@@ -4,7 +4,7 @@
 //   (b) perplexity on the evaluation split: the same token ids and windows as Squeeze's Perplexity (each story
 //       with BOS once, truncated to the context, every token after BOS predicted from the ones before it);
 //   (c) llama.cpp's tokenizer on the evaluation text gives Squeeze's token ids.
-// Usage: node bench/llamacpp-check.mjs NODE_MODULES_DIR CHECK_DIR [variant...]
+// Usage: node bench/llamacpp-check.mjs NODE_MODULES_DIR CHECK_DIR [variant...]   (default: every VARIANT.json there)
 // The context runs on one thread, without flash attention and with an F32 KV cache, so that the only numerical
 // difference left is llama.cpp's own arithmetic (for Q4_0/Q8_0 weights it quantizes activations to 8 bits).
 import fs from "node:fs";
@@ -20,8 +20,7 @@ const {getLlama, LlamaLogLevel} = await import(
     pathToFileURL(path.join(modulesDir, "node-llama-cpp", "dist", "index.js")).href);
 const evalData = JSON.parse(fs.readFileSync(path.join(checkDir, "eval.json"), "utf8"));
 const variants = chosen.length > 0 ? chosen
-    : ["f32", "q8_0", "q4_0", "gptq-q4_0", "gptq-q8_0", "llama2-tokenizer"]
-        .filter(v => fs.existsSync(path.join(checkDir, v + ".json")));
+    : fs.readdirSync(checkDir).filter(f => f.endsWith(".json") && f !== "eval.json").map(f => f.slice(0, -5)).sort();
 
 const llama = await getLlama({gpu: false, build: "never", skipDownload: true, logLevel: LlamaLogLevel.error});
 const rows = [];

@@ -137,6 +137,7 @@ public final class Exports {
     private static ExportReport write(CompressedModel m, Format format, Path out, Options options, SqzContext run) {
         return switch (format) {
             case ONNX -> dev.squeeze.engine.export.onnx.OnnxExport.write(m, out);
+            case GGUF -> dev.squeeze.engine.export.gguf.GgufLlamaExport.write(m, out, options.ggufType());
             default -> throw new SqueezeException("Export as " + format.word().toUpperCase(Locale.ROOT)
                     + " is not in this build", "export as another format");
         };

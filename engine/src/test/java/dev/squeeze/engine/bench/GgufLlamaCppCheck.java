@@ -51,8 +51,12 @@ import java.util.Map;
  * from BOS. It writes {@code eval.json} (the stories' text and our token ids) and one {@code <variant>.json} per
  * file for the node script, which runs llama.cpp on the same files, ids and windows.
  *
- * <p>Usage: {@code GgufLlamaCppCheck SHARED_DIR OUT_DIR [variant...]}, variants f32, q8_0, q4_0, gptq-q4_0,
- * gptq-q8_0, llama2-tokenizer (default: all).
+ * <p>Usage: {@code GgufLlamaCppCheck SHARED_DIR OUT_DIR [variant...]}: a variant is {@code NAME=FILE} (a GGUF
+ * written elsewhere, e.g. by {@code squeeze export}, evaluated as it is) or one this class exports through
+ * {@link GgufLlamaExport}: f32, q8_0, q4_0, gptq-q4_0-densedown, gptq-q8_0-densedown (GPTQ on every linear but
+ * down_proj, whose 172
+ * columns no 32-block type divides: it stays dense and is converted as in the plain files), llama2-tokenizer
+ * (default: all of these).
  */
 public final class GgufLlamaCppCheck {
     static final int GREEDY_TOKENS = 100;
@@ -96,13 +100,20 @@ public final class GgufLlamaCppCheck {
         JSON.writeValue(out.resolve("eval.json").toFile(), eval);
 
         List<String> variants = args.length > 2 ? List.of(args).subList(2, args.length)
-                : List.of("f32", "q8_0", "q4_0", "gptq-q4_0", "gptq-q8_0", LLAMA2_TOKENIZER);
+                : List.of("f32", "q8_0", "q4_0", "gptq-q4_0-densedown", "gptq-q8_0-densedown", LLAMA2_TOKENIZER);
         for (String v : variants) {
             if (v.equals(LLAMA2_TOKENIZER)) {
                 llama2Tokenizer(out, texts);
                 continue;
             }
             long t0 = System.nanoTime();
+            if (v.contains("=")) {
+                // NAME=FILE: a file written elsewhere (the CLI's `squeeze export`), evaluated as it is.
+                String name = v.substring(0, v.indexOf('='));
+                Path file = Path.of(v.substring(v.indexOf('=') + 1));
+                evaluate(out, name, file, Files.size(file), List.of(), config, evalTokens, tokenizer, t0);
+                continue;
+            }
             CompressedModel cm;
             GgmlType type;
             switch (v) {
@@ -110,8 +121,8 @@ public final class GgufLlamaCppCheck {
                     cm = CompressedModel.dense(model);
                     type = GgmlType.valueOf(v.toUpperCase(Locale.ROOT));
                 }
-                case "gptq-q4_0", "gptq-q8_0" -> {
-                    int bits = v.equals("gptq-q4_0") ? 4 : 8;
+                case "gptq-q4_0-densedown", "gptq-q8_0-densedown" -> {
+                    int bits = v.startsWith("gptq-q4_0") ? 4 : 8;
                     type = bits == 4 ? GgmlType.Q4_0 : GgmlType.Q8_0;
                     cm = gptq(model, corpus, tokenizer, split, bits, v);
                 }
@@ -119,36 +130,42 @@ public final class GgufLlamaCppCheck {
             }
             Path file = out.resolve("stories260K-" + v + ".gguf");
             ExportReport report = GgufLlamaExport.write(cm, file, type);
-            LlamaModel ours = LlamaModel.from(readBack(file, config));
-            Perplexity.Result ppl = Perplexity.evaluate(ours, evalTokens);
-            int[] greedy = ours.generate(new int[]{tokenizer.bosId()}, GREEDY_TOKENS, tokenizer.eosId());
-
-            ObjectNode r = JSON.createObjectNode();
-            r.put("variant", v);
-            r.put("file", file.toAbsolutePath().toString());
-            r.put("bytes", report.bytes());
-            r.put("oursPerplexity", ppl.perplexity());
-            r.put("oursNll", ppl.nll());
-            r.put("oursTokens", ppl.tokens());
-            ArrayNode g = r.putArray("oursGreedy");
-            for (int t : greedy) {
-                g.add(t);
-            }
-            int[] withBos = new int[greedy.length + 1];
-            withBos[0] = tokenizer.bosId();
-            System.arraycopy(greedy, 0, withBos, 1, greedy.length);
-            r.put("oursGreedyText", tokenizer.decode(withBos));
-            ArrayNode notes = r.putArray("notes");
-            for (ExportReport.TensorNote n : report.notes()) {
-                if (!n.reason().isEmpty() || n.exact()) {
-                    notes.add(n.tensor() + " " + n.storedAs() + (n.exact() ? " exact" : "")
-                            + (n.reason().isEmpty() ? "" : ": " + n.reason()));
-                }
-            }
-            JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve(v + ".json").toFile(), r);
-            System.out.printf(Locale.ROOT, "%s: %,d bytes, our perplexity %.6f over %d tokens (%.1f s)%n", v,
-                    report.bytes(), ppl.perplexity(), ppl.tokens(), (System.nanoTime() - t0) / 1e9);
+            evaluate(out, v, file, report.bytes(), report.notes(), config, evalTokens, tokenizer, t0);
         }
+    }
+
+    /** Our perplexity and greedy generation on exactly the file's weights, into {@code NAME.json}. */
+    private static void evaluate(Path out, String v, Path file, long bytes, List<ExportReport.TensorNote> noteList,
+                                 LlamaConfig config, List<int[]> evalTokens, Llama2cTokenizer tokenizer, long t0)
+            throws IOException {
+        LlamaModel ours = LlamaModel.from(readBack(file, config));
+        Perplexity.Result ppl = Perplexity.evaluate(ours, evalTokens);
+        int[] greedy = ours.generate(new int[]{tokenizer.bosId()}, GREEDY_TOKENS, tokenizer.eosId());
+
+        ObjectNode r = JSON.createObjectNode();
+        r.put("variant", v);
+        r.put("file", file.toAbsolutePath().toString());
+        r.put("bytes", bytes);
+        r.put("oursPerplexity", ppl.perplexity());
+        r.put("oursNll", ppl.nll());
+        r.put("oursTokens", ppl.tokens());
+        ArrayNode g = r.putArray("oursGreedy");
+        for (int t : greedy) {
+            g.add(t);
+        }
+        int[] withBos = new int[greedy.length + 1];
+        withBos[0] = tokenizer.bosId();
+        System.arraycopy(greedy, 0, withBos, 1, greedy.length);
+        r.put("oursGreedyText", tokenizer.decode(withBos));
+        ArrayNode notes = r.putArray("notes");
+        for (ExportReport.TensorNote n : noteList) {
+            if (!n.reason().isEmpty()) {
+                notes.add(n.tensor() + " " + n.storedAs() + (n.exact() ? " (exact)" : "") + ": " + n.reason());
+            }
+        }
+        JSON.writerWithDefaultPrettyPrinter().writeValue(out.resolve(v + ".json").toFile(), r);
+        System.out.printf(Locale.ROOT, "%s: %,d bytes, our perplexity %.6f over %d tokens (%.1f s)%n", v, bytes,
+                ppl.perplexity(), ppl.tokens(), (System.nanoTime() - t0) / 1e9);
     }
 
     /**

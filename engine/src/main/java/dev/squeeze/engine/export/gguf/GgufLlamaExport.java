@@ -51,7 +51,8 @@ import java.util.function.IntUnaryOperator;
  *   falls back to F16, as llama-quantize does. 1-D tensors (the RMSNorm weights) stay F32, as in every llama.cpp
  *   file type.</li>
  * </ul>
- * Every tensor gets a {@link TensorNote}; its reason is empty when it is stored as asked.
+ * Every tensor gets a {@link TensorNote}; its reason is empty when it is stored as asked (a norm at F32 is: the
+ * requested type is a llama.cpp file type, which means "matrices in that type, 1-D tensors F32").
  *
  * <p>Everything that could refuse the export is checked before a byte is written; the file is streamed tensor by
  * tensor (a dense matrix row by row from its mapping, a compressed layer dequantized one at a time) and appears
@@ -224,7 +225,7 @@ public final class GgufLlamaExport {
                 if (shape[0] != c.dim()) {
                     throw shapeError(model, layer, shape, c);
                 }
-                out.add(dense1d(name, t, requested));
+                out.add(dense1d(name, t));
                 continue;
             }
             if (shape.length != 2) {
@@ -273,11 +274,10 @@ public final class GgufLlamaExport {
                 + " allow", "check the model's squeeze.llama.* metadata");
     }
 
-    private static Planned dense1d(String name, Tensor t, GgmlType requested) {
-        String reason = requested == GgmlType.F32 ? ""
-                : "1-D tensors stay F32, as in every llama.cpp file type";
-        return new Planned(new GgufWriter.Input(name, 1, t.numel(), 1, GgmlType.F32, r -> t.floats()), reason,
-                true, null);
+    /** A norm's weights: F32 whatever the request, as every llama.cpp file type keeps 1-D tensors (no reason). */
+    private static Planned dense1d(String name, Tensor t) {
+        return new Planned(new GgufWriter.Input(name, 1, t.numel(), 1, GgmlType.F32, r -> t.floats()), "", true,
+                null);
     }
 
     private static Planned dense2d(String name, Tensor t, GgmlType requested, IntUnaryOperator order) {
