@@ -288,7 +288,8 @@ public final class GgufLlamaExport {
         if (cols % requested.blockSize() != 0) {
             type = GgmlType.F16;
             reason = "rows of " + cols + " values do not divide into " + requested + "'s blocks of "
-                    + requested.blockSize() + "; F16, as llama-quantize falls back";
+                    + requested.blockSize() + "; F16, " + (requested.blockSize() <= 32 ? "as llama-quantize falls back"
+                    : "where llama-quantize would take a 32-block type (Q5_0 for Q4_K) that Squeeze does not write");
         }
         // F32 keeps every value; F16 is exact when every value is an fp16 one (seen while writing); the block
         // types round.
