@@ -6,9 +6,10 @@
 #   f32 q8_0 q4_0           `squeeze export MODEL --format gguf --type T` (dense weights by ggml's own quantizer,
 #                           as llama-quantize does without an importance matrix)
 #   gptq-q4_0 gptq-q8_0     `squeeze export MODEL --format gguf --type T --method gptq` (GPTQ on the Q4_0/Q8_0 grid)
-#   gptq-q4_0-densedown gptq-q8_0-densedown
-#                           the same through the Java API, with down_proj (172 columns: no 32-block type holds a
-#                           GPTQ g32 grid of it) left dense, so that it is stored exactly as in the q4_0/q8_0 files
+#   gptq-q4_0-densedown gptq-q8_0-densedown [-ao] [-wN]
+#                           GPTQ through the Java API with down_proj (172 columns: no 32-block type holds a GPTQ
+#                           g32 grid of it) left dense, so that it is stored exactly as in the q4_0/q8_0 files;
+#                           -ao: act-order with static groups (still exact Q4_0), -wN: N calibration windows (32)
 #   llama2-tokenizer        a tiny random model with Llama 2's real tokenizer.json (.ci/tokenizer-fixtures.sh):
 #                           llama.cpp must tokenize the evaluation stories as Squeeze does (ids only)
 # llama.cpp comes from npm's node-llama-cpp (pinned below; prebuilt linux-x64 CPU binaries, no build, no GPU),
@@ -47,7 +48,8 @@ trap 'rm -rf "$SNAP"' EXIT
 cp -r "$ROOT/engine/target/classes" "$SNAP/classes"
 cp -r "$ROOT/engine/target/test-classes" "$SNAP/test-classes"
 CP="$SNAP/test-classes:$SNAP/classes:$(cat "$CP_FILE")"
-JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp "$CP")
+JAVA=("$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector
+      -Dsqueeze.data="$SHARED/data" -cp "$CP")
 
 # The CLI's export (the `squeeze` launcher runs the same main class from the app jar), with a private database
 # folder and the shared TinyStories for GPTQ's calibration windows.

@@ -3,15 +3,10 @@ package dev.squeeze.engine.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.squeeze.engine.compress.CompressedTensor;
-import dev.squeeze.engine.compress.MethodSettings;
-import dev.squeeze.engine.compress.gptq.GptqSettings;
-import dev.squeeze.engine.data.text.CalibrationWindows;
 import dev.squeeze.engine.data.text.DataSplit;
 import dev.squeeze.engine.data.text.HfTokenizer;
 import dev.squeeze.engine.data.text.Llama2cTokenizer;
 import dev.squeeze.engine.data.text.StoryCorpus;
-import dev.squeeze.engine.data.text.TextEvaluation;
 import dev.squeeze.engine.eval.Perplexity;
 import dev.squeeze.engine.export.CompressedModel;
 import dev.squeeze.engine.export.ExportReport;
@@ -27,9 +22,10 @@ import dev.squeeze.engine.model.hf.HfExporter;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.nn.llama.LlamaModel;
 import dev.squeeze.engine.nn.llama.RopeStyle;
-import dev.squeeze.engine.runs.LanguageModelCompression;
+import dev.squeeze.engine.jobs.JobExecution;
+import dev.squeeze.engine.jobs.JobSpec;
+import dev.squeeze.engine.plan.CompressionPlan;
 import dev.squeeze.engine.runs.RunHooks;
-import dev.squeeze.engine.store.RunRecord;
 import dev.squeeze.engine.testing.RealTokenizers;
 import dev.squeeze.engine.testing.TinyLlama;
 
@@ -37,7 +33,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -121,12 +116,13 @@ public final class GgufLlamaCppCheck {
                     cm = CompressedModel.dense(model);
                     type = GgmlType.valueOf(v.toUpperCase(Locale.ROOT));
                 }
-                case "gptq-q4_0-densedown", "gptq-q8_0-densedown" -> {
-                    int bits = v.startsWith("gptq-q4_0") ? 4 : 8;
-                    type = bits == 4 ? GgmlType.Q4_0 : GgmlType.Q8_0;
-                    cm = gptq(model, corpus, tokenizer, split, bits, v);
+                default -> {
+                    if (!v.startsWith("gptq-q4_0") && !v.startsWith("gptq-q8_0") || !v.contains("-densedown")) {
+                        throw new IllegalArgumentException("unknown variant " + v);
+                    }
+                    type = v.startsWith("gptq-q4_0") ? GgmlType.Q4_0 : GgmlType.Q8_0;
+                    cm = gptq(modelFile, model, v, type);
                 }
-                default -> throw new IllegalArgumentException("unknown variant " + v);
             }
             Path file = out.resolve("stories260K-" + v + ".gguf");
             ExportReport report = GgufLlamaExport.write(cm, file, type);
@@ -169,31 +165,27 @@ public final class GgufLlamaCppCheck {
     }
 
     /**
-     * GPTQ, symmetric, groups of 32, fp16 scales (the grid of Q4_0/Q8_0) on every linear whose rows divide into
-     * 32 (down_proj's 172 columns do not: it stays dense and is written as the plain conversions write it, so
-     * the files differ only in the layers GPTQ made).
+     * GPTQ, symmetric, groups of 32, fp16 scales (the grid of Q4_0/Q8_0) on every linear but down_proj (172
+     * columns: no 32-block type holds a g32 grid of it, so it stays dense and is converted exactly as in the plain
+     * files, and the files differ only in the layers GPTQ made), calibrated as the CLI does: {@code -ao} adds
+     * act-order with static groups (groups stay consecutive columns, so Q4_0 still holds them exactly),
+     * {@code -wN} takes N calibration windows instead of 32.
      */
-    private static CompressedModel gptq(Model model, StoryCorpus corpus, Llama2cTokenizer tokenizer,
-                                        DataSplit split, int bits, String label) {
-        GptqSettings s = GptqSettings.of(bits, 32).withSymmetric(true);
-        List<int[]> calibration = CalibrationWindows.sample(corpus.tokens(split.calibration(), tokenizer), WINDOWS,
-                WINDOW_LENGTH, 0);
-        Map<String, CompressedTensor> tensors = new LinkedHashMap<>();
-        Map<String, MethodSettings> settings = new LinkedHashMap<>();
-        RunHooks capture = new RunHooks() {
-            @Override
-            public void save(int index, String layer, CompressedTensor tensor, RunRecord.LayerResult result) {
-                tensors.put(layer, tensor);
-                settings.put(layer, s);
-            }
-        };
-        List<RunRecord> runs = new ArrayList<>();
-        new LanguageModelCompression(run -> {
-            runs.add(run);
-            return -1;
-        }, capture).run(model, new TextEvaluation(corpus, split.evaluation(), tokenizer), calibration,
-                layer -> model.tensor(layer + ".weight").dim(1) % 32 == 0 ? s : null, label, "{}", 0);
-        return new CompressedModel(model, tensors, settings, s.describe(), null);
+    private static CompressedModel gptq(Path modelFile, Model model, String variant, GgmlType type) {
+        int bits = type == GgmlType.Q4_0 ? 4 : 8;
+        boolean actOrder = variant.contains("-ao");
+        int windows = WINDOWS;
+        var w = java.util.regex.Pattern.compile("-w(\\d+)").matcher(variant);
+        if (w.find()) {
+            windows = Integer.parseInt(w.group(1));
+        }
+        String plan = "{\"schema\":1,\"defaults\":{\"method\":\"gptq\",\"bits\":" + bits + ",\"groupSize\":32,"
+                + "\"symmetric\":true" + (actOrder ? ",\"actOrder\":true,\"staticGroups\":true" : "") + "},"
+                + "\"overrides\":[{\"match\":\"regex:.*\\\\.down_proj\",\"method\":\"none\"}]}";
+        JobSpec job = new JobSpec(modelFile.toString(), CompressionPlan.parse(plan).canonicalJson(), variant, windows,
+                0, false, 0, null, null, List.of());
+        var c = JobExecution.compress(job, model, RunHooks.NONE);
+        return new CompressedModel(model, c.byLayer(), c.settings(), variant, null);
     }
 
     /**
