@@ -7,6 +7,8 @@ import dev.squeeze.app.models.Bytes;
 import dev.squeeze.app.pareto.ParetoViewModel.ChartData;
 import dev.squeeze.app.pareto.ParetoViewModel.ChartPoint;
 import dev.squeeze.app.pareto.ParetoViewModel.RunRow;
+import dev.squeeze.app.report.ReportFiles;
+import dev.squeeze.app.report.ReportViewModel;
 import dev.squeeze.app.runs.RunDetailView;
 import dev.squeeze.app.runs.RunDetailViewModel;
 import dev.squeeze.engine.SqueezeException;
@@ -154,9 +156,14 @@ public final class ParetoView {
         compare.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(() ->
                 vm.selectedRuns().size() >= 2 ? "Compare " + vm.selectedRuns().size() : "Compare", vm.selectedRuns()));
         compare.setOnAction(e -> compareSelected());
+        Button report = new Button("Report…");
+        report.setId("pareto-report");
+        report.setTooltip(new Tooltip("Write the runs shown (through the filters) as an HTML, PDF or CSV report"));
+        report.setOnAction(e -> writeReport());
+        report.setMinWidth(Region.USE_PREF_SIZE);
         Region spacer = new Region();
         HBox.setHgrow(spacer, Priority.ALWAYS);
-        HBox tableBar = new HBox(8, status, spacer, details, compare);
+        HBox tableBar = new HBox(8, status, spacer, details, compare, report);
         // The buttons keep their words; the count on the left gives way (its full text is its tooltip).
         details.setMinWidth(Region.USE_PREF_SIZE);
         compare.setMinWidth(Region.USE_PREF_SIZE);
@@ -660,6 +667,7 @@ public final class ParetoView {
      * editor); without it the detail's button is disabled.
      */
     private Presenter presenter;
+    private ReportViewModel reports;
 
     public void setOnPlanFromRun(Consumer<String> action) {
         this.onPlanFromRun = action;
@@ -721,11 +729,26 @@ public final class ParetoView {
         return view;
     }
 
+    /** What "Report…" writes with, here and in the comparisons opened from here; without it the button says so. */
+    public void setReports(ReportViewModel reports) {
+        this.reports = reports;
+    }
+
+    /** "Report…": asks for a file and writes the runs the explorer shows (through its filters) there. */
+    public void writeReport() {
+        if (reports == null) {
+            vm.error().set("Reports cannot be written from here (no report writer is set up).");
+            return;
+        }
+        ReportFiles.choose(window()).ifPresent(file -> reports.write(ReportViewModel.explorerRequest(vm), file));
+    }
+
     /** Opens the comparison of {@code runIds} (the first is the reference), as {@link #openDetail} does. */
     public CompareView openComparison(List<Long> runIds) {
         CompareViewModel c = vm.compare(runIds);
         CompareView view = new CompareView(c);
         view.setDarkCharts(dark);
+        view.setReports(reports);
         if (presenter != null) {
             presenter.present(view.root(), c.title(), true);
         } else {
