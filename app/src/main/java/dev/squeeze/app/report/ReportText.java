@@ -56,7 +56,7 @@ final class ReportText {
     }
 
     static String size(long bytes) {
-        return Bytes.human(bytes) + String.format(Locale.ROOT, " (%,d B)", bytes);
+        return bytes < 1024 ? Bytes.human(bytes) : Bytes.human(bytes) + String.format(Locale.ROOT, " (%,d B)", bytes);
     }
 
     static String vsFp16(long bytes, long fp16) {
