@@ -28,9 +28,10 @@ import java.util.List;
  * description and JSON) and provenance. A4 pages, text flowed and tables continued across pages by the small
  * layout below.
  *
- * <p>OrsonPDF writes text in the PDF's standard fonts, which it encodes as ASCII only; a text with any other
- * character (a label in Greek, a dash in a plan description) is drawn as glyph outlines instead, which look the
- * same but cannot be selected or searched. Chart text is always drawn as outlines, for the same reason.
+ * <p>OrsonPDF writes text in the PDF's standard fonts, which it encodes as ASCII only: typographic punctuation
+ * (dashes, middle dots, curly quotes) is written as its ASCII stand-in, and a line with any other character (a
+ * label in Greek) is drawn as glyph outlines instead, which look the same but cannot be selected or searched.
+ * Chart text is always drawn as outlines, for the same reason.
  */
 public final class PdfReport {
     static final float PAGE_W = 595;
@@ -85,7 +86,8 @@ public final class PdfReport {
         runTable(l, m);
         List<List<RunEntry>> groups = ReportCharts.layerGroups(m);
         if (!groups.isEmpty()) {
-            l.ensure(220);
+            // The heading stays with its first chart.
+            l.ensure(20 + HtmlReport.layerHeight(groups.getFirst()) * WIDTH / HtmlReport.CHART_WIDTH);
             l.text("Per-layer view of the frontier runs", H3, Color.BLACK, 0, 4);
             for (List<RunEntry> g : groups) {
                 int h = HtmlReport.layerHeight(g);
@@ -106,7 +108,7 @@ public final class PdfReport {
         header.addAll(metrics);
         header.add("Pareto");
         // Widths: the label takes what the fixed columns leave.
-        float metricW = 52;
+        float metricW = 62;
         float[] fixed = {26, 0, 56, 38, 54, 40};
         float pareto = 50;
         float rest = WIDTH - (fixed[0] + fixed[2] + fixed[3] + fixed[4] + fixed[5]) - pareto - metricW * metrics.size();
@@ -370,7 +372,8 @@ public final class PdfReport {
          * text into a PDF string as it is, so the string's delimiters and escape character are escaped here (a
          * wrapped "(940,584 B)" would otherwise end the string early and spill into the page's drawing operators).
          */
-        private void draw(String s, float x, float baseline) {
+        private void draw(String text, float x, float baseline) {
+            String s = plainPunctuation(text);
             boolean ascii = s.chars().allMatch(ch -> ch >= 0x20 && ch < 0x7f);
             if (ascii) {
                 g.drawString(pdfString(s), x, baseline);
@@ -417,6 +420,28 @@ public final class PdfReport {
                 n++;
             }
             return n;
+        }
+
+        /**
+         * Typographic punctuation as its ASCII stand-in (a dash as '-', a middle dot as '.'), so that a line that is
+         * otherwise ASCII stays searchable text in the standard font.
+         */
+        static String plainPunctuation(String s) {
+            StringBuilder b = new StringBuilder(s.length());
+            for (int i = 0; i < s.length(); i++) {
+                char c = s.charAt(i);
+                switch (c) {
+                    case '\u2010', '\u2011', '\u2012', '\u2013', '\u2014', '\u2212' -> b.append('-');
+                    case '\u2018', '\u2019' -> b.append('\'');
+                    case '\u201c', '\u201d' -> b.append('"');
+                    case '\u00b7', '\u2022' -> b.append('.');
+                    case '\u00d7' -> b.append('x');
+                    case '\u2026' -> b.append("...");
+                    case '\u00a0', '\u2009', '\u202f' -> b.append(' ');
+                    default -> b.append(c);
+                }
+            }
+            return b.toString();
         }
 
         /** {@code s} as the content of a PDF literal string: backslash, '(' and ')' escaped. */
