@@ -14,7 +14,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.Iterator;
@@ -149,6 +148,10 @@ public final class GptqCheckpoint {
                 throw corrupt(w, "layer " + layer + " is " + out + " × " + in + ", but GPTQ's packing needs both"
                         + " widths to be multiples of 32");
             }
+            if ((long) out * in > Integer.MAX_VALUE - 8) {
+                throw new SqueezeException("Layer " + layer + " of " + w + " has " + (long) out * in + " weights, more"
+                        + " than Squeeze dequantizes as one array", "split the layer");
+            }
             int groups = rule.groupSize() == -1 ? 1 : Math.ceilDiv(in, rule.groupSize());
             expect(slices, layer + ".qweight", "I32", new long[]{GptqPacking.words(in, rule.bits()), out}, w);
             expect(slices, layer + ".qzeros", "I32", new long[]{groups, GptqPacking.words(out, rule.bits())}, w);
@@ -217,7 +220,7 @@ public final class GptqCheckpoint {
             }
         }
         int offset = v2 ? 0 : 1;
-        float[] w = new float[Math.multiplyExact(out, in)];
+        float[] w = new float[out * in];
         float[] zero = new float[l.groups() * out];
         float[] scale = new float[l.groups() * out];
         for (int g = 0; g < l.groups(); g++) {
