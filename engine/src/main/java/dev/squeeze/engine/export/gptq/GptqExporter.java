@@ -79,8 +79,13 @@ public final class GptqExporter {
     }
 
     /** How one qualifying layer is written. */
-    private record Plan(String layer, Source q, int bits, int groupSize, boolean sym, boolean descAct,
-                        boolean zeroAtZero) {
+    private record Plan(String layer, CompressedTensor tensor, int bits, int groupSize, boolean sym, boolean descAct,
+                        boolean zeroAtZero, boolean zeroAtTop) {
+        /** A fresh view of the stored form (RTN's scale arrays are copied per use, never held for all layers). */
+        Source q() {
+            return tensor instanceof GptqTensor g ? Source.of(g) : Source.of((QuantizedMatrix) tensor);
+        }
+
         String key() {
             return bits + "/" + groupSize + "/" + sym + "/" + descAct;
         }
@@ -120,10 +125,18 @@ public final class GptqExporter {
                     + " model", "export it as hf, or export a run that quantized its layers with GPTQ or RTN");
         }
         boolean v2 = plans.values().stream().anyMatch(Plan::zeroAtZero);
+        if (v2) {
+            List<String> top = plans.values().stream().filter(Plan::zeroAtTop).map(Plan::layer).toList();
+            if (!top.isEmpty()) {
+                throw new SqueezeException("A GPTQ checkpoint cannot hold both a zero point of 0 (layers such as "
+                        + plans.values().stream().filter(Plan::zeroAtZero).findFirst().orElseThrow().layer()
+                        + ", which needs the v2 convention) and one of 2^bits (" + top + ", which needs v1)", NEAREST);
+            }
+        }
         Plan common = mostCommon(plans);
 
         Path dir = outDir.toAbsolutePath();
-        LlamaHfLayout.refuseStaleWeights(dir, WEIGHTS);
+        LlamaHfLayout.refuseStaleWeights(m.base(), dir, WEIGHTS);
         List<TensorNote> notes = new ArrayList<>();
         List<SafetensorsStream.Entry> entries = new ArrayList<>();
         for (Map.Entry<String, long[]> t : layout.tensors().entrySet()) {
@@ -141,7 +154,7 @@ public final class GptqExporter {
             } else {
                 boolean excluded = layer != null && blockLinears.contains(layer);
                 entries.add(new SafetensorsStream.Entry(name, "F16", t.getValue(),
-                        out -> writeF16(out, name, layout.dense(name), notes, excluded)));
+                        out -> writeF16(out, name, layout, notes, excluded)));
             }
         }
         long bytes = SafetensorsStream.write(dir.resolve(WEIGHTS), entries, Map.of("format", "pt"));
@@ -202,7 +215,7 @@ public final class GptqExporter {
         if (zeroAtZero && zeroAtTop) {
             return "its zero points span 0 to " + (maxq + 1) + ", which neither zero-point convention holds";
         }
-        return new Plan(layer, q, bits, q.configGroupSize(), q.sym(), q.descAct(), zeroAtZero);
+        return new Plan(layer, t, bits, q.configGroupSize(), q.sym(), q.descAct(), zeroAtZero, zeroAtTop);
     }
 
     private static Plan mostCommon(Map<String, Plan> plans) {
@@ -216,14 +229,15 @@ public final class GptqExporter {
     }
 
     private static List<SafetensorsStream.Entry> quantizedEntries(Plan p, int[] rowSource, boolean v2) {
-        Source q = p.q();
-        int out = q.rows();
-        int in = q.cols();
+        int out = p.tensor().rows();
+        int in = p.tensor().cols();
+        int groups = p.q().groups();
         int bits = p.bits();
         String layer = p.layer();
         List<SafetensorsStream.Entry> e = new ArrayList<>();
         e.add(new SafetensorsStream.Entry(layer + ".qweight", "I32",
                 new long[]{GptqPacking.words(in, bits), out}, o -> {
+            Source q = p.q();
             int[] words = new int[GptqPacking.words(in, bits) * out];
             for (int col = 0; col < out; col++) {
                 int r = rowSource == null ? col : rowSource[col];
@@ -233,9 +247,9 @@ public final class GptqExporter {
             }
             writeInts(o, words);
         }));
-        int groups = q.groups();
         int zeroWords = GptqPacking.words(out, bits);
         e.add(new SafetensorsStream.Entry(layer + ".qzeros", "I32", new long[]{groups, zeroWords}, o -> {
+            Source q = p.q();
             int[] words = new int[groups * zeroWords];
             for (int g = 0; g < groups; g++) {
                 for (int col = 0; col < out; col++) {
@@ -247,6 +261,7 @@ public final class GptqExporter {
             writeInts(o, words);
         }));
         e.add(new SafetensorsStream.Entry(layer + ".scales", "F16", new long[]{groups, out}, o -> {
+            Source q = p.q();
             ByteBuffer b = ByteBuffer.allocate(groups * out * 2).order(ByteOrder.LITTLE_ENDIAN);
             for (int g = 0; g < groups; g++) {
                 for (int col = 0; col < out; col++) {
@@ -256,6 +271,7 @@ public final class GptqExporter {
             o.write(b.array());
         }));
         e.add(new SafetensorsStream.Entry(layer + ".g_idx", "I32", new long[]{in}, o -> {
+            Source q = p.q();
             int[] g = new int[in];
             for (int c = 0; c < in; c++) {
                 g[c] = q.group(c);
@@ -308,22 +324,26 @@ public final class GptqExporter {
         return "^" + layer.replace(".", "\\.") + "$";
     }
 
-    private static void writeF16(OutputStream out, String name, float[] values, List<TensorNote> notes,
+    private static void writeF16(OutputStream out, String name, LlamaHfLayout layout, List<TensorNote> notes,
                                  boolean excludedLinear) throws IOException {
-        ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
-        boolean exact = true;
-        for (int i = 0; i < values.length; i++) {
-            short h = Float.floatToFloat16(values[i]);
-            float back = Float.float16ToFloat(h);
-            if (Float.isInfinite(back) && Float.isFinite(values[i])) {
-                throw new SqueezeException("Tensor '" + name + "' holds " + values[i] + " at element " + i
-                        + ", beyond the range of fp16 (±65504), which GPTQ checkpoints store their other tensors in",
-                        "export it as hf with bf16 or f32 instead");
+        boolean[] exactAll = {true};
+        layout.dense(name, 1 << 16, (values, count, at) -> {
+            ByteBuffer b = ByteBuffer.allocate(count * 2).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < count; i++) {
+                short h = Float.floatToFloat16(values[i]);
+                float back = Float.float16ToFloat(h);
+                if (Float.isInfinite(back) && Float.isFinite(values[i])) {
+                    throw new SqueezeException("Tensor '" + name + "' holds " + values[i] + " at element " + (at + i)
+                            + ", beyond the range of fp16 (±65504), which GPTQ checkpoints store their other tensors"
+                            + " in", "export it as hf with bf16 or f32 instead");
+                }
+                exactAll[0] &= Float.floatToRawIntBits(back) == Float.floatToRawIntBits(values[i])
+                        || Float.isNaN(back);
+                b.putShort(h);
             }
-            exact &= Float.floatToRawIntBits(back) == Float.floatToRawIntBits(values[i]) || Float.isNaN(back);
-            b.putShort(h);
-        }
-        out.write(b.array());
+            out.write(b.array());
+        });
+        boolean exact = exactAll[0];
         if (excludedLinear) {
             notes.add(new TensorNote(name, "F16", exact, "the run left this layer dense; it is excluded from"
                     + " quantization in the config (dynamic \"-:\" rule)"));

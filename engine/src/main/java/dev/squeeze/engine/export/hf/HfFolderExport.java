@@ -57,7 +57,7 @@ public final class HfFolderExport {
         };
         LlamaHfLayout layout = LlamaHfLayout.of(m, torchDtype, FORMAT);
         Path dir = outDir.toAbsolutePath();
-        LlamaHfLayout.refuseStaleWeights(dir, HfModelFormat.SINGLE);
+        LlamaHfLayout.refuseStaleWeights(m.base(), dir, HfModelFormat.SINGLE);
         List<TensorNote> notes = new ArrayList<>();
         List<SafetensorsStream.Entry> entries = new ArrayList<>();
         for (Map.Entry<String, long[]> t : layout.tensors().entrySet()) {
@@ -65,8 +65,15 @@ public final class HfFolderExport {
             String layer = name.endsWith(".weight") ? name.substring(0, name.length() - 7) : null;
             CompressedTensor c = layer == null ? null : m.compressed().get(layer);
             entries.add(new SafetensorsStream.Entry(name, dtype.name(), t.getValue(), out -> {
-                float[] values = c != null ? layout.dequantized(layer) : layout.dense(name);
-                boolean exact = encode(out, name, values, dtype);
+                boolean[] exactAll = {true};
+                if (c != null) {
+                    float[] values = layout.dequantized(layer);
+                    exactAll[0] = encode(out, name, values, values.length, 0, dtype);
+                } else {
+                    layout.dense(name, CHUNK, (values, count, at) ->
+                            exactAll[0] &= encode(out, name, values, count, at, dtype));
+                }
+                boolean exact = exactAll[0];
                 if (c != null) {
                     notes.add(new TensorNote(name, dtype.name(), exact, "dequantized from " + c.describe()
                             + (exact ? "" : "; rounded to " + dtype.name())));
@@ -89,17 +96,21 @@ public final class HfFolderExport {
         return new ExportReport(dir, FORMAT, bytes, notes);
     }
 
-    /** Writes {@code values} in {@code dtype}; returns whether every value was stored exactly. */
-    private static boolean encode(OutputStream out, String name, float[] values, DType dtype) throws IOException {
+    /**
+     * Writes the first {@code count} values in {@code dtype}; returns whether every value was stored exactly.
+     * {@code base} is the first value's element number in the tensor, for messages.
+     */
+    private static boolean encode(OutputStream out, String name, float[] values, int count, long base, DType dtype)
+            throws IOException {
         boolean exact = true;
-        for (int at = 0; at < values.length; at += CHUNK) {
-            int n = Math.min(CHUNK, values.length - at);
+        for (int at = 0; at < count; at += CHUNK) {
+            int n = Math.min(CHUNK, count - at);
             float[] chunk = java.util.Arrays.copyOfRange(values, at, at + n);
             byte[] encoded = dtype.encode(chunk);
             float[] back = dtype.decode(java.nio.ByteBuffer.wrap(encoded), n);
             for (int i = 0; i < n; i++) {
                 if (Float.isInfinite(back[i]) && Float.isFinite(chunk[i])) {
-                    throw new SqueezeException("Tensor '" + name + "' holds " + chunk[i] + " at element " + (at + i)
+                    throw new SqueezeException("Tensor '" + name + "' holds " + chunk[i] + " at element " + (base + at + i)
                             + ", beyond the range of " + dtype.name(), "export it as bf16 or f32 instead");
                 }
                 exact &= Float.floatToRawIntBits(back[i]) == Float.floatToRawIntBits(chunk[i])

@@ -137,6 +137,32 @@ public final class LlamaHfLayout {
         return permuteRows(tensorName, t.floats(), t.rank() == 2 ? (int) t.dim(1) : 1);
     }
 
+    /** Receives a tensor's values a chunk at a time. */
+    @FunctionalInterface
+    public interface Chunks {
+        void accept(float[] values, int count, long offset) throws java.io.IOException;
+    }
+
+    /**
+     * A dense tensor's values as the checkpoint stores them, in chunks of at most {@code chunk} values decoded
+     * from the model's file as they are needed; a q/k tensor whose rows move comes as one chunk.
+     */
+    public void dense(String tensorName, int chunk, Chunks to) throws java.io.IOException {
+        if (qkHeads(tensorName) >= 0) {
+            float[] all = dense(tensorName);
+            to.accept(all, all.length, 0);
+            return;
+        }
+        Tensor t = model.base().tensor(tensorName);
+        long n = t.numel();
+        float[] buf = new float[(int) Math.min(chunk, n)];
+        for (long at = 0; at < n; at += chunk) {
+            int count = (int) Math.min(chunk, n - at);
+            t.decode(at, buf, 0, count);
+            to.accept(buf, count, at);
+        }
+    }
+
     /** A compressed layer's dequantized weights as the checkpoint stores them (q/k rows moved when needed). */
     public float[] dequantized(String layer) {
         CompressedTensor c = model.compressed().get(layer);
@@ -170,7 +196,12 @@ public final class LlamaHfLayout {
      * Refuses to write into a folder that already holds weight files other than {@code keep}: transformers would
      * mix them up (a stale index or shard next to a new model.safetensors). Deleting them is left to the user.
      */
-    public static void refuseStaleWeights(java.nio.file.Path dir, String keep) {
+    public static void refuseStaleWeights(Model source, java.nio.file.Path dir, String keep) {
+        java.nio.file.Path from = java.nio.file.Path.of(source.source()).toAbsolutePath();
+        if (from.equals(dir.toAbsolutePath()) || dir.toAbsolutePath().equals(from.getParent())) {
+            throw new SqueezeException("Folder " + dir + " is where the model " + source.name() + " is read from",
+                    "export into another folder");
+        }
         if (!java.nio.file.Files.isDirectory(dir)) {
             return;
         }

@@ -155,6 +155,33 @@ class HfFolderExportTest {
         assertFalse(Files.exists(dir.resolve("h").resolve("config.json")));
     }
 
+    /**
+     * A run on a model read from a Hugging Face folder: both exports copy its tokenizer files unchanged, and
+     * exporting into the folder the model is read from is refused.
+     */
+    @Test
+    void aHuggingFaceSourcesTokenizerFilesAreCopied() throws Exception {
+        Model tiny = ExportFixtures.llama(64, 2, 1, 96, 40, false, 6);
+        Path src = dir.resolve("src");
+        dev.squeeze.engine.model.hf.HfExporter.write(tiny, src, DType.F32);
+        Files.writeString(src.resolve("tokenizer.json"), "{\"model\": {\"type\": \"BPE\"}}");
+        Files.writeString(src.resolve("tokenizer_config.json"), "{\"add_bos_token\": true}");
+        Model base = ModelFormats.open(src);
+        CompressedModel run = ExportFixtures.run(base, l -> GptqSettings.of(4, 32).withSymmetric(true),
+                ExportFixtures.LINEARS);
+        Path hf = dir.resolve("hf");
+        HfFolderExport.write(run, hf, DType.BF16);
+        Path gptq = dir.resolve("gptq");
+        dev.squeeze.engine.export.gptq.GptqExporter.write(run, gptq);
+        for (Path out : List.of(hf, gptq)) {
+            for (String f : List.of("tokenizer.json", "tokenizer_config.json")) {
+                assertEquals(Files.readString(src.resolve(f)), Files.readString(out.resolve(f)), out + "/" + f);
+            }
+        }
+        SqueezeException same = assertThrows(SqueezeException.class, () -> HfFolderExport.write(run, src, DType.F16));
+        assertTrue(same.getMessage().contains("read from"), same.getMessage());
+    }
+
     private static float[] filled(int n, float v) {
         float[] a = new float[n];
         java.util.Arrays.fill(a, v);
