@@ -93,9 +93,21 @@ public final class LlamaHfLayout {
         return config;
     }
 
-    /** config.json as transformers reads it (q/k rows rotate-half, as every Hugging Face checkpoint has them). */
+    /**
+     * config.json as transformers reads it (q/k rows rotate-half, as every Hugging Face checkpoint has them). A
+     * llama2.c model, whose file names no special tokens, gets llama2.c's BOS 1 and EOS 2.
+     */
     public ObjectNode configJson() {
-        return config.toJson();
+        ObjectNode json = config.toJson();
+        if (model.base().format().equals(dev.squeeze.engine.model.llama2c.Llama2cFormat.NAME)) {
+            if (!json.has("bos_token_id")) {
+                json.put("bos_token_id", dev.squeeze.engine.data.text.Llama2cTokenizer.BOS);
+            }
+            if (!json.has("eos_token_id")) {
+                json.put("eos_token_id", dev.squeeze.engine.data.text.Llama2cTokenizer.EOS);
+            }
+        }
+        return json;
     }
 
     /** Every tensor in canonical order with its shape ({@code out × in} for linears). */

@@ -68,6 +68,11 @@ class GptqExporterTest {
         Path out = dir.resolve("gptq");
         ExportReport report = GptqExporter.write(run, out);
         assertEquals("gptq", report.format());
+        long onDisk;
+        try (var files = Files.list(out)) {
+            onDisk = files.mapToLong(f -> f.toFile().length()).sum();
+        }
+        assertEquals(onDisk, report.bytes());
 
         GptqCheckpoint ckpt = GptqCheckpoint.read(out);
         JsonNode q = JSON.readTree(out.resolve("config.json").toFile()).get("quantization_config");

@@ -182,6 +182,14 @@ class HfFolderExportTest {
         assertTrue(same.getMessage().contains("read from"), same.getMessage());
     }
 
+    private static JsonNode readJson(Path f) {
+        try {
+            return JSON.readTree(f.toFile());
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     private static float[] filled(int n, float v) {
         float[] a = new float[n];
         java.util.Arrays.fill(a, v);
@@ -216,6 +224,10 @@ class HfFolderExportTest {
         Path f32 = dir.resolve("stories-f32");
         HfFolderExport.write(run, f32, DType.F32);
         Model reread = ModelFormats.open(f32);
+        com.fasterxml.jackson.databind.JsonNode config = readJson(f32.resolve("config.json"));
+        assertEquals(1, config.get("bos_token_id").asInt());
+        assertEquals(2, config.get("eos_token_id").asInt());
+        assertEquals("<s>", readJson(f32.resolve("tokenizer_config.json")).get("bos_token").asText());
         HfTokenizer hfTok = HfTokenizer.load(f32);
         List<int[]> hfIds = corpus.tokens(range, hfTok);
         for (int i = 0; i < ids.size(); i++) {
