@@ -137,6 +137,8 @@ public final class Exports {
     private static ExportReport write(CompressedModel m, Format format, Path out, Options options, SqzContext run) {
         return switch (format) {
             case ONNX -> dev.squeeze.engine.export.onnx.OnnxExport.write(m, out);
+            case HF -> dev.squeeze.engine.export.hf.HfFolderExport.write(m, out, options.hfType());
+            case GPTQ -> dev.squeeze.engine.export.gptq.GptqExporter.write(m, out);
             default -> throw new SqueezeException("Export as " + format.word().toUpperCase(Locale.ROOT)
                     + " is not in this build", "export as another format");
         };
