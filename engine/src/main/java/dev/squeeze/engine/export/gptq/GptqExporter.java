@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.compress.QuantizedMatrix;
+import dev.squeeze.engine.compress.gptq.GptqSettings;
 import dev.squeeze.engine.compress.gptq.GptqTensor;
 import dev.squeeze.engine.export.CompressedModel;
 import dev.squeeze.engine.export.ExportReport;
@@ -172,6 +173,62 @@ public final class GptqExporter {
         return new ExportReport(dir, FORMAT, bytes, notes);
     }
 
+    /** Why codes of this width and a layer of this shape cannot be packed, or null when they can. */
+    private static String shapeProblem(int bits, int rows, int cols) {
+        if (bits != 2 && bits != 3 && bits != 4 && bits != 8) {
+            return bits + "-bit codes; GPTQ checkpoints hold 2, 3, 4 or 8 bits";
+        }
+        if (rows % 32 != 0 || cols % 32 != 0) {
+            return "its shape " + rows + " × " + cols + " (out × in) has a width that is not a multiple of 32,"
+                    + " which GPTQ's int32 packing needs";
+        }
+        return null;
+    }
+
+    /**
+     * Refuses, before any compression work, settings whose result no GPTQ checkpoint can hold: methods other than
+     * GPTQ and RTN, widths other than 2/3/4/8, GPTQ with float32 scales, layers outside the decoder blocks or with
+     * a width that is not a multiple of 32. (Whether RTN's float32 scales happen to be fp16 values is known only
+     * after quantizing; {@link #write} checks it.)
+     *
+     * @param settings per layer name, as a plan resolves for the model
+     */
+    public static void requireHolds(dev.squeeze.engine.model.Model base,
+                                    Map<String, dev.squeeze.engine.compress.MethodSettings> settings) {
+        List<String> blockLinears = new ArrayList<>();
+        for (var layer : base.layers()) {
+            String n = layer.name();
+            if (n.startsWith("model.layers.") && n.endsWith("_proj")) {
+                blockLinears.add(n);
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        for (var e : settings.entrySet()) {
+            String layer = e.getKey();
+            var w = base.findTensor(layer + ".weight");
+            String problem;
+            if (!blockLinears.contains(layer) || w.isEmpty() || w.get().rank() != 2) {
+                problem = "it is not a linear layer of a decoder block (GPTQ checkpoints quantize only those)";
+            } else if (e.getValue() instanceof GptqSettings g) {
+                problem = g.scalePrecision() != GptqSettings.ScalePrecision.FP16
+                        ? "float32 scales; GPTQ checkpoints store fp16 scales" : shapeProblem(g.bits(),
+                        (int) w.get().dim(0), (int) w.get().dim(1));
+            } else if (e.getValue() instanceof dev.squeeze.engine.compress.RtnSettings r) {
+                problem = shapeProblem(r.bits(), (int) w.get().dim(0), (int) w.get().dim(1));
+            } else {
+                problem = "method " + e.getValue().method() + "; GPTQ checkpoints hold GPTQ or RTN integer codes";
+            }
+            if (problem != null) {
+                problems.add(layer + " (" + e.getValue().describe() + "): " + problem);
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new SqueezeException("A GPTQ checkpoint cannot hold " + problems.size() + " of the layers: "
+                    + String.join("; ", problems.subList(0, Math.min(5, problems.size())))
+                    + (problems.size() > 5 ? "; and " + (problems.size() - 5) + " more" : ""), NEAREST);
+        }
+    }
+
     /** A Plan for a layer the format can hold, else the reason it cannot (a String). */
     private static Object plan(String layer, CompressedTensor t) {
         Source q;
@@ -185,12 +242,9 @@ public final class GptqExporter {
                     + " tensors";
         }
         int bits = q.bits();
-        if (bits != 2 && bits != 3 && bits != 4 && bits != 8) {
-            return bits + "-bit codes; GPTQ checkpoints hold 2, 3, 4 or 8 bits";
-        }
-        if (q.rows() % 32 != 0 || q.cols() % 32 != 0) {
-            return "its shape " + q.rows() + " × " + q.cols() + " is not a multiple of 32 in both dimensions, which"
-                    + " GPTQ's int32 packing needs";
+        String shape = shapeProblem(bits, q.rows(), q.cols());
+        if (shape != null) {
+            return shape;
         }
         int maxq = (1 << bits) - 1;
         boolean zeroAtZero = false;

@@ -339,6 +339,22 @@ class GptqExporterTest {
                 "lm_head");
         SqueezeException x = assertThrows(SqueezeException.class, () -> GptqExporter.write(oddRun, dir.resolve("o")));
         assertTrue(x.getMessage().contains("multiple of 32") && x.getMessage().contains("lm_head"), x.getMessage());
+        // The same, and methods and widths, are refused from the settings alone, before any compression work.
+        Map<String, dev.squeeze.engine.compress.MethodSettings> plan = new LinkedHashMap<>();
+        plan.put("model.layers.0.mlp.down_proj", GptqSettings.of(4, 16));
+        plan.put("model.layers.0.self_attn.q_proj", GptqSettings.of(6, 32));
+        plan.put("model.layers.0.self_attn.k_proj", MagnitudeSettings.of(Sparsity.unstructured(0.5)));
+        plan.put("model.layers.0.self_attn.v_proj", GptqSettings.of(4, 32).withScalePrecision(
+                GptqSettings.ScalePrecision.FP32));
+        plan.put("lm_head", new RtnSettings(4, 32, true));
+        SqueezeException pre = assertThrows(SqueezeException.class, () -> GptqExporter.requireHolds(odd, plan));
+        for (String layer : plan.keySet()) {
+            assertTrue(pre.getMessage().contains(layer), pre.getMessage());
+        }
+        plan.clear();
+        plan.put("model.layers.0.self_attn.o_proj", GptqSettings.of(3, 32).withActOrder(true));
+        plan.put("model.layers.0.self_attn.v_proj", new RtnSettings(8, 0, false));
+        GptqExporter.requireHolds(odd, plan);
         // Nothing quantized: not a GPTQ checkpoint.
         assertThrows(SqueezeException.class, () -> GptqExporter.write(CompressedModel.dense(base), dir.resolve("d")));
     }
