@@ -113,7 +113,8 @@ public final class Exports {
                 .filter(m -> m.contentHash().equals(run.summary().modelHash()))
                 .map(ResultsStore.StoredModel::architecture).findFirst().orElse("");
         requireHolds(format, architecture, "Run " + runId + " (" + run.summary().modelName() + ")");
-        CompressedModel m = RunWeights.reproduce(store, runId, hooks);
+        CompressedModel m = RunWeights.reproduce(store, runId, hooks, (model, settings) -> precheck(format, model,
+                settings));
         hooks.checkCancelled();
         return write(m, format, out, options, new SqzContext(store, run));
     }
@@ -122,6 +123,17 @@ public final class Exports {
     public static ExportReport convert(Model model, Format format, Path out, Options options) {
         requireHolds(format, model.architecture(), model.name());
         return write(CompressedModel.dense(model), format, out, options, null);
+    }
+
+    /**
+     * Refuses, before any compression work, a run whose layers the format cannot hold (for GPTQ: sparse, SpQR or
+     * low-rank layers, 5–7-bit codes, fp32 scales); formats that fall back per tensor accept every layer.
+     */
+    public static void precheck(Format format, Model model, java.util.Map<String,
+            dev.squeeze.engine.compress.MethodSettings> settings) {
+        if (format == Format.GPTQ) {
+            dev.squeeze.engine.export.gptq.GptqExporter.requireHolds(model, settings);
+        }
     }
 
     /** Writes an already compressed model (e.g. a GPTQ conversion made for the export). */
