@@ -76,6 +76,8 @@ public final class Sqz {
     static final long MAX_MANIFEST = 64L << 20;
     /** JSON sections (model, plan, run) are read into memory: larger ones are refused. */
     static final long MAX_JSON = 256L << 20;
+    /** Files up to this size are read into the heap; larger ones are memory-mapped (their tensors stay in the file). */
+    static final long SMALL = 16L << 20;
 
     private static final ValueLayout.OfLong LONG = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt INT = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -138,7 +140,18 @@ public final class Sqz {
             if (size < HEADER + FOOTER) {
                 throw damaged(abs, "it has " + size + " bytes, fewer than a header and a footer (" + (HEADER + FOOTER) + ")");
             }
-            all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto());
+            if (size <= SMALL) {
+                ByteBuffer buf = ByteBuffer.allocate((int) size);
+                while (buf.hasRemaining() && ch.read(buf, buf.position()) >= 0) {
+                    // read the whole small file
+                }
+                if (buf.hasRemaining()) {
+                    throw damaged(abs, "the file ended while it was read (it is being written?)");
+                }
+                all = MemorySegment.ofArray(buf.array());
+            } else {
+                all = ch.map(FileChannel.MapMode.READ_ONLY, 0, size, Arena.ofAuto());
+            }
         } catch (IOException e) {
             throw new SqueezeException("Cannot read bundle " + abs + ": " + e.getMessage(),
                     "check that the file is readable", e);
