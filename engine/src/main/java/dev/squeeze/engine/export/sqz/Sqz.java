@@ -95,6 +95,14 @@ public final class Sqz {
         return SqzWriter.write(contents, out);
     }
 
+    /**
+     * Evaluates the bundle again with its compressed layers' own operators on the data its run was evaluated on
+     * and sets the measured metrics beside the stored ones ({@link SqzEvaluation#evaluate(SqzBundle)}).
+     */
+    public static SqzEvaluation evaluate(SqzBundle bundle) {
+        return SqzEvaluation.evaluate(bundle);
+    }
+
     /** Whether the bytes start like a bundle. */
     public static boolean recognizes(byte[] head) {
         if (head.length < MAGIC.length) {

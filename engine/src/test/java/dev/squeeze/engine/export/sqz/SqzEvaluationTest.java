@@ -139,7 +139,14 @@ class SqzEvaluationTest {
                             + " compressed layers %d bits = %d bytes + uncompressed tensors %d bytes = %d; run size %d%n",
                     report.bytes(), model.storedBytes(), storedBits, storedBits / 8, denseRest,
                     storedBits / 8 + denseRest, outcome.sizeBytes());
+            long layerBytes = b.layerEntries().values().stream().mapToLong(l -> l.payload().byteSize()).sum();
+            long tok = b.tokenizerFiles().values().stream().mapToLong(x -> x.length).sum();
+            System.out.printf("bundle sections: packed layers %d bytes (stored bits / 8 = %d), uncompressed tensors %d,"
+                    + " tokenizer %d, JSON (model, plan, run, manifest) + alignment + header/footer %d%n",
+                    layerBytes, storedBits / 8, denseRest, tok, report.bytes() - layerBytes - denseRest - tok);
             assertTrue(report.bytes() < model.storedBytes());
+            // Packing costs only the few bytes of each array's tag, width and count over the counted bits.
+            assertTrue(layerBytes - storedBits / 8 < 40L * capture.tensors.size(), layerBytes + " vs " + storedBits / 8);
             assertEquals(LlamaLayers.q(0), b.compressedLayers().getFirst());
         }
     }

@@ -353,6 +353,62 @@ class SqzRoundTripTest {
     }
 
     @Test
+    void squeezeInspectOpensABundleAndRefusesADamagedOneWithoutAStackTrace() throws IOException {
+        CompressedModel cm = model(Map.of("fc", GptqSettings.of(4, 16)), 9);
+        Path file = dir.resolve("cli.sqz");
+        Sqz.write(new SqzContents(cm, null, List.of(), List.of(), Map.of()), file);
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        int code = dev.squeeze.engine.cli.SqueezeCli.execute(new String[]{"inspect", file.toString()},
+                new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+        assertEquals(0, code, err.toString());
+        assertTrue(out.toString().contains("fc") && out.toString().contains("sqz"), out.toString());
+
+        byte[] bytes = Files.readAllBytes(file);
+        bytes[bytes.length / 2] ^= 0x55;
+        Path bad = write("bad.sqz", bytes);
+        out = new java.io.StringWriter();
+        err = new java.io.StringWriter();
+        code = dev.squeeze.engine.cli.SqueezeCli.execute(new String[]{"inspect", bad.toString()},
+                new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true));
+        assertEquals(dev.squeeze.engine.cli.SqueezeCli.EXIT_INPUT, code);
+        assertTrue(err.toString().contains("Damaged .sqz bundle") && err.toString().contains("Fix:"), err.toString());
+        assertFalse(err.toString().contains("\tat "), err.toString());
+    }
+
+    @Test
+    void int8GroupTensorsOfALlama2cModelStayInTheirStoredForm() {
+        Path q8 = dev.squeeze.engine.testing.SharedData.require("models/stories260K/stories260K_q8.bin");
+        Model base = ModelFormats.open(q8);
+        String layer = "model.layers.0.mlp.down_proj";
+        Tensor w = base.tensor(layer + ".weight");
+        RtnSettings rtn = new RtnSettings(4, 32, true);
+        CompressedTensor t = Methods.compress(new LayerInput(layer, w.floats(), (int) w.dim(0), (int) w.dim(1), null), rtn);
+        CompressedModel cm = new CompressedModel(base, Map.of(layer, t), Map.of(layer, rtn), "q8 + rtn", null);
+        Path file = dir.resolve("q8.sqz");
+        Sqz.write(SqzContents.of(cm, null, List.of(), List.of()), file);
+        Model view = Sqz.read(file).model();
+        int int8 = 0;
+        for (Tensor bt : base.tensors().values()) {
+            Tensor vt = view.tensor(bt.name());
+            if (bt.name().equals(layer + ".weight")) {
+                assertArrayEquals(t.dequantize(), vt.floats());
+                continue;
+            }
+            assertEquals(bt.dtype(), vt.dtype(), bt.name());
+            assertEquals(bt.groupSize(), vt.groupSize(), bt.name());
+            assertEquals(bt.bytes(), vt.bytes(), bt.name());
+            int8 += bt.dtype() == DType.I8_GROUPS ? 1 : 0;
+        }
+        assertTrue(int8 > 0, "the q8 checkpoint has int8-group tensors");
+        assertEquals(base.storedBytes() - storedSizeOf(base, layer) + Math.ceilDiv(t.storedBits(), 8), view.storedBytes());
+    }
+
+    private static long storedSizeOf(Model m, String layer) {
+        return dev.squeeze.engine.model.StoredSizes.of(m, m.tensor(layer + ".weight"));
+    }
+
+    @Test
     void symmetricZeroPointsAreImpliedByTheWidthAndComeBack() {
         // Symmetric zero points (maxq+1)/2 are not stored; the reader gives them back.
         CompressedModel cm = model(Map.of("a", new RtnSettings(4, 0, true)), 8);
