@@ -46,13 +46,16 @@ public record SqzContents(CompressedModel model, StoredRun run, List<RunRecord.M
     /**
      * The tokenizer files of a language model as the evaluation finds them beside it: llama2.c's
      * {@code tok<vocab>.bin} (else {@code tokenizer.bin}); for a Hugging Face folder {@code tokenizer.json} with
-     * {@code tokenizer_config.json} and {@code config.json} when present (they name BOS and EOS). Empty for other
-     * models.
+     * {@code tokenizer_config.json} and {@code config.json} when present (they name BOS and EOS); a bundle's own
+     * tokenizer files. Empty for other models.
      */
     public static Map<String, byte[]> tokenizerFilesBeside(Model model) {
         Map<String, byte[]> out = new LinkedHashMap<>();
         if (!LlamaConfig.ARCHITECTURE.equals(model.architecture()) || model.source().startsWith("builtin:")) {
             return out;
+        }
+        if (Sqz.FORMAT.equals(model.format())) {
+            return new LinkedHashMap<>(Sqz.read(Path.of(model.source())).tokenizerFiles()); // a bundle carries its own
         }
         Path source = Path.of(model.source());
         Path dir = Files.isDirectory(source) ? source : source.getParent();

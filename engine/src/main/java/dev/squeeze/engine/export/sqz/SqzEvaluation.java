@@ -14,8 +14,6 @@ import dev.squeeze.engine.eval.ClassifierEvaluator;
 import dev.squeeze.engine.eval.ClassifierMetrics;
 import dev.squeeze.engine.eval.Perplexity;
 import dev.squeeze.engine.model.Model;
-import dev.squeeze.engine.model.hf.HfModelFormat;
-import dev.squeeze.engine.model.llama2c.Llama2cFormat;
 import dev.squeeze.engine.nn.LinearOp;
 import dev.squeeze.engine.nn.MlpClassifier;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
@@ -85,6 +83,7 @@ public record SqzEvaluation(String on, List<RunRecord.Metric> stored, List<RunRe
      * when the model takes 28×28 digits. The data must hash to what the run recorded.
      */
     public static SqzEvaluation evaluate(SqzBundle b) {
+        evaluationRecord(b); // a bundle without a run has nothing to be compared with: said before any data is sought
         Model m = b.model();
         if (LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
             Path text = EvaluationData.find(EvaluationData.TINYSTORIES).orElseThrow(() -> new SqueezeException(
@@ -175,14 +174,12 @@ public record SqzEvaluation(String on, List<RunRecord.Metric> stored, List<RunRe
     public static Tokenizer tokenizer(SqzBundle b) {
         Map<String, byte[]> files = b.tokenizerFiles();
         String where = b.file() + " (tokenizer ";
-        if (Llama2cFormat.NAME.equals(b.base().format())) {
+        // Told by the files, not the base format: a bundle made from a bundle keeps its first base's tokenizer.
+        Optional<String> llama2c = files.keySet().stream().filter(n -> n.endsWith(".bin")).findFirst();
+        if (llama2c.isPresent()) {
             int vocab = LlamaConfig.fromMetadata(b.model()).vocabSize();
-            for (Map.Entry<String, byte[]> e : files.entrySet()) {
-                if (e.getKey().endsWith(".bin")) {
-                    return Llama2cTokenizer.parse(e.getValue(), where + e.getKey() + ")", vocab);
-                }
-            }
-        } else if (HfModelFormat.NAME.equals(b.base().format()) && files.containsKey("tokenizer.json")) {
+            return Llama2cTokenizer.parse(files.get(llama2c.get()), where + llama2c.get() + ")", vocab);
+        } else if (files.containsKey("tokenizer.json")) {
             Path dir = null;
             try {
                 dir = Files.createTempDirectory("squeeze-sqz-tokenizer");

@@ -38,6 +38,7 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
@@ -95,6 +96,10 @@ class SqzEvaluationTest {
             double top1 = store.metrics(id).stream().filter(m -> m.name().equals("top1")).findFirst().orElseThrow().value();
             assertEquals(top1, e.measured().getFirst().value());
             assertTrue(e.measured().size() > 1, "per-class accuracies are compared too");
+            // Other images are not the run's: refused, not silently compared.
+            var other = assertThrows(dev.squeeze.engine.SqueezeException.class,
+                    () -> SqzEvaluation.evaluate(b, eval.head(50)));
+            assertTrue(other.getMessage().contains("not those the run"), other.getMessage());
         }
     }
 
@@ -130,6 +135,18 @@ class SqzEvaluationTest {
             SqzEvaluation e = SqzEvaluation.evaluate(b, corpus);
             assertTrue(e.identical(), e.differences().toString());
             assertEquals(outcome.perplexity(), e.measured().getFirst().value());
+            var otherStories = assertThrows(dev.squeeze.engine.SqueezeException.class, () -> SqzEvaluation.evaluate(b,
+                    new TextEvaluation(corpus, StoryRange.of(501, 505), SqzEvaluation.tokenizer(b))));
+            assertTrue(otherStories.getMessage().contains("is not the text the run"), otherStories.getMessage());
+            // A bundle made from the bundle keeps the tokenizer and evaluates the same.
+            Path again = dir.resolve("again.sqz");
+            Model view = b.model();
+            Map<String, CompressedTensor> layers = b.compressed();
+            Map<String, MethodSettings> layerSettings = new LinkedHashMap<>();
+            layers.keySet().forEach(l -> layerSettings.put(l, b.settings(l)));
+            Sqz.write(SqzContents.of(new CompressedModel(view, layers, layerSettings, "again", outcome.runId()),
+                    run, b.metrics(), b.layerResults()), again);
+            assertTrue(SqzEvaluation.evaluate(Sqz.read(again), corpus).identical());
 
             long storedBits = capture.tensors.values().stream().mapToLong(CompressedTensor::storedBits).sum();
             long denseRest = model.tensors().values().stream()

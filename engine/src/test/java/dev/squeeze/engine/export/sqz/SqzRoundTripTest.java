@@ -409,6 +409,25 @@ class SqzRoundTripTest {
     }
 
     @Test
+    void anOnnxGraphIsRefusedWithTheFormatThatHoldsIt() {
+        Model onnx = ModelFormats.open(dev.squeeze.engine.testing.SharedData.require("models/mnist-7/mnist-7.onnx"));
+        Path file = dir.resolve("mnist.sqz");
+        SqueezeException e = assertThrows(SqueezeException.class, () -> Sqz.write(new SqzContents(
+                CompressedModel.dense(onnx), null, List.of(), List.of(), Map.of()), file));
+        assertTrue(e.getMessage().contains("ONNX") && e.fix().contains("--format onnx"), e.getMessage());
+        assertFalse(Files.exists(file));
+    }
+
+    @Test
+    void aBundleWithoutARunHasNothingToBeEvaluatedAgainst() {
+        CompressedModel cm = model(Map.of("a", RtnSettings.perRow(4)), 10);
+        Path file = dir.resolve("norun.sqz");
+        Sqz.write(new SqzContents(cm, null, List.of(), List.of(), Map.of()), file);
+        SqueezeException e = assertThrows(SqueezeException.class, () -> Sqz.evaluate(Sqz.read(file)));
+        assertTrue(e.getMessage().contains("carries no run"), e.getMessage());
+    }
+
+    @Test
     void symmetricZeroPointsAreImpliedByTheWidthAndComeBack() {
         // Symmetric zero points (maxq+1)/2 are not stored; the reader gives them back.
         CompressedModel cm = model(Map.of("a", new RtnSettings(4, 0, true)), 8);
