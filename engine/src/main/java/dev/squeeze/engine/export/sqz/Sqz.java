@@ -280,6 +280,10 @@ public final class Sqz {
                     JsonNode settingsNode = e.get("settings");
                     require(settingsNode != null && settingsNode.isObject(), "layer '" + layer + "' has no settings");
                     MethodSettings settings = settings(file, layer, settingsNode);
+                    if (!attrs.has("settings") && List.of("rtn", "gptq", "spqr").contains(kind)) {
+                        // Written once when the tensor's own settings are the layer's.
+                        attrs = ((com.fasterxml.jackson.databind.node.ObjectNode) attrs.deepCopy()).set("settings", settingsNode);
+                    }
                     SqzBundle.LayerEntry le = new SqzBundle.LayerEntry(layer, kind, attrs, settings, sections.get(name));
                     layers.put(layer, le);
                 }

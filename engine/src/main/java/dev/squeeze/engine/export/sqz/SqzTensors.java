@@ -22,7 +22,9 @@ import java.util.Locale;
 
 /**
  * Each compressed tensor kind as a {@code .sqz} layer section: its scalars (shape, settings, layout) go into the
- * section's manifest entry as {@code attrs}, its arrays into the payload in a fixed order ({@link SqzArrays}).
+ * section's manifest entry as {@code attrs}, its arrays into the payload in a fixed order ({@link SqzArrays}). The
+ * tensor's own settings ({@code attrs.settings}) are left out when they equal the layer's ({@code settings} of the
+ * entry), which the reader then uses.
  * Reading rebuilds the tensor through its own checking factory ({@code fromParts}), so a bundle can only give
  * tensors their method could have made.
  *

@@ -90,7 +90,11 @@ final class SqzWriter {
                     ObjectNode extra = F.objectNode().put("kind", enc.kind());
                     extra.set("attrs", enc.attrs());
                     MethodSettings ms = cm.settings().get(layer);
-                    extra.set("settings", SettingsJson.write(ms));
+                    ObjectNode layerSettings = SettingsJson.write(ms);
+                    extra.set("settings", layerSettings);
+                    if (layerSettings.equals(enc.attrs().get("settings"))) {
+                        enc.attrs().remove("settings"); // the tensor's own settings are the layer's: written once
+                    }
                     s.section(sections, "layer/" + layer, "layer", extra, enc.payload());
                     notes.add(new ExportReport.TensorNote(t.name(), enc.kind() + " packed (" + ct.describe() + ")",
                             true, ""));
