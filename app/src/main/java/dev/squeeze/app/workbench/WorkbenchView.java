@@ -379,7 +379,7 @@ public final class WorkbenchView {
         chooser.setTitle("Open a model");
         // Formats are recognised by content, not extension; the filter only helps finding files.
         chooser.getExtensionFilters().addAll(
-                new FileChooser.ExtensionFilter("Models", "*.safetensors", "*.onnx", "*.bin", "*.json"),
+                new FileChooser.ExtensionFilter("Models", "*.safetensors", "*.onnx", "*.bin", "*.json", "*.gguf", "*.sqz"),
                 new FileChooser.ExtensionFilter("All files", "*"));
         File f = chooser.showOpenDialog(stage);
         if (f != null) {

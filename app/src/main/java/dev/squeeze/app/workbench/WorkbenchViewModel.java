@@ -116,6 +116,7 @@ public final class WorkbenchViewModel {
                 pareto.error().set(null);
             }
         });
+        pareto.setAnnounce(text -> notifications.add(Notification.of(text)));
         this.workers.set(Math.max(1, Math.min(jobOptions.workers(), JobsViewModel.MAX_WORKERS)));
         useJobs(newJobs());
     }
