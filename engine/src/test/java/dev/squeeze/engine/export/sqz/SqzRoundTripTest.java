@@ -409,6 +409,25 @@ class SqzRoundTripTest {
     }
 
     @Test
+    void aLargeBundleIsReadInPlaceFromTheMappedFile() {
+        CompressedModel small = model(Map.of("a", GptqSettings.of(4, 16)), 11);
+        Map<String, Tensor> tensors = new LinkedHashMap<>(small.base().tensors());
+        float[] big = new float[5_000_000]; // 20 MB: above the size read into the heap
+        for (int i = 0; i < big.length; i++) {
+            big[i] = i * 0.25f;
+        }
+        tensors.put("embed.weight", Tensor.of("embed.weight", big, 5000, 1000));
+        Model base = new Model("big", "/nowhere/big.safetensors", "safetensors", "mlp", "cd".repeat(32), tensors, Map.of());
+        CompressedModel cm = new CompressedModel(base, small.compressed(), small.settings(), "big", null);
+        Path file = dir.resolve("big.sqz");
+        Sqz.write(new SqzContents(cm, null, List.of(), List.of(), Map.of()), file);
+        SqzBundle b = Sqz.read(file);
+        assertTrue(b.model().tensor("embed.weight").bytes().isDirect(), "a mapped file's tensor is not copied to the heap");
+        assertArrayEquals(big, b.model().tensor("embed.weight").floats());
+        assertSame(small.compressed().get("a"), b.layer("a"));
+    }
+
+    @Test
     void anOnnxGraphIsRefusedWithTheFormatThatHoldsIt() {
         Model onnx = ModelFormats.open(dev.squeeze.engine.testing.SharedData.require("models/mnist-7/mnist-7.onnx"));
         Path file = dir.resolve("mnist.sqz");
