@@ -151,6 +151,11 @@ public final class Exports {
             case ONNX -> dev.squeeze.engine.export.onnx.OnnxExport.write(m, out);
             case HF -> dev.squeeze.engine.export.hf.HfFolderExport.write(m, out, options.hfType());
             case GPTQ -> dev.squeeze.engine.export.gptq.GptqExporter.write(m, out);
+            case SQZ -> dev.squeeze.engine.export.sqz.Sqz.write(run == null
+                    ? new dev.squeeze.engine.export.sqz.SqzContents(m, null, java.util.List.of(), java.util.List.of(),
+                    dev.squeeze.engine.export.sqz.SqzContents.tokenizerFilesBeside(m.base()))
+                    : dev.squeeze.engine.export.sqz.SqzContents.of(m, run.run(), run.store().metrics(m.runId()),
+                    run.store().layerResults(m.runId())), out);
             default -> throw new SqueezeException("Export as " + format.word().toUpperCase(Locale.ROOT)
                     + " is not in this build", "export as another format");
         };
