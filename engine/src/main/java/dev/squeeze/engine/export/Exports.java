@@ -4,6 +4,7 @@ import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.export.gguf.GgmlType;
 import dev.squeeze.engine.model.DType;
 import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.model.onnx.OnnxModel;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.runs.RunHooks;
 import dev.squeeze.engine.store.ResultsStore;
@@ -33,7 +34,7 @@ public final class Exports {
         GPTQ("gptq", true, false),
         /** ONNX with compressed initializers and DequantizeLinear, for classifiers. */
         ONNX("onnx", false, true),
-        /** Squeeze's own bundle: packed tensors, plan, provenance, metrics; any model. */
+        /** Squeeze's own bundle: packed tensors, plan, provenance, metrics; Llama-family models and MLPs. */
         SQZ("sqz", true, true);
 
         private final String word;
@@ -63,6 +64,9 @@ public final class Exports {
 
         /** Whether a model of this architecture can be written in this format. */
         public boolean holds(String architecture) {
+            if (this == SQZ && OnnxModel.ARCHITECTURE.equals(architecture)) {
+                return false; // a bundle carries tensors, not an ONNX graph
+            }
             return LlamaConfig.ARCHITECTURE.equals(architecture) ? languageModels : classifiers;
         }
 
@@ -97,10 +101,15 @@ public final class Exports {
     public static void requireHolds(Format format, String architecture, String what) {
         if (!format.holds(architecture)) {
             String can = java.util.Arrays.stream(Format.values()).filter(f -> f.holds(architecture))
-                    .map(Format::word).reduce((a, b) -> a + ", " + b).orElse("none");
-            throw new SqueezeException(what + " is a " + architecture + " model, which " + format.word()
-                    + (format == Format.ONNX ? " holds only for classifiers" : " holds only for Llama-family models"),
-                    "export it as " + can);
+                    .map(Format::word).reduce((a, b) -> a + " or " + b).orElse("none");
+            String kind = LlamaConfig.ARCHITECTURE.equals(architecture) ? "a Llama-family language model"
+                    : OnnxModel.ARCHITECTURE.equals(architecture) ? "an ONNX classifier" : "a classifier (" + architecture + ")";
+            String holds = switch (format) {
+                case ONNX -> "ONNX export is for classifiers";
+                case SQZ -> "a .sqz bundle carries tensors, not an ONNX graph";
+                default -> format.word() + " export is for Llama-family models";
+            };
+            throw new SqueezeException(what + " is " + kind + "; " + holds, "export it as " + can);
         }
     }
 
