@@ -1,5 +1,6 @@
 package dev.squeeze.engine.export.gguf;
 
+import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.model.DType;
 
 import java.nio.ByteBuffer;
@@ -14,6 +15,14 @@ import java.nio.ByteOrder;
  *   <li>Q4_0: {@code d = m / -8} where m is the value of largest magnitude (sign kept),
  *       {@code q = min(15, trunc(x / d + 8.5))}; the first 16 values of a block go to the low nibbles, the last
  *       16 to the high nibbles.</li>
+ *   <li>Q4_K ({@code quantize_row_q4_K_ref}): per sub-block of 32 a scale and a min fitted by ggml's weighted
+ *       search ({@code make_qkx2_quants}: weights {@code rms + |x|}, 21 candidate scales around
+ *       {@code 15 / (max − min)}, least-squares refit, the smallest weighted squared error kept), the 8 scales and
+ *       8 mins quantized to 6 bits against the super-block's largest ({@code d = max_scale / 63},
+ *       {@code dmin = max_min / 63}, packed as {@code get_scale_min_k4} reads them), then each value's code
+ *       {@code nearest((x + dmin·m) / (d·sc))} clamped to 0..15; ggml's {@code nearest_int} rounds halves to
+ *       even.</li>
+ *   <li>Q6_K is decoded only ({@code dequantize_row_q6_K}); BF16 is the model readers' {@link DType#BF16}.</li>
  * </ul>
  * The arithmetic is float32, as in ggml; fp16 conversion rounds to nearest even, as the hardware conversion
  * ggml uses on x86 does. F32 and F16 rows are the model readers' own {@link DType} encodings.
@@ -30,6 +39,10 @@ public final class GgmlBlocks {
             case F16 -> out.put(DType.F16.encode(row));
             case Q8_0 -> encodeQ8(row, out);
             case Q4_0 -> encodeQ4(row, out);
+            case Q4_K -> encodeQ4K(row, out);
+            case BF16 -> out.put(DType.BF16.encode(row));
+            case Q6_K -> throw new SqueezeException("Squeeze reads Q6_K tensors but does not write them",
+                    "write the tensor as Q8_0, Q4_K or F16");
         }
     }
 
@@ -37,8 +50,8 @@ public final class GgmlBlocks {
     public static void decode(GgmlType type, ByteBuffer in, float[] values) {
         in.order(ByteOrder.LITTLE_ENDIAN);
         switch (type) {
-            case F32, F16 -> {
-                DType plain = type == GgmlType.F32 ? DType.F32 : DType.F16;
+            case F32, F16, BF16 -> {
+                DType plain = type == GgmlType.F32 ? DType.F32 : type == GgmlType.F16 ? DType.F16 : DType.BF16;
                 plain.decode(in.slice(), values, 0, values.length);
                 in.position(in.position() + values.length * type.typeSize());
             }
@@ -60,7 +73,240 @@ public final class GgmlBlocks {
                     }
                 }
             }
+            case Q4_K -> decodeQ4K(in, values);
+            case Q6_K -> decodeQ6K(in, values);
         }
+    }
+
+    /** {@code dequantize_row_q4_K}: {@code y = d·sc·q − dmin·m} per sub-block of 32, in float32 as ggml does. */
+    private static void decodeQ4K(ByteBuffer in, float[] values) {
+        byte[] scales = new byte[12];
+        byte[] qs = new byte[128];
+        for (int b = 0; b < values.length; b += 256) {
+            float d = Float.float16ToFloat(in.getShort());
+            float min = Float.float16ToFloat(in.getShort());
+            in.get(scales);
+            in.get(qs);
+            int y = b;
+            for (int j = 0, is = 0; j < 256; j += 64, is += 2) {
+                float d1 = d * scale(is, scales);
+                float m1 = min * min(is, scales);
+                float d2 = d * scale(is + 1, scales);
+                float m2 = min * min(is + 1, scales);
+                int q = j / 2;
+                for (int l = 0; l < 32; l++) {
+                    values[y++] = d1 * (qs[q + l] & 0x0f) - m1;
+                }
+                for (int l = 0; l < 32; l++) {
+                    values[y++] = d2 * ((qs[q + l] & 0xff) >>> 4) - m2;
+                }
+            }
+        }
+    }
+
+    /** {@code dequantize_row_q6_K}: {@code y = d·sc·(q − 32)} per sub-block of 16, in float32 as ggml does. */
+    private static void decodeQ6K(ByteBuffer in, float[] values) {
+        byte[] ql = new byte[128];
+        byte[] qh = new byte[64];
+        byte[] sc = new byte[16];
+        for (int b = 0; b < values.length; b += 256) {
+            in.get(ql);
+            in.get(qh);
+            in.get(sc);
+            float d = Float.float16ToFloat(in.getShort());
+            for (int n = 0; n < 2; n++) {
+                int y = b + 128 * n;
+                int l0 = 64 * n;
+                int h0 = 32 * n;
+                int s0 = 8 * n;
+                for (int l = 0; l < 32; l++) {
+                    int is = s0 + l / 16;
+                    int lo = ql[l0 + l] & 0xff;
+                    int hi = ql[l0 + l + 32] & 0xff;
+                    int h = qh[h0 + l] & 0xff;
+                    int q1 = ((lo & 0xf) | ((h & 3) << 4)) - 32;
+                    int q2 = ((hi & 0xf) | (((h >>> 2) & 3) << 4)) - 32;
+                    int q3 = ((lo >>> 4) | (((h >>> 4) & 3) << 4)) - 32;
+                    int q4 = ((hi >>> 4) | (((h >>> 6) & 3) << 4)) - 32;
+                    values[y + l] = d * sc[is] * q1;
+                    values[y + l + 32] = d * sc[is + 2] * q2;
+                    values[y + l + 64] = d * sc[is + 4] * q3;
+                    values[y + l + 96] = d * sc[is + 6] * q4;
+                }
+            }
+        }
+    }
+
+    /** The 6-bit scale of sub-block {@code j} of a Q4_K super-block (ggml's {@code get_scale_min_k4}). */
+    static int scale(int j, byte[] scales) {
+        return j < 4 ? scales[j] & 63 : (scales[j + 4] & 0x0f) | (((scales[j - 4] & 0xff) >>> 6) << 4);
+    }
+
+    /** The 6-bit min of sub-block {@code j} of a Q4_K super-block (ggml's {@code get_scale_min_k4}). */
+    static int min(int j, byte[] scales) {
+        return j < 4 ? scales[j + 4] & 63 : ((scales[j + 4] & 0xff) >>> 4) | (((scales[j] & 0xff) >>> 6) << 4);
+    }
+
+    /** {@code quantize_row_q4_K_ref}, step for step in float32. */
+    private static void encodeQ4K(float[] row, ByteBuffer out) {
+        int[] codes = new int[256];
+        int[] aux = new int[32];
+        float[] weights = new float[32];
+        float[] mins = new float[8];
+        float[] scales = new float[8];
+        float[] minOut = new float[1];
+        byte[] packed = new byte[12];
+        for (int b = 0; b < row.length; b += 256) {
+            float maxScale = 0f;
+            float maxMin = 0f;
+            for (int j = 0; j < 8; j++) {
+                int x0 = b + 32 * j;
+                float sumX2 = 0f;
+                for (int l = 0; l < 32; l++) {
+                    sumX2 += row[x0 + l] * row[x0 + l];
+                }
+                float avX = (float) Math.sqrt(sumX2 / 32f);
+                for (int l = 0; l < 32; l++) {
+                    weights[l] = avX + Math.abs(row[x0 + l]);
+                }
+                scales[j] = makeQkx2Quants(row, x0, weights, codes, 32 * j, minOut, aux);
+                mins[j] = minOut[0];
+                if (scales[j] > maxScale) {
+                    maxScale = scales[j];
+                }
+                if (mins[j] > maxMin) {
+                    maxMin = mins[j];
+                }
+            }
+            float invScale = maxScale > 0 ? 63f / maxScale : 0f;
+            float invMin = maxMin > 0 ? 63f / maxMin : 0f;
+            java.util.Arrays.fill(packed, (byte) 0);
+            for (int j = 0; j < 8; j++) {
+                // As C: the int is stored in a uint8_t before it is clamped to 63.
+                int ls = Math.min(63, nearestInt(invScale * scales[j]) & 0xff);
+                int lm = Math.min(63, nearestInt(invMin * mins[j]) & 0xff);
+                if (j < 4) {
+                    packed[j] = (byte) ls;
+                    packed[j + 4] = (byte) lm;
+                } else {
+                    packed[j + 4] = (byte) ((ls & 0xf) | ((lm & 0xf) << 4));
+                    packed[j - 4] |= (byte) ((ls >>> 4) << 6);
+                    packed[j] |= (byte) ((lm >>> 4) << 6);
+                }
+            }
+            short dBits = Float.floatToFloat16(maxScale / 63f);
+            short dminBits = Float.floatToFloat16(maxMin / 63f);
+            float dAll = Float.float16ToFloat(dBits);
+            float dminAll = Float.float16ToFloat(dminBits);
+            for (int j = 0; j < 8; j++) {
+                float d = dAll * scale(j, packed);
+                if (d == 0f) {
+                    continue; // the codes of the search stay, as in ggml
+                }
+                float dm = dminAll * min(j, packed);
+                for (int i = 0; i < 32; i++) {
+                    int l = nearestInt((row[b + 32 * j + i] + dm) / d);
+                    codes[32 * j + i] = Math.max(0, Math.min(15, l));
+                }
+            }
+            out.putShort(dBits);
+            out.putShort(dminBits);
+            out.put(packed);
+            for (int j = 0; j < 256; j += 64) {
+                for (int l = 0; l < 32; l++) {
+                    out.put((byte) (codes[j + l] | codes[j + l + 32] << 4));
+                }
+            }
+        }
+    }
+
+    /**
+     * ggml's {@code make_qkx2_quants(32, 15, x, weights, L, &the_min, Laux, -1, 0.1, 20, false)}: fits
+     * {@code x ≈ scale·L − the_min} with codes L in 0..15; writes L to {@code codes[at ..]} and the min to
+     * {@code minOut[0]}, returns the scale.
+     */
+    private static float makeQkx2Quants(float[] row, int x0, float[] weights, int[] codes, int at, float[] minOut,
+                                        int[] aux) {
+        final int n = 32;
+        final int nmax = 15;
+        final float rmin = -1f;
+        final float rdelta = 0.1f;
+        final int nstep = 20;
+        float min = row[x0];
+        float max = row[x0];
+        float sumW = weights[0];
+        float sumX = sumW * row[x0];
+        for (int i = 1; i < n; i++) {
+            float x = row[x0 + i];
+            if (x < min) {
+                min = x;
+            }
+            if (x > max) {
+                max = x;
+            }
+            float w = weights[i];
+            sumW += w;
+            sumX += w * x;
+        }
+        if (min > 0) {
+            min = 0;
+        }
+        if (max == min) {
+            java.util.Arrays.fill(codes, at, at + n, 0);
+            minOut[0] = -min;
+            return 0f;
+        }
+        float iscale = nmax / (max - min);
+        float scale = 1 / iscale;
+        float bestError = 0;
+        for (int i = 0; i < n; i++) {
+            int l = nearestInt(iscale * (row[x0 + i] - min));
+            codes[at + i] = Math.max(0, Math.min(nmax, l));
+            float diff = scale * codes[at + i] + min - row[x0 + i];
+            bestError += weights[i] * (diff * diff);
+        }
+        for (int is = 0; is <= nstep; is++) {
+            iscale = (rmin + rdelta * is + nmax) / (max - min);
+            float sumL = 0;
+            float sumL2 = 0;
+            float sumXL = 0;
+            for (int i = 0; i < n; i++) {
+                int l = Math.max(0, Math.min(nmax, nearestInt(iscale * (row[x0 + i] - min))));
+                aux[i] = l;
+                float w = weights[i];
+                sumL += w * l;
+                sumL2 += w * l * l;
+                sumXL += w * l * row[x0 + i];
+            }
+            float det = sumW * sumL2 - sumL * sumL;
+            if (det > 0) {
+                float thisScale = (sumW * sumXL - sumX * sumL) / det;
+                float thisMin = (sumL2 * sumX - sumL * sumXL) / det;
+                if (thisMin > 0) {
+                    thisMin = 0;
+                    thisScale = sumXL / sumL2;
+                }
+                float curError = 0;
+                for (int i = 0; i < n; i++) {
+                    float diff = thisScale * aux[i] + thisMin - row[x0 + i];
+                    curError += weights[i] * (diff * diff);
+                }
+                if (curError < bestError) {
+                    System.arraycopy(aux, 0, codes, at, n);
+                    bestError = curError;
+                    scale = thisScale;
+                    min = thisMin;
+                }
+            }
+        }
+        minOut[0] = -min;
+        return scale;
+    }
+
+    /** ggml's {@code nearest_int}: adding 1.5·2^23 rounds to an integer (halves to even) in the low mantissa bits. */
+    static int nearestInt(float v) {
+        int bits = Float.floatToRawIntBits(v + 12582912f);
+        return (bits & 0x007fffff) - 0x00400000;
     }
 
     private static void encodeQ8(float[] row, ByteBuffer out) {
