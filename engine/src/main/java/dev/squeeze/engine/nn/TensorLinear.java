@@ -104,8 +104,9 @@ public final class TensorLinear implements LinearOp {
                         dst[offset + i] = Float.intBitsToFloat((s[i] & 0xffff) << 16);
                     }
                 }
-                // Quantized storage (llama2.c int8 groups) is dequantized a row at a time, never as a whole.
-                case I8_GROUPS -> tensor.decode((long) r * cols, dst, offset, cols);
+                // Quantized storage (llama2.c int8 groups, GGUF blocks) is dequantized a row at a time, never as a
+                // whole.
+                case I8_GROUPS, BLOCKS -> tensor.decode((long) r * cols, dst, offset, cols);
             }
         }
 
