@@ -15,7 +15,7 @@ public final class Tensor {
     private final DType dtype;
     private final long[] shape;
     private final ByteBuffer bytes;
-    /** Values per float32 scale for {@link DType#I8_GROUPS}; 0 for the plain types. */
+    /** Values per float32 scale for {@link DType#I8_GROUPS}, per block for {@link DType#BLOCKS}; else 0. */
     private final int groupSize;
     /** How {@link DType#BLOCKS} values are stored; null for the other types. */
     private final BlockCodec codec;
@@ -86,9 +86,14 @@ public final class Tensor {
         return dtype;
     }
 
-    /** Values per scale for {@link DType#I8_GROUPS}; 0 for plain types. */
+    /** Values per scale for {@link DType#I8_GROUPS}, per block for {@link DType#BLOCKS}; 0 for plain types. */
     public int groupSize() {
         return groupSize;
+    }
+
+    /** How {@link DType#BLOCKS} values are stored; null for the other types. */
+    public BlockCodec codec() {
+        return codec;
     }
 
     public long[] shape() {

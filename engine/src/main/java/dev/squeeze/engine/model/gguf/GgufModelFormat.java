@@ -114,7 +114,7 @@ public final class GgufModelFormat implements ModelFormat {
     }
 
     /** The canonical name of a GGUF tensor of a llama model, or an error naming it. */
-    static String canonicalName(String gguf, String where) {
+    public static String canonicalName(String gguf, String where) {
         switch (gguf) {
             case "token_embd.weight" -> {
                 return LlamaLayers.EMBEDDING + ".weight";
@@ -308,7 +308,7 @@ public final class GgufModelFormat implements ModelFormat {
     }
 
     /** The GGUF name of a canonical tensor name, for messages. */
-    static String ggufName(String canonical) {
+    public static String ggufName(String canonical) {
         String layer = canonical.replaceFirst("\\.(weight|bias)$", "");
         String suffix = canonical.substring(layer.length());
         if (layer.equals(LlamaLayers.EMBEDDING)) {
