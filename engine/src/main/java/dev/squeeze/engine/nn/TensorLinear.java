@@ -62,7 +62,8 @@ public final class TensorLinear implements LinearOp {
 
     @Override
     public String describe() {
-        return weight.dtype().name().toLowerCase(java.util.Locale.ROOT) + " in place";
+        String type = weight.codec() != null ? weight.codec().name() : weight.dtype().name();
+        return type.toLowerCase(java.util.Locale.ROOT) + " in place";
     }
 
     /** Decodes rows of a rank-2 tensor without copying the rest of it. */

@@ -103,7 +103,7 @@ public final class GgufModelFormat implements ModelFormat {
                     continue;
                 }
                 tensors.put(name, tensor(name, t, gguf, mapped, where));
-                metadata.put(StoredSizes.FORMAT_PREFIX + name, t.type().name() + " (GGUF " + t.name() + ")");
+                metadata.put(StoredSizes.FORMAT_PREFIX + name, t.type().name());
             }
             return new Model(displayName(file), where, NAME, LlamaConfig.ARCHITECTURE, Hashing.sha256(mapped),
                     tensors, metadata);
