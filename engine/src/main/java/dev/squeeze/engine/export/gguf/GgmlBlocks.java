@@ -1,6 +1,5 @@
 package dev.squeeze.engine.export.gguf;
 
-import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.model.DType;
 
 import java.nio.ByteBuffer;
@@ -22,7 +21,12 @@ import java.nio.ByteOrder;
  *       {@code dmin = max_min / 63}, packed as {@code get_scale_min_k4} reads them), then each value's code
  *       {@code nearest((x + dmin·m) / (d·sc))} clamped to 0..15; ggml's {@code nearest_int} rounds halves to
  *       even.</li>
- *   <li>Q6_K is decoded only ({@code dequantize_row_q6_K}); BF16 is the model readers' {@link DType#BF16}.</li>
+ *   <li>Q6_K ({@code quantize_row_q6_K_ref}): per sub-block of 16 a signed scale from ggml's search
+ *       ({@code make_qx_quants} with weights {@code x²}: 19 candidate scales {@code −(32 + 0.1·k) / max}, the
+ *       one with the best weighted fit kept), the 16 scales quantized to int8 against the largest
+ *       ({@code d = max_scale / −128}), then codes {@code nearest(x / (d·sc))} clamped to −32..31, stored + 32
+ *       as 4 low bits and 2 high bits.</li>
+ *   <li>BF16 is the model readers' {@link DType#BF16}.</li>
  * </ul>
  * The arithmetic is float32, as in ggml; fp16 conversion rounds to nearest even, as the hardware conversion
  * ggml uses on x86 does. F32 and F16 rows are the model readers' own {@link DType} encodings.
@@ -41,8 +45,7 @@ public final class GgmlBlocks {
             case Q4_0 -> encodeQ4(row, out);
             case Q4_K -> encodeQ4K(row, out);
             case BF16 -> out.put(DType.BF16.encode(row));
-            case Q6_K -> throw new SqueezeException("Squeeze reads Q6_K tensors but does not write them",
-                    "write the tensor as Q8_0, Q4_K or F16");
+            case Q6_K -> encodeQ6K(row, out);
         }
     }
 
@@ -218,6 +221,127 @@ public final class GgmlBlocks {
                 }
             }
         }
+    }
+
+    /** ggml's {@code GROUP_MAX_EPS}: a sub-block whose largest magnitude is below it is all zero. */
+    private static final float GROUP_MAX_EPS = 1e-15f;
+
+    /** {@code quantize_row_q6_K_ref}, step for step in float32. */
+    private static void encodeQ6K(float[] row, ByteBuffer out) {
+        int[] codes = new int[256];
+        float[] scales = new float[16];
+        byte[] sc = new byte[16];
+        byte[] ql = new byte[128];
+        byte[] qh = new byte[64];
+        for (int b = 0; b < row.length; b += 256) {
+            float maxScale = 0f;
+            float maxAbsScale = 0f;
+            for (int ib = 0; ib < 16; ib++) {
+                float scale = makeQxQuants(row, b + 16 * ib, codes, 16 * ib);
+                scales[ib] = scale;
+                float abs = Math.abs(scale);
+                if (abs > maxAbsScale) {
+                    maxAbsScale = abs;
+                    maxScale = scale;
+                }
+            }
+            if (maxAbsScale < GROUP_MAX_EPS) {
+                out.put(new byte[208]);
+                out.putShort(Float.floatToFloat16(0f));
+                continue;
+            }
+            float iscale = -128f / maxScale;
+            short dBits = Float.floatToFloat16(1 / iscale);
+            for (int ib = 0; ib < 16; ib++) {
+                sc[ib] = (byte) Math.min(127, nearestInt(iscale * scales[ib]));
+            }
+            float dAll = Float.float16ToFloat(dBits);
+            for (int j = 0; j < 16; j++) {
+                float d = dAll * sc[j];
+                if (d == 0f) {
+                    continue; // the codes of the search stay, as in ggml
+                }
+                for (int i = 0; i < 16; i++) {
+                    int l = nearestInt(row[b + 16 * j + i] / d);
+                    codes[16 * j + i] = Math.max(-32, Math.min(31, l)) + 32;
+                }
+            }
+            for (int half = 0; half < 2; half++) {
+                int j = 128 * half;
+                for (int l = 0; l < 32; l++) {
+                    int q1 = codes[j + l];
+                    int q2 = codes[j + l + 32];
+                    int q3 = codes[j + l + 64];
+                    int q4 = codes[j + l + 96];
+                    ql[64 * half + l] = (byte) ((q1 & 0xf) | (q3 & 0xf) << 4);
+                    ql[64 * half + l + 32] = (byte) ((q2 & 0xf) | (q4 & 0xf) << 4);
+                    qh[32 * half + l] = (byte) ((q1 >> 4) | (q2 >> 4) << 2 | (q3 >> 4) << 4 | (q4 >> 4) << 6);
+                }
+            }
+            out.put(ql);
+            out.put(qh);
+            out.put(sc);
+            out.putShort(dBits);
+        }
+    }
+
+    /**
+     * ggml's {@code make_qx_quants(16, 32, x, L, 1, NULL)}: a signed scale for 16 values with codes
+     * {@code L − 32} in −32..31, weights {@code x²}; writes L (0..63) to {@code codes[at ..]}, returns the scale.
+     */
+    private static float makeQxQuants(float[] row, int x0, int[] codes, int at) {
+        final int n = 16;
+        final int nmax = 32;
+        float max = 0;
+        float amax = 0;
+        for (int i = 0; i < n; i++) {
+            float ax = Math.abs(row[x0 + i]);
+            if (ax > amax) {
+                amax = ax;
+                max = row[x0 + i];
+            }
+        }
+        if (amax < GROUP_MAX_EPS) {
+            java.util.Arrays.fill(codes, at, at + n, 0);
+            return 0f;
+        }
+        float iscale = -nmax / max;
+        float sumlx = 0;
+        float suml2 = 0;
+        for (int i = 0; i < n; i++) {
+            float x = row[x0 + i];
+            int l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(iscale * x)));
+            codes[at + i] = l + nmax;
+            float w = x * x;
+            sumlx += w * x * l;
+            suml2 += w * l * l;
+        }
+        float scale = suml2 != 0 ? sumlx / suml2 : 0f;
+        float best = scale * sumlx;
+        for (int is = -9; is <= 9; is++) {
+            if (is == 0) {
+                continue;
+            }
+            iscale = -(nmax + 0.1f * is) / max;
+            sumlx = 0;
+            suml2 = 0;
+            for (int i = 0; i < n; i++) {
+                float x = row[x0 + i];
+                int l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(iscale * x)));
+                float w = x * x;
+                sumlx += w * x * l;
+                suml2 += w * l * l;
+            }
+            if (suml2 > 0 && sumlx * sumlx > best * suml2) {
+                for (int i = 0; i < n; i++) {
+                    int l = nearestInt(iscale * row[x0 + i]);
+                    codes[at + i] = nmax + Math.max(-nmax, Math.min(nmax - 1, l));
+                }
+                scale = sumlx / suml2;
+                best = scale * sumlx;
+            }
+        }
+        return scale;
     }
 
     /**

@@ -26,7 +26,7 @@ public enum GgmlType {
     /**
      * A super-block of 256 values in 16 sub-blocks of 16: 128 bytes of low 4 bits, 64 bytes of high 2 bits of
      * the 6-bit codes q, 16 signed 8-bit sub-block scales {@code sc}, an fp16 {@code d}; a value is
-     * {@code d·sc·(q − 32)}. Read only (Squeeze does not write it).
+     * {@code d·sc·(q − 32)}.
      */
     Q6_K(14, 256, 210),
     /** bfloat16, one value per 2 bytes. */
@@ -64,11 +64,6 @@ public enum GgmlType {
                     + " values does not divide into them", "write this tensor as F16 or F32");
         }
         return n / blockSize * typeSize;
-    }
-
-    /** Whether {@link GgmlBlocks#encode} writes this type (every type but {@link #Q6_K}). */
-    public boolean writable() {
-        return this != Q6_K;
     }
 
     /** The names of the types Squeeze reads, for messages: "F32, F16, ...". */
