@@ -7,8 +7,9 @@ import java.nio.ByteOrder;
 
 /**
  * Encodes rows of float values into ggml's blocks and decodes them, bit for bit as ggml's reference quantizers
- * ({@code quantize_row_q4_0_ref}, {@code quantize_row_q8_0_ref}) do, so that a file written here is what
- * llama.cpp's own converter would write from the same floats:
+ * ({@code quantize_row_q4_0_ref}, {@code quantize_row_q8_0_ref}, {@code quantize_row_q4_K_ref},
+ * {@code quantize_row_q6_K_ref}) and dequantizers do, so that a file written here is what llama.cpp's own converter
+ * and {@code llama-quantize} (without an importance matrix) would write from the same floats:
  * <ul>
  *   <li>Q8_0: {@code d = amax / 127}, {@code q = round(x / d)} (half away from zero), d stored as fp16;</li>
  *   <li>Q4_0: {@code d = m / -8} where m is the value of largest magnitude (sign kept),
