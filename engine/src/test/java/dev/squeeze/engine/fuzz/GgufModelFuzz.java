@@ -37,8 +37,8 @@ public final class GgufModelFuzz {
     public static void fuzzerTestOneInput(byte[] data) throws Exception {
         Path file = FuzzFiles.write("model.gguf", data);
         FuzzFiles.refusedOnlyCleanly(() -> {
-            ModelPaths.openAndRun(file);
             Model model = ModelFormats.open(file);
+            ModelPaths.run(model, file);
             if (LlamaConfig.ARCHITECTURE.equals(model.architecture())) {
                 int vocab = LlamaConfig.fromMetadata(model).vocabSize();
                 Optional<Tokenizer> tok = Tokenizers.besideModel(model, vocab);
