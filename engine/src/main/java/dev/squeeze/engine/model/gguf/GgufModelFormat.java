@@ -199,6 +199,11 @@ public final class GgufModelFormat implements ModelFormat {
                     + "' (llama.rope.scaling.type), which Squeeze's forward pass does not apply",
                     "open a model without RoPE scaling");
         }
+        // Each block has 9 tensors: a count the directory cannot hold is refused before anything loops over it.
+        if (layers > tensors.size() / 9) {
+            throw bad(where, "llama.block_count is " + layers + " but the file has " + tensors.size()
+                    + " tensors, not the 9 of each block");
+        }
         boolean tied = !tensors.containsKey(LlamaLayers.HEAD + ".weight");
         boolean bias = tensors.containsKey(LlamaLayers.q(0) + ".bias");
         try {
