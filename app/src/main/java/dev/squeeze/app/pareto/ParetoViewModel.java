@@ -571,9 +571,17 @@ public final class ParetoViewModel {
         return selectedRuns;
     }
 
+    /** Where the explorer's finished long work (an export) is announced; by default nowhere. */
+    public void setAnnounce(java.util.function.Consumer<String> announce) {
+        this.announce = announce;
+    }
+
+    private java.util.function.Consumer<String> announce = text -> { };
+
     /** The detail of one run, loading. */
     public RunDetailViewModel detail(long runId) {
         RunDetailViewModel d = new RunDetailViewModel(executor, store);
+        d.setAnnounce(announce);
         d.load(runId);
         return d;
     }

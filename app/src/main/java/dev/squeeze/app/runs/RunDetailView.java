@@ -78,9 +78,16 @@ public final class RunDetailView {
             c.putString(vm.detail().get().planJson());
             Clipboard.getSystemClipboard().setContent(c);
         });
+        Button export = new Button("Export…");
+        export.setId("export-run");
+        export.setTooltip(new Tooltip("Write this run's compressed weights as GGUF, a Hugging Face or GPTQ folder,"
+                + " ONNX or a Squeeze bundle"));
+        export.disableProperty().bind(vm.detail().isNull());
+        export.setOnAction(e -> new dev.squeeze.app.export.ExportDialog(vm.exporter(),
+                root.getScene() == null ? null : root.getScene().getWindow()).show());
         Region spacer = new Region();
         HBox.setHgrow(spacer, Priority.ALWAYS);
-        HBox actions = new HBox(8, spacer, copy, planFromRun);
+        HBox actions = new HBox(8, spacer, copy, export, planFromRun);
         VBox top = new VBox(6, title, error, actions);
         top.setPadding(new Insets(10, 10, 6, 10));
         root.setTop(top);

@@ -167,6 +167,25 @@ public final class RunDetailViewModel {
         return String.format(Locale.ROOT, "%d min %02d s", d.toMinutes(), d.toSecondsPart());
     }
 
+    /** Where a finished export is announced. */
+    public void setAnnounce(java.util.function.Consumer<String> announce) {
+        this.announce = announce;
+    }
+
+    private java.util.function.Consumer<String> announce = text -> { };
+
+    /** An export of the loaded run, on an executor of its own (it may recompute the run for minutes). */
+    public dev.squeeze.app.export.ExportViewModel exporter() {
+        Detail d = detail.get();
+        if (d == null) {
+            throw new IllegalStateException("no run loaded");
+        }
+        var e = new dev.squeeze.app.export.ExportViewModel(executor, executor.dedicated("squeeze-export"), store,
+                announce);
+        e.load(d.summary().id());
+        return e;
+    }
+
     /** The run once loaded, or null. */
     public ReadOnlyObjectProperty<Detail> detail() {
         return detail.getReadOnlyProperty();

@@ -78,6 +78,14 @@ public final class EngineExecutor implements TaskExecutor, AutoCloseable {
         return "Internal error: " + e + ". This is a bug in Squeeze; the log has the details.";
     }
 
+    /** A second single-thread executor for long work; made once per name, closed with this one. */
+    @Override
+    public synchronized TaskExecutor dedicated(String name) {
+        return dedicated.computeIfAbsent(name, EngineExecutor::new);
+    }
+
+    private final java.util.Map<String, EngineExecutor> dedicated = new java.util.HashMap<>();
+
     @Override
     public void publish(Runnable update) {
         if (Platform.isFxApplicationThread()) {
@@ -94,6 +102,10 @@ public final class EngineExecutor implements TaskExecutor, AutoCloseable {
 
     /** Runs a last task and waits up to {@code seconds} for it and the tasks before it. */
     public void shutdown(Runnable last, long seconds) {
+        synchronized (this) {
+            // Long work in flight (daemon threads) ends with the process; no new work starts.
+            dedicated.values().forEach(d -> d.executor.shutdown());
+        }
         executor.execute(last);
         executor.shutdown();
         try {

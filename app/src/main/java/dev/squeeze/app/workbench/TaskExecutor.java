@@ -17,4 +17,12 @@ public interface TaskExecutor {
 
     /** Runs {@code update} where the view's properties may be changed (the FX thread in the workbench). */
     void publish(Runnable update);
+
+    /**
+     * An executor for long work (an export that recomputes a run) that must not hold up the short reads queued on
+     * this one; the same executor where everything runs inline anyway (tests).
+     */
+    default TaskExecutor dedicated(String name) {
+        return this;
+    }
 }

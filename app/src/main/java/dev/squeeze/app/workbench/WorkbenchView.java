@@ -119,6 +119,7 @@ public final class WorkbenchView {
         });
         // "Plan from this run" puts the run's plan into the editor, to edit and launch again.
         paretoView.setOnPlanFromRun(json -> vm.plan().loadPlanJson(json));
+        paretoView.setReports(vm.reports());
         paretoView.setDarkCharts(settings.theme().get() == Theme.DARK);
         settings.theme().addListener((obs, old, t) -> paretoView.setDarkCharts(t == Theme.DARK));
         jobsPane = jobs -> {
@@ -379,7 +380,7 @@ public final class WorkbenchView {
         chooser.setTitle("Open a model");
         // Formats are recognised by content, not extension; the filter only helps finding files.
         chooser.getExtensionFilters().addAll(
-                new FileChooser.ExtensionFilter("Models", "*.safetensors", "*.onnx", "*.bin", "*.json"),
+                new FileChooser.ExtensionFilter("Models", "*.safetensors", "*.onnx", "*.bin", "*.json", "*.gguf", "*.sqz"),
                 new FileChooser.ExtensionFilter("All files", "*"));
         File f = chooser.showOpenDialog(stage);
         if (f != null) {

@@ -1,6 +1,7 @@
 package dev.squeeze.engine.jobs;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.Methods;
 import dev.squeeze.engine.data.EvaluationData;
@@ -17,8 +18,11 @@ import dev.squeeze.engine.runs.ClassifierRuns;
 import dev.squeeze.engine.runs.LanguageModelCompression;
 import dev.squeeze.engine.runs.RunHooks;
 import dev.squeeze.engine.runs.RunSink;
+import dev.squeeze.engine.store.RunRecord;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -71,20 +75,53 @@ public final class JobExecution {
         Model m = ModelRefs.open(spec.model());
         Map<String, MethodSettings> settings = validate(spec, m);
         if (LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
-            TextEvaluation full = EvaluationData.textFor(m).orElseThrow(() -> new SqueezeException(
-                    "No evaluation text for " + m.source() + ": it needs TinyStories ("
-                            + EvaluationData.describeSearch(EvaluationData.TINYSTORIES) + ") and its tokenizer",
-                    "put the data in one of those places, or set SQUEEZE_DATA"));
-            TextEvaluation eval = spec.evaluationStories() == 0 ? full : new TextEvaluation(full.corpus(),
-                    StoryRange.of(full.range().first(), Math.min(full.range().last(),
-                            full.range().first() + spec.evaluationStories() - 1)), full.tokenizer());
-            var calibration = CalibrationWindows.sample(eval.corpus().tokens(DataSplit.TINYSTORIES_1K.calibration(),
-                    eval.tokenizer()), spec.calibrationWindows(), WINDOW_TOKENS, spec.seed());
-            return new LanguageModelCompression(sink, hooks).run(m, eval, calibration, settings::get,
+            TextEvaluation eval = evaluationText(spec, m);
+            return new LanguageModelCompression(sink, hooks).run(m, eval, calibration(spec, eval), settings::get,
                     spec.trueSequential(), spec.label(), spec.planJson(), spec.seed()).runId();
         }
         return new ClassifierRuns(sink, hooks).run(m, ModelRefs.evaluationImages(spec.model(), m, path(spec.images()),
                 path(spec.labels())), settings, spec.planJson(), spec.label(), "plan " + spec.label());
+    }
+
+    /** A job's compressed layers and their results, computed as {@link #run} computes them, without evaluating. */
+    public record Compression(Map<String, CompressedTensor> byLayer, Map<String, MethodSettings> settings,
+                              List<RunRecord.LayerResult> layers) {
+    }
+
+    /**
+     * Compresses {@code m} (the job's model, opened) as the job does, calibration included, and evaluates nothing:
+     * what an export of a stored run recomputes. The result is identical to the run's, layer for layer.
+     */
+    public static Compression compress(JobSpec spec, Model m, RunHooks hooks) {
+        Map<String, MethodSettings> settings = validate(spec, m);
+        if (LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
+            TextEvaluation eval = evaluationText(spec, m);
+            LanguageModelCompression.Compressed c = new LanguageModelCompression((RunSink) r -> -1, hooks)
+                    .compress(m, calibration(spec, eval), settings::get, spec.trueSequential(), spec.label());
+            Map<String, CompressedTensor> byLayer = new LinkedHashMap<>();
+            // Llama linears are named <layer>.weight (LlamaLayers).
+            c.byTensor().forEach((tensor, t) -> byLayer.put(tensor.substring(0, tensor.length() - ".weight".length()), t));
+            return new Compression(byLayer, c.settings(), c.layers());
+        }
+        ClassifierRuns.Compressed c = new ClassifierRuns((RunSink) r -> -1, hooks).compress(m, settings);
+        Map<String, MethodSettings> used = new LinkedHashMap<>();
+        c.byLayer().keySet().forEach(l -> used.put(l, settings.get(l)));
+        return new Compression(c.byLayer(), used, c.layers());
+    }
+
+    private static TextEvaluation evaluationText(JobSpec spec, Model m) {
+        TextEvaluation full = EvaluationData.textFor(m).orElseThrow(() -> new SqueezeException(
+                "No evaluation text for " + m.source() + ": it needs TinyStories ("
+                        + EvaluationData.describeSearch(EvaluationData.TINYSTORIES) + ") and its tokenizer",
+                "put the data in one of those places, or set SQUEEZE_DATA"));
+        return spec.evaluationStories() == 0 ? full : new TextEvaluation(full.corpus(),
+                StoryRange.of(full.range().first(), Math.min(full.range().last(),
+                        full.range().first() + spec.evaluationStories() - 1)), full.tokenizer());
+    }
+
+    private static List<int[]> calibration(JobSpec spec, TextEvaluation eval) {
+        return CalibrationWindows.sample(eval.corpus().tokens(DataSplit.TINYSTORIES_1K.calibration(),
+                eval.tokenizer()), spec.calibrationWindows(), WINDOW_TOKENS, spec.seed());
     }
 
     private static Path path(String p) {

@@ -87,61 +87,84 @@ public final class ClassifierRuns {
                     String planDescription) {
         try (ClassifierSubject subject = ClassifierSubject.of(model)) {
             Instant start = Instant.now();
-            Map<String, CompressedTensor> byLayer = new LinkedHashMap<>();
-            Map<String, CompressedTensor> byTensor = new LinkedHashMap<>();
-            List<RunRecord.LayerResult> layers = new ArrayList<>();
-            // weights() decodes every matrix (for ONNX, from its initializers): once per run.
-            List<ClassifierSubject.WeightMatrix> weights = subject.weights();
-            int total = 0;
-            for (ClassifierSubject.WeightMatrix w : weights) {
-                MethodSettings settings = perLayer.get(w.layer());
-                if (settings != null) {
-                    Methods.byName(w.layer(), settings.method());
-                    settings.validate(w.layer(), w.rows(), w.cols());
-                    requireDataFree(w.layer(), settings);
-                    total++;
-                }
-            }
-            int index = 0;
-            hooks.phase(RunHooks.Phase.COMPRESSION, total + " layers");
-            for (ClassifierSubject.WeightMatrix w : weights) {
-                MethodSettings settings = perLayer.get(w.layer());
-                if (settings == null) {
-                    continue;
-                }
-                hooks.checkCancelled();
-                hooks.layerStarted(index, total, w.layer());
-                var restored = hooks.restore(index, w.layer());
-                CompressedTensor q;
-                RunRecord.LayerResult result;
-                if (restored.isPresent()) {
-                    q = restored.get().tensor();
-                    result = restored.get().result();
-                } else {
-                    long t0 = System.nanoTime();
-                    q = Methods.compress(new LayerInput(w.layer(), w.values(), w.rows(), w.cols(), null), settings);
-                    double err = SizeAccounting.relativeError(w.values(), q.dequantize());
-                    long ms = (System.nanoTime() - t0) / 1_000_000;
-                    result = new RunRecord.LayerResult(w.layer(), settings.method(), settings.describe(),
-                            q.storedBits(), q.bitsPerWeight(), err, ms);
-                    hooks.save(index, w.layer(), q, result);
-                    LOG.debug("{}: {} bits/weight, relative error {}", w.layer(), q.bitsPerWeight(), err);
-                }
-                byLayer.put(w.layer(), q);
-                byTensor.put(w.tensor(), q);
-                layers.add(result);
-                hooks.layerDone(index++, total, w.layer(), restored.isPresent());
-            }
+            Compressed c = compress(subject, perLayer);
             hooks.checkCancelled();
             hooks.phase(RunHooks.Phase.EVALUATION, eval.name());
-            ClassifierMetrics m = ClassifierEvaluator.evaluate(subject.with(byLayer), eval, (done, images) -> {
+            ClassifierMetrics m = ClassifierEvaluator.evaluate(subject.with(c.byLayer()), eval, (done, images) -> {
                 hooks.checkCancelled();
                 hooks.progress(RunHooks.Phase.EVALUATION, done, images, "images");
             });
             return store.accept(record(model, eval, planJson, planDescription,
-                    label, start, m, SizeAccounting.modelBytes(model, byTensor),
-                    SizeAccounting.bitsPerWeight(byTensor), layers));
+                    label, start, m, SizeAccounting.modelBytes(model, c.byTensor()),
+                    SizeAccounting.bitsPerWeight(c.byTensor()), c.layers()));
         }
+    }
+
+    /**
+     * The compression of a run without its evaluation: what an export of a stored run recomputes.
+     *
+     * @param byLayer  each compressed layer's tensor by layer name
+     * @param byTensor the same tensors by weight tensor name
+     * @param layers   each layer's result, in compression order
+     */
+    public record Compressed(Map<String, CompressedTensor> byLayer, Map<String, CompressedTensor> byTensor,
+                             List<RunRecord.LayerResult> layers) {
+    }
+
+    /** Compresses the layers named in {@code perLayer} as {@link #run} does, and evaluates nothing. */
+    public Compressed compress(Model model, Map<String, MethodSettings> perLayer) {
+        try (ClassifierSubject subject = ClassifierSubject.of(model)) {
+            return compress(subject, perLayer);
+        }
+    }
+
+    private Compressed compress(ClassifierSubject subject, Map<String, MethodSettings> perLayer) {
+        Map<String, CompressedTensor> byLayer = new LinkedHashMap<>();
+        Map<String, CompressedTensor> byTensor = new LinkedHashMap<>();
+        List<RunRecord.LayerResult> layers = new ArrayList<>();
+        // weights() decodes every matrix (for ONNX, from its initializers): once per run.
+        List<ClassifierSubject.WeightMatrix> weights = subject.weights();
+        int total = 0;
+        for (ClassifierSubject.WeightMatrix w : weights) {
+            MethodSettings settings = perLayer.get(w.layer());
+            if (settings != null) {
+                Methods.byName(w.layer(), settings.method());
+                settings.validate(w.layer(), w.rows(), w.cols());
+                requireDataFree(w.layer(), settings);
+                total++;
+            }
+        }
+        int index = 0;
+        hooks.phase(RunHooks.Phase.COMPRESSION, total + " layers");
+        for (ClassifierSubject.WeightMatrix w : weights) {
+            MethodSettings settings = perLayer.get(w.layer());
+            if (settings == null) {
+                continue;
+            }
+            hooks.checkCancelled();
+            hooks.layerStarted(index, total, w.layer());
+            var restored = hooks.restore(index, w.layer());
+            CompressedTensor q;
+            RunRecord.LayerResult result;
+            if (restored.isPresent()) {
+                q = restored.get().tensor();
+                result = restored.get().result();
+            } else {
+                long t0 = System.nanoTime();
+                q = Methods.compress(new LayerInput(w.layer(), w.values(), w.rows(), w.cols(), null), settings);
+                double err = SizeAccounting.relativeError(w.values(), q.dequantize());
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                result = new RunRecord.LayerResult(w.layer(), settings.method(), settings.describe(),
+                        q.storedBits(), q.bitsPerWeight(), err, ms);
+                hooks.save(index, w.layer(), q, result);
+                LOG.debug("{}: {} bits/weight, relative error {}", w.layer(), q.bitsPerWeight(), err);
+            }
+            byLayer.put(w.layer(), q);
+            byTensor.put(w.tensor(), q);
+            layers.add(result);
+            hooks.layerDone(index++, total, w.layer(), restored.isPresent());
+        }
+        return new Compressed(byLayer, byTensor, layers);
     }
 
     /**

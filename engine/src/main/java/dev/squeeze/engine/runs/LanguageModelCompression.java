@@ -71,6 +71,32 @@ public final class LanguageModelCompression {
                        Function<String, MethodSettings> settingsFor, boolean trueSequential, String label,
                        String planJson, long seed) {
         Instant start = Instant.now();
+        Compressed c = compress(model, calibration, settingsFor, trueSequential, label);
+        hooks.checkCancelled();
+        hooks.phase(RunHooks.Phase.EVALUATION, eval.describe());
+        RunRecord.DatasetRecord calibrationRecord = calibration.isEmpty() ? null : calibrationRecord(eval, calibration);
+        LanguageModelRuns.Stored stored = LanguageModelRuns.evaluateAndStore(sink, hooks, model,
+                c.network(), eval, planJson, label, label, start, seed, c.byTensor(), c.layers(),
+                List.of(new RunRecord.Metric("calibration_windows", "calibration", calibration.size())),
+                calibrationRecord);
+        return new Outcome(stored.runId(), stored.perplexity(), stored.bitsPerWeight(), stored.sizeBytes());
+    }
+
+    /**
+     * The compression of a run without its evaluation: what an export of a stored run recomputes.
+     *
+     * @param network  the model computing with the compressed linears
+     * @param byTensor each compressed tensor by weight tensor name ({@code <layer>.weight})
+     * @param settings each compressed layer's settings by layer name
+     * @param layers   each layer's result, in compression order
+     */
+    public record Compressed(LlamaModel network, Map<String, CompressedTensor> byTensor,
+                             Map<String, MethodSettings> settings, List<RunRecord.LayerResult> layers) {
+    }
+
+    /** Compresses the model's linears as {@link #run} does, block by block, and evaluates nothing. */
+    public Compressed compress(Model model, List<int[]> calibration, Function<String, MethodSettings> settingsFor,
+                               boolean trueSequential, String label) {
         LlamaConfig cfg = LlamaConfig.fromMetadata(model);
         // Every layer's settings are checked before any work starts.
         Map<String, MethodSettings> settings = new LinkedHashMap<>();
@@ -142,14 +168,7 @@ public final class LanguageModelCompression {
             }
             LOG.info("{}: block {} of {} compressed", label, b + 1, cfg.nLayers());
         }
-        hooks.checkCancelled();
-        hooks.phase(RunHooks.Phase.EVALUATION, eval.describe());
-        RunRecord.DatasetRecord calibrationRecord = calibration.isEmpty() ? null : calibrationRecord(eval, calibration);
-        LanguageModelRuns.Stored stored = LanguageModelRuns.evaluateAndStore(sink, hooks, model,
-                dense.withLinears(replaced), eval, planJson, label, label, start, seed, byTensor, layers,
-                List.of(new RunRecord.Metric("calibration_windows", "calibration", calibration.size())),
-                calibrationRecord);
-        return new Outcome(stored.runId(), stored.perplexity(), stored.bitsPerWeight(), stored.sizeBytes());
+        return new Compressed(dense.withLinears(replaced), byTensor, settings, layers);
     }
 
     /** The calibration windows as a data set: identified by the hash of their token ids. */

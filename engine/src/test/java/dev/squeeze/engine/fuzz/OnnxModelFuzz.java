@@ -70,6 +70,21 @@ public final class OnnxModelFuzz {
                 .addInitializer(raw("b", gaussian(rng, 3), 3))
                 .addInput(floatValue("x", 1, 1, 4, 4)).addOutput(floatValue("y", 1, 3)).build();
         out.put("conv-reshape-gemm", OnnxTestModels.model(conv).toByteArray());
+        // As Squeeze's ONNX export writes a 4-bit weight: UINT4 codes (two per byte) with blocked DequantizeLinear.
+        GraphProto dq = GraphProto.newBuilder().setName("dq")
+                .addNode(node("DequantizeLinear", "dq", new String[]{"wq", "ws", "wz"}, "w", intAttr("axis", 1),
+                        intAttr("block_size", 2)))
+                .addNode(node("Gemm", "fc", new String[]{"x", "w"}, "y", intAttr("transB", 1)))
+                .addInitializer(TensorProto.newBuilder().setName("wq").setDataType(21).addDims(3).addDims(4)
+                        .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[]{0x21, 0x43, 0x65, 0x07, 0x1f,
+                                (byte) 0xe2})))
+                .addInitializer(raw("ws", new float[]{0.5f, 0.25f, 1f, 2f, 0.125f, 4f}, 3, 2))
+                .addInitializer(TensorProto.newBuilder().setName("wz").setDataType(21).addDims(3).addDims(2)
+                        .setRawData(com.google.protobuf.ByteString.copyFrom(new byte[]{(byte) 0x88, 0x78, 0x17})))
+                .addInput(floatValue("x", 1, 4)).addOutput(floatValue("y", 1, 3)).build();
+        out.put("dequantize-uint4", OnnxTestModels.model(dq).toBuilder().setIrVersion(10)
+                .setOpsetImport(0, OnnxTestModels.model(dq).getOpsetImport(0).toBuilder().setVersion(21)).build()
+                .toByteArray());
         return out;
     }
 }

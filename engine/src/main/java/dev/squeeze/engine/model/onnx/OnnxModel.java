@@ -130,6 +130,11 @@ public final class OnnxModel {
             } else if (width > 0) {
                 OnnxTensors.checkConstant(t, width, where);
                 constants.put(name, t);
+            } else if (OnnxTensors.packed4(t.getDataType())) {
+                // 4-bit codes of a quantized weight (as Squeeze's ONNX export writes them): a constant its
+                // DequantizeLinear reads; the weight it computes is not a layer Squeeze compresses.
+                OnnxTensors.checkPacked4(t, where);
+                constants.put(name, t);
             } else {
                 throw new SqueezeException("Unsupported data type in ONNX model " + where + ": initializer '" + name
                         + "' is " + OnnxTensors.typeName(t.getDataType()) + "; Squeeze reads FLOAT, FLOAT16 and"

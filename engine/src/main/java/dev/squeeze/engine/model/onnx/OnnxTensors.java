@@ -31,6 +31,8 @@ final class OnnxTensors {
     static final int UINT32 = 12;
     static final int UINT64 = 13;
     static final int BFLOAT16 = 16;
+    static final int UINT4 = 21;
+    static final int INT4 = 22;
 
     private OnnxTensors() {
     }
@@ -60,6 +62,26 @@ final class OnnxTensors {
             case INT64, UINT64 -> 8;
             default -> 0;
         };
+    }
+
+    /** Whether a type packs two 4-bit elements per byte of raw_data (UINT4, INT4: quantized weights' codes). */
+    static boolean packed4(int dataType) {
+        return dataType == UINT4 || dataType == INT4;
+    }
+
+    /** Checks a UINT4/INT4 constant's stored length against its dims: ceil(n/2) bytes, or n values in int32_data. */
+    static void checkPacked4(TensorProto t, String where) {
+        long n = numel(t, where);
+        if (t.hasRawData()) {
+            long expected = n / 2 + n % 2;
+            if (t.getRawData().size() != expected) {
+                throw OnnxModel.corrupt(where, "initializer '" + t.getName() + "' has " + t.getRawData().size()
+                        + " bytes of raw_data but its dims " + dims(t) + " of " + typeName(t.getDataType())
+                        + " need " + expected);
+            }
+            return;
+        }
+        checkCount(t, "int32_data", t.getInt32DataCount(), n, where);
     }
 
     /** The element count its dims give; every dim must be 0 or more and the product must fit a long. */

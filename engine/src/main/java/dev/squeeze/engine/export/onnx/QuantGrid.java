@@ -1,0 +1,151 @@
+package dev.squeeze.engine.export.onnx;
+
+import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.compress.QuantizedMatrix;
+import dev.squeeze.engine.compress.gptq.GptqTensor;
+
+/**
+ * A compressed matrix that ONNX's {@code DequantizeLinear} reproduces exactly: unsigned codes with one float32
+ * scale and one integer zero point per block of {@code blockSize} consecutive columns of a row, so that weight
+ * {@code (r, c)} is {@code (code − zero) · scale} in float32, the formula ONNX Runtime evaluates.
+ * {@link #of} says why a tensor is not such a grid (a non-integer zero point, act-order's column→group index, a
+ * method that is not a scalar quantizer), and the exporter then writes that layer as float32.
+ */
+final class QuantGrid {
+    private final int rows;
+    private final int cols;
+    private final int bits;
+    private final int blockSize;
+    private final int blocks;
+    private final Codes codes;
+    private final float[] scales;
+    private final int[] zeros;
+
+    /** Code of weight (r, c). */
+    @FunctionalInterface
+    interface Codes {
+        int at(int r, int c);
+    }
+
+    private QuantGrid(int rows, int cols, int bits, int blockSize, Codes codes, float[] scales, int[] zeros) {
+        this.rows = rows;
+        this.cols = cols;
+        this.bits = bits;
+        this.blockSize = blockSize;
+        this.blocks = Math.ceilDiv(cols, blockSize);
+        this.codes = codes;
+        this.scales = scales;
+        this.zeros = zeros;
+    }
+
+    /** The grid of {@code t}, or the reason it has none. */
+    sealed interface Result permits Grid, NoGrid {
+    }
+
+    record Grid(QuantGrid grid) implements Result {
+    }
+
+    record NoGrid(String reason) implements Result {
+    }
+
+    static Result of(CompressedTensor t) {
+        return switch (t) {
+            case QuantizedMatrix q -> rtn(q);
+            case GptqTensor g -> gptq(g);
+            default -> new NoGrid(t.describe() + " is not a grid of integer codes with one scale per block"
+                    + " (DequantizeLinear cannot express it)");
+        };
+    }
+
+    private static Result rtn(QuantizedMatrix q) {
+        int rows = q.rows();
+        int cols = q.cols();
+        int gpr = q.groupsPerRow();
+        float[] s = q.scales();
+        float[] z = q.zeros();
+        int[] zeros = new int[z.length];
+        for (int k = 0; k < z.length; k++) {
+            String bad = integerZero(z[k], q.bits());
+            if (bad != null) {
+                return new NoGrid("row " + (k / gpr) + " group " + (k % gpr) + ": " + bad);
+            }
+            zeros[k] = (int) z[k];
+        }
+        return new Grid(new QuantGrid(rows, cols, q.bits(), q.groupSize(), q::code, s, zeros));
+    }
+
+    private static Result gptq(GptqTensor g) {
+        int rows = g.rows();
+        int cols = g.cols();
+        int width = g.settings().groupSize() == 0 ? cols : Math.min(g.settings().groupSize(), cols);
+        int blocks = g.groups();
+        for (int c = 0; c < cols; c++) {
+            if (g.group(c) != c / width) {
+                return new NoGrid("act-order: column " + c + " belongs to group " + g.group(c)
+                        + ", not to the block of consecutive columns " + (c / width)
+                        + " (DequantizeLinear's blocks cannot follow g_idx)");
+            }
+        }
+        float[] scales = new float[rows * blocks];
+        int[] zeros = new int[rows * blocks];
+        for (int r = 0; r < rows; r++) {
+            for (int b = 0; b < blocks; b++) {
+                String bad = integerZero(g.zero(b, r), g.bits());
+                if (bad != null) {
+                    return new NoGrid("row " + r + " group " + b + ": " + bad);
+                }
+                scales[r * blocks + b] = g.scale(b, r);
+                zeros[r * blocks + b] = (int) g.zero(b, r);
+            }
+        }
+        return new Grid(new QuantGrid(rows, cols, g.bits(), width, g::code, scales, zeros));
+    }
+
+    /** Null when {@code z} is an integer zero point the codes' unsigned type holds, else why not. */
+    private static String integerZero(float z, int bits) {
+        if (z != Math.rint(z) || Float.isInfinite(z)) {
+            return "zero point " + z + " is not an integer (ONNX zero points have the codes' integer type)";
+        }
+        if (z < 0 || z > (1 << bits) - 1) {
+            return "zero point " + z + " lies outside the " + bits + "-bit code range";
+        }
+        return null;
+    }
+
+    int rows() {
+        return rows;
+    }
+
+    int cols() {
+        return cols;
+    }
+
+    int bits() {
+        return bits;
+    }
+
+    int blockSize() {
+        return blockSize;
+    }
+
+    int blocks() {
+        return blocks;
+    }
+
+    int code(int r, int c) {
+        return codes.at(r, c);
+    }
+
+    float scale(int r, int block) {
+        return scales[r * blocks + block];
+    }
+
+    int zero(int r, int block) {
+        return zeros[r * blocks + block];
+    }
+
+    /** 4-bit and narrower codes go in UINT4 (two per byte), wider ones in UINT8. */
+    boolean nibbles() {
+        return bits <= 4;
+    }
+}
