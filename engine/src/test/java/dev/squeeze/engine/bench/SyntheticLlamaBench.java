@@ -91,7 +91,7 @@ public final class SyntheticLlamaBench {
             case F32 -> "float32";
             case F16 -> "float16";
             case BF16 -> "bfloat16";
-            case I8_GROUPS -> throw new IllegalArgumentException("dtype must be F32, F16 or BF16");
+            case I8_GROUPS, BLOCKS -> throw new IllegalArgumentException("dtype must be F32, F16 or BF16");
         };
         HfConfig config = new HfConfig("LlamaForCausalLM", "llama", intOpt(o, "dim", 2048),
                 intOpt(o, "hidden", 5632), intOpt(o, "layers", 22), intOpt(o, "heads", 32),
@@ -196,7 +196,7 @@ public final class SyntheticLlamaBench {
                         case F32 -> buf.putFloat(v);
                         case F16 -> buf.putShort(Float.floatToFloat16(v));
                         case BF16 -> buf.putShort((short) ((Float.floatToRawIntBits(v) + 0x8000) >>> 16));
-                        case I8_GROUPS -> throw new IllegalArgumentException("not a synthetic dtype");
+                        case I8_GROUPS, BLOCKS -> throw new IllegalArgumentException("not a synthetic dtype");
                     }
                 }
             }

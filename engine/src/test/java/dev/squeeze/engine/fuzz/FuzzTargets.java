@@ -38,7 +38,8 @@ public final class FuzzTargets {
             new Target("protocol", ProtocolFuzz.class, ProtocolFuzz::seeds),
             new Target("gguf", GgufFuzz.class, GgufFuzz::seeds),
             new Target("gptq", GptqFuzz.class, GptqFuzz::seeds),
-            new Target("sqz", SqzFuzz.class, SqzFuzz::seeds));
+            new Target("sqz", SqzFuzz.class, SqzFuzz::seeds),
+            new Target("gguf-model", GgufModelFuzz.class, GgufModelFuzz::seeds));
 
     private FuzzTargets() {
     }

@@ -52,8 +52,8 @@ public final class HfFolderExport {
             case F32 -> "float32";
             case F16 -> "float16";
             case BF16 -> "bfloat16";
-            case I8_GROUPS -> throw new SqueezeException("A Hugging Face folder holds F16, BF16 or F32 weights, not "
-                    + "llama2.c's int8 groups", "choose --type f16, bf16 or f32");
+            case I8_GROUPS, BLOCKS -> throw new SqueezeException("A Hugging Face folder holds F16, BF16 or F32"
+                    + " weights, not quantized " + dtype, "choose --type f16, bf16 or f32");
         };
         LlamaHfLayout layout = LlamaHfLayout.of(m, torchDtype, FORMAT);
         Path dir = outDir.toAbsolutePath();

@@ -149,6 +149,11 @@ final class SqzWriter {
         m.metadata().forEach(meta::put);
         ArrayNode tensors = o.putArray("tensors");
         for (Tensor t : m.tensors().values()) {
+            if (t.codec() != null) {
+                throw new SqueezeException("Tensor " + t.name() + " of " + m.name() + " is stored in ggml's "
+                        + t.codec().name() + " blocks (a GGUF file), which a .sqz bundle does not hold",
+                        "export the model as GGUF, or bundle the F32/F16 model it came from");
+            }
             ObjectNode e = tensors.addObject().put("name", t.name()).put("dtype", t.dtype().name())
                     .put("groupSize", t.groupSize());
             ArrayNode shape = e.putArray("shape");
