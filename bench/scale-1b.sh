@@ -3,6 +3,8 @@
 # (TinyLlama-1.1B's shape, random weights, F16: one 2.2 GB model.safetensors) is generated streaming in a
 # 256 MiB heap, then opened in a fresh JVM under -Xmx2g: mapped, checked against config.json, hashed, every
 # weight decoded, and (with --forward) run through a forward pass. Prints times, peak heap and peak RSS.
+# Then (issue #11) the model is exported to GGUF Q4_0 under -Xmx2g (SQUEEZE_BENCH_EXPORT=none skips it; another
+# type: SQUEEZE_BENCH_EXPORT=q8_0): time, file size and peak heap.
 #
 #   bench/scale-1b.sh                       defaults (about 2.2 GB in a temp folder under /tmp, deleted after)
 #   bench/scale-1b.sh --dtype BF16          any generate option (see SyntheticLlamaBench) is passed through
@@ -17,10 +19,10 @@ export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 JAVA="$JAVA_HOME/bin/java"
 TMP_ROOT="${SQUEEZE_BENCH_TMP:-/tmp}"
 
-need_kb=$((3 * 1024 * 1024))
+need_kb=$((4 * 1024 * 1024))
 avail_kb=$(df --output=avail -k "$TMP_ROOT" | tail -1 | tr -d ' ')
 if [ "$avail_kb" -lt "$need_kb" ]; then
-  echo "scale-1b: $TMP_ROOT has $((avail_kb / 1024)) MiB free; the model needs about 3 GiB. Set SQUEEZE_BENCH_TMP." >&2
+  echo "scale-1b: $TMP_ROOT has $((avail_kb / 1024)) MiB free; the model and its GGUF need about 4 GiB. Set SQUEEZE_BENCH_TMP." >&2
   exit 3
 fi
 
@@ -42,3 +44,11 @@ FORWARD=()
 forward="${SQUEEZE_BENCH_FORWARD:-dev.squeeze.engine.bench.LlamaBenchForward}"
 [ "$forward" != none ] && FORWARD=(--forward "$forward")
 "$JAVA" -Xmx2g --enable-native-access=ALL-UNNAMED -cp "$CP" "$MAIN" open "$DIR/model" "${FORWARD[@]}"
+
+export_type="${SQUEEZE_BENCH_EXPORT:-q4_0}"
+if [ "$export_type" != none ]; then
+  echo "== export GGUF $export_type (-Xmx2g)"
+  "$JAVA" -Xmx2g --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp "$CP" "$MAIN" export \
+    "$DIR/model" --out "$DIR/model-$export_type.gguf" --type "$export_type"
+  ls -l "$DIR/model-$export_type.gguf"
+fi

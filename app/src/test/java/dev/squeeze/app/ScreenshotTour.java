@@ -112,6 +112,9 @@ class ScreenshotTour {
                 fx(() -> app.view().paretoView().openDetail(first));
                 WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
                 shoot(stage.getScene(), out.resolve("detail-" + name + ".png"));
+                if (size[0] == 1280) {
+                    exportDialog(stage, out, t);
+                }
                 fx(() -> app.view().paretoView().openComparison(java.util.List.of(first, second)));
                 WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
                 shoot(stage.getScene(), out.resolve("compare-" + name + ".png"));
@@ -146,6 +149,38 @@ class ScreenshotTour {
             fx(() -> settings.dialog().close());
         }
         fx(() -> app.settings().theme().set(Theme.LIGHT));
+    }
+
+    /** The run detail's Export dialog: the run written as a bundle, then its plan in llama.cpp's words. */
+    private void exportDialog(Stage stage, Path out, String theme) throws Exception {
+        fx(() -> ((javafx.scene.control.Button) stage.getScene().getRoot().lookup("#export-run")).fire());
+        WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+        Stage dialog = WaitForAsyncUtils.asyncFx(() -> javafx.stage.Window.getWindows().stream()
+                .filter(w -> w != stage && w instanceof Stage && w.isShowing()).map(w -> (Stage) w)
+                .findFirst().orElse(null)).get(10, TimeUnit.SECONDS);
+        if (dialog == null) {
+            return;
+        }
+        Path target = Files.createTempDirectory("squeeze-tour").resolve("run.sqz");
+        fx(() -> {
+            var root = dialog.getScene().getRoot();
+            @SuppressWarnings("unchecked")
+            var format = (javafx.scene.control.ChoiceBox<dev.squeeze.engine.export.Exports.Format>)
+                    root.lookup("#export-format");
+            format.setValue(dev.squeeze.engine.export.Exports.Format.SQZ);
+            ((javafx.scene.control.TextField) root.lookup("#export-target")).setText(target.toString());
+            ((javafx.scene.control.Button) root.lookup("#export-start")).fire();
+        });
+        WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> Files.exists(target));
+        WaitForAsyncUtils.sleep(1000, TimeUnit.MILLISECONDS);
+        shoot(dialog.getScene(), out.resolve("export-" + theme + ".png"));
+        fx(() -> {
+            var tabs = (javafx.scene.control.TabPane) dialog.getScene().getRoot().lookup(".tab-pane");
+            tabs.getSelectionModel().select(1);
+        });
+        WaitForAsyncUtils.sleep(500, TimeUnit.MILLISECONDS);
+        shoot(dialog.getScene(), out.resolve("export-plan-" + theme + ".png"));
+        fx(dialog::close);
     }
 
     private static void fx(Runnable r) throws Exception {

@@ -5,10 +5,13 @@ import dev.squeeze.app.compare.CompareViewModel.Field;
 import dev.squeeze.app.compare.CompareViewModel.LayerCell;
 import dev.squeeze.app.compare.CompareViewModel.LayerDiff;
 import dev.squeeze.app.compare.CompareViewModel.MetricDelta;
+import dev.squeeze.app.report.ReportFiles;
+import dev.squeeze.app.report.ReportViewModel;
 import dev.squeeze.app.runs.LayerCharts;
 import javafx.beans.property.ReadOnlyObjectWrapper;
 import javafx.geometry.Insets;
 import javafx.scene.Parent;
+import javafx.scene.control.Button;
 import javafx.scene.control.CheckBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.Tab;
@@ -16,6 +19,7 @@ import javafx.scene.control.TabPane;
 import javafx.scene.control.TableCell;
 import javafx.scene.control.TableColumn;
 import javafx.scene.control.TableView;
+import javafx.scene.control.Tooltip;
 import javafx.scene.layout.BorderPane;
 import javafx.scene.layout.HBox;
 import javafx.scene.layout.Priority;
@@ -46,6 +50,9 @@ public final class CompareView {
     private final DefaultCategoryDataset errors = new DefaultCategoryDataset();
     private final org.jfree.chart.JFreeChart bitsChart;
     private final org.jfree.chart.JFreeChart errorChart;
+    private final Button report = new Button("Report…");
+    private final CompareViewModel vm;
+    private ReportViewModel reports;
 
     public CompareView(CompareViewModel vm) {
         root.setId("compare");
@@ -62,7 +69,22 @@ public final class CompareView {
         Label legend = new Label("Differences are against the first run (the reference). Highlighted cells differ "
                 + "from the reference's; green is better, red worse.");
         legend.setWrapText(true);
-        VBox top = new VBox(4, title, error, legend);
+        report.setId("compare-report");
+        report.setTooltip(new Tooltip("Write the compared runs as an HTML, PDF or CSV report"));
+        report.setDisable(true);
+        report.setOnAction(e -> {
+            Comparison c = vm.comparison().get();
+            if (reports != null && c != null) {
+                ReportFiles.choose(root.getScene() == null ? null : root.getScene().getWindow())
+                        .ifPresent(file -> reports.write(ReportViewModel.compareRequest(c), file));
+            }
+        });
+        vm.comparison().addListener((obs, old, c) -> report.setDisable(reports == null || c == null));
+        HBox titleBar = new HBox(8, title, new javafx.scene.layout.Region(), report);
+        HBox.setHgrow(titleBar.getChildren().get(1), Priority.ALWAYS);
+        titleBar.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
+        this.vm = vm;
+        VBox top = new VBox(4, titleBar, error, legend);
         top.setPadding(new Insets(10, 10, 6, 10));
         root.setTop(top);
 
@@ -212,6 +234,12 @@ public final class CompareView {
         });
         c.getStyleClass().add("number-cell");
         return c;
+    }
+
+    /** What "Report…" writes with; the button is enabled once the comparison has loaded. */
+    public void setReports(ReportViewModel reports) {
+        this.reports = reports;
+        report.setDisable(reports == null || vm.comparison().get() == null);
     }
 
     /** Styles the bar charts' frames for the dark or the light theme. */

@@ -67,12 +67,14 @@ public final class ExportDialog {
         target.textProperty().bindBidirectional(vm.target());
         target.setPrefColumnCount(40);
         Button browse = new Button("Browse…");
+        browse.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
         browse.setOnAction(e -> browse(vm, target.getScene() == null ? null : target.getScene().getWindow()));
 
         GridPane form = new GridPane();
         form.setHgap(8);
         form.setVgap(8);
         ColumnConstraints labels = new ColumnConstraints();
+        labels.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
         ColumnConstraints fields = new ColumnConstraints();
         fields.setHgrow(Priority.ALWAYS);
         form.getColumnConstraints().addAll(labels, fields);
@@ -84,6 +86,8 @@ public final class ExportDialog {
         HBox targetRow = new HBox(6, target, browse);
         HBox.setHgrow(target, Priority.ALWAYS);
         form.addRow(3, new Label("Write to"), targetRow);
+        form.getChildren().stream().filter(n -> n instanceof Label)
+                .forEach(n -> ((Label) n).setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE));
         for (var n : List.of(ggufLabel, gguf)) {
             n.visibleProperty().bind(vm.format().isEqualTo(Exports.Format.GGUF));
             n.managedProperty().bind(n.visibleProperty());
@@ -143,7 +147,7 @@ public final class ExportDialog {
                 new Label("GPTQModel: QuantizeConfig fields and dynamic per-module overrides (-: keeps a module dense)"),
                 translation(vm.gptqModel(), "export-gptqmodel"));
         translations.setPadding(new Insets(12));
-        ((Label) translations.getChildren().get(0)).setWrapText(true);
+        translations.getChildren().stream().filter(n -> n instanceof Label).forEach(n -> ((Label) n).setWrapText(true));
 
         TabPane tabs = new TabPane(new Tab("Export", exportTab), new Tab("Plan in other tools", translations));
         tabs.setTabClosingPolicy(TabPane.TabClosingPolicy.UNAVAILABLE);

@@ -164,7 +164,13 @@ public final class ExportViewModel {
         error.set(null);
         result.set("");
         status.set("Starting…");
-        work.submit(() -> Exports.exportRun(requireStore(), id, f, out, options, hooks()), r -> {
+        work.submit(() -> {
+            try {
+                return Exports.exportRun(requireStore(), id, f, out, options, hooks());
+            } catch (RunCancelledException e) {
+                throw new SqueezeException(e.getMessage(), null);
+            }
+        }, r -> {
             running.set(false);
             status.set("");
             result.set(describe(r));

@@ -3,7 +3,10 @@ package dev.squeeze.app.pareto;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.util.AtomicFiles;
 import org.jfree.chart.JFreeChart;
+import org.jfree.svg.MeetOrSlice;
+import org.jfree.svg.PreserveAspectRatio;
 import org.jfree.svg.SVGGraphics2D;
+import org.jfree.svg.ViewBox;
 
 import javax.imageio.ImageIO;
 import java.awt.geom.Rectangle2D;
@@ -11,6 +14,9 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.text.DecimalFormat;
+import java.text.DecimalFormatSymbols;
+import java.util.Locale;
 
 /** Writes a chart to a PNG of a chosen size or to SVG (JFreeSVG); works headless, off the FX thread. */
 public final class ChartExport {
@@ -42,6 +48,25 @@ public final class ChartExport {
         byte[] svg = ("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" + g2.getSVGElement() + "\n")
                 .getBytes(StandardCharsets.UTF_8);
         AtomicFiles.write(file, out -> out.write(svg));
+    }
+
+    /**
+     * {@code chart} drawn at {@code width}×{@code height} user units as an {@code <svg>} element to place inside an
+     * HTML page: it scales with the page (a view box, no fixed size), and its clip paths and gradients are named
+     * with {@code id} as prefix so that several charts in one page never share a definition. Coordinates are
+     * written to two decimals.
+     */
+    public static String svgElement(JFreeChart chart, int width, int height, String id) {
+        checkSize(width, height);
+        SVGGraphics2D g2 = new SVGGraphics2D(width, height);
+        g2.setDefsKeyPrefix(id + "-");
+        // Two decimals of a user unit are far below a pixel; the default (full doubles) makes pages 2-3 times larger.
+        DecimalFormat coordinate = new DecimalFormat("0.##", DecimalFormatSymbols.getInstance(Locale.ROOT));
+        g2.setGeomDoubleConverter(coordinate::format);
+        g2.setTransformDoubleConverter(coordinate::format);
+        chart.draw(g2, new Rectangle2D.Double(0, 0, width, height));
+        return g2.getSVGElement(id, false, new ViewBox(0, 0, width, height), PreserveAspectRatio.XMID_YMID,
+                MeetOrSlice.MEET);
     }
 
     /** Checks a size typed by the user. */

@@ -7,6 +7,8 @@ import dev.squeeze.app.models.Bytes;
 import dev.squeeze.app.pareto.ParetoViewModel.ChartData;
 import dev.squeeze.app.pareto.ParetoViewModel.ChartPoint;
 import dev.squeeze.app.pareto.ParetoViewModel.RunRow;
+import dev.squeeze.app.report.ReportFiles;
+import dev.squeeze.app.report.ReportViewModel;
 import dev.squeeze.app.runs.RunDetailView;
 import dev.squeeze.app.runs.RunDetailViewModel;
 import dev.squeeze.engine.SqueezeException;
@@ -50,36 +52,15 @@ import javafx.stage.Window;
 import javafx.util.StringConverter;
 import org.controlsfx.control.CheckComboBox;
 import org.jfree.chart.JFreeChart;
-import org.jfree.chart.LegendItem;
-import org.jfree.chart.LegendItemCollection;
-import org.jfree.chart.axis.LogAxis;
-import org.jfree.chart.axis.NumberAxis;
-import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.entity.XYItemEntity;
 import org.jfree.chart.fx.ChartViewer;
 import org.jfree.chart.fx.interaction.ChartMouseEventFX;
 import org.jfree.chart.fx.interaction.ChartMouseListenerFX;
 import org.jfree.chart.fx.interaction.PanHandlerFX;
-import org.jfree.chart.plot.ValueMarker;
-import org.jfree.chart.plot.XYPlot;
-import org.jfree.chart.renderer.xy.XYStepRenderer;
-import org.jfree.chart.title.LegendTitle;
-import org.jfree.chart.ui.RectangleAnchor;
-import org.jfree.chart.ui.RectangleEdge;
-import org.jfree.chart.ui.TextAnchor;
-import org.jfree.data.xy.XYSeries;
 import org.jfree.data.xy.XYSeriesCollection;
 
-import java.awt.BasicStroke;
-import java.awt.Color;
-import java.awt.Font;
-import java.awt.Shape;
 import java.io.File;
 import java.nio.file.Path;
-import java.text.DecimalFormat;
-import java.text.FieldPosition;
-import java.text.NumberFormat;
-import java.text.ParsePosition;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
@@ -107,11 +88,12 @@ public final class ParetoView {
 
     private final ParetoViewModel vm;
     private final VBox root;
-    private final JFreeChart chart;
+    private final ParetoChart paretoChart = new ParetoChart();
+    private final JFreeChart chart = paretoChart.chart();
     private final ChartViewer viewer;
-    private final XYSeriesCollection pointsData = new XYSeriesCollection();
-    private final XYSeriesCollection frontierData = new XYSeriesCollection();
-    private final ParetoRenderer renderer = new ParetoRenderer();
+    private final XYSeriesCollection pointsData = paretoChart.points();
+    private final XYSeriesCollection frontierData = paretoChart.frontiers();
+    private final ParetoRenderer renderer = paretoChart.renderer();
     private final TableView<RunRow> table = new TableView<>();
     private final Map<Long, RunRow> rowsById = new HashMap<>();
     private Consumer<String> onPlanFromRun;
@@ -120,31 +102,6 @@ public final class ParetoView {
 
     public ParetoView(ParetoViewModel vm) {
         this.vm = vm;
-        XYPlot plot = new XYPlot();
-        plot.setDataset(0, pointsData);
-        plot.setRenderer(0, renderer);
-        plot.setDataset(1, frontierData);
-        XYStepRenderer step = new XYStepRenderer();
-        step.setDefaultToolTipGenerator((d, s, i) -> d.getSeriesKey(s).toString());
-        plot.setRenderer(1, step);
-        plot.setDomainAxis(new NumberAxis());
-        plot.setRangeAxis(new NumberAxis());
-        plot.setBackgroundPaint(new Color(0xfafafa));
-        plot.setDomainGridlinePaint(new Color(0xdddddd));
-        plot.setRangeGridlinePaint(new Color(0xdddddd));
-        plot.setDomainPannable(true);
-        // Series in the view-model's order, so its first points (frontier first) win the room for labels.
-        plot.setSeriesRenderingOrder(org.jfree.chart.plot.SeriesRenderingOrder.FORWARD);
-        plot.setRangePannable(true);
-        chart = new JFreeChart(null, new Font(Font.SANS_SERIF, Font.BOLD, 14), plot, false);
-        chart.setBackgroundPaint(Color.WHITE);
-        // The legend reads: colour = method family, marker = model, grey = dominated, line = frontier.
-        LegendTitle legend = new LegendTitle(plot);
-        legend.setPosition(RectangleEdge.BOTTOM);
-        legend.setItemFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-        legend.setItemLabelPadding(new org.jfree.chart.ui.RectangleInsets(2, 2, 2, 12)); // items apart
-        chart.addLegend(legend);
-
         viewer = new ChartViewer(chart);
         viewer.setId("pareto-chart");
         viewer.setMinHeight(190);
@@ -199,9 +156,14 @@ public final class ParetoView {
         compare.textProperty().bind(javafx.beans.binding.Bindings.createStringBinding(() ->
                 vm.selectedRuns().size() >= 2 ? "Compare " + vm.selectedRuns().size() : "Compare", vm.selectedRuns()));
         compare.setOnAction(e -> compareSelected());
+        Button report = new Button("Report…");
+        report.setId("pareto-report");
+        report.setTooltip(new Tooltip("Write the runs shown (through the filters) as an HTML, PDF or CSV report"));
+        report.setOnAction(e -> writeReport());
+        report.setMinWidth(Region.USE_PREF_SIZE);
         Region spacer = new Region();
         HBox.setHgrow(spacer, Priority.ALWAYS);
-        HBox tableBar = new HBox(8, status, spacer, details, compare);
+        HBox tableBar = new HBox(8, status, spacer, details, compare, report);
         // The buttons keep their words; the count on the left gives way (its full text is its tooltip).
         details.setMinWidth(Region.USE_PREF_SIZE);
         compare.setMinWidth(Region.USE_PREF_SIZE);
@@ -575,123 +537,7 @@ public final class ParetoView {
     // ---- the chart
 
     private void draw(ChartData data) {
-        XYPlot plot = chart.getXYPlot();
-        chart.setNotify(false);
-        try {
-            pointsData.removeAllSeries();
-            frontierData.removeAllSeries();
-            plot.clearRangeMarkers();
-            List<List<ChartPoint>> bySeries = new ArrayList<>();
-            for (int s = 0; s < data.series().size(); s++) {
-                ParetoViewModel.Series se = data.series().get(s);
-                XYSeries series = new XYSeries(se.key(), false, true);
-                List<ChartPoint> pts = data.pointsOf(se.key());
-                pts.forEach(p -> series.add(p.x(), p.y()));
-                pointsData.addSeries(series);
-                bySeries.add(pts);
-                Color c = new Color(se.rgb());
-                renderer.setSeriesPaint(s, c);
-                renderer.setSeriesFillPaint(s, c);
-                renderer.setSeriesOutlinePaint(s, c);
-                renderer.setSeriesShape(s, ParetoRenderer.markerOf(se.modelIndex()));
-            }
-            renderer.setPoints(bySeries);
-            XYStepRenderer step = (XYStepRenderer) plot.getRenderer(1);
-            for (int i = 0; i < data.frontiers().size(); i++) {
-                ParetoViewModel.FrontierLine line = data.frontiers().get(i);
-                String key = data.frontiers().size() == 1 ? "Pareto frontier" : "Pareto frontier · " + line.modelName();
-                XYSeries series = new XYSeries(key, false, true);
-                line.steps().forEach(p -> series.add(p[0], p[1]));
-                frontierData.addSeries(series);
-                step.setSeriesPaint(i, new Color(0x555555));
-                step.setSeriesStroke(i, new BasicStroke(1.4f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND, 1f,
-                        i == 0 ? null : new float[]{6f, 3f}, 0f));
-            }
-            plot.setFixedLegendItems(legendItems(data));
-            for (ParetoViewModel.BaselineLine b : data.baselines()) {
-                ValueMarker m = new ValueMarker(b.y());
-                m.setPaint(new Color(FamilyColors.rgb("dense")));
-                m.setStroke(new BasicStroke(1f, BasicStroke.CAP_BUTT, BasicStroke.JOIN_MITER, 1f,
-                        new float[]{4f, 4f}, 0f));
-                m.setLabel(b.label() + (data.series().stream().map(ParetoViewModel.Series::modelName).distinct().count()
-                        > 1 ? " · " + b.modelName() : "") + " (baseline)");
-                m.setLabelFont(new Font(Font.SANS_SERIF, Font.ITALIC, 10));
-                m.setLabelAnchor(RectangleAnchor.TOP_RIGHT);
-                m.setLabelTextAnchor(TextAnchor.BOTTOM_RIGHT);
-                plot.addRangeMarker(m);
-            }
-            boolean bytes = data.xLabel().startsWith("Model size");
-            ValueAxis x;
-            if (data.logX()) {
-                LogAxis log = new LogAxis(data.xLabel() + " (log)");
-                log.setBase(2);
-                log.setSmallestValue(1e-3);
-                // Ticks at whole powers of two (2, 4, 8 bits; 1, 2, 4 KiB), not at fractional exponents.
-                log.setAutoTickUnitSelection(false);
-                log.setTickUnit(new org.jfree.chart.axis.NumberTickUnit(1.0));
-                log.setMinorTickMarksVisible(true);
-                log.setNumberFormatOverride(bytes ? new BytesFormat() : new DecimalFormat("0.###"));
-                x = log;
-            } else {
-                NumberAxis lin = new NumberAxis(data.xLabel());
-                lin.setAutoRangeIncludesZero(false);
-                if (bytes) {
-                    lin.setStandardTickUnits(BytesFormat.TICKS);
-                } else {
-                    lin.setNumberFormatOverride(new DecimalFormat("0.##"));
-                }
-                x = lin;
-            }
-            x.setUpperMargin(0.12); // room for the labels of the rightmost runs
-            x.setLowerMargin(0.06);
-            plot.setDomainAxis(x);
-            NumberAxis y = new NumberAxis(data.yLabel());
-            y.setAutoRangeIncludesZero(false);
-            y.setAutoRangeMinimumSize(data.yLabel().endsWith("(%)") ? 2.0 : 0.05);
-            y.setUpperMargin(0.08);
-            plot.setRangeAxis(y);
-            boolean empty = data.points().isEmpty();
-            plot.setNoDataMessage(data.message() == null ? "" : data.message());
-            x.setTickLabelsVisible(!empty);
-            y.setTickLabelsVisible(!empty || !data.baselines().isEmpty());
-            renderer.setHighlighted(vm.selectedRun().get());
-            ChartStyle.apply(chart, dark); // the axes are new
-        } finally {
-            chart.setNotify(true);
-        }
-    }
-
-    /** One entry per method family (its colour), per model when there are several (its marker), and the rest. */
-    private static LegendItemCollection legendItems(ChartData data) {
-        LegendItemCollection items = new LegendItemCollection();
-        Shape dot = ParetoRenderer.markerOf(0);
-        java.util.Set<String> families = new java.util.LinkedHashSet<>();
-        java.util.Map<String, Integer> models = new java.util.LinkedHashMap<>();
-        for (ParetoViewModel.Series se : data.series()) {
-            families.add(se.family());
-            models.putIfAbsent(se.modelName(), se.modelIndex());
-        }
-        for (String family : families) {
-            items.add(new LegendItem(family, null, "method family " + family, null, dot,
-                    new Color(FamilyColors.rgb(family))));
-        }
-        if (models.size() > 1) {
-            models.forEach((name, index) -> {
-                LegendItem item = new LegendItem(name, null, "model " + name, null, true,
-                        ParetoRenderer.markerOf(index), false, Color.WHITE, true, new Color(0x555555),
-                        new BasicStroke(1.2f), false, dot, new BasicStroke(1f), Color.BLACK);
-                items.add(item);
-            });
-        }
-        if (data.points().stream().anyMatch(p -> !p.frontier())) {
-            items.add(new LegendItem("dominated", null, "runs another run beats in size and quality", null, dot,
-                    new Color(FamilyColors.DOMINATED_FILL)));
-        }
-        if (!data.frontiers().isEmpty()) {
-            items.add(new LegendItem("Pareto frontier", null, "the runs no other run beats", null,
-                    new java.awt.geom.Line2D.Double(-8, 0, 8, 0), new BasicStroke(1.4f), new Color(0x555555)));
-        }
-        return items;
+        paretoChart.draw(data, dark, vm.selectedRun().get());
     }
 
     /** Run id of the point under a chart mouse event, or null. */
@@ -701,42 +547,6 @@ public final class ParetoView {
             return p == null ? null : p.runId();
         }
         return null;
-    }
-
-    /** Axis ticks in bytes as people read them (KiB, MiB). */
-    private static final class BytesFormat extends NumberFormat {
-        /** Tick spacings of whole binary units (…, 512 B, 1 KiB, 2 KiB, …, 1 GiB, …), so ticks read 1.5 KiB, not 1.3. */
-        static final org.jfree.chart.axis.TickUnits TICKS = new org.jfree.chart.axis.TickUnits();
-
-        static {
-            for (long unit = 1; unit <= (1L << 40); unit <<= 1) {
-                TICKS.add(new org.jfree.chart.axis.NumberTickUnit(unit, new BytesFormat()));
-            }
-        }
-
-        private static final String[] UNITS = {"B", "KiB", "MiB", "GiB", "TiB"};
-
-        /** Like the table's sizes, with up to two decimals so that ticks 256 B apart read 1.25 KiB, 1.5 KiB. */
-        @Override
-        public StringBuffer format(double number, StringBuffer to, FieldPosition pos) {
-            double v = number;
-            int u = 0;
-            while (Math.abs(v) >= 1024 && u < UNITS.length - 1) {
-                v /= 1024;
-                u++;
-            }
-            return to.append(new DecimalFormat("0.##").format(v)).append(' ').append(UNITS[u]);
-        }
-
-        @Override
-        public StringBuffer format(long number, StringBuffer to, FieldPosition pos) {
-            return format((double) number, to, pos);
-        }
-
-        @Override
-        public Number parse(String source, ParsePosition pos) {
-            return null;
-        }
     }
 
     private void installContextMenu() {
@@ -857,6 +667,7 @@ public final class ParetoView {
      * editor); without it the detail's button is disabled.
      */
     private Presenter presenter;
+    private ReportViewModel reports;
 
     public void setOnPlanFromRun(Consumer<String> action) {
         this.onPlanFromRun = action;
@@ -918,11 +729,26 @@ public final class ParetoView {
         return view;
     }
 
+    /** What "Report…" writes with, here and in the comparisons opened from here; without it the button says so. */
+    public void setReports(ReportViewModel reports) {
+        this.reports = reports;
+    }
+
+    /** "Report…": asks for a file and writes the runs the explorer shows (through its filters) there. */
+    public void writeReport() {
+        if (reports == null) {
+            vm.error().set("Reports cannot be written from here (no report writer is set up).");
+            return;
+        }
+        ReportFiles.choose(window()).ifPresent(file -> reports.write(ReportViewModel.explorerRequest(vm), file));
+    }
+
     /** Opens the comparison of {@code runIds} (the first is the reference), as {@link #openDetail} does. */
     public CompareView openComparison(List<Long> runIds) {
         CompareViewModel c = vm.compare(runIds);
         CompareView view = new CompareView(c);
         view.setDarkCharts(dark);
+        view.setReports(reports);
         if (presenter != null) {
             presenter.present(view.root(), c.title(), true);
         } else {

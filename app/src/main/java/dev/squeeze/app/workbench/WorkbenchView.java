@@ -119,6 +119,7 @@ public final class WorkbenchView {
         });
         // "Plan from this run" puts the run's plan into the editor, to edit and launch again.
         paretoView.setOnPlanFromRun(json -> vm.plan().loadPlanJson(json));
+        paretoView.setReports(vm.reports());
         paretoView.setDarkCharts(settings.theme().get() == Theme.DARK);
         settings.theme().addListener((obs, old, t) -> paretoView.setDarkCharts(t == Theme.DARK));
         jobsPane = jobs -> {

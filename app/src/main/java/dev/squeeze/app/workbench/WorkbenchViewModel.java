@@ -4,6 +4,7 @@ import dev.squeeze.app.jobs.JobItem;
 import dev.squeeze.app.jobs.JobsViewModel;
 import dev.squeeze.app.models.ModelViewModel;
 import dev.squeeze.app.pareto.ParetoViewModel;
+import dev.squeeze.app.report.ReportViewModel;
 import dev.squeeze.app.plan.PlanEditorViewModel;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.eval.MetricKind;
@@ -46,6 +47,7 @@ public final class WorkbenchViewModel {
     private final JobEngine.Options jobOptions;
     private final ModelViewModel model = new ModelViewModel();
     private final ParetoViewModel pareto;
+    private final ReportViewModel reports;
     /** The plan editor's own thread in the window (its size summaries must not wait behind a baseline). */
     private final EngineExecutor planThread;
     private final PlanEditorViewModel plan;
@@ -105,6 +107,7 @@ public final class WorkbenchViewModel {
         this.measureBaselines = measureBaselines;
         this.jobOptions = jobOptions;
         this.pareto = new ParetoViewModel(executor, this::store);
+        this.reports = new ReportViewModel(executor, this::store, notifications::add);
         this.planThread = executor instanceof EngineExecutor ? new EngineExecutor("squeeze-plan") : null;
         this.plan = new PlanEditorViewModel(planThread != null ? planThread : executor);
         // The editor launches on whichever jobs view-model is current (a new one after a database switch).
@@ -189,6 +192,11 @@ public final class WorkbenchViewModel {
     /** The per-layer plan editor of the open model. */
     public PlanEditorViewModel plan() {
         return plan;
+    }
+
+    /** Writes comparison reports ("Report…" in the explorer and the comparison view). */
+    public ReportViewModel reports() {
+        return reports;
     }
 
     /** The Pareto explorer over the stored runs (the open model's, or all models'). */

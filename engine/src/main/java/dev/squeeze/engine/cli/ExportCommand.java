@@ -123,7 +123,7 @@ final class ExportCommand implements Callable<Integer> {
             Exports.Options options = new Exports.Options(t, hf);
             report = switch (method.toLowerCase(Locale.ROOT)) {
                 case "rtn" -> Exports.convert(m, fmt, this.out, options);
-                case "gptq" -> Exports.write(gptq(m, t, progress), fmt, this.out, options);
+                case "gptq" -> Exports.write(gptq(m, fmt, t, progress), fmt, this.out, options);
                 default -> throw new SqueezeException("--method is '" + method + "'", "give rtn or gptq");
             };
         }
@@ -132,7 +132,7 @@ final class ExportCommand implements Callable<Integer> {
     }
 
     /** GPTQ on the grid of a GGUF type: symmetric groups of 32 along the input, fp16 scales (Q4_0 / Q8_0 exactly). */
-    private CompressedModel gptq(Model m, GgmlType t, RunHooks progress) {
+    private CompressedModel gptq(Model m, Exports.Format fmt, GgmlType t, RunHooks progress) {
         int bits = switch (t) {
             case Q4_0 -> 4;
             case Q8_0 -> 8;
@@ -146,6 +146,7 @@ final class ExportCommand implements Callable<Integer> {
                 + ",\"groupSize\":32,\"symmetric\":true}}";
         JobSpec job = new JobSpec(source.model, CompressionPlan.parse(plan).canonicalJson(),
                 "GPTQ " + t.name(), windows, seed, false, 0, null, null, List.of());
+        Exports.precheck(fmt, m, JobExecution.validate(job, m));
         var c = JobExecution.compress(job, m, progress);
         return new CompressedModel(m, c.byLayer(), c.settings(), m.name() + " GPTQ " + t.name(), null);
     }

@@ -1,8 +1,6 @@
 package dev.squeeze.engine.cli;
 
-import dev.squeeze.engine.jobs.ModelRefs;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.store.Pareto;
 import dev.squeeze.engine.store.ResultsStore;
 import picocli.CommandLine.Command;
@@ -13,8 +11,6 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -96,17 +92,7 @@ final class ParetoCommand implements Callable<Integer> {
     }
 
     private String resolve(ResultsStore store) {
-        var stored = Pareto.resolveModel(store, model);
-        if (stored.isPresent()) {
-            return stored.get();
-        }
-        if (ModelRefs.isBuiltin(model) || Files.isRegularFile(Path.of(model))) {
-            return ModelRefs.open(model).contentHash();
-        }
-        List<String> models = Pareto.storedModels(store);
-        throw new SqueezeException("No stored runs for a model named '" + model + "' in " + store.location()
-                + " and no such model file; stored models: " + (models.isEmpty() ? "(none)" : String.join(", ", models)),
-                "give a stored model's name or content hash (see 'squeeze runs'), or run it first");
+        return dev.squeeze.engine.report.RunSelection.modelHash(store, model);
     }
 
     private void printTable(PrintWriter out, Pareto.Result r) {

@@ -12,6 +12,8 @@ import picocli.CommandLine.Option;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
 
 /**
  * The headless command line: everything the workbench does, without a window.
@@ -23,7 +25,7 @@ import java.nio.file.Path;
         description = "Squeeze: neural-network compression workbench (headless CLI).",
         subcommands = {ModelsCommand.class, InspectCommand.class, BaselineCommand.class, RtnCommand.class,
                 RunCommand.class, SweepCommand.class, JobsCommand.class, ResumeCommand.class, CancelCommand.class,
-                RunsCommand.class, ParetoCommand.class, ExportCommand.class,
+                RunsCommand.class, ParetoCommand.class, ExportCommand.class, EvalCommand.class,
                 CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:internal error (a bug; please report it)", "2:usage error",
@@ -52,7 +54,7 @@ public final class SqueezeCli implements Runnable {
      * Opens the results database. Jobs that a previous process left running or queued (it crashed or was killed:
      * no other process can hold the database now) become INTERRUPTED, and a notice says how to resume them.
      */
-    ResultsStore openStore() {
+    public ResultsStore openStore() {
         ResultsStore store = ResultsStore.openFile(database());
         try {
             JobsSupport.noticeInterrupted(spec.commandLine().getErr(), JobEngine.recoverInterrupted(store.jobs()));
@@ -104,6 +106,7 @@ public final class SqueezeCli implements Runnable {
         CommandLine cl = new CommandLine(root);
         cl.setOut(out);
         cl.setErr(err);
+        addExtensions(cl, err);
         addHelpOptions(cl);
         cl.setExecutionStrategy(SqueezeCli::executeWithRawHelp);
         cl.setParameterExceptionHandler(SqueezeCli::usageError);
@@ -118,6 +121,19 @@ public final class SqueezeCli implements Runnable {
         } finally {
             out.flush();
             err.flush();
+        }
+    }
+
+    /** Adds the commands of every {@link CliExtension} on the class path (the app's {@code report}). */
+    private static void addExtensions(CommandLine cl, PrintWriter err) {
+        try {
+            for (CliExtension extension : ServiceLoader.load(CliExtension.class)) {
+                extension.subcommands().forEach(cl::addSubcommand);
+            }
+        } catch (ServiceConfigurationError e) {
+            // The built-in commands still work; only the extension's are missing.
+            err.println("squeeze: a command from outside the engine could not be loaded (" + e.getMessage()
+                    + "); the engine's own commands still work. Fix: rebuild with ./squeeze build.");
         }
     }
 

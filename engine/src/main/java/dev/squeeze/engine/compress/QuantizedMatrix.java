@@ -54,6 +54,28 @@ public final class QuantizedMatrix implements CompressedTensor {
         return settings.bits();
     }
 
+    /** The settings the codes were made with. */
+    public RtnSettings settings() {
+        return settings;
+    }
+
+    /** The stored arrays: codes {@code rows × cols} row-major, scales and zeros {@code rows × groupsPerRow} (copies). */
+    public record Parts(int rows, int cols, RtnSettings settings, byte[] codes, float[] scales, float[] zeros) {
+    }
+
+    public Parts parts() {
+        return new Parts(rows, cols, settings, codes.clone(), scales.clone(), zeros.clone());
+    }
+
+    /**
+     * A matrix from its stored arrays (a file reader's), through the same checks as a new one.
+     *
+     * @throws IllegalArgumentException saying which part is inconsistent
+     */
+    public static QuantizedMatrix fromParts(Parts p) {
+        return new QuantizedMatrix(p.rows(), p.cols(), p.settings(), p.codes(), p.scales(), p.zeros());
+    }
+
     /** Columns per group; per-row quantization, or a group wider than the row, has one group as wide as the row. */
     public int groupSize() {
         return settings.groupSize() == 0 ? cols : Math.min(settings.groupSize(), cols);

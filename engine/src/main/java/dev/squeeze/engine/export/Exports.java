@@ -4,6 +4,7 @@ import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.export.gguf.GgmlType;
 import dev.squeeze.engine.model.DType;
 import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.model.onnx.OnnxModel;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.runs.RunHooks;
 import dev.squeeze.engine.store.ResultsStore;
@@ -33,7 +34,7 @@ public final class Exports {
         GPTQ("gptq", true, false),
         /** ONNX with compressed initializers and DequantizeLinear, for classifiers. */
         ONNX("onnx", false, true),
-        /** Squeeze's own bundle: packed tensors, plan, provenance, metrics; any model. */
+        /** Squeeze's own bundle: packed tensors, plan, provenance, metrics; Llama-family models and MLPs. */
         SQZ("sqz", true, true);
 
         private final String word;
@@ -63,6 +64,9 @@ public final class Exports {
 
         /** Whether a model of this architecture can be written in this format. */
         public boolean holds(String architecture) {
+            if (this == SQZ && OnnxModel.ARCHITECTURE.equals(architecture)) {
+                return false; // a bundle carries tensors, not an ONNX graph
+            }
             return LlamaConfig.ARCHITECTURE.equals(architecture) ? languageModels : classifiers;
         }
 
@@ -97,10 +101,15 @@ public final class Exports {
     public static void requireHolds(Format format, String architecture, String what) {
         if (!format.holds(architecture)) {
             String can = java.util.Arrays.stream(Format.values()).filter(f -> f.holds(architecture))
-                    .map(Format::word).reduce((a, b) -> a + ", " + b).orElse("none");
-            throw new SqueezeException(what + " is a " + architecture + " model, which " + format.word()
-                    + (format == Format.ONNX ? " holds only for classifiers" : " holds only for Llama-family models"),
-                    "export it as " + can);
+                    .map(Format::word).reduce((a, b) -> a + " or " + b).orElse("none");
+            String kind = LlamaConfig.ARCHITECTURE.equals(architecture) ? "a Llama-family language model"
+                    : OnnxModel.ARCHITECTURE.equals(architecture) ? "an ONNX classifier" : "a classifier (" + architecture + ")";
+            String holds = switch (format) {
+                case ONNX -> "ONNX export is for classifiers";
+                case SQZ -> "a .sqz bundle carries tensors, not an ONNX graph";
+                default -> format.word() + " export is for Llama-family models";
+            };
+            throw new SqueezeException(what + " is " + kind + "; " + holds, "export it as " + can);
         }
     }
 
@@ -113,7 +122,8 @@ public final class Exports {
                 .filter(m -> m.contentHash().equals(run.summary().modelHash()))
                 .map(ResultsStore.StoredModel::architecture).findFirst().orElse("");
         requireHolds(format, architecture, "Run " + runId + " (" + run.summary().modelName() + ")");
-        CompressedModel m = RunWeights.reproduce(store, runId, hooks);
+        CompressedModel m = RunWeights.reproduce(store, runId, hooks, (model, settings) -> precheck(format, model,
+                settings));
         hooks.checkCancelled();
         return write(m, format, out, options, new SqzContext(store, run));
     }
@@ -122,6 +132,17 @@ public final class Exports {
     public static ExportReport convert(Model model, Format format, Path out, Options options) {
         requireHolds(format, model.architecture(), model.name());
         return write(CompressedModel.dense(model), format, out, options, null);
+    }
+
+    /**
+     * Refuses, before any compression work, a run whose layers the format cannot hold (for GPTQ: sparse, SpQR or
+     * low-rank layers, 5–7-bit codes, fp32 scales); formats that fall back per tensor accept every layer.
+     */
+    public static void precheck(Format format, Model model, java.util.Map<String,
+            dev.squeeze.engine.compress.MethodSettings> settings) {
+        if (format == Format.GPTQ) {
+            dev.squeeze.engine.export.gptq.GptqExporter.requireHolds(model, settings);
+        }
     }
 
     /** Writes an already compressed model (e.g. a GPTQ conversion made for the export). */
@@ -138,6 +159,13 @@ public final class Exports {
         return switch (format) {
             case ONNX -> dev.squeeze.engine.export.onnx.OnnxExport.write(m, out);
             case GGUF -> dev.squeeze.engine.export.gguf.GgufLlamaExport.write(m, out, options.ggufType());
+            case HF -> dev.squeeze.engine.export.hf.HfFolderExport.write(m, out, options.hfType());
+            case GPTQ -> dev.squeeze.engine.export.gptq.GptqExporter.write(m, out);
+            case SQZ -> dev.squeeze.engine.export.sqz.Sqz.write(run == null
+                    ? new dev.squeeze.engine.export.sqz.SqzContents(m, null, java.util.List.of(), java.util.List.of(),
+                    dev.squeeze.engine.export.sqz.SqzContents.tokenizerFilesBeside(m.base()))
+                    : dev.squeeze.engine.export.sqz.SqzContents.of(m, run.run(), run.store().metrics(m.runId()),
+                    run.store().layerResults(m.runId())), out);
             default -> throw new SqueezeException("Export as " + format.word().toUpperCase(Locale.ROOT)
                     + " is not in this build", "export as another format");
         };

@@ -9,6 +9,7 @@ import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.compress.gptq.GptqSettings;
 import dev.squeeze.engine.model.LayerInfo;
 import dev.squeeze.engine.model.LayerRole;
+import dev.squeeze.engine.model.gguf.GgufModelFormat;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -33,10 +34,8 @@ import java.util.regex.Pattern;
 public final class PlanTranslation {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final Pattern BLOCK = Pattern.compile("model\\.layers\\.(\\d+)\\.(.+)");
-    private static final Map<String, String> GGUF_SUFFIX = Map.of(
-            "self_attn.q_proj", "attn_q", "self_attn.k_proj", "attn_k", "self_attn.v_proj", "attn_v",
-            "self_attn.o_proj", "attn_output", "mlp.gate_proj", "ffn_gate", "mlp.up_proj", "ffn_up",
-            "mlp.down_proj", "ffn_down");
+    private static final java.util.Set<String> LINEARS = java.util.Set.of("self_attn.q_proj", "self_attn.k_proj",
+            "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj");
 
     private PlanTranslation() {
     }
@@ -190,11 +189,11 @@ public final class PlanTranslation {
         }
     }
 
-    /** llama.cpp's name of a Llama linear ({@code blk.3.attn_q.weight}), or null for a name it has none for. */
+    /** llama.cpp's name of a Llama block linear ({@code blk.3.attn_q.weight}), or null for any other name. */
     static String ggufTensor(String layer) {
         Matcher m = BLOCK.matcher(layer);
-        if (m.matches() && GGUF_SUFFIX.containsKey(m.group(2))) {
-            return "blk." + m.group(1) + "." + GGUF_SUFFIX.get(m.group(2)) + ".weight";
+        if (m.matches() && LINEARS.contains(m.group(2))) {
+            return GgufModelFormat.ggufName(layer + ".weight");
         }
         return null;
     }

@@ -38,6 +38,16 @@ public final class RunWeights {
      *                          layers differ from the stored ones
      */
     public static CompressedModel reproduce(ResultsStore store, long runId, RunHooks hooks) {
+        return reproduce(store, runId, hooks, (model, settings) -> { });
+    }
+
+    /**
+     * As {@link #reproduce(ResultsStore, long, RunHooks)}, with a check of the model and the run's resolved settings
+     * before any compression work (an export format refusing a layer it cannot hold, before minutes of GPTQ).
+     */
+    public static CompressedModel reproduce(ResultsStore store, long runId, RunHooks hooks,
+                                            java.util.function.BiConsumer<Model, java.util.Map<String,
+                                                    dev.squeeze.engine.compress.MethodSettings>> precheck) {
         StoredRun run = store.run(runId).orElseThrow(() -> new SqueezeException("There is no run " + runId
                 + " in " + store.location(), "list the runs with: squeeze runs"));
         JobSpec spec = specOf(store, run);
@@ -60,6 +70,7 @@ public final class RunWeights {
         if (stored.isEmpty()) {
             return new CompressedModel(model, java.util.Map.of(), java.util.Map.of(), label, runId);
         }
+        precheck.accept(model, JobExecution.validate(spec, model));
         JobExecution.Compression c = JobExecution.compress(spec, model, hooks);
         check(runId, stored, c.layers());
         return new CompressedModel(model, c.byLayer(), c.settings(), label, runId);

@@ -8,9 +8,11 @@ import java.util.Locale;
  * Element types a tensor can be stored in; the plain ones carry the safetensors spellings.
  * {@link #I8_GROUPS} is llama2.c's int8 export: all int8 codes first, then one float32 scale per group of
  * consecutive values ({@code w = code · scale}); its group size lives with the {@link Tensor}.
+ * {@link #BLOCKS} is block-quantized storage (ggml's Q4_0, Q8_0, Q4_K, Q6_K of a GGUF file); its
+ * {@link BlockCodec} lives with the {@link Tensor}.
  */
 public enum DType {
-    F32(4), F16(2), BF16(2), I8_GROUPS(1);
+    F32(4), F16(2), BF16(2), I8_GROUPS(1), BLOCKS(1);
 
     private final int bytes;
 
@@ -35,9 +37,12 @@ public enum DType {
         };
     }
 
-    /** Whether one element is its own bytes (every type but {@link #I8_GROUPS}, whose scales lie elsewhere). */
+    /**
+     * Whether one element is its own bytes (every type but {@link #I8_GROUPS}, whose scales lie elsewhere, and
+     * {@link #BLOCKS}, whose values are decoded a block at a time).
+     */
     public boolean plain() {
-        return this != I8_GROUPS;
+        return this != I8_GROUPS && this != BLOCKS;
     }
 
     /** Decodes {@code count} elements starting at the buffer's position 0 into floats (plain types). */
@@ -62,8 +67,8 @@ public enum DType {
                     out[offset + i] = Float.intBitsToFloat((b.getShort(2 * i) & 0xffff) << 16);
                 }
             }
-            case I8_GROUPS -> throw new IllegalStateException("I8_GROUPS values need their scales: decode them "
-                    + "through Tensor.decode");
+            case I8_GROUPS, BLOCKS -> throw new IllegalStateException(this + " values need their scales: decode"
+                    + " them through Tensor.decode");
         }
     }
 
@@ -75,7 +80,7 @@ public enum DType {
                 case F32 -> b.putFloat(v);
                 case F16 -> b.putShort(Float.floatToFloat16(v));
                 case BF16 -> b.putShort(toBf16(v));
-                case I8_GROUPS -> throw new IllegalStateException("Squeeze does not encode to I8_GROUPS");
+                case I8_GROUPS, BLOCKS -> throw new IllegalStateException("Squeeze does not encode to " + this);
             }
         }
         return b.array();

@@ -1,6 +1,7 @@
 package dev.squeeze.engine.model;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.model.gguf.GgufModelFormat;
 import dev.squeeze.engine.model.hf.HfModelFormat;
 import dev.squeeze.engine.model.llama2c.Llama2cFormat;
 import dev.squeeze.engine.model.onnx.OnnxFormat;
@@ -19,7 +20,8 @@ import java.util.List;
  */
 public final class ModelFormats {
     private static final HfModelFormat HF = new HfModelFormat();
-    private static final List<ModelFormat> FORMATS = List.of(new SafetensorsFormat(), new OnnxFormat(), new Llama2cFormat(), HF);
+    private static final List<ModelFormat> FORMATS = List.of(new SafetensorsFormat(), new OnnxFormat(), new GgufModelFormat(),
+            new Llama2cFormat(), HF, new dev.squeeze.engine.export.sqz.SqzModelFormat());
 
     private ModelFormats() {
     }
@@ -39,7 +41,8 @@ public final class ModelFormats {
                     : Files.exists(file) ? "Cannot open model " + file + ": it is " + notAFile(file) + ", not a file"
                     : "Model not found: " + file + " does not exist";
             throw new SqueezeException(what,
-                    "open a model file (.safetensors, .onnx, llama2.c .bin) or a Hugging Face model folder");
+                    "open a model file (.safetensors, .onnx, .gguf, llama2.c .bin, .sqz bundle) or a Hugging Face"
+                            + " model folder");
         }
         byte[] head;
         long size;

@@ -7,35 +7,42 @@ import java.util.Arrays;
 /**
  * A named tensor whose bytes stay where they were read (often a memory-mapped file): values are decoded on
  * demand by {@link #floats()} or {@link #decode}, so opening a model never copies its weights into the heap —
- * also for quantized storage ({@link DType#I8_GROUPS}), which is dequantized only for the range asked for.
+ * also for quantized storage ({@link DType#I8_GROUPS}, {@link DType#BLOCKS}), which is dequantized only for the
+ * range asked for.
  */
 public final class Tensor {
     private final String name;
     private final DType dtype;
     private final long[] shape;
     private final ByteBuffer bytes;
-    /** Values per float32 scale for {@link DType#I8_GROUPS}; 0 for the plain types. */
+    /** Values per float32 scale for {@link DType#I8_GROUPS}, per block for {@link DType#BLOCKS}; else 0. */
     private final int groupSize;
+    /** How {@link DType#BLOCKS} values are stored; null for the other types. */
+    private final BlockCodec codec;
     private final long numel;
 
     public Tensor(String name, DType dtype, long[] shape, ByteBuffer bytes) {
-        this(name, dtype, shape, bytes, 0);
+        this(name, dtype, shape, bytes, 0, null);
     }
 
-    private Tensor(String name, DType dtype, long[] shape, ByteBuffer bytes, int groupSize) {
+    private Tensor(String name, DType dtype, long[] shape, ByteBuffer bytes, int groupSize, BlockCodec codec) {
         this.name = name;
         this.dtype = dtype;
         this.shape = shape.clone();
         this.bytes = bytes.asReadOnlyBuffer();
-        this.groupSize = groupSize;
+        this.groupSize = codec != null ? codec.blockValues() : groupSize;
+        this.codec = codec;
         // A reader checks its file's shapes first; this is the last line of defence against a wrapped product.
         this.numel = Shapes.numel(this.shape, "(tensor in memory)", name);
-        if (dtype.plain() != (groupSize == 0)) {
+        if ((dtype == DType.BLOCKS) != (codec != null)) {
+            throw new IllegalArgumentException("tensor " + name + ": " + dtype + " with codec " + codec);
+        }
+        if (dtype.plain() != (this.groupSize == 0)) {
             throw new IllegalArgumentException("tensor " + name + ": " + dtype + " with group size " + groupSize);
         }
-        if (!dtype.plain() && (groupSize < 0 || numel % groupSize != 0)) {
+        if (!dtype.plain() && (this.groupSize < 0 || numel % this.groupSize != 0)) {
             throw new IllegalArgumentException("tensor " + name + ": " + numel + " values are not whole groups of "
-                    + groupSize);
+                    + this.groupSize);
         }
         long expected = storedBytes();
         if (bytes.remaining() != expected) {
@@ -57,7 +64,18 @@ public final class Tensor {
         if (groupSize <= 0) {
             throw new IllegalArgumentException("tensor " + name + ": group size " + groupSize);
         }
-        return new Tensor(name, DType.I8_GROUPS, shape, bytes, groupSize);
+        return new Tensor(name, DType.I8_GROUPS, shape, bytes, groupSize, null);
+    }
+
+    /**
+     * A {@link DType#BLOCKS} tensor: {@code bytes} holds its values block after block as {@code codec} stores
+     * them (a row of a matrix is a whole number of blocks).
+     */
+    public static Tensor blocks(String name, long[] shape, ByteBuffer bytes, BlockCodec codec) {
+        if (codec == null || codec.blockValues() <= 0 || codec.blockBytes() <= 0) {
+            throw new IllegalArgumentException("tensor " + name + ": codec " + codec);
+        }
+        return new Tensor(name, DType.BLOCKS, shape, bytes, 0, codec);
     }
 
     public String name() {
@@ -68,9 +86,14 @@ public final class Tensor {
         return dtype;
     }
 
-    /** Values per scale for {@link DType#I8_GROUPS}; 0 for plain types. */
+    /** Values per scale for {@link DType#I8_GROUPS}, per block for {@link DType#BLOCKS}; 0 for plain types. */
     public int groupSize() {
         return groupSize;
+    }
+
+    /** How {@link DType#BLOCKS} values are stored; null for the other types. */
+    public BlockCodec codec() {
+        return codec;
     }
 
     public long[] shape() {
@@ -91,6 +114,9 @@ public final class Tensor {
 
     /** Bytes the tensor takes where it is stored (codes and scales for {@link DType#I8_GROUPS}). */
     public long storedBytes() {
+        if (codec != null) {
+            return numel / groupSize * codec.blockBytes();
+        }
         return dtype.plain() ? Shapes.bytes(numel, dtype.bytes(), shape, "(tensor in memory)", name)
                 : numel + numel / groupSize * Float.BYTES;
     }
@@ -120,6 +146,10 @@ public final class Tensor {
             dtype.decode(bytes.slice(Math.toIntExact(from * width), count * width), dst, offset, count);
             return;
         }
+        if (codec != null) {
+            decodeBlocks(from, dst, offset, count);
+            return;
+        }
         ByteBuffer b = bytes.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         long scales = numel;
         long group = -1;
@@ -134,8 +164,32 @@ public final class Tensor {
         }
     }
 
+    /** Decodes the blocks that hold values {@code from .. from+count}, at most 64 Ki values at a time. */
+    private void decodeBlocks(long from, float[] dst, int offset, int count) {
+        int values = codec.blockValues();
+        int blockBytes = codec.blockBytes();
+        int chunkBlocks = Math.max(1, (1 << 16) / values);
+        float[] scratch = null;
+        long at = from;
+        long end = from + count;
+        while (at < end) {
+            long block = at / values;
+            long blocks = Math.min(chunkBlocks, (end - 1) / values - block + 1);
+            int n = Math.toIntExact(blocks * values);
+            if (scratch == null || scratch.length != n) {
+                scratch = new float[n];
+            }
+            codec.decode(bytes.slice(Math.toIntExact(block * blockBytes), Math.toIntExact(blocks * blockBytes))
+                    .order(ByteOrder.LITTLE_ENDIAN), scratch);
+            int skip = (int) (at - block * values);
+            int take = (int) Math.min(n - skip, end - at);
+            System.arraycopy(scratch, skip, dst, offset + (int) (at - from), take);
+            at += take;
+        }
+    }
+
     @Override
     public String toString() {
-        return name + " " + dtype + (groupSize > 0 ? "/" + groupSize : "") + Arrays.toString(shape);
+        return name + " " + (codec != null ? codec.name() : dtype) + (groupSize > 0 ? "/" + groupSize : "") + Arrays.toString(shape);
     }
 }

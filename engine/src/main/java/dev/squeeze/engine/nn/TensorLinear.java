@@ -62,7 +62,8 @@ public final class TensorLinear implements LinearOp {
 
     @Override
     public String describe() {
-        return weight.dtype().name().toLowerCase(java.util.Locale.ROOT) + " in place";
+        String type = weight.codec() != null ? weight.codec().name() : weight.dtype().name();
+        return type.toLowerCase(java.util.Locale.ROOT) + " in place";
     }
 
     /** Decodes rows of a rank-2 tensor without copying the rest of it. */
@@ -104,8 +105,9 @@ public final class TensorLinear implements LinearOp {
                         dst[offset + i] = Float.intBitsToFloat((s[i] & 0xffff) << 16);
                     }
                 }
-                // Quantized storage (llama2.c int8 groups) is dequantized a row at a time, never as a whole.
-                case I8_GROUPS -> tensor.decode((long) r * cols, dst, offset, cols);
+                // Quantized storage (llama2.c int8 groups, GGUF blocks) is dequantized a row at a time, never as a
+                // whole.
+                case I8_GROUPS, BLOCKS -> tensor.decode((long) r * cols, dst, offset, cols);
             }
         }
 

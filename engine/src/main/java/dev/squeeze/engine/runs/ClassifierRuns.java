@@ -202,7 +202,8 @@ public final class ClassifierRuns {
     }
 
     static String storedType(Model model) {
-        return model.tensors().values().stream().map(t -> t.dtype().name().toLowerCase(Locale.ROOT))
+        return model.tensors().values().stream()
+                .map(t -> (t.codec() != null ? t.codec().name() : t.dtype().name()).toLowerCase(Locale.ROOT))
                 .distinct().reduce((a, b) -> a + "/" + b).orElse("");
     }
 }

@@ -50,16 +50,19 @@ public final class SyntheticLlamaBench {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length < 2 || !(args[0].equals("generate") || args[0].equals("open"))) {
+        if (args.length < 2 || !(args[0].equals("generate") || args[0].equals("open") || args[0].equals("export"))) {
             System.err.println("usage: SyntheticLlamaBench generate <dir> [--dim N] [--hidden N] [--layers N] [--heads N]"
                     + " [--kv-heads N] [--vocab N] [--dtype F16|BF16|F32] [--shard-bytes N] [--seed N]\n"
-                    + "       SyntheticLlamaBench open <dir> [--forward <BenchForward class>] [--tokens N]");
+                    + "       SyntheticLlamaBench open <dir> [--forward <BenchForward class>] [--tokens N]\n"
+                    + "       SyntheticLlamaBench export <dir> --out <file.gguf> [--type q4_0|q8_0|f16|f32]");
             System.exit(2);
         }
         Map<String, String> opts = options(args);
         Path dir = Path.of(args[1]);
         if (args[0].equals("generate")) {
             generate(dir, opts);
+        } else if (args[0].equals("export")) {
+            export(dir, opts);
         } else {
             open(dir, opts);
         }
@@ -91,7 +94,7 @@ public final class SyntheticLlamaBench {
             case F32 -> "float32";
             case F16 -> "float16";
             case BF16 -> "bfloat16";
-            case I8_GROUPS -> throw new IllegalArgumentException("dtype must be F32, F16 or BF16");
+            case I8_GROUPS, BLOCKS -> throw new IllegalArgumentException("dtype must be F32, F16 or BF16");
         };
         HfConfig config = new HfConfig("LlamaForCausalLM", "llama", intOpt(o, "dim", 2048),
                 intOpt(o, "hidden", 5632), intOpt(o, "layers", 22), intOpt(o, "heads", 32),
@@ -196,7 +199,7 @@ public final class SyntheticLlamaBench {
                         case F32 -> buf.putFloat(v);
                         case F16 -> buf.putShort(Float.floatToFloat16(v));
                         case BF16 -> buf.putShort((short) ((Float.floatToRawIntBits(v) + 0x8000) >>> 16));
-                        case I8_GROUPS -> throw new IllegalArgumentException("not a synthetic dtype");
+                        case I8_GROUPS, BLOCKS -> throw new IllegalArgumentException("not a synthetic dtype");
                     }
                 }
             }
@@ -211,6 +214,39 @@ public final class SyntheticLlamaBench {
             ch.write(buf);
         }
         buf.clear();
+    }
+
+    // ------------------------------------------------------------------------------------------------ export
+
+    /** Opens the model and writes it as GGUF (ggml's quantizer, as llama-quantize): time, peak heap and bytes. */
+    static void export(Path dir, Map<String, String> o) throws Exception {
+        HeapSampler sampler = HeapSampler.start();
+        for (MemoryPoolMXBean p : ManagementFactory.getMemoryPoolMXBeans()) {
+            p.resetPeakUsage();
+        }
+        Path out = Path.of(o.getOrDefault("out", dir.resolve("model.gguf").toString()));
+        var type = dev.squeeze.engine.export.gguf.GgmlType.valueOf(
+                o.getOrDefault("type", "q4_0").toUpperCase(Locale.ROOT));
+        long t0 = System.nanoTime();
+        Model model = new HfModelFormat().read(dir);
+        long t1 = System.nanoTime();
+        var report = dev.squeeze.engine.export.Exports.convert(model, dev.squeeze.engine.export.Exports.Format.GGUF,
+                out, new dev.squeeze.engine.export.Exports.Options(type, dev.squeeze.engine.model.DType.F16));
+        long t2 = System.nanoTime();
+        System.out.printf(Locale.ROOT, "cpu=%s%n", cpuModel());
+        System.out.printf(Locale.ROOT, "export.open_seconds=%.2f  export.write_seconds=%.2f  (%s, %,d parameters)%n",
+                (t1 - t0) / 1e9, (t2 - t1) / 1e9, type, model.parameterCount());
+        System.out.printf(Locale.ROOT, "export.file_bytes=%,d  (%.3f bits per parameter)  tensors noted: %d%n",
+                report.bytes(), 8.0 * report.bytes() / model.parameterCount(),
+                report.notes().stream().filter(n -> !n.reason().isEmpty()).count());
+        sampler.stop();
+        report("export", sampler.max());
+    }
+
+    private static String cpuModel() throws IOException {
+        return java.nio.file.Files.readAllLines(Path.of("/proc/cpuinfo")).stream()
+                .filter(l -> l.startsWith("model name")).map(l -> l.substring(l.indexOf(':') + 1).trim())
+                .findFirst().orElse("unknown");
     }
 
     // ------------------------------------------------------------------------------------------------ open

@@ -62,14 +62,45 @@ class ExportCommandTest {
         CliSmokeTest.Result refused = run("--db", db, "export", "--run", Long.toString(runId), "--format", "gguf",
                 "--out", gguf.toString());
         assertEquals(SqueezeCli.EXIT_INPUT, refused.code());
-        assertTrue(refused.err().contains("onnx, sqz"), refused.err());
+        assertTrue(refused.err().contains("is an ONNX classifier; gguf export is for Llama-family models")
+                && refused.err().contains("Fix: export it as onnx"), refused.err());
         assertFalse(Files.exists(gguf));
         assertFalse(refused.err().contains("\tat "), refused.err());
+
+        CliSmokeTest.Result noSqz = run("--db", db, "export", "--run", Long.toString(runId), "--format", "sqz",
+                "--out", dir.resolve("mnist.sqz").toString());
+        assertEquals(SqueezeCli.EXIT_INPUT, noSqz.code());
+        assertTrue(noSqz.err().contains("export it as onnx"), noSqz.err());
 
         CliSmokeTest.Result noRun = run("--db", db, "export", "--run", "999", "--format", "onnx", "--out",
                 dir.resolve("x.onnx").toString());
         assertEquals(SqueezeCli.EXIT_INPUT, noRun.code());
         assertTrue(noRun.err().contains("There is no run 999"), noRun.err());
         assertEquals(List.of(), Files.list(dir).filter(p -> p.getFileName().toString().startsWith("x.onnx")).toList());
+    }
+
+    @Test
+    void anMlpRunAsABundleEvaluatesAgainToItsStoredMetrics() throws Exception {
+        Path model = dev.squeeze.engine.testing.TinyModels.writeDeepMlp(dir, 5);
+        Path[] idx = dev.squeeze.engine.testing.TinyModels.writeIdx(dir,
+                dev.squeeze.engine.testing.TinyModels.images(300, 4));
+        String db = dir.resolve("db/results").toString();
+        CliSmokeTest.Result rtn = run("--db", db, "rtn", model.toString(), "--bits", "3", "--group-size", "16",
+                "--no-dense", "--images", idx[0].toString(), "--labels", idx[1].toString());
+        assertEquals(0, rtn.code(), rtn.err());
+        long runId;
+        try (ResultsStore store = ResultsStore.openFile(Path.of(db))) {
+            runId = store.runs(store.models().getFirst().contentHash()).stream()
+                    .filter(r -> r.label().contains("3-bit")).findFirst().orElseThrow().id();
+        }
+        Path sqz = dir.resolve("sample-rtn3.sqz");
+        CliSmokeTest.Result bundle = run("--db", db, "export", "--run", Long.toString(runId), "--format", "sqz",
+                "--out", sqz.toString());
+        assertEquals(0, bundle.code(), bundle.err() + bundle.out());
+        CliSmokeTest.Result eval = run("eval", sqz.toString(), "--images", idx[0].toString(), "--labels",
+                idx[1].toString());
+        assertEquals(0, eval.code(), eval.out() + eval.err() + bundle.out());
+        assertTrue(eval.out().contains("Identical to the stored metrics."), eval.out());
+        assertTrue(eval.out().contains("top1"), eval.out());
     }
 }

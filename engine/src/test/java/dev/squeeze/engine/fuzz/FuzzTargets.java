@@ -36,7 +36,10 @@ public final class FuzzTargets {
             new Target("onnx-graph", OnnxGraphFuzz.class, OnnxGraphFuzz::seeds),
             new Target("checkpoint", CheckpointFuzz.class, CheckpointFuzz::seeds),
             new Target("protocol", ProtocolFuzz.class, ProtocolFuzz::seeds),
-            new Target("gguf", GgufFuzz.class, GgufFuzz::seeds));
+            new Target("gguf", GgufFuzz.class, GgufFuzz::seeds),
+            new Target("gptq", GptqFuzz.class, GptqFuzz::seeds),
+            new Target("sqz", SqzFuzz.class, SqzFuzz::seeds),
+            new Target("gguf-model", GgufModelFuzz.class, GgufModelFuzz::seeds));
 
     private FuzzTargets() {
     }

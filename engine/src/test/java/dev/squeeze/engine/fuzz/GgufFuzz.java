@@ -47,7 +47,7 @@ public final class GgufFuzz {
         Path dir = Files.createTempDirectory(FuzzFiles.scratch(), "gguf");
         for (GgmlType type : GgmlType.values()) {
             Path f = dir.resolve(type + ".gguf");
-            float[] row = new float[32];
+            float[] row = new float[Math.max(32, type.blockSize())];
             for (int j = 0; j < row.length; j++) {
                 row[j] = (j - 16) / 4f;
             }
@@ -55,8 +55,8 @@ public final class GgufFuzz {
                     .put("llama.context_length", GgufValue.u32(64))
                     .put("tokenizer.ggml.tokens", GgufValue.array(GgufValue.STRING, List.of("<unk>", "a")))
                     .put("tokenizer.ggml.scores", GgufValue.array(GgufValue.FLOAT32, List.of(0f, -1f)))
-                    .add(new GgufWriter.Input("norm", 1, 32, 1, type, r -> row))
-                    .add(new GgufWriter.Input("w", 2, 32, 2, type, r -> row))
+                    .add(new GgufWriter.Input("norm", 1, row.length, 1, type, r -> row))
+                    .add(new GgufWriter.Input("w", 2, row.length, 2, type, r -> row))
                     .write(f);
             out.put(type.name().toLowerCase(java.util.Locale.ROOT), Files.readAllBytes(f));
         }

@@ -35,7 +35,11 @@ final class ModelPaths {
     }
 
     static void openAndRun(Path file) throws Exception {
-        Model model = ModelFormats.open(file);
+        run(ModelFormats.open(file), file);
+    }
+
+    /** As {@link #openAndRun} for a model already opened from {@code file}. */
+    static void run(Model model, Path file) throws Exception {
         long params = 0;
         for (LayerInfo l : model.layers()) {
             params += l.parameters();

@@ -242,7 +242,12 @@ public final class OnnxGraphFuzz {
         Map<String, byte[]> out = new LinkedHashMap<>();
         for (int i = 0; i < SEEDS.size(); i++) {
             out.put("seed-" + i, new byte[]{(byte) i});
-            out.put("seed-" + i + "-opset-17", new byte[]{(byte) i, 13, 1, 17});
+            // Moving a graph down to opset 17 keeps it valid only when it uses nothing newer (the export's blocked
+            // DequantizeLinear is opset 21).
+            boolean newer = SEEDS.get(i).getOpsetImportList().stream().anyMatch(o -> o.getVersion() > 17);
+            if (!newer) {
+                out.put("seed-" + i + "-opset-17", new byte[]{(byte) i, 13, 1, 17});
+            }
         }
         return out;
     }

@@ -84,6 +84,28 @@ public final class GptqTensor implements CompressedTensor {
         return settings;
     }
 
+    /**
+     * The stored arrays (copies): codes {@code rows × cols} in original column order, scales and zeros
+     * {@code groups × rows}, {@code g_idx} or null when implied, the act-order permutation.
+     */
+    public record Parts(int rows, int cols, GptqSettings settings, byte[] codes, float[] scales, float[] zeros,
+                        int[] gIdx, int[] perm) {
+    }
+
+    public Parts parts() {
+        return new Parts(rows, cols, settings, codes.clone(), scales.clone(), zeros.clone(),
+                gIdx == null ? null : gIdx.clone(), perm.clone());
+    }
+
+    /**
+     * A tensor from its stored arrays (a file reader's), through the same checks as a new one.
+     *
+     * @throws IllegalArgumentException (or a SqueezeException from the settings' check) saying what is inconsistent
+     */
+    public static GptqTensor fromParts(Parts p) {
+        return new GptqTensor(p.rows(), p.cols(), p.settings(), p.codes(), p.scales(), p.zeros(), p.gIdx(), p.perm());
+    }
+
     public int bits() {
         return settings.bits();
     }

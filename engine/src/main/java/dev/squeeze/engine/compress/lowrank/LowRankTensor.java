@@ -124,6 +124,43 @@ public final class LowRankTensor implements CompressedTensor {
         return rank;
     }
 
+    /**
+     * The stored form: each factor either fp16 values ({@code a}/{@code b}, fp16-representable floats) or RTN
+     * codes ({@code quantA}/{@code quantB}, then the float array is null).
+     */
+    public record Parts(int rows, int cols, int rank, float[] a, QuantizedMatrix quantA, float[] b,
+                        QuantizedMatrix quantB, String description) {
+    }
+
+    public Parts parts() {
+        return new Parts(rows, cols, rank, this.a.quantized == null ? this.a.values.clone() : null, this.a.quantized,
+                this.b.quantized == null ? this.b.values.clone() : null, this.b.quantized, description);
+    }
+
+    /**
+     * A tensor from its stored form (a file reader's), through the same checks as a new one: a quantized factor
+     * computes with its codes' dequantized values, as when it was made.
+     *
+     * @throws IllegalArgumentException saying what is inconsistent
+     */
+    public static LowRankTensor fromParts(Parts p) {
+        return new LowRankTensor(p.rows(), p.cols(), p.rank(), restore("A", p.a(), p.quantA()),
+                restore("B", p.b(), p.quantB()), p.description());
+    }
+
+    private static Factor restore(String name, float[] values, QuantizedMatrix quantized) {
+        Restored.require((values == null) != (quantized == null), "factor " + name
+                + " must be either fp16 values or codes");
+        if (quantized != null) {
+            return new Factor(quantized.dequantize(), quantized.storedBits(), quantized);
+        }
+        for (float v : values) {
+            Restored.require(Float.floatToRawIntBits(Float.float16ToFloat(Float.floatToFloat16(v)))
+                    == Float.floatToRawIntBits(v), "factor " + name + " holds " + v + ", not an fp16 value");
+        }
+        return new Factor(values.clone(), 16L * values.length, null);
+    }
+
     /** Factor {@code A}, {@code rows × rank} row-major, as stored (fp16 values or dequantized codes; a copy). */
     public float[] a() {
         return a.values.clone();

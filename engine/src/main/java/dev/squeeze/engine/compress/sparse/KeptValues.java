@@ -54,6 +54,14 @@ final class KeptValues implements java.io.Serializable {
     private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
         in.defaultReadObject();
         Restored.checked("sparse tensor values", () -> {
+            check();
+            return this;
+        });
+    }
+
+    /** Fails with an IllegalArgumentException unless the arrays of its kind are consistent (see readObject). */
+    private void check() {
+        {
             Restored.require(kind != null && count >= 0, "kind " + kind + ", count " + count);
             switch (kind) {
                 case FP16 -> {
@@ -74,8 +82,36 @@ final class KeptValues implements java.io.Serializable {
                     Restored.length(zeros, (long) quantizedRows * groupsPerRow, "zeros");
                 }
             }
-            return this;
-        });
+        }
+    }
+
+    /** Values from their stored arrays (a file reader's), checked as a checkpoint's are; arrays not used by the kind are null. */
+    static KeptValues restore(Kind kind, int count, short[] half, float[] single, byte[] codes, int bits,
+                              float[] scales, float[] zeros, int groupSize, int groupsPerRow, int quantizedRows) {
+        KeptValues v = new KeptValues(kind, count, half, single, codes, bits, scales, zeros, groupSize, groupsPerRow,
+                quantizedRows);
+        v.check();
+        return v;
+    }
+
+    short[] half() {
+        return half == null ? null : half.clone();
+    }
+
+    float[] single() {
+        return single == null ? null : single.clone();
+    }
+
+    byte[] codeArray() {
+        return codes == null ? null : codes.clone();
+    }
+
+    float[] scales() {
+        return scales == null ? null : scales.clone();
+    }
+
+    float[] zeros() {
+        return zeros == null ? null : zeros.clone();
     }
 
     int quantizedRows() {

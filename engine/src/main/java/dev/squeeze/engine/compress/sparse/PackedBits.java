@@ -19,14 +19,41 @@ final class PackedBits implements java.io.Serializable {
         this.words = new long[Math.toIntExact((width * count + 63) / 64)];
     }
 
+    /** Fields already packed (a file reader's); the words must hold exactly {@code count} fields of {@code width} bits. */
+    PackedBits(int width, long count, long[] words) {
+        this.width = width;
+        this.count = count;
+        this.words = words;
+        if (!consistent()) {
+            throw new IllegalArgumentException(inconsistency());
+        }
+    }
+
     /** Restored from a checkpoint: the words must hold exactly {@code count} fields of {@code width} bits. */
     private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
         in.defaultReadObject();
-        if (width < 1 || width > 63 || count < 0 || count > Long.MAX_VALUE / 64 || words == null
-                || words.length != (width * count + 63) / 64) {
-            throw new java.io.InvalidObjectException("inconsistent packed bits: " + count + " fields of " + width
-                    + " bits in " + (words == null ? "no" : Integer.toString(words.length)) + " words");
+        if (!consistent()) {
+            throw new java.io.InvalidObjectException(inconsistency());
         }
+    }
+
+    private boolean consistent() {
+        return width >= 1 && width <= 63 && count >= 0 && count <= Long.MAX_VALUE / 64 && words != null
+                && words.length == (width * count + 63) / 64;
+    }
+
+    private String inconsistency() {
+        return "inconsistent packed bits: " + count + " fields of " + width + " bits in "
+                + (words == null ? "no" : Integer.toString(words.length)) + " words";
+    }
+
+    int width() {
+        return width;
+    }
+
+    /** The packed words (a copy): field i occupies bits {@code i·width ..} little-endian across the words. */
+    long[] words() {
+        return words.clone();
     }
 
     /** Payload bits: {@code width × count} (the last word's padding is not information). */

@@ -73,6 +73,14 @@ public final class SparseTensor implements CompressedTensor {
     private void readObject(java.io.ObjectInputStream in) throws java.io.IOException, ClassNotFoundException {
         in.defaultReadObject();
         Restored.checked("sparse tensor", () -> {
+            check();
+            return this;
+        });
+    }
+
+    /** Fails with an IllegalArgumentException unless index and values agree with the shape (see readObject). */
+    private void check() {
+        {
             Restored.matrix(rows, cols);
             Restored.require(layout != null && index != null && values != null && description != null,
                     "layout, index, values or description missing");
@@ -98,8 +106,48 @@ public final class SparseTensor implements CompressedTensor {
                         "quantizer groups " + values.quantizedRows() + " × " + values.groupsPerRow() + " of "
                                 + values.groupSize() + " columns for " + rows + " × " + cols);
             }
-            return this;
-        });
+        }
+    }
+
+    /**
+     * The stored form (copies): the index as packed fields ({@code indexWidth} bits each, {@code indexCount} of
+     * them, little-endian in {@code indexWords}: a bitmap of kept weights, rows or channels, or N:M choice ranks)
+     * and the kept values of one kind ({@code FP16} in {@code half}, {@code FP32} in {@code single}, {@code CODES}
+     * in {@code codes} with {@code scales}/{@code zeros} per {@code quantizedRows × groupsPerRow}); the arrays a
+     * kind does not use are null.
+     */
+    public record Parts(int rows, int cols, Layout layout, int n, int m, int indexWidth, long indexCount,
+                        long[] indexWords, String valueKind, int valueCount, int valueBits, short[] half,
+                        float[] single, byte[] codes, float[] scales, float[] zeros, int groupSize, int groupsPerRow,
+                        int quantizedRows, String description) {
+    }
+
+    public Parts parts() {
+        return new Parts(rows, cols, layout, n, m, index.width(), index.count(), index.words(), values.kind().name(),
+                values.count(), values.bits(), values.half(), values.single(), values.codeArray(), values.scales(),
+                values.zeros(), values.groupSize(), values.groupsPerRow(), values.quantizedRows(), description);
+    }
+
+    /**
+     * A tensor from its stored form (a file reader's), with the checks a checkpoint's gets.
+     *
+     * @throws IllegalArgumentException saying what is inconsistent
+     */
+    public static SparseTensor fromParts(Parts p) {
+        Restored.require(p.layout() != null && p.valueKind() != null && p.description() != null,
+                "layout, value kind or description missing");
+        KeptValues.Kind kind;
+        try {
+            kind = KeptValues.Kind.valueOf(p.valueKind());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("value kind '" + p.valueKind() + "' is not one of FP16, FP32, CODES");
+        }
+        KeptValues v = KeptValues.restore(kind, p.valueCount(), p.half(), p.single(), p.codes(), p.valueBits(),
+                p.scales(), p.zeros(), p.groupSize(), p.groupsPerRow(), p.quantizedRows());
+        PackedBits index = new PackedBits(p.indexWidth(), p.indexCount(), p.indexWords());
+        SparseTensor t = new SparseTensor(p.rows(), p.cols(), p.layout(), p.n(), p.m(), index, v, p.description());
+        t.check();
+        return t;
     }
 
     private void requireIndex(int width, long count) {

@@ -152,6 +152,28 @@ public final class SpqrTensor implements CompressedTensor {
         return settings;
     }
 
+    /** The stored arrays (copies), laid out as the constructor documents; {@code perm} is null for the identity. */
+    public record Parts(int rows, int cols, SpqrSettings settings, int[] perm, byte[] codes, byte[] scaleCodes,
+                        byte[] zeroCodes, float[] secondLevel, int[] rowPointers, char[] outlierColumns,
+                        float[] outlierValues, double outlierThreshold) {
+    }
+
+    public Parts parts() {
+        return new Parts(rows, cols, settings, perm == null ? null : perm.clone(), codes.clone(), scaleCodes.clone(),
+                zeroCodes.clone(), secondLevel.clone(), rowPointers.clone(), outlierColumns.clone(),
+                outlierValues.clone(), outlierThreshold);
+    }
+
+    /**
+     * A tensor from its stored arrays (a file reader's), through the same checks as a new one.
+     *
+     * @throws IllegalArgumentException (or a SqueezeException from the settings' check) saying what is inconsistent
+     */
+    public static SpqrTensor fromParts(Parts p) {
+        return new SpqrTensor(p.rows(), p.cols(), p.settings(), p.perm(), p.codes(), p.scaleCodes(), p.zeroCodes(),
+                p.secondLevel(), p.rowPointers(), p.outlierColumns(), p.outlierValues(), p.outlierThreshold());
+    }
+
     /** Number of column groups, {@code ⌈cols / groupSize⌉}. */
     public int groups() {
         return Math.ceilDiv(cols, settings.groupSize());

@@ -51,20 +51,59 @@ public final class Llama2cTokenizer implements Tokenizer {
     private final Map<String, Integer> ids;
     private final int[] byteTokens = new int[256];
     private final int spaceId;
+    private final int bos;
+    private final int eos;
 
     private Llama2cTokenizer(String source, int maxTokenLength, String[] pieces, float[] scores) {
+        this(source, maxTokenLength, pieces, scores, UNK, BOS, EOS, true);
+    }
+
+    private Llama2cTokenizer(String source, int maxTokenLength, String[] pieces, float[] scores, int unk, int bos,
+                             int eos, boolean dummyPrefix) {
         this.source = source;
         this.maxTokenLength = maxTokenLength;
         this.pieces = pieces;
         this.scores = scores;
+        this.bos = bos;
+        this.eos = eos;
         this.ids = new HashMap<>(pieces.length * 2);
         for (int i = 0; i < pieces.length; i++) {
             ids.putIfAbsent(pieces[i], i);
         }
         for (int b = 0; b < 256; b++) {
-            byteTokens[b] = ids.getOrDefault(BYTE_PIECES[b], UNK);
+            byteTokens[b] = ids.getOrDefault(BYTE_PIECES[b], unk);
         }
-        this.spaceId = ids.getOrDefault(" ", -1);
+        this.spaceId = dummyPrefix ? ids.getOrDefault(" ", -1) : -1;
+    }
+
+    /**
+     * A score-merged vocabulary from elsewhere (a SentencePiece vocabulary in a GGUF file's
+     * {@code tokenizer.ggml.*} arrays), encoded and decoded by the same run.c algorithm.
+     *
+     * @param pieces      each token's bytes, one char per byte (ISO-8859-1), spaces as spaces; byte tokens as
+     *                    {@code <0xXX>}
+     * @param unk         the token that stands for a byte without a byte token
+     * @param bos         the beginning-of-sequence token, -1 for none
+     * @param eos         the end-of-sequence token, -1 for none
+     * @param dummyPrefix whether a space token goes before non-empty text (SentencePiece's add_dummy_prefix)
+     */
+    public static Llama2cTokenizer of(String source, String[] pieces, float[] scores, int unk, int bos, int eos,
+                                      boolean dummyPrefix) {
+        if (pieces.length != scores.length || pieces.length == 0) {
+            throw new IllegalArgumentException(pieces.length + " pieces and " + scores.length + " scores");
+        }
+        for (int id : new int[]{unk, bos, eos}) {
+            if (id < -1 || id >= pieces.length) {
+                throw new IllegalArgumentException("special token " + id + " outside the vocabulary of "
+                        + pieces.length);
+            }
+        }
+        int maxLen = 1;
+        for (String p : pieces) {
+            maxLen = Math.max(maxLen, p.length());
+        }
+        return new Llama2cTokenizer(source, maxLen, pieces.clone(), scores.clone(), Math.max(unk, 0), bos, eos,
+                dummyPrefix);
     }
 
     /** Reads a tokenizer file; the vocabulary is every token up to the end of the file. */
@@ -155,12 +194,12 @@ public final class Llama2cTokenizer implements Tokenizer {
 
     @Override
     public int bosId() {
-        return BOS;
+        return bos;
     }
 
     @Override
     public int eosId() {
-        return EOS;
+        return eos;
     }
 
     /** The token's bytes as stored, one char per byte (ISO-8859-1), e.g. {@code " the"} or {@code "<0x0A>"}. */
@@ -190,11 +229,11 @@ public final class Llama2cTokenizer implements Tokenizer {
         int[] out = new int[n];
         int k = 0;
         if (bos) {
-            out[k++] = BOS;
+            out[k++] = requireSpecial(this.bos, "BOS");
         }
         System.arraycopy(merged, 0, out, k, merged.length);
         if (eos) {
-            out[n - 1] = EOS;
+            out[n - 1] = requireSpecial(this.eos, "EOS");
         }
         return out;
     }
@@ -303,7 +342,7 @@ public final class Llama2cTokenizer implements Tokenizer {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int prev = -1;
         for (int t : tokens) {
-            if (t != BOS && t != EOS) {
+            if (t != bos && t != eos) {
                 out.writeBytes(pieceBytes(prev, t));
             }
             prev = t;
@@ -316,7 +355,7 @@ public final class Llama2cTokenizer implements Tokenizer {
             throw new IllegalArgumentException("token " + token + " is outside the vocabulary of " + pieces.length);
         }
         String piece = pieces[token];
-        if (prevToken == BOS && piece.startsWith(" ")) {
+        if (prevToken == bos && prevToken >= 0 && piece.startsWith(" ")) {
             piece = piece.substring(1);
         }
         int raw = rawByte(piece);
@@ -324,6 +363,14 @@ public final class Llama2cTokenizer implements Tokenizer {
             return new byte[]{(byte) raw};
         }
         return piece.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    private int requireSpecial(int id, String what) {
+        if (id < 0) {
+            throw new SqueezeException("The tokenizer " + source + " has no " + what + " token",
+                    "evaluate without " + what + ", or use a tokenizer that defines it");
+        }
+        return id;
     }
 
     /** The byte of a {@code <0xXX>} piece, or -1 for any other piece. */

@@ -21,7 +21,7 @@ import java.util.Set;
 
 /**
  * Reads a GGUF file (versions 2 and 3): its metadata, its tensor directory, and any tensor row decoded to floats
- * (F32, F16, Q4_0, Q8_0). Only the header is read on opening; rows are read when asked for. Every count, length
+ * (every {@link GgmlType}). Only the header is read on opening; rows are read when asked for. Every count, length
  * and offset is checked against the file's size before it is used, so a damaged or hostile file is refused with
  * what is wrong and where, never read past its end or allowed to allocate what it does not hold.
  */

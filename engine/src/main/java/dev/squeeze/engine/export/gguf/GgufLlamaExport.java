@@ -7,6 +7,7 @@ import dev.squeeze.engine.export.ExportReport;
 import dev.squeeze.engine.export.ExportReport.TensorNote;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.Tensor;
+import dev.squeeze.engine.model.gguf.GgufModelFormat;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.nn.llama.LlamaLayers;
 import dev.squeeze.engine.nn.llama.RopeStyle;
@@ -23,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Consumer;
 import java.util.function.IntUnaryOperator;
 
 /**
@@ -89,7 +91,7 @@ public final class GgufLlamaExport {
                     + " convert that folder with llama.cpp's convert_hf_to_gguf.py");
         }
         List<Planned> plan = plan(m, c, requested);
-        GgufVocab vocab = GgufVocab.besideModel(model, c.vocabSize());
+        Consumer<GgufWriter> tokenizer = tokenizerOf(model, c);
 
         GgufWriter w = new GgufWriter();
         boolean quantized = plan.stream().anyMatch(p -> p.input.type().blockSize() > 1);
@@ -113,7 +115,7 @@ public final class GgufLlamaExport {
         w.put("llama.attention.head_count_kv", GgufValue.u32(c.nKvHeads()));
         w.put("llama.attention.layer_norm_rms_epsilon", GgufValue.f32((float) c.normEps()));
         w.put("llama.rope.freq_base", GgufValue.f32((float) c.ropeTheta()));
-        vocab.writeTo(w);
+        tokenizer.accept(w);
         w.put("squeeze.source", GgufValue.str(model.source()));
         w.put("squeeze.content_hash", GgufValue.str(model.contentHash()));
         if (m.runId() != null) {
@@ -138,6 +140,31 @@ public final class GgufLlamaExport {
         return new ExportReport(out, FORMAT, bytes, notes);
     }
 
+    /**
+     * What writes the {@code tokenizer.*} keys: a model read from a GGUF file keeps its own, key for key (whatever
+     * its tokenizer model); any other gets the vocabulary converted from the tokenizer beside it ({@link GgufVocab}).
+     */
+    private static Consumer<GgufWriter> tokenizerOf(Model model, LlamaConfig c) {
+        if (!GgufModelFormat.NAME.equals(model.format())) {
+            return GgufVocab.besideModel(model, c.vocabSize())::writeTo;
+        }
+        Map<String, GgufValue> keys = new LinkedHashMap<>();
+        try (GgufFile source = GgufFile.open(Path.of(model.source()))) {
+            source.metadata().forEach((k, v) -> {
+                if (k.startsWith("tokenizer.")) {
+                    keys.put(k, v);
+                }
+            });
+        }
+        GgufValue tokens = keys.get("tokenizer.ggml.tokens");
+        if (tokens == null || tokens.asList().size() != c.vocabSize()) {
+            throw new SqueezeException("The GGUF file " + model.source() + " has " + (tokens == null ? "no"
+                    : tokens.asList().size()) + " tokenizer tokens for an embedding of " + c.vocabSize() + " rows",
+                    "export a model whose file carries its vocabulary");
+        }
+        return w -> keys.forEach(w::put);
+    }
+
     /** llama.cpp's {@code llama_ftype} for a file whose matrices are mostly {@code t}, or null for none. */
     static Integer fileType(GgmlType t) {
         return switch (t.name()) {
@@ -146,29 +173,31 @@ public final class GgufLlamaExport {
             case "Q4_0" -> 2;
             case "Q8_0" -> 7;
             case "Q4_K" -> 14;
+            case "Q6_K" -> 18;
+            case "BF16" -> 32;
             default -> null;
         };
     }
 
-    /** llama.cpp's name of each canonical tensor, in the order convert_hf_to_gguf.py writes them. */
+    /**
+     * llama.cpp's name of each canonical layer ({@link GgufModelFormat#ggufName}, the one naming the reader and the
+     * plan translation use too), in the order convert_hf_to_gguf.py writes them.
+     */
     static Map<String, String> names(LlamaConfig c) {
-        Map<String, String> out = new LinkedHashMap<>();
-        out.put(LlamaLayers.EMBEDDING, "token_embd");
+        List<String> layers = new ArrayList<>();
+        layers.add(LlamaLayers.EMBEDDING);
         for (int l = 0; l < c.nLayers(); l++) {
-            String b = "blk." + l + ".";
-            out.put(LlamaLayers.attentionNorm(l), b + "attn_norm");
-            out.put(LlamaLayers.q(l), b + "attn_q");
-            out.put(LlamaLayers.k(l), b + "attn_k");
-            out.put(LlamaLayers.v(l), b + "attn_v");
-            out.put(LlamaLayers.o(l), b + "attn_output");
-            out.put(LlamaLayers.mlpNorm(l), b + "ffn_norm");
-            out.put(LlamaLayers.gate(l), b + "ffn_gate");
-            out.put(LlamaLayers.up(l), b + "ffn_up");
-            out.put(LlamaLayers.down(l), b + "ffn_down");
+            layers.addAll(List.of(LlamaLayers.attentionNorm(l), LlamaLayers.q(l), LlamaLayers.k(l), LlamaLayers.v(l),
+                    LlamaLayers.o(l), LlamaLayers.mlpNorm(l), LlamaLayers.gate(l), LlamaLayers.up(l),
+                    LlamaLayers.down(l)));
         }
-        out.put(LlamaLayers.FINAL_NORM, "output_norm");
+        layers.add(LlamaLayers.FINAL_NORM);
         if (!c.tiedEmbeddings()) {
-            out.put(LlamaLayers.HEAD, "output");
+            layers.add(LlamaLayers.HEAD);
+        }
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String layer : layers) {
+            out.put(layer, GgufModelFormat.ggufName(layer));
         }
         return out;
     }

@@ -111,8 +111,8 @@ public final class HfExporter {
             case F32 -> "float32";
             case F16 -> "float16";
             case BF16 -> "bfloat16";
-            case I8_GROUPS -> throw new SqueezeException("Hugging Face folders hold F32, F16 or BF16 weights, not "
-                    + "llama2.c's int8 groups", "write the folder as F32, F16 or BF16");
+            case I8_GROUPS, BLOCKS -> throw new SqueezeException("Hugging Face folders hold F32, F16 or BF16 weights,"
+                    + " not quantized " + dtype, "write the folder as F32, F16 or BF16");
         };
     }
 

@@ -135,6 +135,32 @@ class GgufLlamaExportTest {
         assertTrue(report.notes().stream().allMatch(TensorNote::exact));
     }
 
+    /** A GGUF file opened as a model (Squeeze's GGUF reader) exports again with its own vocabulary and weights. */
+    @Test
+    void aModelReadFromGgufExportsAgainWithTheFilesOwnTokenizer() {
+        Model model = ModelFormats.open(SharedData.require("models/stories260K/stories260K.bin"));
+        Path first = dir.resolve("first.gguf");
+        GgufLlamaExport.write(CompressedModel.dense(model), first, GgmlType.Q8_0);
+        Model fromGguf = ModelFormats.open(first);
+        assertEquals("gguf", fromGguf.format());
+        Path second = dir.resolve("second.gguf");
+        GgufLlamaExport.write(CompressedModel.dense(fromGguf), second, GgmlType.F32);
+        try (GgufFile a = GgufFile.open(first); GgufFile b = GgufFile.open(second)) {
+            for (String key : List.of("tokenizer.ggml.tokens", "tokenizer.ggml.scores", "tokenizer.ggml.token_type",
+                    "tokenizer.ggml.bos_token_id", "tokenizer.ggml.model")) {
+                assertEquals(a.metadata().get(key), b.metadata().get(key), key);
+            }
+            // The Q8_0 weights, decoded, are what the second file holds at F32.
+            for (GgufTensor t : a.tensors()) {
+                GgufTensor u = b.tensor(t.name());
+                assertEquals(GgmlType.F32, u.type());
+                for (long r = 0; r < t.rows(); r += 7) {
+                    assertArrayEquals(a.row(t, r), b.row(u, r), t.name() + " row " + r);
+                }
+            }
+        }
+    }
+
     @Test
     void aDenseQ4RequestFallsBackToF16WhereRowsDoNotDivideIntoBlocks() {
         Model model = ModelFormats.open(SharedData.require("models/stories260K/stories260K.bin"));
