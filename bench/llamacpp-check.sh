@@ -2,7 +2,7 @@
 # Runs Squeeze's GGUF exports of stories260K in llama.cpp itself and compares with Squeeze on the same files:
 # greedy generation from BOS, perplexity on the evaluation split (TinyStories 501-1000), tokenizer ids.
 #   bench/llamacpp-check.sh [SHARED_DIR] [variant...]
-# Variants (default: all but the -densedown ones):
+# Variants (default: f32 q8_0 q4_0 gptq-q4_0 gptq-q8_0 gptq-q4_0-ao-densedown-w128 llama2-tokenizer):
 #   f32 q8_0 q4_0           `squeeze export MODEL --format gguf --type T` (dense weights by ggml's own quantizer,
 #                           as llama-quantize does without an importance matrix)
 #   gptq-q4_0 gptq-q8_0     `squeeze export MODEL --format gguf --type T --method gptq` (GPTQ on the Q4_0/Q8_0 grid)
@@ -22,7 +22,7 @@ cd "$ROOT"
 export JAVA_HOME="${JAVA_HOME:-/usr/lib/jvm/temurin-25-jdk-amd64}"
 SHARED="$(cd "${1:-../shared}" && pwd)"
 VARIANTS=("${@:2}")
-[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(f32 q8_0 q4_0 gptq-q4_0 gptq-q8_0 llama2-tokenizer)
+[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(f32 q8_0 q4_0 gptq-q4_0 gptq-q8_0 gptq-q4_0-ao-densedown-w128 llama2-tokenizer)
 NLC_VERSION=3.21.1
 CACHE="${LLAMACPP_CACHE:-$ROOT/target/node-llama-cpp}"
 OUT="$ROOT/engine/target/llamacpp-check"
