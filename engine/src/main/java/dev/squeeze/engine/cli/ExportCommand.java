@@ -71,12 +71,13 @@ final class ExportCommand implements Callable<Integer> {
 
     @Option(names = "--method", paramLabel = "METHOD", description = "GGUF from a model: rtn (llama.cpp's own"
             + " quantizer, as llama-quantize without an importance matrix) or gptq (GPTQ on the same Q8_0/Q4_0"
-            + " grid, calibrated like a run) (default: ${DEFAULT-VALUE}).")
+            + " grid: symmetric groups of 32, act-order with static groups; layers whose rows are not a multiple"
+            + " of 32 stay dense) (default: ${DEFAULT-VALUE}).")
     String method = "rtn";
 
     @Option(names = "--calibration-windows", paramLabel = "N",
             description = "With --method gptq: calibration windows of 256 tokens (default: ${DEFAULT-VALUE}).")
-    int windows = 32;
+    int windows = 128;
 
     @Option(names = "--seed", description = "With --method gptq: the seed of the calibration windows (default: 0).")
     long seed;
@@ -131,7 +132,13 @@ final class ExportCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** GPTQ on the grid of a GGUF type: symmetric groups of 32 along the input, fp16 scales (Q4_0 / Q8_0 exactly). */
+    /**
+     * GPTQ on the grid of a GGUF type, so that every layer it compresses is written exactly as Q4_0 / Q8_0: symmetric
+     * groups of 32 consecutive columns, fp16 scales. Act-order with static groups (groups stay consecutive, so the
+     * file stays exact) and 128 calibration windows by default: measured on stories260K in llama.cpp, this is what
+     * beats llama-quantize's own Q4_0 (see the README's export table). A layer whose rows do not divide into blocks of
+     * 32 stays dense, so it is stored as llama-quantize stores it (F16), not as a dequantized F32 copy.
+     */
     private CompressedModel gptq(Model m, Exports.Format fmt, GgmlType t, RunHooks progress) {
         int bits = switch (t) {
             case Q4_0 -> 4;
@@ -142,9 +149,20 @@ final class ExportCommand implements Callable<Integer> {
         if (windows < 1) {
             throw new SqueezeException("--calibration-windows is " + windows, "give at least 1");
         }
-        String plan = "{\"schema\":1,\"defaults\":{\"method\":\"gptq\",\"bits\":" + bits
-                + ",\"groupSize\":32,\"symmetric\":true}}";
-        JobSpec job = new JobSpec(source.model, CompressionPlan.parse(plan).canonicalJson(),
+        StringBuilder plan = new StringBuilder("{\"schema\":1,\"defaults\":{\"method\":\"gptq\",\"bits\":" + bits
+                + ",\"groupSize\":32,\"symmetric\":true,\"actOrder\":true,\"staticGroups\":true}");
+        List<String> dense = m.layers().stream().filter(l -> l.role().isCompressible())
+                .filter(l -> l.shape()[l.shape().length - 1] % 32 != 0).map(l -> l.name()).toList();
+        if (!dense.isEmpty()) {
+            plan.append(",\"overrides\":[");
+            for (int i = 0; i < dense.size(); i++) {
+                plan.append(i == 0 ? "" : ",").append("{\"layer\":\"").append(dense.get(i))
+                        .append("\",\"method\":\"none\"}");
+            }
+            plan.append("]");
+        }
+        plan.append("}");
+        JobSpec job = new JobSpec(source.model, CompressionPlan.parse(plan.toString()).canonicalJson(),
                 "GPTQ " + t.name(), windows, seed, false, 0, null, null, List.of());
         Exports.precheck(fmt, m, JobExecution.validate(job, m));
         var c = JobExecution.compress(job, m, progress);
