@@ -214,27 +214,8 @@ public final class LlamaHfLayout {
             throw new SqueezeException("Folder " + dir + " is where the model " + source.name() + " is read from",
                     "export into another folder");
         }
-        if (!java.nio.file.Files.isDirectory(dir)) {
-            return;
-        }
-        List<String> stale = new ArrayList<>();
-        try (var files = java.nio.file.Files.newDirectoryStream(dir)) {
-            for (java.nio.file.Path f : files) {
-                String n = f.getFileName().toString();
-                if ((n.endsWith(".safetensors") || n.endsWith(".safetensors.index.json") || n.endsWith(".bin")
-                        || n.endsWith(".gguf")) && !n.equals(keep)) {
-                    stale.add(n);
-                }
-            }
-        } catch (java.io.IOException e) {
-            throw new SqueezeException("Cannot list " + dir + ": " + e.getMessage(),
-                    "check that the folder is readable", e);
-        }
-        if (!stale.isEmpty()) {
-            stale.sort(null);
-            throw new SqueezeException("Folder " + dir + " already holds weight files this export would not replace: "
-                    + stale, "choose an empty folder, or delete those files first");
-        }
+        dev.squeeze.engine.model.hf.HfExporter.refuseStaleWeights(dir, n -> (n.endsWith(".safetensors")
+                || n.endsWith(".safetensors.index.json") || n.endsWith(".bin") || n.endsWith(".gguf")) && !n.equals(keep));
     }
 
     /** The linear layers of the decoder blocks (q, k, v, o, gate, up, down of every block), in order. */

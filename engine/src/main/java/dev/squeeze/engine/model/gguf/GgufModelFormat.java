@@ -97,7 +97,7 @@ public final class GgufModelFormat implements ModelFormat {
             copyMetadata(md, metadata);
             MemorySegment mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, ch.size(), Arena.ofAuto());
             Map<String, Tensor> tensors = new LinkedHashMap<>();
-            for (String name : canonicalOrder(config)) {
+            for (String name : LlamaLayers.tensorOrder(config.nLayers())) {
                 GgufTensor t = byName.get(name);
                 if (t == null) {
                     continue;
@@ -339,26 +339,6 @@ public final class GgufModelFormat implements ModelFormat {
         return "blk." + l + "." + parts.getOrDefault(layer, layer) + suffix;
     }
 
-    /** Canonical order: embedding, per block in forward order (with biases), final norm, head. */
-    private static List<String> canonicalOrder(LlamaConfig c) {
-        List<String> out = new ArrayList<>();
-        out.add(LlamaLayers.EMBEDDING + ".weight");
-        for (int l = 0; l < c.nLayers(); l++) {
-            out.add(LlamaLayers.attentionNorm(l) + ".weight");
-            for (String p : List.of(LlamaLayers.q(l), LlamaLayers.k(l), LlamaLayers.v(l))) {
-                out.add(p + ".weight");
-                out.add(p + ".bias");
-            }
-            out.add(LlamaLayers.o(l) + ".weight");
-            out.add(LlamaLayers.mlpNorm(l) + ".weight");
-            out.add(LlamaLayers.gate(l) + ".weight");
-            out.add(LlamaLayers.up(l) + ".weight");
-            out.add(LlamaLayers.down(l) + ".weight");
-        }
-        out.add(LlamaLayers.FINAL_NORM + ".weight");
-        out.add(LlamaLayers.HEAD + ".weight");
-        return out;
-    }
 
     /** The file's scalar metadata under {@value #META_PREFIX}; arrays and long strings by their size. */
     private static void copyMetadata(Map<String, GgufValue> md, Map<String, String> out) {

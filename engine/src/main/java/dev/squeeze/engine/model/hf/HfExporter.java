@@ -150,29 +150,37 @@ public final class HfExporter {
      * model.safetensors wins over a new index in transformers). Deleting them is left to the user.
      */
     private static void refuseStaleWeights(Path dir, List<String> names) {
-        if (!Files.isDirectory(dir)) {
-            return;
-        }
         Set<String> mine = new HashSet<>(names);
         if (names.size() > 1) {
             mine.add(HfModelFormat.INDEX);
         }
-        List<String> stale = new ArrayList<>();
+        refuseStaleWeights(dir, n -> WEIGHT_FILE.matcher(n).matches() && !mine.contains(n));
+    }
+
+    /**
+     * Refuses to write into {@code dir} when it holds a file whose name {@code stale} accepts (a weight file the
+     * export would not replace), naming them all.
+     */
+    public static void refuseStaleWeights(Path dir, java.util.function.Predicate<String> stale) {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        List<String> found = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
             for (Path f : files) {
                 String n = f.getFileName().toString();
-                if (WEIGHT_FILE.matcher(n).matches() && !mine.contains(n)) {
-                    stale.add(n);
+                if (stale.test(n)) {
+                    found.add(n);
                 }
             }
         } catch (IOException e) {
             throw new SqueezeException("Cannot list " + dir + ": " + e.getMessage(),
                     "check that the folder is readable", e);
         }
-        if (!stale.isEmpty()) {
-            stale.sort(null);
+        if (!found.isEmpty()) {
+            found.sort(null);
             throw new SqueezeException("Folder " + dir + " already holds weight files this export would not replace: "
-                    + stale, "choose an empty folder, or delete those files first");
+                    + found, "choose an empty folder, or delete those files first");
         }
     }
 }

@@ -97,7 +97,7 @@ public final class Llama2cFormat implements ModelFormat {
             if (layout.version == 2) {
                 metadata.put(GROUP_SIZE_KEY, Integer.toString(layout.groupSize));
             }
-            for (String name : canonicalOrder(layout.config)) {
+            for (String name : LlamaLayers.tensorOrder(layout.config.nLayers())) {
                 Region r = layout.regions.get(name);
                 if (r == null) {
                     continue;
@@ -196,25 +196,6 @@ public final class Llama2cFormat implements ModelFormat {
                 + fileSize + " (" + (fileSize - layout.size) + " extra bytes after offset " + layout.size + ")");
     }
 
-    /** Canonical tensor order for the inventory: embedding, per block in forward order, final norm, head. */
-    private static List<String> canonicalOrder(LlamaConfig c) {
-        List<String> out = new ArrayList<>();
-        out.add(LlamaLayers.EMBEDDING + ".weight");
-        for (int l = 0; l < c.nLayers(); l++) {
-            out.add(LlamaLayers.attentionNorm(l) + ".weight");
-            out.add(LlamaLayers.q(l) + ".weight");
-            out.add(LlamaLayers.k(l) + ".weight");
-            out.add(LlamaLayers.v(l) + ".weight");
-            out.add(LlamaLayers.o(l) + ".weight");
-            out.add(LlamaLayers.mlpNorm(l) + ".weight");
-            out.add(LlamaLayers.gate(l) + ".weight");
-            out.add(LlamaLayers.up(l) + ".weight");
-            out.add(LlamaLayers.down(l) + ".weight");
-        }
-        out.add(LlamaLayers.FINAL_NORM + ".weight");
-        out.add(LlamaLayers.HEAD + ".weight");
-        return out;
-    }
 
     static Layout legacyLayout(Header h) {
         LlamaConfig c = h.config();

@@ -91,6 +91,31 @@ public final class LlamaLayers {
     }
 
     /**
+     * Every canonical tensor name a Llama model of {@code nLayers} blocks may have, in forward order: embedding; per
+     * block attention norm, q, k, v (each with its optional bias), o, MLP norm, gate, up, down; final norm; head.
+     * Readers walk it and skip the names their file does not have.
+     */
+    public static List<String> tensorOrder(int nLayers) {
+        List<String> out = new ArrayList<>(12 * nLayers + 3);
+        out.add(EMBEDDING + ".weight");
+        for (int l = 0; l < nLayers; l++) {
+            out.add(attentionNorm(l) + ".weight");
+            for (String p : List.of(q(l), k(l), v(l))) {
+                out.add(p + ".weight");
+                out.add(p + ".bias");
+            }
+            out.add(o(l) + ".weight");
+            out.add(mlpNorm(l) + ".weight");
+            out.add(gate(l) + ".weight");
+            out.add(up(l) + ".weight");
+            out.add(down(l) + ".weight");
+        }
+        out.add(FINAL_NORM + ".weight");
+        out.add(HEAD + ".weight");
+        return out;
+    }
+
+    /**
      * The role of a canonical tensor or layer name ({@code .weight}/{@code .bias} may be present), or empty when
      * the name is not one of the names above.
      */
