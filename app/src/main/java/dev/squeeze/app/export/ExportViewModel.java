@@ -2,16 +2,11 @@ package dev.squeeze.app.export;
 
 import dev.squeeze.app.workbench.TaskExecutor;
 import dev.squeeze.engine.SqueezeException;
-import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.export.ExportReport;
 import dev.squeeze.engine.export.Exports;
 import dev.squeeze.engine.export.PlanTranslation;
 import dev.squeeze.engine.export.gguf.GgmlType;
-import dev.squeeze.engine.jobs.ModelRefs;
 import dev.squeeze.engine.model.DType;
-import dev.squeeze.engine.model.Model;
-import dev.squeeze.engine.plan.CompressionPlan;
-import dev.squeeze.engine.plan.PlanResolver;
 import dev.squeeze.engine.runs.RunCancelledException;
 import dev.squeeze.engine.runs.RunHooks;
 import dev.squeeze.engine.store.ResultsStore;
@@ -31,7 +26,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.function.Consumer;
 import java.util.function.Supplier;
 
@@ -105,8 +99,7 @@ public final class ExportViewModel {
         ResultsStore s = requireStore();
         StoredRun run = s.run(id).orElseThrow(() -> new SqueezeException("Run " + id + " is not in "
                 + s.location(), "reload the runs list"));
-        ResultsStore.StoredModel model = s.models().stream()
-                .filter(m -> m.contentHash().equals(run.summary().modelHash())).findFirst()
+        ResultsStore.StoredModel model = s.model(run.summary().modelHash())
                 .orElseThrow(() -> new SqueezeException("Run " + id + " names no model the database knows",
                         "re-run its plan"));
         String llama;
@@ -115,10 +108,9 @@ public final class ExportViewModel {
             llama = gptq = "(only for Llama-family models)";
         } else {
             try {
-                Model m = ModelRefs.open(model.source());
-                Map<String, MethodSettings> settings = PlanResolver.resolve(CompressionPlan.parse(run.planJson()), m);
-                llama = text(PlanTranslation.llamaCpp(m.layers(), settings, "f32"));
-                gptq = text(PlanTranslation.gptqModel(m.layers(), settings));
+                PlanTranslation.RunPlan plan = PlanTranslation.ofRun(s, id);
+                llama = text(plan.llamaCpp());
+                gptq = text(plan.gptqModel());
             } catch (SqueezeException e) {
                 llama = gptq = "(no translation: " + e.getMessage() + ")";
             }

@@ -1,6 +1,7 @@
 package dev.squeeze.engine.cli;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.compress.gptq.GptqSettings;
 import dev.squeeze.engine.export.CompressedModel;
 import dev.squeeze.engine.export.ExportReport;
 import dev.squeeze.engine.export.Exports;
@@ -12,10 +13,8 @@ import dev.squeeze.engine.jobs.ModelRefs;
 import dev.squeeze.engine.model.DType;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.plan.CompressionPlan;
-import dev.squeeze.engine.plan.PlanResolver;
 import dev.squeeze.engine.runs.RunHooks;
 import dev.squeeze.engine.store.ResultsStore;
-import dev.squeeze.engine.store.StoredRun;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -28,7 +27,6 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.concurrent.Callable;
 
 @Command(name = "export", sortOptions = false, description = {
@@ -149,20 +147,14 @@ final class ExportCommand implements Callable<Integer> {
         if (windows < 1) {
             throw new SqueezeException("--calibration-windows is " + windows, "give at least 1");
         }
-        StringBuilder plan = new StringBuilder("{\"schema\":1,\"defaults\":{\"method\":\"gptq\",\"bits\":" + bits
-                + ",\"groupSize\":32,\"symmetric\":true,\"actOrder\":true,\"staticGroups\":true}");
-        List<String> dense = m.layers().stream().filter(l -> l.role().isCompressible())
-                .filter(l -> l.shape()[l.shape().length - 1] % 32 != 0).map(l -> l.name()).toList();
-        if (!dense.isEmpty()) {
-            plan.append(",\"overrides\":[");
-            for (int i = 0; i < dense.size(); i++) {
-                plan.append(i == 0 ? "" : ",").append("{\"layer\":\"").append(dense.get(i))
-                        .append("\",\"method\":\"none\"}");
+        CompressionPlan plan = CompressionPlan.of(GptqSettings.of(bits, 32).withSymmetric(true).withActOrder(true)
+                .withStaticGroups(true));
+        for (var l : m.layers()) {
+            if (l.role().isCompressible() && l.shape()[l.shape().length - 1] % 32 != 0) {
+                plan = plan.withLayer(l.name(), null);
             }
-            plan.append("]");
         }
-        plan.append("}");
-        JobSpec job = new JobSpec(source.model, CompressionPlan.parse(plan.toString()).canonicalJson(),
+        JobSpec job = new JobSpec(source.model, plan.canonicalJson(),
                 "GPTQ " + t.name(), windows, seed, false, 0, null, null, List.of());
         Exports.precheck(fmt, m, JobExecution.validate(job, m));
         var c = JobExecution.compress(job, m, progress);
@@ -175,15 +167,8 @@ final class ExportCommand implements Callable<Integer> {
         }
         PlanTranslation.Translation t;
         try (ResultsStore store = parent.openStore()) {
-            StoredRun run = store.run(source.run).orElseThrow(() -> new SqueezeException("There is no run "
-                    + source.run + " in " + store.location(), "list the runs with: squeeze runs"));
-            String src = store.models().stream().filter(x -> x.contentHash().equals(run.summary().modelHash()))
-                    .map(ResultsStore.StoredModel::source).findFirst().orElseThrow();
-            Model m = ModelRefs.open(src);
-            Map<String, dev.squeeze.engine.compress.MethodSettings> settings =
-                    PlanResolver.resolve(CompressionPlan.parse(run.planJson()), m);
-            t = f.equals("gptqmodel") ? PlanTranslation.gptqModel(m.layers(), settings)
-                    : PlanTranslation.llamaCpp(m.layers(), settings, denseType(m));
+            PlanTranslation.RunPlan plan = PlanTranslation.ofRun(store, source.run);
+            t = f.equals("gptqmodel") ? plan.gptqModel() : plan.llamaCpp();
         }
         if (this.out != null) {
             dev.squeeze.engine.util.AtomicFiles.write(this.out, o -> o.write(
@@ -198,10 +183,6 @@ final class ExportCommand implements Callable<Integer> {
             t.unexpressed().forEach(u -> out.println("  " + u));
         }
         return 0;
-    }
-
-    private static String denseType(Model m) {
-        return m.tensors().values().stream().anyMatch(x -> x.dtype() == DType.F16) ? "f16" : "f32";
     }
 
     static GgmlType ggmlType(String word) {

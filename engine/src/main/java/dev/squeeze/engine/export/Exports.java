@@ -11,7 +11,6 @@ import dev.squeeze.engine.store.ResultsStore;
 import dev.squeeze.engine.store.StoredRun;
 
 import java.nio.file.Path;
-import java.util.Locale;
 
 /**
  * Every export, for the CLI and the workbench alike: a stored run's compressed weights ({@link #exportRun}) or a
@@ -118,9 +117,8 @@ public final class Exports {
                                          RunHooks hooks) {
         StoredRun run = store.run(runId).orElseThrow(() -> new SqueezeException("There is no run " + runId
                 + " in " + store.location(), "list the runs with: squeeze runs"));
-        String architecture = store.models().stream()
-                .filter(m -> m.contentHash().equals(run.summary().modelHash()))
-                .map(ResultsStore.StoredModel::architecture).findFirst().orElse("");
+        String architecture = store.model(run.summary().modelHash()).map(ResultsStore.StoredModel::architecture)
+                .orElse("");
         requireHolds(format, architecture, "Run " + runId + " (" + run.summary().modelName() + ")");
         CompressedModel m = RunWeights.reproduce(store, runId, hooks, (model, settings) -> precheck(format, model,
                 settings));
@@ -166,8 +164,6 @@ public final class Exports {
                     dev.squeeze.engine.export.sqz.SqzContents.tokenizerFilesBeside(m.base()))
                     : dev.squeeze.engine.export.sqz.SqzContents.of(m, run.run(), run.store().metrics(m.runId()),
                     run.store().layerResults(m.runId())), out);
-            default -> throw new SqueezeException("Export as " + format.word().toUpperCase(Locale.ROOT)
-                    + " is not in this build", "export as another format");
         };
     }
 }

@@ -7,7 +7,15 @@ import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.compress.gptq.GptqSettings;
+import dev.squeeze.engine.jobs.ModelRefs;
+import dev.squeeze.engine.model.DType;
 import dev.squeeze.engine.model.LayerInfo;
+import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.nn.llama.LlamaConfig;
+import dev.squeeze.engine.plan.CompressionPlan;
+import dev.squeeze.engine.plan.PlanResolver;
+import dev.squeeze.engine.store.ResultsStore;
+import dev.squeeze.engine.store.StoredRun;
 import dev.squeeze.engine.model.LayerRole;
 import dev.squeeze.engine.model.gguf.GgufModelFormat;
 
@@ -50,6 +58,33 @@ public final class PlanTranslation {
         public Translation {
             unexpressed = List.copyOf(unexpressed);
         }
+    }
+
+    /** A stored run's model, opened, and its plan resolved against it: what both translations start from. */
+    public record RunPlan(Model model, Map<String, MethodSettings> settings) {
+        public Translation llamaCpp() {
+            boolean f16 = model.tensors().values().stream().anyMatch(t -> t.dtype() == DType.F16);
+            return PlanTranslation.llamaCpp(model.layers(), settings, f16 ? "f16" : "f32");
+        }
+
+        public Translation gptqModel() {
+            return PlanTranslation.gptqModel(model.layers(), settings);
+        }
+    }
+
+    /** The plan of stored run {@code runId} against its model (opened from where the run found it). */
+    public static RunPlan ofRun(ResultsStore store, long runId) {
+        StoredRun run = store.run(runId).orElseThrow(() -> new SqueezeException("There is no run " + runId
+                + " in " + store.location(), "list the runs with: squeeze runs"));
+        ResultsStore.StoredModel stored = store.model(run.summary().modelHash()).orElseThrow(() ->
+                new SqueezeException("Run " + runId + " names no model the database knows", "re-run its plan"));
+        if (!LlamaConfig.ARCHITECTURE.equals(stored.architecture())) {
+            throw new SqueezeException("Run " + runId + " is of " + stored.name() + ", a " + stored.architecture()
+                    + " model; plans translate to llama.cpp and GPTQModel only for Llama-family models",
+                    "export the run itself (squeeze export --run " + runId + " --format onnx)");
+        }
+        Model model = ModelRefs.open(stored.source());
+        return new RunPlan(model, PlanResolver.resolve(CompressionPlan.parse(run.planJson()), model));
     }
 
     /**

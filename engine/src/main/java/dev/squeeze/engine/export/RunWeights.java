@@ -84,8 +84,7 @@ public final class RunWeights {
                 return JobSpec.fromJson(job.get().specJson());
             }
         }
-        String source = store.models().stream().filter(m -> m.contentHash().equals(run.summary().modelHash()))
-                .map(ResultsStore.StoredModel::source).findFirst().orElseThrow(() -> new SqueezeException(
+        String source = store.model(run.summary().modelHash()).map(ResultsStore.StoredModel::source).orElseThrow(() -> new SqueezeException(
                         "Run " + run.summary().id() + " names no model the database knows", "re-run its plan"));
         int windows = store.metrics(run.summary().id()).stream()
                 .filter(m -> m.name().equals("calibration_windows")).findFirst()

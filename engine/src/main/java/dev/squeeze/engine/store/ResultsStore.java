@@ -440,14 +440,29 @@ public final class ResultsStore implements AutoCloseable {
 
     /** Every stored model: (content hash, name, source, format, architecture, parameters, runs). */
     public List<StoredModel> models() {
+        return models(null);
+    }
+
+    /** The stored model with this content hash, if the database knows it. */
+    public java.util.Optional<StoredModel> model(String contentHash) {
+        return models(contentHash).stream().findFirst();
+    }
+
+    private List<StoredModel> models(String contentHash) {
         return inTransaction("read models", c -> {
             List<StoredModel> out = new ArrayList<>();
-            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
+            try (PreparedStatement ps = c.prepareStatement("""
                     SELECT m.content_hash, m.name, m.source, m.format, m.architecture, m.parameters, m.stored_bytes,
-                      (SELECT COUNT(*) FROM run r WHERE r.model_id = m.id) FROM model m ORDER BY m.id""")) {
-                while (rs.next()) {
-                    out.add(new StoredModel(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
-                            rs.getString(5), rs.getLong(6), rs.getLong(7), rs.getInt(8)));
+                      (SELECT COUNT(*) FROM run r WHERE r.model_id = m.id) FROM model m"""
+                    + (contentHash == null ? "" : " WHERE m.content_hash = ?") + " ORDER BY m.id")) {
+                if (contentHash != null) {
+                    ps.setString(1, contentHash);
+                }
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new StoredModel(rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                                rs.getString(5), rs.getLong(6), rs.getLong(7), rs.getInt(8)));
+                    }
                 }
             }
             return out;

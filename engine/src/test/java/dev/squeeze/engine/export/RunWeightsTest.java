@@ -61,6 +61,9 @@ class RunWeightsTest {
                     c.compressed().get(layer).dequantize(), layer));
             assertEquals("rtn", c.settings().values().iterator().next().method());
 
+            SqueezeException notLlama = assertThrows(SqueezeException.class, () -> PlanTranslation.ofRun(store, runId));
+            assertTrue(notLlama.getMessage().contains("only for Llama-family models"), notLlama.getMessage());
+
             // The same path now holds another model: its weights are not the run's.
             TinyModels.writeDeepMlp(dir, 8);
             SqueezeException e = assertThrows(SqueezeException.class,
@@ -80,6 +83,10 @@ class RunWeightsTest {
             long runId = JobExecution.run(spec, store::recordRun, original);
             CompressedModel c = RunWeights.reproduce(store, runId, RunHooks.NONE);
             assertEquals(35, c.compressed().size(), "5 blocks of 7 linears");
+            // The same stored run, translated: every linear is Q4_0's grid, GPTQ's error feedback is not said.
+            PlanTranslation.Translation translated = PlanTranslation.ofRun(store, runId).llamaCpp();
+            assertTrue(translated.text().endsWith(" Q4_0"), translated.text());
+            assertEquals(35, translated.unexpressed().stream().filter(u -> u.contains("method gptq")).count());
             original.tensors.forEach((layer, t) -> assertArrayEquals(t.dequantize(),
                     c.compressed().get(layer).dequantize(), layer));
         }

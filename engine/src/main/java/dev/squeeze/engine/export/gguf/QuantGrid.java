@@ -1,6 +1,7 @@
 package dev.squeeze.engine.export.gguf;
 
 import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.compress.IntegerGrid;
 import dev.squeeze.engine.compress.QuantizedMatrix;
 import dev.squeeze.engine.compress.gptq.GptqTensor;
 
@@ -16,53 +17,15 @@ import java.util.Optional;
  * 128) and {@code d} is the fp16 scale, so the blocks hold exactly the layer's weights.
  */
 final class QuantGrid {
-    private final CompressedTensor tensor;
-    private final int rows;
-    private final int cols;
-    private final int bits;
-    private final int groupWidth;
-    private final int groups;
-    private final boolean groupIndex;
-    private final float[] scales;
-    private final float[] zeros;
+    private final IntegerGrid grid;
 
-    private QuantGrid(CompressedTensor tensor, int bits, int groupWidth, boolean groupIndex, float[] scales,
-                      float[] zeros) {
-        this.tensor = tensor;
-        this.rows = tensor.rows();
-        this.cols = tensor.cols();
-        this.bits = bits;
-        this.groupWidth = groupWidth;
-        this.groups = Math.ceilDiv(cols, groupWidth);
-        this.groupIndex = groupIndex;
-        this.scales = scales;
-        this.zeros = zeros;
+    private QuantGrid(IntegerGrid grid) {
+        this.grid = grid;
     }
 
     /** The grid of a tensor that has one; empty for other compressed tensors (sparse, SpQR, low-rank). */
     static Optional<QuantGrid> of(CompressedTensor t) {
-        if (t instanceof QuantizedMatrix q) {
-            // scales and zeros are row-major rows × groupsPerRow, as this class keeps them.
-            return Optional.of(new QuantGrid(t, q.bits(), q.groupSize(), false, q.scales(), q.zeros()));
-        }
-        if (t instanceof GptqTensor g) {
-            int n = g.groups();
-            float[] s = new float[t.rows() * n];
-            float[] z = new float[t.rows() * n];
-            for (int r = 0; r < t.rows(); r++) {
-                for (int k = 0; k < n; k++) {
-                    s[r * n + k] = g.scale(k, r);
-                    z[r * n + k] = g.zero(k, r);
-                }
-            }
-            int width = g.settings().groupSize() == 0 ? t.cols() : Math.min(g.settings().groupSize(), t.cols());
-            return Optional.of(new QuantGrid(t, g.bits(), width, g.storesGroupIndex(), s, z));
-        }
-        return Optional.empty();
-    }
-
-    private int code(int r, int c) {
-        return tensor instanceof QuantizedMatrix q ? q.code(r, c) : ((GptqTensor) tensor).code(r, c);
+        return IntegerGrid.of(t).map(QuantGrid::new);
     }
 
     /**
@@ -71,6 +34,7 @@ final class QuantGrid {
      * value.
      */
     Fit fit() {
+        int bits = grid.bits();
         GgmlType type = switch (bits) {
             case 4 -> GgmlType.Q4_0;
             case 8 -> GgmlType.Q8_0;
@@ -79,26 +43,31 @@ final class QuantGrid {
         if (type == null) {
             return Fit.no(bits + "-bit codes: GGUF's 32-block types store 4 (Q4_0) or 8 (Q8_0) bits");
         }
-        if (groupIndex) {
+        if (grid.firstColumnOutOfBlock() >= 0) {
             return Fit.no("act-order groups (g_idx) are not consecutive columns, as " + type + "'s blocks are");
         }
-        if (groupWidth != type.blockSize() || cols % type.blockSize() != 0) {
-            return Fit.no("groups of " + groupWidth + " columns in rows of " + cols + ": " + type
+        if (grid.groupWidth() != type.blockSize() || grid.cols() % type.blockSize() != 0) {
+            return Fit.no("groups of " + grid.groupWidth() + " columns in rows of " + grid.cols() + ": " + type
                     + " needs groups of exactly " + type.blockSize());
         }
         float zero = bits == 4 ? 8f : 128f;
-        for (int i = 0; i < zeros.length; i++) {
-            if (zeros[i] != zero) {
-                return Fit.no("zero point " + zeros[i] + " (row " + i / groups + "): " + type
-                        + " has the fixed zero " + (int) zero + " of symmetric quantization");
+        for (int r = 0; r < grid.rows(); r++) {
+            for (int g = 0; g < grid.groups(); g++) {
+                float z = grid.zero(r, g);
+                if (z != zero) {
+                    return Fit.no("zero point " + z + " (row " + r + "): " + type
+                            + " has the fixed zero " + (int) zero + " of symmetric quantization");
+                }
             }
         }
-        for (int i = 0; i < scales.length; i++) {
-            float s = scales[i];
-            if (!Float.isFinite(s) || Float.floatToRawIntBits(Float.float16ToFloat(Float.floatToFloat16(s)))
-                    != Float.floatToRawIntBits(s)) {
-                return Fit.no("scale " + s + " (row " + i / groups + ") is not an fp16 value, and " + type
-                        + " stores its scale d in fp16 (quantize with fp16 scales)");
+        for (int r = 0; r < grid.rows(); r++) {
+            for (int g = 0; g < grid.groups(); g++) {
+                float s = grid.scale(r, g);
+                if (!Float.isFinite(s) || Float.floatToRawIntBits(Float.float16ToFloat(Float.floatToFloat16(s)))
+                        != Float.floatToRawIntBits(s)) {
+                    return Fit.no("scale " + s + " (row " + r + ") is not an fp16 value, and " + type
+                            + " stores its scale d in fp16 (quantize with fp16 scales)");
+                }
             }
         }
         return new Fit(type, null);
@@ -107,16 +76,16 @@ final class QuantGrid {
     /** Encodes row {@code r} in {@code type} ({@link #fit()}'s), blocks of 32 as ggml lays them out. */
     void encode(GgmlType type, int r, ByteBuffer out) {
         out.order(ByteOrder.LITTLE_ENDIAN);
-        for (int b = 0; b < groups; b++) {
-            int c0 = b * groupWidth;
-            out.putShort(Float.floatToFloat16(scales[r * groups + b]));
+        for (int b = 0; b < grid.groups(); b++) {
+            int c0 = b * grid.groupWidth();
+            out.putShort(Float.floatToFloat16(grid.scale(r, b)));
             if (type == GgmlType.Q4_0) {
                 for (int j = 0; j < 16; j++) {
-                    out.put((byte) (code(r, c0 + j) | code(r, c0 + 16 + j) << 4));
+                    out.put((byte) (grid.code(r, c0 + j) | grid.code(r, c0 + 16 + j) << 4));
                 }
             } else {
                 for (int j = 0; j < 32; j++) {
-                    out.put((byte) (code(r, c0 + j) - 128));
+                    out.put((byte) (grid.code(r, c0 + j) - 128));
                 }
             }
         }

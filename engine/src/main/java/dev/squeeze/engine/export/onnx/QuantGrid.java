@@ -1,8 +1,11 @@
 package dev.squeeze.engine.export.onnx;
 
 import dev.squeeze.engine.compress.CompressedTensor;
+import dev.squeeze.engine.compress.IntegerGrid;
 import dev.squeeze.engine.compress.QuantizedMatrix;
 import dev.squeeze.engine.compress.gptq.GptqTensor;
+
+import java.util.Optional;
 
 /**
  * A compressed matrix that ONNX's {@code DequantizeLinear} reproduces exactly: unsigned codes with one float32
@@ -49,56 +52,33 @@ final class QuantGrid {
     }
 
     static Result of(CompressedTensor t) {
-        return switch (t) {
-            case QuantizedMatrix q -> rtn(q);
-            case GptqTensor g -> gptq(g);
-            default -> new NoGrid(t.describe() + " is not a grid of integer codes with one scale per block"
+        Optional<IntegerGrid> found = IntegerGrid.of(t);
+        if (found.isEmpty()) {
+            return new NoGrid(t.describe() + " is not a grid of integer codes with one scale per block"
                     + " (DequantizeLinear cannot express it)");
-        };
-    }
-
-    private static Result rtn(QuantizedMatrix q) {
-        int rows = q.rows();
-        int cols = q.cols();
-        int gpr = q.groupsPerRow();
-        float[] s = q.scales();
-        float[] z = q.zeros();
-        int[] zeros = new int[z.length];
-        for (int k = 0; k < z.length; k++) {
-            String bad = integerZero(z[k], q.bits());
-            if (bad != null) {
-                return new NoGrid("row " + (k / gpr) + " group " + (k % gpr) + ": " + bad);
-            }
-            zeros[k] = (int) z[k];
         }
-        return new Grid(new QuantGrid(rows, cols, q.bits(), q.groupSize(), q::code, s, zeros));
-    }
-
-    private static Result gptq(GptqTensor g) {
+        IntegerGrid g = found.get();
+        int c = g.firstColumnOutOfBlock();
+        if (c >= 0) {
+            return new NoGrid("act-order: column " + c + " belongs to group " + g.group(c)
+                    + ", not to the block of consecutive columns " + (c / g.groupWidth())
+                    + " (DequantizeLinear's blocks cannot follow g_idx)");
+        }
         int rows = g.rows();
-        int cols = g.cols();
-        int width = g.settings().groupSize() == 0 ? cols : Math.min(g.settings().groupSize(), cols);
         int blocks = g.groups();
-        for (int c = 0; c < cols; c++) {
-            if (g.group(c) != c / width) {
-                return new NoGrid("act-order: column " + c + " belongs to group " + g.group(c)
-                        + ", not to the block of consecutive columns " + (c / width)
-                        + " (DequantizeLinear's blocks cannot follow g_idx)");
-            }
-        }
         float[] scales = new float[rows * blocks];
         int[] zeros = new int[rows * blocks];
         for (int r = 0; r < rows; r++) {
             for (int b = 0; b < blocks; b++) {
-                String bad = integerZero(g.zero(b, r), g.bits());
+                String bad = integerZero(g.zero(r, b), g.bits());
                 if (bad != null) {
                     return new NoGrid("row " + r + " group " + b + ": " + bad);
                 }
-                scales[r * blocks + b] = g.scale(b, r);
-                zeros[r * blocks + b] = (int) g.zero(b, r);
+                scales[r * blocks + b] = g.scale(r, b);
+                zeros[r * blocks + b] = (int) g.zero(r, b);
             }
         }
-        return new Grid(new QuantGrid(rows, cols, g.bits(), width, g::code, scales, zeros));
+        return new Grid(new QuantGrid(rows, g.cols(), g.bits(), g.groupWidth(), g::code, scales, zeros));
     }
 
     /** Null when {@code z} is an integer zero point the codes' unsigned type holds, else why not. */
