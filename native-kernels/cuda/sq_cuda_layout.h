@@ -97,7 +97,7 @@ SQL_HD constexpr int field_bit(int bits, int i, int field) {
 template <int BITS>
 SQL_HD uint32_t code_pair(const uint32_t *w, int field) {
     uint32_t q = 0;
-#ifdef __CUDACC__
+#ifdef __CUDA_ARCH__
 #pragma unroll
 #endif
     for (int i = 0; i < plane_count(BITS); ++i) {
