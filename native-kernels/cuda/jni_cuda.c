@@ -243,7 +243,7 @@ static void JNICALL matmul(JNIEnv *env, jclass cls, jlong ctx, jlong handle, jfl
 
 static const JNINativeMethod METHODS[] = {
     {"abiVersion", "()I", (void *) abi_version},
-    {"deviceCount", "()I", (void *) device_count},
+    {"nativeDeviceCount", "()I", (void *) device_count},
     {"lastError", "()Ljava/lang/String;", (void *) last_error},
     {"deviceName", "(I)Ljava/lang/String;", (void *) device_name},
     {"contextCreate", "(I)J", (void *) context_create},
