@@ -11,6 +11,7 @@
 #   SQ_GPU_BUILD_DIR   build folder (default native-kernels/target/gpu-check)
 #   SQ_GPU_LOG         also write the whole output to this file
 #   SQ_CUBLAS_LIB      path of libcublas.so to use (default: found on the loader path or searched below)
+#   SQ_GPU_NO_CMAKE=1  build with nvcc directly even where CMake exists
 #
 # Exit status: 0 = all checks passed, or skipped because there is no NVIDIA GPU (it says "skipped");
 #              1 = a correctness check failed or something could not be built or run.
@@ -63,7 +64,7 @@ if [ -n "$nvcc" ]; then
   say "building with $nvcc ($("$nvcc" --version | tail -n 2 | head -n 1)), architectures $archs, in $build"
   t0=$(date +%s)
   use_cmake=0
-  if command -v cmake >/dev/null 2>&1; then
+  if command -v cmake >/dev/null 2>&1 && [ -z "${SQ_GPU_NO_CMAKE:-}" ]; then
     use_cmake=1
     cv="$(cmake --version | head -n 1 | awk '{print $3}')"
     # "native" architectures need CMake 3.24
@@ -84,10 +85,11 @@ if [ -n "$nvcc" ]; then
       gencode=(-gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90)
     fi
     flags=(-O3 -std=c++17 -cudart static "${gencode[@]}" -I"$src/cuda")
-    "$nvcc" "${flags[@]}" -Xcompiler -fPIC -shared "$src/cuda/sq_cuda.cu" -o "$build/libsqueeze_cuda.so" -ldl \
+    { "$nvcc" "${flags[@]}" -Xcompiler -fPIC -c "$src/cuda/sq_cuda.cu" -o "$build/sq_cuda.o" &&
+      "$nvcc" "${flags[@]}" -shared "$build/sq_cuda.o" -o "$build/libsqueeze_cuda.so" -ldl; } \
       > "$build/build.log" 2>&1 || { tail -n 60 "$build/build.log"; say "FAIL: nvcc failed on sq_cuda.cu"; exit 1; }
     for t in test_cuda_layout test_cuda bench_cuda; do
-      "$nvcc" "${flags[@]}" "$src/cuda/$t.cu" "$src/cuda/sq_cuda.cu" -o "$build/$t" -ldl >> "$build/build.log" 2>&1 \
+      "$nvcc" "${flags[@]}" "$src/cuda/$t.cu" "$build/sq_cuda.o" -o "$build/$t" -ldl >> "$build/build.log" 2>&1 \
         || { tail -n 60 "$build/build.log"; say "FAIL: nvcc failed on $t.cu"; exit 1; }
     done
   fi
