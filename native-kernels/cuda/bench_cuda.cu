@@ -13,7 +13,7 @@
  *   - for W = 14336 x 4096 and 4096 x 14336, batch 1, 8, 16: int4 (group 128, symmetric, fp16 scales, fp16 x)
  *     time, GB/s of weight bytes (codes + scales), % of peak HBM, % of measured read bandwidth; cuBLAS fp16
  *     (cublasGemmEx, fp16 W and x, fp32 accumulation and output) time and GB/s; the speed-up;
- *   - the fused kernel with 2, 4, 8, 16 warps per tile (the automatic choice is marked), to tune on the GPU;
+ *   - the fused kernel with 1, 2, 4, 8, 16 warps per 16-row tile (to tune the automatic choice on the GPU);
  *   - other widths (2, 3, 8 bits) at batch 1, and the prefill path at batch 512 against dense cuBLAS.
  */
 #include "sq_cuda.h"
@@ -247,7 +247,6 @@ int main(int argc, char **argv) {
         Shape s;
         int batch;
         double us[5];
-        int auto_w;
     };
     std::vector<Tune> tunes;
     std::vector<std::string> verdicts;
@@ -314,7 +313,7 @@ int main(int argc, char **argv) {
                          s.rows, s.cols, batch, td / tq, tdg / tqg, td / tq >= 3.0 ? "met" : "MISSED");
                 verdicts.push_back(v);
             }
-            Tune tu{s, batch, {0, 0, 0, 0, 0}, 0};
+            Tune tu{s, batch, {0, 0, 0, 0, 0}};
             const int ws[5] = {1, 2, 4, 8, 16};
             for (int k = 0; k < 5; ++k) {
                 tu.us[k] = median_us([&](int i) {
