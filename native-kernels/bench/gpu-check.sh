@@ -12,11 +12,12 @@
 #   SQ_GPU_LOG         also write the whole output to this file
 #   SQ_CUBLAS_LIB      path of libcublas.so to use (default: found on the loader path or searched below)
 #   SQ_GPU_NO_CMAKE=1  build with nvcc directly even where CMake exists
+#   SQ_GPU_SANITIZE=0  skip the compute-sanitizer memcheck run (it runs last, on test_cuda --quick)
 #
 # Exit status: 0 = all checks passed, or skipped because there is no NVIDIA GPU (it says "skipped");
 #              1 = a correctness check failed or something could not be built or run.
 # Performance targets are printed by the benchmark ("met" / "MISSED"); they do not change the exit status.
-# Budget: about 1-2 minutes of build on 16 cores, then tests and benchmark well under 5 minutes in total.
+# Budget: about 1-2 minutes of build on 16 cores; tests, benchmark and memcheck within 5 minutes in total.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -149,6 +150,28 @@ if [ "$status" = 0 ]; then
   [ $rc = 0 ] || { say "FAIL: bench_cuda exit $rc"; status=1; }
 else
   say "benchmark not run: correctness failed"
+fi
+
+# ---- memory checks under compute-sanitizer (a subset; skipped where the tool is absent or cannot attach) ----
+san="$(command -v compute-sanitizer || true)"
+[ -z "$san" ] && [ -x /usr/local/cuda/bin/compute-sanitizer ] && san=/usr/local/cuda/bin/compute-sanitizer
+if [ -n "$san" ] && [ "${SQ_GPU_SANITIZE:-1}" != 0 ]; then
+  say "memory checks: compute-sanitizer memcheck on test_cuda --quick"
+  set +e
+  timeout 150 "$san" --tool memcheck --error-exitcode 86 "$build/test_cuda" --quick > "$build/sanitizer.log" 2>&1
+  rc=$?
+  set -e
+  tail -n 3 "$build/sanitizer.log"
+  case $rc in
+    0) say "memcheck: no errors" ;;
+    86) grep -m 20 -E 'Invalid|Error|at 0x' "$build/sanitizer.log" || true
+        say "FAIL: compute-sanitizer found memory errors ($build/sanitizer.log)"; status=1 ;;
+    1) say "FAIL: test_cuda --quick failed under compute-sanitizer"; status=1 ;;
+    124) say "memcheck: timed out after 150 s (not counted)" ;;
+    *) say "memcheck could not run here (exit $rc, not counted): $(grep -m 1 -iE 'error|not supported' "$build/sanitizer.log" || true)" ;;
+  esac
+else
+  say "memory checks: compute-sanitizer not found (or SQ_GPU_SANITIZE=0): skipped"
 fi
 say "$([ $status = 0 ] && echo PASS || echo FAIL) in $(( $(date +%s) - start )) s"
 exit $status

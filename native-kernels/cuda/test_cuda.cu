@@ -2,6 +2,7 @@
  * test_cuda: the CUDA kernels against a scalar reference computed on the host in double precision.
  *
  *   test_cuda            all cases; prints one line per failure and "test_cuda: ... PASS|FAIL"
+ *   test_cuda --quick    a subset, for compute-sanitizer
  *   exit 0 = pass, 1 = a check failed, 77 = skipped (no CUDA device; ctest reports it as skipped)
  *
  * Covered: every width 2..8, symmetric and asymmetric zero points, group sizes 64, 128, 192 and one group
@@ -273,7 +274,13 @@ static void run_argument_errors(sq_cuda_ctx *ctx) {
     OK(sq_cuda_ctx_sync(ctx));
 }
 
-int main() {
+int main(int argc, char **argv) {
+    /* --quick: a subset (widths 3, 4, 8; small shapes; batch 1, 9, 17) for runs under compute-sanitizer */
+    const bool quick = argc > 1 && !strcmp(argv[1], "--quick");
+    if (argc > 1 && !quick) {
+        printf("usage: test_cuda [--quick]\n");
+        return 2;
+    }
     const int n = sq_cuda_device_count();
     if (n == 0) {
         printf("test_cuda: SKIPPED: no CUDA device (%s)\n", sq_cuda_last_error());
@@ -300,7 +307,9 @@ int main() {
     };
     const int batches[] = {1, 2, 5, 8, 9, 16, 17, 40};
     for (int bits = 2; bits <= 8; ++bits) {
+        if (quick && bits != 3 && bits != 4 && bits != 8) continue;
         for (const QCase &s : shapes) {
+            if (quick && s.cols > 1000) continue;
             for (int asym = 0; asym < 2; ++asym) {
                 for (int exact = 0; exact < 2; ++exact) {
                     QCase k = s;
@@ -312,9 +321,14 @@ int main() {
                     const int *bs = batches;
                     int nb = 8;
                     static const int few[] = {1, 9};
+                    static const int quick_batches[] = {1, 9, 17};
                     if (big && bits != 4) {
                         bs = few;
                         nb = 2;
+                    }
+                    if (quick) {
+                        bs = quick_batches;
+                        nb = 3;
                     }
                     run_q(ctx, k, bs, nb, cublas, rng);
                 }
@@ -323,7 +337,7 @@ int main() {
     }
     if (cublas) {
         run_dense(ctx, 37, 200, 1, rng);
-        run_dense(ctx, 130, 4100, 16, rng);
+        if (!quick) run_dense(ctx, 130, 4100, 16, rng);
         run_dense(ctx, 64, 512, 40, rng);
     }
     sq_cuda_ctx_free(ctx);
