@@ -12,6 +12,7 @@
 #   SQ_GPU_LOG         also write the whole output to this file
 #   SQ_CUBLAS_LIB      path of libcublas.so to use (default: found on the loader path or searched below)
 #   SQ_GPU_NO_CMAKE=1  build with nvcc directly even where CMake exists
+#   SQ_NVCC            the nvcc to use, or "none" to run the binaries already in the build folder
 #   SQ_GPU_SANITIZE=0  skip the compute-sanitizer memcheck run (it runs last, on test_cuda --quick)
 #
 # Exit status: 0 = all checks passed, or skipped because there is no NVIDIA GPU (it says "skipped");
@@ -56,8 +57,9 @@ fi
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm,clocks.max.mem --format=csv,noheader || true
 
 # ---- build ----------------------------------------------------------------------------------------------
-nvcc="$(command -v nvcc || true)"
+nvcc="${SQ_NVCC:-$(command -v nvcc || true)}"
 [ -z "$nvcc" ] && [ -x /usr/local/cuda/bin/nvcc ] && nvcc=/usr/local/cuda/bin/nvcc
+[ "$nvcc" = none ] && nvcc=
 archs="80-real;90-real;90-virtual"
 [ -n "$gpu" ] && archs="native"
 mkdir -p "$build"
@@ -124,7 +126,13 @@ if [ -z "${SQ_CUBLAS_LIB:-}" ] && ! ldconfig -p 2>/dev/null | grep -q 'libcublas
     export LD_LIBRARY_PATH="$(dirname "$pick")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   fi
 fi
-say "cuBLAS: ${SQ_CUBLAS_LIB:-from the loader path}"
+if [ -n "${SQ_CUBLAS_LIB:-}" ]; then
+  say "cuBLAS: $SQ_CUBLAS_LIB"
+elif ldconfig -p 2>/dev/null | grep -q 'libcublas\.so'; then
+  say "cuBLAS: from the loader path ($(ldconfig -p | grep -m 1 -o 'libcublas\.so[.0-9]*'))"
+else
+  say "cuBLAS: not found (loader path, /usr/local/cuda*, Python's nvidia packages): the dense and prefill checks will fail; set SQ_CUBLAS_LIB"
+fi
 
 # ---- correctness, then benchmark -------------------------------------------------------------------------
 status=0
