@@ -544,18 +544,14 @@ __device__ __forceinline__ void load_x16(const float *__restrict__ row, int kb, 
 /* One 64-column step for one lane: 4 k16 products per 8 batch columns. */
 template <int BITS, int NT, typename XT>
 __device__ __forceinline__ void fused_step(const uint32_t (&w)[BITS], int c, int t, const XT *const (&xr)[NT],
-                                           const bool (&has)[NT], int cols, __half2 z_lo, __half2 z_hi,
+                                           int cols, __half2 z_lo, __half2 z_hi,
                                            float (&tmp)[NT][4]) {
     uint32_t b[NT][8];
     const int kb = c * kStepCols + 16 * t;
+    /* Lanes whose batch column n = g + 8 nt is past the batch read row 0 instead: column n of the product
+     * depends only on column n of B, and those columns of D are never written. */
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) {
-        load_x16(xr[nt], kb, cols, b[nt]);
-        if (!has[nt]) {
-#pragma unroll
-            for (int i = 0; i < 8; ++i) b[nt][i] = 0u;
-        }
-    }
+    for (int nt = 0; nt < NT; ++nt) load_x16(xr[nt], kb, cols, b[nt]);
     __syncwarp();
 #pragma unroll
     for (int j = 0; j < kProductsPerStep; ++j) {
@@ -591,13 +587,11 @@ fused_kernel(const uint32_t *__restrict__ codes, const uint32_t *__restrict__ sz
     const int cbeg = min(nsteps, warp * per), cend = min(nsteps, cbeg + per);
     const uint32_t *tcodes = codes + (size_t) tile * nsteps * (32 * BITS);
 
-    const XT *xr[NT];
-    bool has[NT];
+    const XT *xr[NT]; /* this lane's activation row per 8 batch columns (row 0 past the batch) */
 #pragma unroll
     for (int nt = 0; nt < NT; ++nt) {
         const int n = g + 8 * nt;
-        has[nt] = n < batch;
-        xr[nt] = x + (size_t) (has[nt] ? n : 0) * ldx;
+        xr[nt] = x + (size_t) (n < batch ? n : 0) * ldx;
     }
 
     float acc[NT][4];
@@ -627,12 +621,12 @@ fused_kernel(const uint32_t *__restrict__ codes, const uint32_t *__restrict__ sz
 #pragma unroll
             for (int u = 0; u < P; ++u) load_codes<BITS>(tcodes + (size_t) (c + u) * (32 * BITS), lane, w[u]);
 #pragma unroll
-            for (int u = 0; u < P; ++u) fused_step<BITS, NT, XT>(w[u], c + u, t, xr, has, cols, z_lo, z_hi, tmp);
+            for (int u = 0; u < P; ++u) fused_step<BITS, NT, XT>(w[u], c + u, t, xr, cols, z_lo, z_hi, tmp);
         }
         for (; c < gend; ++c) {
             uint32_t w[BITS];
             load_codes<BITS>(tcodes + (size_t) c * (32 * BITS), lane, w);
-            fused_step<BITS, NT, XT>(w, c, t, xr, has, cols, z_lo, z_hi, tmp);
+            fused_step<BITS, NT, XT>(w, c, t, xr, cols, z_lo, z_hi, tmp);
         }
         const float s_lo = __low2float(sz_lo), s_hi = __low2float(sz_hi);
 #pragma unroll
