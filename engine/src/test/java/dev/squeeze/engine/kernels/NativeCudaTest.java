@@ -47,7 +47,16 @@ class NativeCudaTest {
         if (!s.available()) {
             assertEquals(0, s.devices());
             assertTrue(s.problem().length() > "no CUDA device: ".length(), "the CUDA runtime's reason is given");
+            // The JNI glue's own checks and error mapping, reachable without a device:
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> NativeCuda.contextCreate(0));
+            assertTrue(e.getMessage().contains("CUDA context"), e.getMessage());
         }
+        assertIae("null context", () -> NativeCuda.quantCreate(0, 16, 64, 4, 64, new byte[16 * 64], new float[16],
+                null), "context handle is 0");
+        assertIae("null context", () -> NativeCuda.denseCreate(0, 2, 2, new float[4]), "context handle is 0");
+        assertIae("null handles", () -> NativeCuda.matmul(0, 0, new float[4], 1, new float[4]), "handle is 0");
+        NativeCuda.matrixFree(0); // no-ops, not crashes
+        NativeCuda.contextFree(0);
     }
 
     @Test
