@@ -17,6 +17,8 @@
 
 #include "int4_matvec.h"
 
+int sq_register_sparse(JNIEnv *env); /* jni_sparse.c */
+
 /* Must equal NativeBridge.ABI_VERSION; bump both when a native signature or meaning changes. */
 #define SQ_ABI_VERSION 2
 
@@ -177,5 +179,6 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
     if ((*env)->RegisterNatives(env, cls, METHODS, (jint) (sizeof METHODS / sizeof METHODS[0])) != JNI_OK) {
         return JNI_ERR; /* NoSuchMethodError pending, naming the method */
     }
+    if (sq_register_sparse(env) != JNI_OK) return JNI_ERR; /* jni_sparse.c: NativeSparse's natives */
     return JNI_VERSION_1_8;
 }

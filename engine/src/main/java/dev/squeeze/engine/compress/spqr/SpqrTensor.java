@@ -2,7 +2,10 @@ package dev.squeeze.engine.compress.spqr;
 
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.compress.Restored;
-import dev.squeeze.engine.nn.FastDenseLinear;
+import dev.squeeze.engine.kernels.CsrMatrix;
+import dev.squeeze.engine.kernels.DenseKernelLinear;
+import dev.squeeze.engine.kernels.DenseMatrix;
+import dev.squeeze.engine.kernels.SparseKernels;
 import dev.squeeze.engine.nn.LinearOp;
 
 
@@ -294,9 +297,100 @@ public final class SpqrTensor implements CompressedTensor {
         return perm == null ? p : perm[p];
     }
 
+    /** The op on the engine's preferred sparse backend ({@link SparseKernels#preferred()}). */
     @Override
     public LinearOp asLinearOp() {
-        return new FastDenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
+        return asLinearOp(SparseKernels.preferred());
+    }
+
+    /**
+     * {@code y = W x} in SpQR's own layout: x is permuted once into processed column order, the dense base (every
+     * code dequantized with its bilevel statistics, exactly as {@link #dequantize()} computes them, and 0 at the
+     * outliers' positions) multiplies it, and the outliers are added from their CSR through the CSR kernel, with
+     * their processed-column indices as stored.
+     */
+    public LinearOp asLinearOp(SparseKernels.Backend backend) {
+        float[] base = new float[rows * cols];
+        int gs = Math.min(settings.groupSize(), cols);
+        for (int g = 0; g < groups(); g++) {
+            int p1 = Math.min(cols, (g + 1) * gs);
+            for (int r = 0; r < rows; r++) {
+                float scale = scale(g, r);
+                float zero = zero(g, r);
+                for (int p = g * gs; p < p1; p++) {
+                    base[r * cols + p] = dequantize(code(r, p), scale, zero);
+                }
+            }
+        }
+        int[] columns = new int[outlierColumns.length];
+        for (int r = 0; r < rows; r++) {
+            for (int k = rowPointers[r]; k < rowPointers[r + 1]; k++) {
+                columns[k] = outlierColumns[k];
+                base[r * cols + columns[k]] = 0f;
+            }
+        }
+        LinearOp dense = new DenseKernelLinear(DenseMatrix.fp32(rows, cols, base), backend, "SpQR base");
+        CsrMatrix outliers = CsrMatrix.of(rows, cols, rowPointers, columns, outlierValues);
+        return new SpqrLinear(perm == null ? null : perm.clone(), dense, outliers, backend,
+                describe() + " (dense base + " + outlierValues.length + " CSR outliers, " + SparseKernels.name(backend)
+                        + ")");
+    }
+
+    /** Permute x to processed order, base product, then add the outliers. */
+    private static final class SpqrLinear implements LinearOp {
+        private final int[] perm;
+        private final LinearOp base;
+        private final CsrMatrix outliers;
+        private final SparseKernels.Backend backend;
+        private final String description;
+
+        SpqrLinear(int[] perm, LinearOp base, CsrMatrix outliers, SparseKernels.Backend backend, String description) {
+            this.perm = perm;
+            this.base = base;
+            this.outliers = outliers;
+            this.backend = backend;
+            this.description = description;
+        }
+
+        @Override
+        public int inFeatures() {
+            return base.inFeatures();
+        }
+
+        @Override
+        public int outFeatures() {
+            return base.outFeatures();
+        }
+
+        @Override
+        public void forward(float[] x, int batch, float[] y) {
+            int in = inFeatures();
+            if (batch < 1 || x.length < (long) batch * in || y.length < (long) batch * outFeatures()) {
+                throw new IllegalArgumentException("batch " + batch + " needs " + (long) batch * in + " inputs and "
+                        + (long) batch * outFeatures() + " outputs; got " + x.length + " and " + y.length);
+            }
+            float[] xp = x;
+            if (perm != null) {
+                xp = new float[batch * in];
+                for (int b = 0; b < batch; b++) {
+                    int o = b * in;
+                    for (int p = 0; p < in; p++) {
+                        xp[o + p] = x[o + perm[p]];
+                    }
+                }
+            } else if (x == y) {
+                xp = java.util.Arrays.copyOf(x, batch * in);
+            }
+            base.forward(xp, batch, y);
+            if (outliers.nnz() > 0) {
+                SparseKernels.csrAdd(backend, outliers, xp, y, batch, 0, outFeatures());
+            }
+        }
+
+        @Override
+        public String describe() {
+            return description;
+        }
     }
 
     @Override
