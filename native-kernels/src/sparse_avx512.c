@@ -7,6 +7,9 @@
  * batch (one instantiation per batch size via the switch at the bottom), so the accumulator arrays are
  * registers.
  *
+ * Rows go in pairs and the batch in halves of at most 8 vectors, so that 16 accumulators stay in registers,
+ * each load of x serves two rows, and the second half re-reads the pair's weights from L1, not memory.
+ *
  * 2:4: 32 columns (8 groups) hold 16 kept values and 32 index bits. The 16 positions become lane indices
  * 0..31 with one variable shift, a mask and an add of the group bases; vpermt2ps then picks each kept
  * value's x from the two registers holding the 32 columns of x: no gather, one shuffle per 16 weights per
@@ -48,40 +51,66 @@ SQ_INLINE __mmask16 tail_mask(int64_t left) {
 
 /* ---- 2:4 ---------------------------------------------------------------------------------------------- */
 
-SQ_INLINE void nm24_rows(const sq_nm_matrix *w, const float *x, float *y, int32_t r0, int32_t r1, const int nb) {
+/*
+ * Rows r and r + 1 (or r alone when two == 0), batch vectors [b0, b0 + nb), nb <= 8: 16 accumulators. The
+ * two rows share each load of x (which, for a wide layer and a full batch, comes from L2, not L1).
+ */
+SQ_INLINE void nm24_pair(const sq_nm_matrix *w, const float *x, float *y, int64_t r, const int two, int b0,
+                         const int nb) {
     const int64_t cols = w->cols, rows = w->rows;
-    const int64_t groups = sq_nm_groups(w->cols, 4);
-    const int64_t per_row = groups * 2, stride = sq_nm_index_stride(2, 4, w->cols);
+    const int64_t per_row = sq_nm_groups(w->cols, 4) * 2, stride = sq_nm_index_stride(2, 4, w->cols);
     const int64_t blocks = cols / 32;
     const __m512i shifts = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i bases = _mm512_setr_epi32(0, 0, 4, 4, 8, 8, 12, 12, 16, 16, 20, 20, 24, 24, 28, 28);
     const __m512i three = _mm512_set1_epi32(3);
-    for (int64_t r = r0; r < r1; r++) {
-        const uint8_t *ix = w->index + r * stride;
-        const int64_t v0 = r * per_row;
-        __m512 acc[SQ_SPARSE_MAX_PASS];
-        for (int b = 0; b < nb; b++) acc[b] = _mm512_setzero_ps();
-        for (int64_t blk = 0; blk < blocks; blk++) {
-            uint32_t bits;
-            memcpy(&bits, ix + blk * 4, sizeof bits);
-            const __m512i lane = _mm512_add_epi32(
-                    _mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32((int) bits), shifts), three), bases);
-            const __m512 wv = load16(w->dtype, w->values, v0 + blk * 16);
-            for (int b = 0; b < nb; b++) {
-                const float *xb = x + b * cols + blk * 32;
-                const __m512 xs = _mm512_permutex2var_ps(_mm512_loadu_ps(xb), lane, _mm512_loadu_ps(xb + 16));
-                acc[b] = _mm512_fmadd_ps(wv, xs, acc[b]);
-            }
+    const uint8_t *ix0 = w->index + r * stride, *ix1 = ix0 + (two ? stride : 0);
+    const int64_t v0 = r * per_row, v1 = v0 + (two ? per_row : 0);
+    __m512 a0[8], a1[8];
+    for (int b = 0; b < nb; b++) a0[b] = a1[b] = _mm512_setzero_ps();
+    for (int64_t blk = 0; blk < blocks; blk++) {
+        uint32_t bits0, bits1;
+        memcpy(&bits0, ix0 + blk * 4, sizeof bits0);
+        memcpy(&bits1, ix1 + blk * 4, sizeof bits1);
+        const __m512i l0 = _mm512_add_epi32(
+                _mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32((int) bits0), shifts), three), bases);
+        const __m512i l1 = _mm512_add_epi32(
+                _mm512_and_si512(_mm512_srlv_epi32(_mm512_set1_epi32((int) bits1), shifts), three), bases);
+        const __m512 w0 = load16(w->dtype, w->values, v0 + blk * 16);
+        const __m512 w1 = load16(w->dtype, w->values, v1 + blk * 16);
+        for (int b = 0; b < nb; b++) {
+            const float *xb = x + (b0 + b) * cols + blk * 32;
+            const __m512 lo = _mm512_loadu_ps(xb), hi = _mm512_loadu_ps(xb + 16);
+            a0[b] = _mm512_fmadd_ps(w0, _mm512_permutex2var_ps(lo, l0, hi), a0[b]);
+            if (two) a1[b] = _mm512_fmadd_ps(w1, _mm512_permutex2var_ps(lo, l1, hi), a1[b]);
         }
-        float tail[SQ_SPARSE_MAX_PASS];
+    }
+    for (int t = 0; t <= two; t++) {
+        const uint8_t *ix = t ? ix1 : ix0;
+        const int64_t vr = t ? v1 : v0;
+        float tail[8];
         for (int b = 0; b < nb; b++) tail[b] = 0.0f;
         for (int64_t j = blocks * 16; j < per_row; j++) {
             const int64_t c = (j / 2) * 4 + ((ix[j >> 2] >> ((j & 3) * 2)) & 3);
-            if (c >= cols) continue;
-            const float v = scalar_value(w->dtype, w->values, v0 + j);
-            for (int b = 0; b < nb; b++) tail[b] += v * x[b * cols + c];
+            if (c >= cols) continue; /* padding of the partial last group */
+            const float v = scalar_value(w->dtype, w->values, vr + j);
+            for (int b = 0; b < nb; b++) tail[b] += v * x[(b0 + b) * cols + c];
         }
-        for (int b = 0; b < nb; b++) y[b * rows + r] = _mm512_reduce_add_ps(acc[b]) + tail[b];
+        for (int b = 0; b < nb; b++) {
+            y[(b0 + b) * rows + r + t] = _mm512_reduce_add_ps(t ? a1[b] : a0[b]) + tail[b];
+        }
+    }
+}
+
+/* One pass over W: each row pair serves the first 8 vectors, then (from cache) the rest. */
+SQ_INLINE void nm24_rows(const sq_nm_matrix *w, const float *x, float *y, int32_t r0, int32_t r1, const int nb) {
+    int64_t r = r0;
+    for (; r + 2 <= r1; r += 2) {
+        nm24_pair(w, x, y, r, 1, 0, nb < 8 ? nb : 8);
+        if (nb > 8) nm24_pair(w, x, y, r, 1, 8, nb - 8);
+    }
+    if (r < r1) {
+        nm24_pair(w, x, y, r, 0, 0, nb < 8 ? nb : 8);
+        if (nb > 8) nm24_pair(w, x, y, r, 0, 8, nb - 8);
     }
 }
 
@@ -153,56 +182,50 @@ SQ_INLINE sq_status csr_rows(const sq_csr_matrix *s, const float *x, float *y, i
 /* ---- dense ---------------------------------------------------------------------------------------------- */
 
 /*
- * Two rows at a time share each load of x (which, for a wide layer and a full batch, comes from L2 rather
- * than L1); an odd last row goes alone.
+ * Rows r and r + 1 (or r alone), batch vectors [b0, b0 + nb), nb <= 8: two rows share each load of x, and
+ * 16 accumulators stay in registers.
  */
-SQ_INLINE void dense_rows(const sq_dense_matrix *w, const float *x, float *y, int32_t r0, int32_t r1,
+SQ_INLINE void dense_pair(const sq_dense_matrix *w, const float *x, float *y, int64_t r, const int two, int b0,
                           const int nb) {
     const int64_t cols = w->cols, rows = w->rows;
     const int64_t full = cols / 16 * 16;
     const __mmask16 tm = tail_mask(cols - full);
-    int64_t r = r0;
-    for (; r + 2 <= r1; r += 2) {
-        __m512 a0[SQ_SPARSE_MAX_PASS], a1[SQ_SPARSE_MAX_PASS];
-        for (int b = 0; b < nb; b++) a0[b] = a1[b] = _mm512_setzero_ps();
-        const int64_t o0 = r * cols, o1 = o0 + cols;
-        for (int64_t c = 0; c < full; c += 16) {
-            const __m512 w0 = load16(w->dtype, w->values, o0 + c), w1 = load16(w->dtype, w->values, o1 + c);
-            for (int b = 0; b < nb; b++) {
-                const __m512 xv = _mm512_loadu_ps(x + b * cols + c);
-                a0[b] = _mm512_fmadd_ps(w0, xv, a0[b]);
-                a1[b] = _mm512_fmadd_ps(w1, xv, a1[b]);
-            }
-        }
-        if (tm != 0 && full < cols) {
-            const __m512 w0 = maskz_load16(w->dtype, tm, w->values, o0 + full);
-            const __m512 w1 = maskz_load16(w->dtype, tm, w->values, o1 + full);
-            for (int b = 0; b < nb; b++) {
-                const __m512 xv = _mm512_maskz_loadu_ps(tm, x + b * cols + full);
-                a0[b] = _mm512_fmadd_ps(w0, xv, a0[b]);
-                a1[b] = _mm512_fmadd_ps(w1, xv, a1[b]);
-            }
-        }
+    const int64_t o0 = r * cols, o1 = o0 + (two ? cols : 0);
+    __m512 a0[8], a1[8];
+    for (int b = 0; b < nb; b++) a0[b] = a1[b] = _mm512_setzero_ps();
+    for (int64_t c = 0; c < full; c += 16) {
+        const __m512 w0 = load16(w->dtype, w->values, o0 + c), w1 = load16(w->dtype, w->values, o1 + c);
         for (int b = 0; b < nb; b++) {
-            y[b * rows + r] = _mm512_reduce_add_ps(a0[b]);
-            y[b * rows + r + 1] = _mm512_reduce_add_ps(a1[b]);
+            const __m512 xv = _mm512_loadu_ps(x + (b0 + b) * cols + c);
+            a0[b] = _mm512_fmadd_ps(w0, xv, a0[b]);
+            if (two) a1[b] = _mm512_fmadd_ps(w1, xv, a1[b]);
         }
     }
-    for (; r < r1; r++) {
-        __m512 a0[SQ_SPARSE_MAX_PASS];
-        for (int b = 0; b < nb; b++) a0[b] = _mm512_setzero_ps();
-        const int64_t o0 = r * cols;
-        for (int64_t c = 0; c < full; c += 16) {
-            const __m512 w0 = load16(w->dtype, w->values, o0 + c);
-            for (int b = 0; b < nb; b++) a0[b] = _mm512_fmadd_ps(w0, _mm512_loadu_ps(x + b * cols + c), a0[b]);
+    if (full < cols) {
+        const __m512 w0 = maskz_load16(w->dtype, tm, w->values, o0 + full);
+        const __m512 w1 = maskz_load16(w->dtype, tm, w->values, o1 + full);
+        for (int b = 0; b < nb; b++) {
+            const __m512 xv = _mm512_maskz_loadu_ps(tm, x + (b0 + b) * cols + full);
+            a0[b] = _mm512_fmadd_ps(w0, xv, a0[b]);
+            if (two) a1[b] = _mm512_fmadd_ps(w1, xv, a1[b]);
         }
-        if (full < cols) {
-            const __m512 w0 = maskz_load16(w->dtype, tm, w->values, o0 + full);
-            for (int b = 0; b < nb; b++) {
-                a0[b] = _mm512_fmadd_ps(w0, _mm512_maskz_loadu_ps(tm, x + b * cols + full), a0[b]);
-            }
-        }
-        for (int b = 0; b < nb; b++) y[b * rows + r] = _mm512_reduce_add_ps(a0[b]);
+    }
+    for (int b = 0; b < nb; b++) {
+        y[(b0 + b) * rows + r] = _mm512_reduce_add_ps(a0[b]);
+        if (two) y[(b0 + b) * rows + r + 1] = _mm512_reduce_add_ps(a1[b]);
+    }
+}
+
+SQ_INLINE void dense_rows(const sq_dense_matrix *w, const float *x, float *y, int32_t r0, int32_t r1,
+                          const int nb) {
+    int64_t r = r0;
+    for (; r + 2 <= r1; r += 2) {
+        dense_pair(w, x, y, r, 1, 0, nb < 8 ? nb : 8);
+        if (nb > 8) dense_pair(w, x, y, r, 1, 8, nb - 8);
+    }
+    if (r < r1) {
+        dense_pair(w, x, y, r, 0, 0, nb < 8 ? nb : 8);
+        if (nb > 8) dense_pair(w, x, y, r, 0, 8, nb - 8);
     }
 }
 
