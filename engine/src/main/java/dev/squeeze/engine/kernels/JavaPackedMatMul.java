@@ -34,13 +34,17 @@ public final class JavaPackedMatMul implements PackedMatMul {
         int rows = w.rows();
         int cols = w.cols();
         int groupSize = w.groupSize();
+        byte[] codes = w.data(); // one code per byte, row-major (prepare checked the layout)
         for (int b = 0; b < batch; b++) {
             for (int r = rowBegin; r < rowEnd; r++) {
                 double sum = 0;
-                for (int c = 0; c < cols; c++) {
-                    int g = c / groupSize;
-                    float weight = w.scale(r, g) * (w.code(r, c) - w.zero(r, g));
-                    sum += (double) weight * x[b * cols + c];
+                for (int g = 0; g * groupSize < cols; g++) {
+                    float scale = w.scale(r, g);
+                    float zero = w.zero(r, g);
+                    for (int c = g * groupSize; c < Math.min(cols, (g + 1) * groupSize); c++) {
+                        float weight = scale * ((codes[r * cols + c] & 0xff) - zero);
+                        sum += (double) weight * x[b * cols + c];
+                    }
                 }
                 y[b * rows + r] = (float) sum;
             }
