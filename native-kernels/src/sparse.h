@@ -31,17 +31,14 @@
 
 #include <stdint.h>
 
-#include "int4_matvec.h" /* sq_isa, sq_status, sq_isa_name */
+#include "sq_common.h" /* sq_isa, sq_status */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/*
- * The AVX-512 path's sq_isa value. int4_matvec.h names 0..2; 3 is the project-wide number for AVX-512
- * (F + BW + VL, with F16C), kept as a macro here so this header does not redefine the shared enum.
- */
-#define SQ_SPARSE_ISA_AVX512 ((sq_isa) 3)
+/* The AVX-512 path (F + BW + VL, with F16C): sq_common.h's SQ_ISA_AVX512. */
+#define SQ_SPARSE_ISA_AVX512 SQ_ISA_AVX512
 
 /* A structural error in the sparse data: a position >= m, a column out of range, row pointers out of order. */
 #define SQ_ERR_INDEX ((sq_status) 10)

@@ -2,10 +2,13 @@ package dev.squeeze.engine.compress.spqr;
 
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.compress.Restored;
+import dev.squeeze.engine.compress.PackedLinear;
 import dev.squeeze.engine.kernels.CsrMatrix;
-import dev.squeeze.engine.kernels.DenseKernelLinear;
-import dev.squeeze.engine.kernels.DenseMatrix;
+import dev.squeeze.engine.kernels.JavaPackedMatMul;
+import dev.squeeze.engine.kernels.PackedMatMul;
+import dev.squeeze.engine.kernels.PackedMatrix;
 import dev.squeeze.engine.kernels.SparseKernels;
+import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
 
 
@@ -297,55 +300,75 @@ public final class SpqrTensor implements CompressedTensor {
         return perm == null ? p : perm[p];
     }
 
-    /** The op on the engine's preferred sparse backend ({@link SparseKernels#preferred()}). */
+    /**
+     * The layer on the engine's kernels: the packed form ({@link #asLinearOp(SparseKernels.Backend)}) when the
+     * native packed kernel is usable here, else (no native library, or {@code -Dsqueeze.kernels=java}) the float32
+     * dense layer of {@link #dequantize()}, the fast pure-Java path.
+     */
     @Override
     public LinearOp asLinearOp() {
-        return asLinearOp(SparseKernels.preferred());
+        if (PackedLinear.defaultKernel() == null || SparseKernels.preferred() != SparseKernels.Backend.NATIVE) {
+            return new FastDenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
+        }
+        return asLinearOp(SparseKernels.Backend.NATIVE);
     }
 
     /**
-     * {@code y = W x} in SpQR's own layout: x is permuted once into processed column order, the dense base (every
-     * code dequantized with its bilevel statistics, exactly as {@link #dequantize()} computes them, and 0 at the
-     * outliers' positions) multiplies it, and the outliers are added from their CSR through the CSR kernel, with
-     * their processed-column indices as stored.
+     * {@code y = W x} in SpQR's own layout, never expanding W to float32: the {@code bits}-bit codes (processed
+     * column order) go to the packed low-bit kernel ({@link PackedLinear}) with the first-level statistics
+     * materialised per (row, group) as the exact float32 values {@link #dequantize()} uses
+     * ({@code s₂ (code − z₂)} at both levels; fp16 when every one of them is an fp16 value), and SpQR's
+     * permutation as the packed layer's column order; the outliers are added from a CSR in original column order
+     * through the CSR kernel. The packed base still holds a code at each outlier's position, so the CSR stores
+     * {@code outlier − base value} there: the sum is the outlier to float32 rounding.
+     *
+     * @param backend {@code NATIVE}: the native packed and CSR kernels; {@code JAVA}: the pure-Java references of
+     *                both ({@link JavaPackedMatMul}, {@link SparseKernels}) — readable and slow, for tests
      */
     public LinearOp asLinearOp(SparseKernels.Backend backend) {
-        float[] base = new float[rows * cols];
-        int gs = Math.min(settings.groupSize(), cols);
-        for (int g = 0; g < groups(); g++) {
-            int p1 = Math.min(cols, (g + 1) * gs);
+        int g = groups();
+        float[] scales = new float[rows * g];
+        float[] zeros = new float[rows * g];
+        for (int gi = 0; gi < g; gi++) {
             for (int r = 0; r < rows; r++) {
-                float scale = scale(g, r);
-                float zero = zero(g, r);
-                for (int p = g * gs; p < p1; p++) {
-                    base[r * cols + p] = dequantize(code(r, p), scale, zero);
-                }
+                scales[r * g + gi] = scale(gi, r);
+                zeros[r * g + gi] = zero(gi, r);
             }
         }
-        int[] columns = new int[outlierColumns.length];
+        PackedMatrix.ScaleType type = PackedLinear.exactInHalf(scales) && PackedLinear.exactInHalf(zeros)
+                ? PackedMatrix.ScaleType.F16 : PackedMatrix.ScaleType.F32;
+        PackedMatrix base = PackedMatrix.ofCodes(rows, cols, settings.bits(), settings.groupSize(), false, type,
+                codes.clone(), scales, zeros);
+        PackedMatMul kernel = backend == SparseKernels.Backend.NATIVE ? PackedLinear.defaultKernel()
+                : new JavaPackedMatMul();
+        if (kernel == null) {
+            throw new IllegalStateException("the native packed kernel is not available here (see the log); use the"
+                    + " JAVA backend or asLinearOp()");
+        }
+        int[] columns = new int[outlierValues.length];
+        float[] corrections = new float[outlierValues.length];
         for (int r = 0; r < rows; r++) {
             for (int k = rowPointers[r]; k < rowPointers[r + 1]; k++) {
-                columns[k] = outlierColumns[k];
-                base[r * cols + columns[k]] = 0f;
+                int p = outlierColumns[k];
+                columns[k] = original(p);
+                corrections[k] = outlierValues[k] - dequantize(code(r, p), scales[r * g + p / settings.groupSize()],
+                        zeros[r * g + p / settings.groupSize()]);
             }
         }
-        LinearOp dense = new DenseKernelLinear(DenseMatrix.fp32(rows, cols, base), backend, "SpQR base");
-        CsrMatrix outliers = CsrMatrix.of(rows, cols, rowPointers, columns, outlierValues);
-        return new SpqrLinear(perm == null ? null : perm.clone(), dense, outliers, backend,
-                describe() + " (dense base + " + outlierValues.length + " CSR outliers, " + SparseKernels.name(backend)
-                        + ")");
+        LinearOp packed = new PackedLinear(base, kernel, perm == null ? null : perm.clone(), "SpQR base");
+        CsrMatrix outliers = CsrMatrix.of(rows, cols, rowPointers, columns, corrections);
+        return new SpqrLinear(packed, outliers, backend, describe() + " (" + packed.describe() + " + "
+                + outlierValues.length + " CSR outliers, " + SparseKernels.name(backend) + ")");
     }
 
-    /** Permute x to processed order, base product, then add the outliers. */
+    /** The packed base product, then the outliers' corrections added. */
     private static final class SpqrLinear implements LinearOp {
-        private final int[] perm;
         private final LinearOp base;
         private final CsrMatrix outliers;
         private final SparseKernels.Backend backend;
         private final String description;
 
-        SpqrLinear(int[] perm, LinearOp base, CsrMatrix outliers, SparseKernels.Backend backend, String description) {
-            this.perm = perm;
+        SpqrLinear(LinearOp base, CsrMatrix outliers, SparseKernels.Backend backend, String description) {
             this.base = base;
             this.outliers = outliers;
             this.backend = backend;
@@ -364,26 +387,9 @@ public final class SpqrTensor implements CompressedTensor {
 
         @Override
         public void forward(float[] x, int batch, float[] y) {
-            int in = inFeatures();
-            if (batch < 1 || x.length < (long) batch * in || y.length < (long) batch * outFeatures()) {
-                throw new IllegalArgumentException("batch " + batch + " needs " + (long) batch * in + " inputs and "
-                        + (long) batch * outFeatures() + " outputs; got " + x.length + " and " + y.length);
-            }
-            float[] xp = x;
-            if (perm != null) {
-                xp = new float[batch * in];
-                for (int b = 0; b < batch; b++) {
-                    int o = b * in;
-                    for (int p = 0; p < in; p++) {
-                        xp[o + p] = x[o + perm[p]];
-                    }
-                }
-            } else if (x == y) {
-                xp = java.util.Arrays.copyOf(x, batch * in);
-            }
-            base.forward(xp, batch, y);
+            base.forward(x, batch, y); // checks the lengths
             if (outliers.nnz() > 0) {
-                SparseKernels.csrAdd(backend, outliers, xp, y, batch, 0, outFeatures());
+                SparseKernels.csrAdd(backend, outliers, x, y, batch, 0, outFeatures());
             }
         }
 
