@@ -15,7 +15,8 @@
  * value's x from the two registers holding the 32 columns of x: no gather, one shuffle per 16 weights per
  * vector. The columns after the last full block of 32 take the scalar path with the bounds checks.
  *
- * General N:M and CSR: column indices go into a vector, are checked against cols (an index out of range is
+ * CSR from 2 vectors (when the row range has at least cols non-zeros) transposes x once per call and does one
+ * broadcast-FMA per non-zero for all vectors; otherwise, and for general N:M: column indices go into a vector, are checked against cols (an index out of range is
  * SQ_ERR_INDEX before it is used; padding of a partial N:M group is masked off), and x is gathered with that
  * mask, so no lane ever reads outside x.
  */
@@ -257,7 +258,50 @@ sq_status sq_nm_avx512(const sq_nm_matrix *w, const float *x, float *y, int32_t 
     return st;
 }
 
+/*
+ * CSR for 2..16 vectors with x transposed once per call into xt[cols][16] (vector b in lane b): each non-zero is
+ * then one broadcast and one FMA for all vectors at once, where the gather form costs one 16-lane gather per
+ * vector per 16 non-zeros. Columns are checked one by one before use.
+ */
+static sq_status csr_rows_transposed(const sq_csr_matrix *s, const float *x, float *y, int32_t r0, int32_t r1,
+                                     int nb, float *xt) {
+    const int64_t cols = s->cols, rows = s->rows;
+    for (int64_t c = 0; c < cols; c++) {
+        for (int b = 0; b < 16; b++) xt[c * 16 + b] = b < nb ? x[b * cols + c] : 0.0f;
+    }
+    for (int64_t r = r0; r < r1; r++) {
+        const int64_t p0 = s->row_ptr[r], p1 = s->row_ptr[r + 1];
+        __m512 acc0 = _mm512_setzero_ps(), acc1 = _mm512_setzero_ps();
+        int64_t k = p0;
+        for (; k + 2 <= p1; k += 2) {
+            const uint32_t c0 = s->col32 != NULL ? (uint32_t) s->col32[k] : s->col16[k];
+            const uint32_t c1 = s->col32 != NULL ? (uint32_t) s->col32[k + 1] : s->col16[k + 1];
+            if (c0 >= (uint32_t) cols || c1 >= (uint32_t) cols) return SQ_ERR_INDEX;
+            acc0 = _mm512_fmadd_ps(_mm512_set1_ps(s->values[k]), _mm512_loadu_ps(xt + (int64_t) c0 * 16), acc0);
+            acc1 = _mm512_fmadd_ps(_mm512_set1_ps(s->values[k + 1]), _mm512_loadu_ps(xt + (int64_t) c1 * 16), acc1);
+        }
+        if (k < p1) {
+            const uint32_t c0 = s->col32 != NULL ? (uint32_t) s->col32[k] : s->col16[k];
+            if (c0 >= (uint32_t) cols) return SQ_ERR_INDEX;
+            acc0 = _mm512_fmadd_ps(_mm512_set1_ps(s->values[k]), _mm512_loadu_ps(xt + (int64_t) c0 * 16), acc0);
+        }
+        float out[16];
+        _mm512_storeu_ps(out, _mm512_add_ps(acc0, acc1));
+        for (int b = 0; b < nb; b++) y[b * rows + r] += out[b];
+    }
+    return SQ_OK;
+}
+
 sq_status sq_csr_avx512(const sq_csr_matrix *s, const float *x, float *y, int32_t batch, int32_t r0, int32_t r1) {
+    /* The transposed form pays O(cols) per call: worth it from 2 vectors when the range has >= cols non-zeros. */
+    const int64_t nnz = (int64_t) s->row_ptr[r1] - s->row_ptr[r0];
+    if (batch >= 2 && nnz >= s->cols) {
+        float *xt = malloc(sizeof(float) * 16 * (size_t) s->cols);
+        if (xt == NULL) return SQ_ERR_NOMEM;
+        const sq_status st = csr_rows_transposed(s, x, y, r0, r1, batch, xt);
+        free(xt);
+        return st;
+    }
     switch (batch) {
 #define CSR(B) case B: return csr_rows(s, x, y, r0, r1, B);
         SQ_CASES(CSR)

@@ -262,6 +262,16 @@ static void safety(void) {
               sq_sparse_isa_name(isa));
         s.col16 = col16;
         CHECK(sq_csr_matmul_add(isa, &s, x, y, 1, 0, 2) == SQ_OK, "valid col16, %s", sq_sparse_isa_name(isa));
+        /* Batch >= 2 with at least cols non-zeros: the transposed CSR form checks its columns too. */
+        int32_t rpt[3] = {0, 2, 4}, colt[4] = {0, 1, 1, 2};
+        float svt[4] = {1, 2, 3, 4};
+        const sq_csr_matrix st = {2, 2, 4, rpt, colt, NULL, svt};
+        CHECK(sq_csr_matmul_add(isa, &st, x, y, 3, 0, 2) == SQ_ERR_INDEX, "transposed form: col = cols, %s",
+              sq_sparse_isa_name(isa));
+        colt[3] = 0;
+        float yt[6] = {0}, xt[6] = {1, 10, 2, 20, 3, 30};
+        CHECK(sq_csr_matmul_add(isa, &st, xt, yt, 3, 0, 2) == SQ_OK && yt[0] == 21 && yt[1] == 34 && yt[2] == 42
+              && yt[3] == 68 && yt[4] == 63 && yt[5] == 102, "transposed form values, %s", sq_sparse_isa_name(isa));
         int32_t rpdown[3] = {0, 3, 2};
         s.row_ptr = rpdown;
         CHECK(sq_csr_matmul_add(isa, &s, x, y, 1, 0, 2) == SQ_ERR_INDEX, "row_ptr decreasing");

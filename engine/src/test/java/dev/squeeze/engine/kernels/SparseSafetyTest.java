@@ -93,6 +93,9 @@ class SparseSafetyTest {
             refused("negative column", () -> NativeSparse.csrMatMulAddI32(isa, 2, 8, rp, new int[] {-5, 1}, sv, x, y, 2, 0, 2));
             refused("u16 column out of range", () -> NativeSparse.csrMatMulAddU16(isa, 2, 8, rp, new char[] {0, 65535}, sv,
                     x, y, 2, 0, 2));
+            // batch >= 2 with at least cols non-zeros takes the transposed CSR form, which checks columns too
+            refused("column = cols, transposed form", () -> NativeSparse.csrMatMulAddI32(isa, 2, 2, new int[] {0, 2, 4},
+                    new int[] {0, 1, 1, 2}, new float[4], new float[6], new float[6], 3, 0, 2));
             refused("row pointers decrease", () -> NativeSparse.csrMatMulAddI32(isa, 2, 8, new int[] {0, 2, 1},
                     new int[] {0, 1}, sv, x, y, 2, 0, 2));
             refused("row pointer past nnz", () -> NativeSparse.csrMatMulAddI32(isa, 2, 8, new int[] {0, 1, 3},

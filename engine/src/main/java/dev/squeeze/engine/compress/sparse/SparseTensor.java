@@ -426,11 +426,10 @@ public final class SparseTensor implements CompressedTensor {
      * Density (kept / all weights) up to which an unstructured layer multiplies through the CSR kernel rather
      * than as a dense matrix with zeros. Measured with native-kernels/bench/bench_sparse (4096 × 4096, CSR with
      * 16-bit columns and fp32 values against the dense fp16 kernel, one thread, AVX-512, weights streamed from
-     * memory): CSR is faster up to about 25 % density at batch 1 (4.1× at 20 %, even at 30 %) but only up to
-     * about 10–15 % at batch 8 (1.2× at 10 %, 0.85× at 15 %), where it gathers x once per vector. Evaluation
-     * runs batched, so the cut is at the batched crossover.
+     * memory): at 25 % density CSR is 1.5× faster at batch 1 and 1.2× at batch 8; at 40 % it is 0.86× and
+     * 0.66×; the crossover is near 30 % for both.
      */
-    public static final double CSR_MAX_DENSITY = 0.15;
+    public static final double CSR_MAX_DENSITY = 0.25;
 
     /** The op on the engine's preferred sparse backend ({@link SparseKernels#preferred()}). */
     @Override
