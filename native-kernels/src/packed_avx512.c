@@ -3,12 +3,17 @@
  * these flags; sq_packed_matmul calls it after __builtin_cpu_supports says yes. Activations stay fp32 (the
  * product is the reference's, up to the order of the float additions); VNNI is not used by this path.
  *
- * Small batch (<= 16 vectors): one pass over W. Each 64-column block of a row is decoded to four vectors of
- * 16 integer codes (one zero-extending load and a shift or mask per plane; 1-bit planes through a mask
- * register), converted to float, dequantized with one FMA (w = q * s + bz, bz = -s * zero) and multiplied
- * into every batch vector's accumulator; one horizontal sum per row and vector at the end.
- * Large batch (> 16): tiles of 16 rows x 512 columns are dequantized once into an L1/L2-resident buffer and
- * multiplied with every batch vector by a 4 x 4 register-blocked kernel (16 accumulators).
+ * Every batch is one pass over W (each weight is decoded once per call):
+ * Small batch (<= 4 vectors): each 64-column block of a row is decoded to four vectors of 16 weights and
+ * multiplied into every batch vector's accumulator; one horizontal sum per row and vector at the end.
+ * Decoding: 2..5 bits with groups of whole blocks go through a 16/32-entry table of the group's dequantized
+ * values (one permute per 16 weights, see lut_make); otherwise codes are widened (one zero-extending load and
+ * a shift or mask per plane; 1-bit planes through a mask register), converted to float and dequantized with
+ * one FMA (w = q * s + bz, bz = -s * zero).
+ * Larger batch (> 4; measured: at batch 8 the one-row pass streams every x vector from L2 for each row and
+ * loses to the tiles): tiles of 16 rows x 512 columns are dequantized once into an L1-resident buffer and
+ * multiplied with every batch vector by a 4 x 4 register-blocked kernel (16 accumulators), so x is read from
+ * L1 and each x load feeds 4 FMAs.
  */
 #include "packed_internal.h"
 
@@ -395,8 +400,7 @@ SQ_INLINE void run_bits(const sq_packed_args *a, scratch *sc, const int bits) {
     }
     switch (a->batch) {
 #define NB_CASE(n) case n: small_batch(a, sc, a->x, a->y, n, bits); break;
-        NB_CASE(1) NB_CASE(2) NB_CASE(3) NB_CASE(4) NB_CASE(5) NB_CASE(6) NB_CASE(7) NB_CASE(8)
-        NB_CASE(9) NB_CASE(10) NB_CASE(11) NB_CASE(12) NB_CASE(13) NB_CASE(14) NB_CASE(15) NB_CASE(16)
+        NB_CASE(1) NB_CASE(2) NB_CASE(3) NB_CASE(4)
 #undef NB_CASE
         default: break;
     }
