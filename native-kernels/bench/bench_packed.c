@@ -39,6 +39,13 @@ static double now_s(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+/* CPU time of this thread: on a shared, overloaded machine the wall time also counts time the thread
+ * spent descheduled; both are reported. */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
 static uint32_t next_u32(void) {
@@ -78,6 +85,7 @@ typedef struct {
     int shape;
     double bytes;     /* weight bytes streamed per call */
     double samples[MAX_SAMPLES];
+    double cpu[MAX_SAMPLES];
     int n;
 } row_t;
 
@@ -100,8 +108,11 @@ static row_t *row_for(const char *name, int shape, int nb, double bpw, int match
     return r;
 }
 
-static void add_sample(row_t *r, double s) {
-    if (r->n < MAX_SAMPLES) r->samples[r->n++] = s;
+static void add_sample(row_t *r, double s, double c) {
+    if (r->n < MAX_SAMPLES) {
+        r->cpu[r->n] = c;
+        r->samples[r->n++] = s;
+    }
 }
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -144,10 +155,10 @@ static void bench_read(row_t *r, size_t total, size_t chunk, int calls) {
     for (size_t i = 0; i < nchunks * chunk / sizeof(float); i++) buf[i] = (float) (i & 255);
     for (int i = 0; i < calls + 2; i++) {
         const float *p = buf + (i % nchunks) * (chunk / sizeof(float));
-        const double t0 = now_s();
+        const double t0 = now_s(), c0 = cpu_s();
         sink = read_sum(p, chunk / sizeof(float));
-        const double t = now_s() - t0;
-        if (i >= 2) add_sample(r, t);
+        const double t = now_s() - t0, c = cpu_s() - c0;
+        if (i >= 2) add_sample(r, t, c);
     }
     free(buf);
 }
@@ -196,14 +207,14 @@ static void bench_ours(shape_data *sd, int si, int bits, sq_isa isa, const char 
         row_t *r = row_for(name, si, nb, bits + 32.0 / 128, bits, main_row, (double) copy);
         for (int i = 0; i < calls + 2; i++) {
             const uint8_t *w = mem + (i % ncopies) * copy;
-            const double t0 = now_s();
+            const double t0 = now_s(), c0 = cpu_s();
             const sq_status st = sq_packed_matmul(isa, &d, w, w + cb, w + cb + pbytes, sd->x, sd->y, nb, 0, sd->rows);
-            const double t = now_s() - t0;
+            const double t = now_s() - t0, c = cpu_s() - c0;
             if (st != SQ_OK) {
                 fprintf(stderr, "sq_packed_matmul: status %d\n", st);
                 exit(2);
             }
-            if (i >= 2) add_sample(r, t);
+            if (i >= 2) add_sample(r, t, c);
         }
     }
     free(mem);
@@ -229,10 +240,10 @@ static void bench_old_int4(shape_data *sd, int si, const int *batches, int nbatc
         for (int i = 0; i < calls + 2; i++) {
             uint8_t *w = mem + (i % ncopies) * copy;
             const sq_int4_matrix m = {sd->rows, sd->cols, 128, w, (const float *) (w + cb), (const float *) (w + cb + pbytes)};
-            const double t0 = now_s();
+            const double t0 = now_s(), c0 = cpu_s();
             sq_int4_matvec(SQ_ISA_AUTO, &m, sd->x, sd->y, nb);
-            const double t = now_s() - t0;
-            if (i >= 2) add_sample(r, t);
+            const double t = now_s() - t0, c = cpu_s() - c0;
+            if (i >= 2) add_sample(r, t, c);
         }
     }
     free(mem);
@@ -306,10 +317,10 @@ static void bench_ggml(shape_data *sd, int si, const float *wf, enum ggml_type t
         ggml_backend_tensor_set(x, sd->x, 0, sizeof(float) * (size_t) sd->cols * nb);
         row_t *r = row_for(name, si, nb, bpw, match_bits, 0, (double) bytes);
         for (int i = 0; i < calls + 2; i++) {
-            const double t0 = now_s();
+            const double t0 = now_s(), c0 = cpu_s();
             ggml_backend_graph_compute(g_backend, g[i % ngraphs]);
-            const double t = now_s() - t0;
-            if (i >= 2) add_sample(r, t);
+            const double t = now_s() - t0, c = cpu_s() - c0;
+            if (i >= 2) add_sample(r, t, c);
         }
         ggml_backend_buffer_free(cbuf);
         ggml_free(cctx);
@@ -454,33 +465,38 @@ int main(int argc, char **argv) {
         fprintf(stderr, "round %d of %d done\n", round + 1, rounds);
     }
 
-    const double bw_med = 32.0 * 1048576 / median(bw->samples, bw->n);
-    printf("\nread-only sum over %d MiB: median %.2f GB/s\n", rotate_mib, bw_med / 1e9);
+    const double bw_wall = 32.0 * 1048576 / median(bw->samples, bw->n);
+    const double bw_med = 32.0 * 1048576 / median(bw->cpu, bw->n);
+    printf("\nread-only sum over %d MiB: median %.2f GB/s (wall clock: %.2f GB/s)\n", rotate_mib, bw_med / 1e9,
+           bw_wall / 1e9);
+    printf("GB/s, %% read and speed-up use the thread's CPU time; wall ms is the elapsed time (includes time the\n"
+           "thread was descheduled on a busy machine).\n");
     for (int s = 0; s < nshapes; s++) {
         for (int b = 0; b < nbatches; b++) {
             const int nb = batches[b];
             printf("\nW %d x %d (rows x cols), batch %d\n", sd[s].rows, sd[s].cols, nb);
-            printf("  %-32s %7s %9s %8s %7s %10s\n", "kernel", "bits/w", "median ms", "GB/s", "% read", "speed-up");
+            printf("  %-32s %7s %8s %8s %7s %7s %9s\n", "kernel", "bits/w", "wall ms", "cpu ms", "GB/s", "% read",
+                   "speed-up");
             double ours_ms[9] = {0};
             for (int i = 0; i < nrows_tab; i++) {
                 row_t *r = &rows_tab[i];
-                if (r->shape == s && r->nb == nb && r->is_ours_main) ours_ms[r->match_bits] = median(r->samples, r->n) * 1e3;
+                if (r->shape == s && r->nb == nb && r->is_ours_main) ours_ms[r->match_bits] = median(r->cpu, r->n) * 1e3;
             }
             for (int i = 0; i < nrows_tab; i++) {
                 row_t *r = &rows_tab[i];
                 if (r->shape != s || r->nb != nb) continue;
-                const double ms = median(r->samples, r->n) * 1e3;
+                const double wall = median(r->samples, r->n) * 1e3, ms = median(r->cpu, r->n) * 1e3;
                 const double gbs = r->bytes / (ms * 1e-3) / 1e9;
                 char ratio[32] = "";
                 if (!r->is_ours_main && r->match_bits && ours_ms[r->match_bits] > 0 && strncmp(r->name, "ggml", 4) == 0) {
                     snprintf(ratio, sizeof ratio, "%.2fx", ms / ours_ms[r->match_bits]);
                 }
-                printf("  %-32s %7.2f %9.3f %8.2f %6.1f%% %10s\n", r->name, r->bits_per_weight, ms, gbs,
+                printf("  %-32s %7.2f %8.3f %8.3f %7.2f %6.1f%% %9s\n", r->name, r->bits_per_weight, wall, ms, gbs,
                        100.0 * gbs * 1e9 / bw_med, ratio);
             }
         }
     }
-    printf("\nspeed-up = ggml median time / Squeeze median time at the same width (int4 for q4_*, int8 for q8_0,\n"
+    printf("\nspeed-up = ggml median CPU time / Squeeze median CPU time at the same width (int4 for q4_*, int8 for q8_0,\n"
            "int3 for q3_K, int2 for q2_K), same run; > 1 means Squeeze is faster.\n");
     for (int s = 0; s < nshapes; s++) {
         free(sd[s].codes);
