@@ -30,7 +30,8 @@ import java.util.SplittableRandom;
  * <ol>
  *   <li>4096 × 4096, RTN asym g128 at 2, 3, 4 and 8 bits, batch 1, 8 and 16: the dense layer (one thread, as it
  *       is), the packed kernel on the caller's thread (one call, all rows), and {@code PackedLinear.forward} (rows
- *       split over the shared pool). Rounds interleave the three; medians of {@code rounds}.</li>
+ *       split over the shared pool). Rounds interleave the three; medians (and minima: the machine is shared) of
+ *       {@code rounds}.</li>
  *   <li>stories260K perplexity on a story range (default 501-1000, the issue's), every block linear RTN 4-bit
  *       g32 and 3-bit g32, through PackedLinear and through the dequantized dense layers; fp32 for reference.</li>
  * </ol>
@@ -57,8 +58,10 @@ public final class PackedLinearBench {
         for (int i = 0; i < w.length; i++) {
             w[i] = (float) random.nextGaussian();
         }
-        System.out.printf("%n%-24s %5s %12s %14s %14s %9s %9s%n", "4096x4096", "batch", "dense f32 ms",
+        System.out.printf("%n%-18s %5s %17s %17s %17s %9s %9s%n", "4096x4096", "batch", "dense f32 ms",
                 "packed 1t ms", "PackedLinear ms", "1t/dense", "pool/dense");
+        System.out.printf("%-18s %5s %17s %17s %17s %9s %9s%n", "", "", "median (min)", "median (min)",
+                "median (min)", "medians", "medians");
         for (int bits : new int[]{2, 3, 4, 8}) {
             QuantizedMatrix q = RtnQuantizer.quantize("bench", w, n, n, new RtnSettings(bits, 128, false));
             LinearOp dense = new FastDenseLinear(n, n, q.dequantize(), null);
@@ -94,8 +97,9 @@ public final class PackedLinearBench {
                 double d = median(times[0]);
                 double one = median(times[1]);
                 double pool = median(times[2]);
-                System.out.printf("%-24s %5d %12.2f %14.2f %14.2f %8.1fx %8.1fx%n", "RTN " + bits + "-bit g128", batch,
-                        d, one, pool, d / one, d / pool);
+                System.out.printf("%-18s %5d %8.2f (%6.2f) %8.2f (%6.2f) %8.2f (%6.2f) %8.1fx %8.1fx%n",
+                        "RTN " + bits + "-bit g128", batch, d, min(times[0]), one, min(times[1]), pool, min(times[2]),
+                        d / one, d / pool);
             }
         }
     }
@@ -141,6 +145,10 @@ public final class PackedLinearBench {
                         + " | relative difference %.1e%n", bits, round + 1, p, tp, d, td, Math.abs(p - d) / d);
             }
         }
+    }
+
+    private static double min(double[] v) {
+        return Arrays.stream(v).min().orElseThrow();
     }
 
     private static double median(double[] v) {
