@@ -272,7 +272,14 @@ static void bench_old_int4(shape_data *sd, int si, const int *batches, int nbatc
 static ggml_backend_t g_backend;
 static ggml_backend_buffer_type_t g_repack; /* NULL if this ggml/CPU has none */
 
+/* ggml's informational messages (one per repacked tensor) would drown the table; warnings and errors pass. */
+static void ggml_quiet_log(enum ggml_log_level level, const char *text, void *user) {
+    (void) user;
+    if (level == GGML_LOG_LEVEL_WARN || level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
+}
+
 static void ggml_setup(void) {
+    ggml_log_set(ggml_quiet_log, NULL);
     g_backend = ggml_backend_cpu_init();
     ggml_backend_cpu_set_n_threads(g_backend, 1);
     ggml_backend_dev_t dev = ggml_backend_get_device(g_backend);
