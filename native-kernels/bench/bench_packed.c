@@ -298,8 +298,19 @@ static void ggml_setup(void) {
 static void bench_ggml(shape_data *sd, int si, const float *wf, enum ggml_type type, int repack, int match_bits,
                        const int *batches, int nbatches, int calls, double rotate) {
     const size_t row_size = ggml_row_size(type, sd->cols), bytes = row_size * (size_t) sd->rows;
-    void *q = xmalloc(bytes);
-    ggml_quantize_chunk(type, wf, q, 0, sd->rows, sd->cols, NULL);
+    /* Quantized once per shape and type (the K-quants take seconds), reused by every round. */
+    typedef struct { int shape; enum ggml_type type; void *q; } qcache_t;
+    static qcache_t cache[64];
+    static int ncache = 0;
+    void *q = NULL;
+    for (int i = 0; i < ncache; i++) {
+        if (cache[i].shape == si && cache[i].type == type) q = cache[i].q;
+    }
+    if (q == NULL) {
+        q = xmalloc(bytes);
+        ggml_quantize_chunk(type, wf, q, 0, sd->rows, sd->cols, NULL);
+        if (ncache < 64) cache[ncache++] = (qcache_t){si, type, q};
+    }
     const size_t ncopies = copies_for((double) bytes, rotate);
     struct ggml_init_params wp = {ggml_tensor_overhead() * (ncopies + 1), NULL, true};
     struct ggml_context *wctx = ggml_init(wp);
@@ -312,7 +323,6 @@ static void bench_ggml(shape_data *sd, int si, const float *wf, enum ggml_type t
         exit(2);
     }
     for (size_t k = 0; k < ncopies; k++) ggml_backend_tensor_set(w[k], q, 0, bytes);
-    free(q);
     if (repack && w[0]->extra == NULL) { /* this CPU/ggml has no repacked layout for the type */
         ggml_backend_buffer_free(wbuf);
         ggml_free(wctx);
