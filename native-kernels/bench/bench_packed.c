@@ -7,7 +7,8 @@
  *   bench_packed [--rounds N] [--calls N] [--rotate-mib N] [--batches 1,8,16] [--shapes 4096x14336,14336x4096]
  *
  * Squeeze rows: groups of 128 columns, asymmetric, fp16 scale and zero per group (bits + 0.25 per weight),
- * fp32 activations (ggml quantizes x to 8 bits inside its call instead). "speed-up" on a ggml row = the ggml
+ * fp32 activations (sq_packed_matmul); "x-int8" = sq_packed_matmul_q8, which quantizes x to 8 bits inside the
+ * call as ggml does (its accuracy cost is printed). "speed-up" on a ggml row = the ggml
  * time / the time of Squeeze at the same width in the same run (> 1: Squeeze is faster).
  */
 #define _POSIX_C_SOURCE 200809L
@@ -37,6 +38,13 @@
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+/* CPU time of this thread: on a shared, overloaded machine the wall time also counts time the thread
+ * spent descheduled; both are reported. */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -78,6 +86,7 @@ typedef struct {
     int shape;
     double bytes;     /* weight bytes streamed per call */
     double samples[MAX_SAMPLES];
+    double cpu[MAX_SAMPLES];
     int n;
 } row_t;
 
@@ -100,8 +109,11 @@ static row_t *row_for(const char *name, int shape, int nb, double bpw, int match
     return r;
 }
 
-static void add_sample(row_t *r, double s) {
-    if (r->n < MAX_SAMPLES) r->samples[r->n++] = s;
+static void add_sample(row_t *r, double s, double c) {
+    if (r->n < MAX_SAMPLES) {
+        r->cpu[r->n] = c;
+        r->samples[r->n++] = s;
+    }
 }
 
 /* ---------------------------------------------------------------------------------------------------- */
@@ -144,10 +156,10 @@ static void bench_read(row_t *r, size_t total, size_t chunk, int calls) {
     for (size_t i = 0; i < nchunks * chunk / sizeof(float); i++) buf[i] = (float) (i & 255);
     for (int i = 0; i < calls + 2; i++) {
         const float *p = buf + (i % nchunks) * (chunk / sizeof(float));
-        const double t0 = now_s();
+        const double t0 = now_s(), c0 = cpu_s();
         sink = read_sum(p, chunk / sizeof(float));
-        const double t = now_s() - t0;
-        if (i >= 2) add_sample(r, t);
+        const double t = now_s() - t0, c = cpu_s() - c0;
+        if (i >= 2) add_sample(r, t, c);
     }
     free(buf);
 }
@@ -167,8 +179,10 @@ static size_t copies_for(double bytes, double rotate) {
     return n < 2 ? 2 : n;
 }
 
-static void bench_ours(shape_data *sd, int si, int bits, sq_isa isa, const char *suffix, const int *batches, int nbatches,
-                       int calls, double rotate, int main_row) {
+static double q8_cost[8]; /* per shape: relative L2 distance of the int8-activation product to the fp32 one */
+
+static void bench_ours(shape_data *sd, int si, int bits, sq_isa isa, int q8, const char *suffix, const int *batches,
+                       int nbatches, int calls, double rotate, int main_row) {
     const sq_packed_desc d = {sd->rows, sd->cols, bits, 128, 0, SQ_SCALE_F16};
     const int64_t cb = sq_packed_codes_bytes(&d), ng = sq_packed_groups(&d);
     const size_t pbytes = (size_t) (sd->rows * ng) * 2;
@@ -189,6 +203,18 @@ static void bench_ours(shape_data *sd, int si, int bits, sq_isa isa, const char 
         zp[i] = sq_f32_to_f16((float) (next_u32() % (mask + 1)));
     }
     for (size_t k = 1; k < ncopies; k++) memcpy(mem + k * copy, mem, copy);
+    if (q8 && q8_cost[si] == 0.0) {
+        float *y8 = xmalloc(sizeof(float) * 8 * (size_t) sd->rows);
+        sq_packed_matmul(SQ_ISA_AUTO, &d, mem, mem + cb, mem + cb + pbytes, sd->x, sd->y, 8, 0, sd->rows);
+        sq_packed_matmul_q8(SQ_ISA_AUTO, &d, mem, mem + cb, mem + cb + pbytes, sd->x, y8, 8, 0, sd->rows);
+        double e2 = 0, r2 = 0;
+        for (size_t i = 0; i < 8 * (size_t) sd->rows; i++) {
+            e2 += ((double) y8[i] - sd->y[i]) * ((double) y8[i] - sd->y[i]);
+            r2 += (double) sd->y[i] * sd->y[i];
+        }
+        q8_cost[si] = sqrt(e2 / r2);
+        free(y8);
+    }
     char name[48];
     snprintf(name, sizeof name, "squeeze int%d g128%s", bits, suffix);
     for (int b = 0; b < nbatches; b++) {
@@ -196,14 +222,15 @@ static void bench_ours(shape_data *sd, int si, int bits, sq_isa isa, const char 
         row_t *r = row_for(name, si, nb, bits + 32.0 / 128, bits, main_row, (double) copy);
         for (int i = 0; i < calls + 2; i++) {
             const uint8_t *w = mem + (i % ncopies) * copy;
-            const double t0 = now_s();
-            const sq_status st = sq_packed_matmul(isa, &d, w, w + cb, w + cb + pbytes, sd->x, sd->y, nb, 0, sd->rows);
-            const double t = now_s() - t0;
+            const double t0 = now_s(), c0 = cpu_s();
+            const sq_status st = q8 ? sq_packed_matmul_q8(isa, &d, w, w + cb, w + cb + pbytes, sd->x, sd->y, nb, 0, sd->rows)
+                                    : sq_packed_matmul(isa, &d, w, w + cb, w + cb + pbytes, sd->x, sd->y, nb, 0, sd->rows);
+            const double t = now_s() - t0, c = cpu_s() - c0;
             if (st != SQ_OK) {
                 fprintf(stderr, "sq_packed_matmul: status %d\n", st);
                 exit(2);
             }
-            if (i >= 2) add_sample(r, t);
+            if (i >= 2) add_sample(r, t, c);
         }
     }
     free(mem);
@@ -229,10 +256,10 @@ static void bench_old_int4(shape_data *sd, int si, const int *batches, int nbatc
         for (int i = 0; i < calls + 2; i++) {
             uint8_t *w = mem + (i % ncopies) * copy;
             const sq_int4_matrix m = {sd->rows, sd->cols, 128, w, (const float *) (w + cb), (const float *) (w + cb + pbytes)};
-            const double t0 = now_s();
+            const double t0 = now_s(), c0 = cpu_s();
             sq_int4_matvec(SQ_ISA_AUTO, &m, sd->x, sd->y, nb);
-            const double t = now_s() - t0;
-            if (i >= 2) add_sample(r, t);
+            const double t = now_s() - t0, c = cpu_s() - c0;
+            if (i >= 2) add_sample(r, t, c);
         }
     }
     free(mem);
@@ -245,7 +272,14 @@ static void bench_old_int4(shape_data *sd, int si, const int *batches, int nbatc
 static ggml_backend_t g_backend;
 static ggml_backend_buffer_type_t g_repack; /* NULL if this ggml/CPU has none */
 
+/* ggml's informational messages (one per repacked tensor) would drown the table; warnings and errors pass. */
+static void ggml_quiet_log(enum ggml_log_level level, const char *text, void *user) {
+    (void) user;
+    if (level == GGML_LOG_LEVEL_WARN || level == GGML_LOG_LEVEL_ERROR) fputs(text, stderr);
+}
+
 static void ggml_setup(void) {
+    ggml_log_set(ggml_quiet_log, NULL);
     g_backend = ggml_backend_cpu_init();
     ggml_backend_cpu_set_n_threads(g_backend, 1);
     ggml_backend_dev_t dev = ggml_backend_get_device(g_backend);
@@ -264,8 +298,19 @@ static void ggml_setup(void) {
 static void bench_ggml(shape_data *sd, int si, const float *wf, enum ggml_type type, int repack, int match_bits,
                        const int *batches, int nbatches, int calls, double rotate) {
     const size_t row_size = ggml_row_size(type, sd->cols), bytes = row_size * (size_t) sd->rows;
-    void *q = xmalloc(bytes);
-    ggml_quantize_chunk(type, wf, q, 0, sd->rows, sd->cols, NULL);
+    /* Quantized once per shape and type (the K-quants take seconds), reused by every round. */
+    typedef struct { int shape; enum ggml_type type; void *q; } qcache_t;
+    static qcache_t cache[64];
+    static int ncache = 0;
+    void *q = NULL;
+    for (int i = 0; i < ncache; i++) {
+        if (cache[i].shape == si && cache[i].type == type) q = cache[i].q;
+    }
+    if (q == NULL) {
+        q = xmalloc(bytes);
+        ggml_quantize_chunk(type, wf, q, 0, sd->rows, sd->cols, NULL);
+        if (ncache < 64) cache[ncache++] = (qcache_t){si, type, q};
+    }
     const size_t ncopies = copies_for((double) bytes, rotate);
     struct ggml_init_params wp = {ggml_tensor_overhead() * (ncopies + 1), NULL, true};
     struct ggml_context *wctx = ggml_init(wp);
@@ -278,7 +323,6 @@ static void bench_ggml(shape_data *sd, int si, const float *wf, enum ggml_type t
         exit(2);
     }
     for (size_t k = 0; k < ncopies; k++) ggml_backend_tensor_set(w[k], q, 0, bytes);
-    free(q);
     if (repack && w[0]->extra == NULL) { /* this CPU/ggml has no repacked layout for the type */
         ggml_backend_buffer_free(wbuf);
         ggml_free(wctx);
@@ -306,10 +350,10 @@ static void bench_ggml(shape_data *sd, int si, const float *wf, enum ggml_type t
         ggml_backend_tensor_set(x, sd->x, 0, sizeof(float) * (size_t) sd->cols * nb);
         row_t *r = row_for(name, si, nb, bpw, match_bits, 0, (double) bytes);
         for (int i = 0; i < calls + 2; i++) {
-            const double t0 = now_s();
+            const double t0 = now_s(), c0 = cpu_s();
             ggml_backend_graph_compute(g_backend, g[i % ngraphs]);
-            const double t = now_s() - t0;
-            if (i >= 2) add_sample(r, t);
+            const double t = now_s() - t0, c = cpu_s() - c0;
+            if (i >= 2) add_sample(r, t, c);
         }
         ggml_backend_buffer_free(cbuf);
         ggml_free(cctx);
@@ -429,7 +473,8 @@ int main(int argc, char **argv) {
         bw = row_for("read-only sum (AVX2)", -1, 0, 0, 0, 0, 32.0 * 1048576);
         bench_read(bw, (size_t) rotate_mib * 1048576, 32u << 20, calls);
         for (int s = 0; s < nshapes; s++) {
-            bench_ours(&sd[s], s, 4, SQ_ISA_AUTO, "", batches, nbatches, calls, rotate, 1);
+            bench_ours(&sd[s], s, 4, SQ_ISA_AUTO, 0, "", batches, nbatches, calls, rotate, 1);
+            bench_ours(&sd[s], s, 4, SQ_ISA_AUTO, 1, " x-int8", batches, nbatches, calls, rotate, 0);
 #ifdef SQ_BENCH_GGML
             bench_ggml(&sd[s], s, wf[s], GGML_TYPE_Q4_0, 0, 4, batches, nbatches, calls, rotate);
             if (g_repack) bench_ggml(&sd[s], s, wf[s], GGML_TYPE_Q4_0, 1, 4, batches, nbatches, calls, rotate);
@@ -437,12 +482,12 @@ int main(int argc, char **argv) {
             if (g_repack) bench_ggml(&sd[s], s, wf[s], GGML_TYPE_Q4_K, 1, 4, batches, nbatches, calls, rotate);
 #endif
             if (sq_packed_best_isa() == SQ_ISA_AVX512) {
-                bench_ours(&sd[s], s, 4, SQ_ISA_AVX2, " (avx2 path)", batches, nbatches, calls, rotate, 0);
+                bench_ours(&sd[s], s, 4, SQ_ISA_AVX2, 0, " (avx2 path)", batches, nbatches, calls, rotate, 0);
             }
             bench_old_int4(&sd[s], s, batches, nbatches, calls, rotate);
-            bench_ours(&sd[s], s, 8, SQ_ISA_AUTO, "", batches, nbatches, calls, rotate, 1);
-            bench_ours(&sd[s], s, 3, SQ_ISA_AUTO, "", batches, nbatches, calls, rotate, 1);
-            bench_ours(&sd[s], s, 2, SQ_ISA_AUTO, "", batches, nbatches, calls, rotate, 1);
+            bench_ours(&sd[s], s, 8, SQ_ISA_AUTO, 0, "", batches, nbatches, calls, rotate, 1);
+            bench_ours(&sd[s], s, 3, SQ_ISA_AUTO, 0, "", batches, nbatches, calls, rotate, 1);
+            bench_ours(&sd[s], s, 2, SQ_ISA_AUTO, 0, "", batches, nbatches, calls, rotate, 1);
 #ifdef SQ_BENCH_GGML
             bench_ggml(&sd[s], s, wf[s], GGML_TYPE_Q8_0, 0, 8, batches, nbatches, calls, rotate);
             bench_ggml(&sd[s], s, wf[s], GGML_TYPE_Q3_K, 0, 3, batches, nbatches, calls, rotate);
@@ -454,33 +499,42 @@ int main(int argc, char **argv) {
         fprintf(stderr, "round %d of %d done\n", round + 1, rounds);
     }
 
-    const double bw_med = 32.0 * 1048576 / median(bw->samples, bw->n);
-    printf("\nread-only sum over %d MiB: median %.2f GB/s\n", rotate_mib, bw_med / 1e9);
+    const double bw_wall = 32.0 * 1048576 / median(bw->samples, bw->n);
+    const double bw_med = 32.0 * 1048576 / median(bw->cpu, bw->n);
+    printf("\nread-only sum over %d MiB: median %.2f GB/s (wall clock: %.2f GB/s)\n", rotate_mib, bw_med / 1e9,
+           bw_wall / 1e9);
+    printf("GB/s, %% read and speed-up use the thread's CPU time; wall ms is the elapsed time (includes time the\n"
+           "thread was descheduled on a busy machine).\n");
     for (int s = 0; s < nshapes; s++) {
         for (int b = 0; b < nbatches; b++) {
             const int nb = batches[b];
             printf("\nW %d x %d (rows x cols), batch %d\n", sd[s].rows, sd[s].cols, nb);
-            printf("  %-32s %7s %9s %8s %7s %10s\n", "kernel", "bits/w", "median ms", "GB/s", "% read", "speed-up");
+            printf("  %-32s %7s %8s %8s %7s %7s %9s\n", "kernel", "bits/w", "wall ms", "cpu ms", "GB/s", "% read",
+                   "speed-up");
             double ours_ms[9] = {0};
             for (int i = 0; i < nrows_tab; i++) {
                 row_t *r = &rows_tab[i];
-                if (r->shape == s && r->nb == nb && r->is_ours_main) ours_ms[r->match_bits] = median(r->samples, r->n) * 1e3;
+                if (r->shape == s && r->nb == nb && r->is_ours_main) ours_ms[r->match_bits] = median(r->cpu, r->n) * 1e3;
             }
             for (int i = 0; i < nrows_tab; i++) {
                 row_t *r = &rows_tab[i];
                 if (r->shape != s || r->nb != nb) continue;
-                const double ms = median(r->samples, r->n) * 1e3;
+                const double wall = median(r->samples, r->n) * 1e3, ms = median(r->cpu, r->n) * 1e3;
                 const double gbs = r->bytes / (ms * 1e-3) / 1e9;
                 char ratio[32] = "";
                 if (!r->is_ours_main && r->match_bits && ours_ms[r->match_bits] > 0 && strncmp(r->name, "ggml", 4) == 0) {
                     snprintf(ratio, sizeof ratio, "%.2fx", ms / ours_ms[r->match_bits]);
                 }
-                printf("  %-32s %7.2f %9.3f %8.2f %6.1f%% %10s\n", r->name, r->bits_per_weight, ms, gbs,
+                printf("  %-32s %7.2f %8.3f %8.3f %7.2f %6.1f%% %9s\n", r->name, r->bits_per_weight, wall, ms, gbs,
                        100.0 * gbs * 1e9 / bw_med, ratio);
             }
         }
     }
-    printf("\nspeed-up = ggml median time / Squeeze median time at the same width (int4 for q4_*, int8 for q8_0,\n"
+    for (int s = 0; s < nshapes; s++) {
+        printf("x-int8 accuracy cost, W %d x %d, batch 8: |y_int8 - y_fp32| / |y_fp32| = %.2e (relative L2)\n",
+               sd[s].rows, sd[s].cols, q8_cost[s]);
+    }
+    printf("\nspeed-up = ggml median CPU time / Squeeze median CPU time at the same width (int4 for q4_*, int8 for q8_0,\n"
            "int3 for q3_K, int2 for q2_K), same run; > 1 means Squeeze is faster.\n");
     for (int s = 0; s < nshapes; s++) {
         free(sd[s].codes);

@@ -90,13 +90,14 @@ static int make_desc(JNIEnv *env, sq_packed_desc *d, jint rows, jint cols, jint 
     return 1;
 }
 
-static int check_isa(JNIEnv *env, jint isa) {
+static int check_isa(JNIEnv *env, jint isa, int q8) {
     if (isa != SQ_ISA_AUTO && isa != SQ_ISA_SCALAR && isa != SQ_ISA_AVX2 && isa != SQ_ISA_AVX512) {
         throw_new(env, IAE, "isa must be 0 (auto), 1 (scalar), 2 (avx2) or 3 (avx512), got %d", (int) isa);
         return 0;
     }
-    if (!sq_packed_isa_supported((sq_isa) isa)) {
-        throw_new(env, IAE, "isa %s is not supported by this build or CPU", sq_isa_name((sq_isa) isa));
+    if (q8 ? !sq_packed_q8_isa_supported((sq_isa) isa) : !sq_packed_isa_supported((sq_isa) isa)) {
+        throw_new(env, IAE, "isa %s is not supported %sby this build or CPU", sq_isa_name((sq_isa) isa),
+                  q8 ? "for int8 activations " : "");
         return 0;
     }
     return 1;
@@ -207,11 +208,15 @@ static void JNICALL pack(JNIEnv *env, jclass cls, jint rows, jint cols, jint bit
 }
 
 /* Checks shared by both products; returns 0 with an exception pending on the first failure. */
-static int check_product(JNIEnv *env, sq_packed_desc *d, jint isa, jint rows, jint cols, jint bits, jint group_size,
-                         jint symmetric, jint scale_type, jbyteArray packed, jobject scales, jobject zeros,
-                         jfloatArray x, jfloatArray y, jint batch) {
-    if (!check_isa(env, isa)) return 0;
+static int check_product(JNIEnv *env, sq_packed_desc *d, int q8, jint isa, jint rows, jint cols, jint bits,
+                         jint group_size, jint symmetric, jint scale_type, jbyteArray packed, jobject scales,
+                         jobject zeros, jfloatArray x, jfloatArray y, jint batch) {
+    if (!check_isa(env, isa, q8)) return 0;
     if (!make_desc(env, d, rows, cols, bits, group_size, symmetric, scale_type)) return 0;
+    if (q8 && sq_packed_q8_block(d) < 0) {
+        throw_new(env, IAE, "int8 activations need groupSize a multiple of 64, got %d", (int) group_size);
+        return 0;
+    }
     if (batch <= 0) { throw_new(env, IAE, "batch must be > 0, got %d", (int) batch); return 0; }
     if (!check_exact(env, packed, "packed", sq_packed_codes_bytes(d), "sq_packed_codes_bytes")) return 0;
     if (!check_params(env, scales, "scales", d)) return 0;
@@ -236,9 +241,11 @@ static int check_product(JNIEnv *env, sq_packed_desc *d, jint isa, jint rows, ji
  * Pins the five arrays (critical access: no copy, GC held off until release; no JNI calls in between, hence
  * every check before), runs the product, releases in reverse order, turns a status into an exception.
  */
-static void run_product(JNIEnv *env, const sq_packed_desc *d, jint isa, jbyteArray packed, jobject scales,
-                        jobject zeros, jfloatArray x, jfloatArray y, jint batch, jint row_begin, jint row_end,
-                        jint threads) {
+enum { RUN_ROWS, RUN_THREADS, RUN_Q8 };
+
+static void run_product(JNIEnv *env, const sq_packed_desc *d, int mode, jint isa, jbyteArray packed,
+                        jobject scales, jobject zeros, jfloatArray x, jfloatArray y, jint batch, jint row_begin,
+                        jint row_end, jint threads) {
     void *c_packed = NULL, *c_scales = NULL, *c_zeros = NULL, *c_x = NULL, *c_y = NULL;
     sq_status status = SQ_OK;
     int acquired = 0;
@@ -248,10 +255,19 @@ static void run_product(JNIEnv *env, const sq_packed_desc *d, jint isa, jbyteArr
         && (c_x = (*env)->GetPrimitiveArrayCritical(env, x, NULL)) != NULL
         && (c_y = (*env)->GetPrimitiveArrayCritical(env, y, NULL)) != NULL) {
         acquired = 1;
-        status = threads > 0
-                ? sq_packed_matmul_mt((sq_isa) isa, d, c_packed, c_scales, c_zeros, c_x, c_y, batch, threads)
-                : sq_packed_matmul((sq_isa) isa, d, c_packed, c_scales, c_zeros, c_x, c_y, batch, row_begin,
-                                   row_end);
+        switch (mode) {
+            case RUN_THREADS:
+                status = sq_packed_matmul_mt((sq_isa) isa, d, c_packed, c_scales, c_zeros, c_x, c_y, batch, threads);
+                break;
+            case RUN_Q8:
+                status = sq_packed_matmul_q8((sq_isa) isa, d, c_packed, c_scales, c_zeros, c_x, c_y, batch,
+                                             row_begin, row_end);
+                break;
+            default:
+                status = sq_packed_matmul((sq_isa) isa, d, c_packed, c_scales, c_zeros, c_x, c_y, batch, row_begin,
+                                          row_end);
+                break;
+        }
     }
     /* Inputs were not written: JNI_ABORT skips a copy-back if the VM had to copy. */
     if (c_y != NULL) (*env)->ReleasePrimitiveArrayCritical(env, y, c_y, acquired && status == SQ_OK ? 0 : JNI_ABORT);
@@ -268,13 +284,12 @@ static void run_product(JNIEnv *env, const sq_packed_desc *d, jint isa, jbyteArr
     throw_status(env, status, isa, "kernel");
 }
 
-static void JNICALL matmul(JNIEnv *env, jclass cls, jint isa, jint rows, jint cols, jint bits, jint group_size,
-                           jint symmetric, jint scale_type, jbyteArray packed, jobject scales, jobject zeros,
-                           jfloatArray x, jfloatArray y, jint batch, jint row_begin, jint row_end) {
-    (void) cls;
+static void rows_product(JNIEnv *env, int q8, jint isa, jint rows, jint cols, jint bits, jint group_size,
+                         jint symmetric, jint scale_type, jbyteArray packed, jobject scales, jobject zeros,
+                         jfloatArray x, jfloatArray y, jint batch, jint row_begin, jint row_end) {
     sq_packed_desc d;
-    if (!check_product(env, &d, isa, rows, cols, bits, group_size, symmetric, scale_type, packed, scales, zeros, x,
-                       y, batch)) {
+    if (!check_product(env, &d, q8, isa, rows, cols, bits, group_size, symmetric, scale_type, packed, scales, zeros,
+                       x, y, batch)) {
         return;
     }
     if (row_begin < 0 || row_end > rows || row_begin > row_end) {
@@ -284,7 +299,32 @@ static void JNICALL matmul(JNIEnv *env, jclass cls, jint isa, jint rows, jint co
     if (row_begin == row_end) {
         return;
     }
-    run_product(env, &d, isa, packed, scales, zeros, x, y, batch, row_begin, row_end, 0);
+    run_product(env, &d, q8 ? RUN_Q8 : RUN_ROWS, isa, packed, scales, zeros, x, y, batch, row_begin, row_end, 0);
+}
+
+static void JNICALL matmul(JNIEnv *env, jclass cls, jint isa, jint rows, jint cols, jint bits, jint group_size,
+                           jint symmetric, jint scale_type, jbyteArray packed, jobject scales, jobject zeros,
+                           jfloatArray x, jfloatArray y, jint batch, jint row_begin, jint row_end) {
+    (void) cls;
+    rows_product(env, 0, isa, rows, cols, bits, group_size, symmetric, scale_type, packed, scales, zeros, x, y, batch,
+                 row_begin, row_end);
+}
+
+static void JNICALL matmul_q8(JNIEnv *env, jclass cls, jint isa, jint rows, jint cols, jint bits, jint group_size,
+                              jint symmetric, jint scale_type, jbyteArray packed, jobject scales, jobject zeros,
+                              jfloatArray x, jfloatArray y, jint batch, jint row_begin, jint row_end) {
+    (void) cls;
+    rows_product(env, 1, isa, rows, cols, bits, group_size, symmetric, scale_type, packed, scales, zeros, x, y, batch,
+                 row_begin, row_end);
+}
+
+static jboolean JNICALL q8_isa_supported(JNIEnv *env, jclass cls, jint isa) {
+    (void) env;
+    (void) cls;
+    if (isa < SQ_ISA_AUTO || isa > SQ_ISA_AVX512) {
+        return JNI_FALSE;
+    }
+    return sq_packed_q8_isa_supported((sq_isa) isa) ? JNI_TRUE : JNI_FALSE;
 }
 
 static void JNICALL matmul_mt(JNIEnv *env, jclass cls, jint isa, jint rows, jint cols, jint bits, jint group_size,
@@ -292,15 +332,15 @@ static void JNICALL matmul_mt(JNIEnv *env, jclass cls, jint isa, jint rows, jint
                               jfloatArray x, jfloatArray y, jint batch, jint threads) {
     (void) cls;
     sq_packed_desc d;
-    if (!check_product(env, &d, isa, rows, cols, bits, group_size, symmetric, scale_type, packed, scales, zeros, x,
-                       y, batch)) {
+    if (!check_product(env, &d, 0, isa, rows, cols, bits, group_size, symmetric, scale_type, packed, scales, zeros,
+                       x, y, batch)) {
         return;
     }
     if (threads <= 0) {
         throw_new(env, IAE, "threads must be > 0, got %d", (int) threads);
         return;
     }
-    run_product(env, &d, isa, packed, scales, zeros, x, y, batch, 0, rows, threads);
+    run_product(env, &d, RUN_THREADS, isa, packed, scales, zeros, x, y, batch, 0, rows, threads);
 }
 
 /* Signatures must match NativePacked exactly; RegisterNatives checks them against the class. */
@@ -312,6 +352,8 @@ static const JNINativeMethod METHODS[] = {
     {"pack", "(IIIIII[B[B)V", (void *) pack},
     {"matmul", "(IIIIIII[BLjava/lang/Object;Ljava/lang/Object;[F[FIII)V", (void *) matmul},
     {"matmulMt", "(IIIIIII[BLjava/lang/Object;Ljava/lang/Object;[F[FII)V", (void *) matmul_mt},
+    {"matmulQ8", "(IIIIIII[BLjava/lang/Object;Ljava/lang/Object;[F[FIII)V", (void *) matmul_q8},
+    {"q8IsaSupported", "(I)Z", (void *) q8_isa_supported},
 };
 
 /* Called from JNI_OnLoad (jni_bridge.c): 0 on success, else -1 with NoClassDefFoundError/NoSuchMethodError pending. */

@@ -262,7 +262,7 @@ sq_status sq_packed_matmul(sq_isa isa, const sq_packed_desc *d, const uint8_t *p
     if (st != SQ_OK) return st;
     if (row_begin < 0 || row_end > d->rows || row_begin > row_end) return SQ_ERR_ARG;
     if (row_begin == row_end) return SQ_OK;
-    const sq_packed_args a = {d, packed, scales, zeros, x, y, batch, row_begin, row_end};
+    const sq_packed_args a = {d, packed, scales, zeros, x, y, batch, row_begin, row_end, NULL, NULL, NULL, 0, 0, 0};
     return run_checked(isa, &a);
 }
 
@@ -290,7 +290,7 @@ sq_status sq_packed_matmul_mt(sq_isa isa, const sq_packed_desc *d, const uint8_t
     if (n > SQ_MT_MAX_THREADS) n = SQ_MT_MAX_THREADS;
     if (n > slices) n = slices;
     if (n <= 1) {
-        const sq_packed_args a = {d, packed, scales, zeros, x, y, batch, 0, d->rows};
+        const sq_packed_args a = {d, packed, scales, zeros, x, y, batch, 0, d->rows, NULL, NULL, NULL, 0, 0, 0};
         return run_checked(isa, &a);
     }
     mt_job jobs[SQ_MT_MAX_THREADS];
@@ -300,7 +300,7 @@ sq_status sq_packed_matmul_mt(sq_isa isa, const sq_packed_desc *d, const uint8_t
         const int64_t r0 = slices * t / n * 16, r1 = slices * (t + 1) / n * 16;
         jobs[t].isa = isa;
         jobs[t].a = (sq_packed_args){d, packed, scales, zeros, x, y, batch, (int32_t) r0,
-                                     (int32_t) (r1 < d->rows ? r1 : d->rows)};
+                                     (int32_t) (r1 < d->rows ? r1 : d->rows), NULL, NULL, NULL, 0, 0, 0};
         jobs[t].status = SQ_OK;
     }
     /* Job 0 runs on the calling thread; a thread that cannot be created runs its job here too. */
@@ -319,4 +319,127 @@ sq_status sq_packed_matmul_mt(sq_isa isa, const sq_packed_desc *d, const uint8_t
         if (jobs[t].status != SQ_OK) return jobs[t].status;
     }
     return SQ_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* int8-activation variant                                                                               */
+
+int32_t sq_packed_q8_block(const sq_packed_desc *d) {
+    if (sq_packed_check_desc(d) != SQ_OK || d->group_size % 64 != 0) return -1;
+    if (d->group_size % 256 == 0) return 256;
+    if (d->group_size % 128 == 0) return 128;
+    return 64;
+}
+
+int sq_packed_q8_isa_supported(sq_isa isa) {
+    switch (isa) {
+        case SQ_ISA_AUTO:
+        case SQ_ISA_SCALAR:
+            return 1;
+        case SQ_ISA_AVX512:
+#if defined(SQ_HAVE_AVX512) && (defined(__x86_64__) || defined(__i386__))
+            return sq_packed_isa_supported(SQ_ISA_AVX512) && sq_cpu_has_avx512_vnni();
+#else
+            return 0;
+#endif
+        default:
+            return 0;
+    }
+}
+
+/* x -> int8 per block of xb columns: sx = max|x| / 127, xq = round-to-nearest-even(x / sx) (0 if the block is
+ * all zero). Shared by every path, so they all multiply the same integers. */
+static void quantize_x(const float *x, int64_t cols, int32_t batch, int32_t xb, int64_t stride, int32_t nxb,
+                       int8_t *xq, float *xs, float *xsum) {
+    for (int64_t b = 0; b < batch; b++) {
+        const float *xr = x + b * cols;
+        int8_t *q = xq + b * stride;
+        memset(q, 0, (size_t) stride);
+        for (int64_t k = 0; k < nxb; k++) {
+            const int64_t c0 = k * xb, c1 = c0 + xb < cols ? c0 + xb : cols;
+            float amax = 0.0f;
+            for (int64_t c = c0; c < c1; c++) {
+                const float v = xr[c] < 0 ? -xr[c] : xr[c];
+                if (v > amax) amax = v;
+            }
+            const float sx = amax / 127.0f;
+            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            int32_t sum = 0;
+            for (int64_t c = c0; c < c1; c++) {
+                float t = xr[c] * inv;
+                t = t > 127.0f ? 127.0f : (t < -127.0f ? -127.0f : t);
+                /* round half to even without libm: 2^23 trick is exact for |t| <= 127 */
+                const float r = t >= 0.0f ? (t + 8388608.0f) - 8388608.0f : (t - 8388608.0f) + 8388608.0f;
+                q[c] = (int8_t) r;
+                sum += q[c];
+            }
+            xs[b * nxb + k] = sx;
+            xsum[b * nxb + k] = sx * (float) sum;
+        }
+    }
+}
+
+/* Reference: per x block, the exact integer sums  isum = sum code * xq  and  qsum = sum xq, then
+ * y += s * sx * isum - s * z * (sx * qsum). */
+void sq_packed_matmul_q8_scalar(const sq_packed_args *a) {
+    const sq_packed_desc *d = a->d;
+    const int64_t ng = ((int64_t) d->cols + d->group_size - 1) / d->group_size;
+    const int64_t row_bytes = sq_packed_row_bytes(d->cols, d->bits);
+    const float sym_zero = (float) (1 << (d->bits - 1));
+    for (int64_t b = 0; b < a->batch; b++) {
+        const int8_t *xq = a->xq + b * a->xq_stride;
+        for (int64_t r = a->row_begin; r < a->row_end; r++) {
+            const uint8_t *row = a->packed + r * row_bytes;
+            float acc = 0.0f;
+            for (int64_t k = 0; k < a->nxb; k++) {
+                const int64_t c0 = k * a->xblock, c1 = c0 + a->xblock < d->cols ? c0 + a->xblock : d->cols;
+                const int64_t g = c0 / d->group_size;
+                const float scale = param_at(a->scales, d->scale_type, r * ng + g);
+                const float zero = d->symmetric ? sym_zero : param_at(a->zeros, d->scale_type, r * ng + g);
+                int32_t isum = 0;
+                for (int64_t c = c0; c < c1; c++) isum += (int32_t) code_at(row, d->bits, c) * xq[c];
+                acc += scale * (a->xs[b * a->nxb + k] * (float) isum) - scale * zero * a->xsum[b * a->nxb + k];
+            }
+            a->y[b * d->rows + r] = acc;
+        }
+    }
+}
+
+sq_status sq_packed_matmul_q8(sq_isa isa, const sq_packed_desc *d, const uint8_t *packed, const void *scales,
+                              const void *zeros, const float *x, float *y, int32_t batch, int32_t row_begin,
+                              int32_t row_end) {
+    if (sq_packed_check_desc(d) != SQ_OK) return SQ_ERR_ARG;
+    if (packed == NULL || scales == NULL || x == NULL || y == NULL || batch <= 0) return SQ_ERR_ARG;
+    if (d->symmetric ? zeros != NULL : zeros == NULL) return SQ_ERR_ARG;
+    if (row_begin < 0 || row_end > d->rows || row_begin > row_end) return SQ_ERR_ARG;
+    const int32_t xb = sq_packed_q8_block(d);
+    if (xb < 0) return SQ_ERR_ARG;
+    if (isa == SQ_ISA_AUTO) isa = sq_packed_q8_isa_supported(SQ_ISA_AVX512) ? SQ_ISA_AVX512 : SQ_ISA_SCALAR;
+    if (isa != SQ_ISA_SCALAR && isa != SQ_ISA_AVX512) return SQ_ERR_ISA;
+    if (!sq_packed_q8_isa_supported(isa)) return SQ_ERR_ISA;
+    if (row_begin == row_end) return SQ_OK;
+    const int64_t stride = (((int64_t) d->cols + 63) / 64) * 64;
+    const int32_t nxb = (int32_t) (((int64_t) d->cols + xb - 1) / xb);
+    int8_t *xq = malloc((size_t) (stride * batch));
+    float *xs = malloc(sizeof(float) * 2 * (size_t) nxb * (size_t) batch);
+    if (xq == NULL || xs == NULL) {
+        free(xq);
+        free(xs);
+        return SQ_ERR_NOMEM;
+    }
+    float *xsum = xs + (size_t) nxb * batch;
+    quantize_x(x, d->cols, batch, xb, stride, nxb, xq, xs, xsum);
+    const sq_packed_args a = {d, packed, scales, zeros, x, y, batch, row_begin, row_end, xq, xs, xsum, xb, nxb, stride};
+    sq_status st = SQ_OK;
+#if defined(SQ_HAVE_AVX512)
+    if (isa == SQ_ISA_AVX512) {
+        st = sq_packed_matmul_q8_avx512(&a);
+    } else
+#endif
+    {
+        sq_packed_matmul_q8_scalar(&a);
+    }
+    free(xq);
+    free(xs);
+    return st;
 }

@@ -69,6 +69,26 @@ sq_status sq_packed_matmul(sq_isa isa, const sq_packed_desc *d, const uint8_t *p
 sq_status sq_packed_matmul_mt(sq_isa isa, const sq_packed_desc *d, const uint8_t *packed, const void *scales,
                               const void *zeros, const float *x, float *y, int32_t batch, int32_t threads);
 
+/*
+ * Approximate, faster variant (what ggml does): each batch vector of x is quantized inside the call to int8
+ * in blocks of sq_packed_q8_block(d) columns: sx = max|x| / 127 and xq = round-half-even(x * (127 / max|x|)),
+ * both in float (0 for an all-zero block); y = sum over blocks of s * sx * sum (code - zero) * xq. The
+ * products use integer dot products (AVX-512 VNNI) with one float scale per block. Not faithful to fp32:
+ * the error is that of 8-bit activations (see bench_packed's accuracy line and the test's bound).
+ * Needs group_size % 64 == 0 (else SQ_ERR_ARG). Paths: SQ_ISA_SCALAR (reference) and SQ_ISA_AVX512 (needs
+ * AVX-512 VNNI; sq_packed_q8_isa_supported); SQ_ISA_AUTO picks the best. Other arguments as sq_packed_matmul.
+ */
+sq_status sq_packed_matmul_q8(sq_isa isa, const sq_packed_desc *d, const uint8_t *packed, const void *scales,
+                              const void *zeros, const float *x, float *y, int32_t batch, int32_t row_begin,
+                              int32_t row_end);
+
+/* Columns per int8 block of x in sq_packed_matmul_q8: the largest of 256, 128, 64 dividing group_size
+ * (64..256); -1 if d is invalid or group_size is not a multiple of 64. */
+int32_t sq_packed_q8_block(const sq_packed_desc *d);
+
+/* Whether sq_packed_matmul_q8 can run on the given path here (SQ_ISA_AUTO: 1). */
+int sq_packed_q8_isa_supported(sq_isa isa);
+
 /* Whether this build and this CPU can run the packed kernels on the given path (SQ_ISA_AUTO: 1). */
 int sq_packed_isa_supported(sq_isa isa);
 

@@ -2,11 +2,13 @@
  * AVX2 + FMA + F16C path of the packed low-bit kernels. Only this file is compiled with these flags;
  * sq_packed_matmul calls it after __builtin_cpu_supports says yes. Activations stay fp32.
  *
- * Small batch (<= 8 vectors): one pass over W. Each group of 8 columns is decoded straight from the packed
- * planes (a zero-extending 8-byte load and a shift/mask per plane; 1-bit planes by compare), converted to
- * float, dequantized with one FMA (w = q * s + bz, bz = -s * zero) and multiplied into every batch vector's
- * accumulator. AVX2 has 16 vector registers, so 8 accumulators is the most one pass can hold.
- * Larger batches (> 8, prefill): tiles of 16 rows x 512 columns are dequantized once into an L1/L2-resident
+ * Every batch is one pass over W (each weight decoded once per call).
+ * Small batch (<= 4 vectors): each group of 8 columns is decoded straight from the packed planes (a
+ * zero-extending 8-byte load and a shift/mask per plane; 1-bit planes by compare), converted to float,
+ * dequantized with one FMA (w = q * s + bz, bz = -s * zero) or, for 2 and 3 bits with 64-aligned groups,
+ * looked up in an 8-entry table of the group's weights (vpermps), and multiplied into every batch vector's
+ * accumulator.
+ * Larger batches (> 4: the one-row pass would stream every x vector from L2 for each row): tiles of 16 rows x 512 columns are dequantized once into an L1/L2-resident
  * buffer and multiplied with every batch vector by a 4 x 2 register-blocked kernel, so W is still read once.
  */
 #include "packed_internal.h"
@@ -16,7 +18,7 @@
 #include <string.h>
 
 #define SQ_INLINE static inline __attribute__((always_inline))
-#define NB_MAX 8
+#define NB_MAX 4
 #define TILE_ROWS 16
 #define TILE_COLS 512
 
@@ -51,9 +53,27 @@ SQ_INLINE __m256i decode_vec(const uint8_t *p, const int bits, const int v) {
     return q;
 }
 
+
+/*
+ * Table path (2 and 3 bits, groups of whole 64-column blocks): t[k] = s * (k - z) for the 8 values of a
+ * 3-bit index (2 bits: k & 3, so the neighbouring field in index bit 2 does not matter), the reference's
+ * arithmetic, and vpermps (low 3 index bits) turns codes into weights: no conversion, no dequantizing FMA.
+ */
+SQ_INLINE __m256 lut_make(float s, float z, const int bits) {
+    const __m256i k = bits == 2 ? _mm256_setr_epi32(0, 1, 2, 3, 0, 1, 2, 3) : _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_mul_ps(_mm256_set1_ps(s), _mm256_sub_ps(_mm256_cvtepi32_ps(k), _mm256_set1_ps(z)));
+}
+
+SQ_INLINE __m256 lut_vec(const uint8_t *p, const int bits, __m256 t, const int v) {
+    const __m256i b = _mm256_srli_epi32(zx8(p + 8 * (v & 1)), 2 * (v >> 1));
+    if (bits == 2) return _mm256_permutevar8x32_ps(t, b);
+    const __m256i q = _mm256_or_si256(_mm256_and_si256(b, _mm256_set1_epi32(3)), bits8(p + 16 + v, 2));
+    return _mm256_permutevar8x32_ps(t, q);
+}
+
 typedef struct {
     int64_t ng, nvec;
-    float *s, *bz;
+    float *s, *bz, *z;
     int32_t *vg;  /* [nvec]: group of each 8-column vector, or -1 if a group boundary falls inside it */
     int32_t *cg;  /* [nvec * 8]: group of each column, or NULL if no vector straddles */
     float *tile;  /* TILE_ROWS * TILE_COLS, large batch only */
@@ -70,7 +90,7 @@ static int scratch_make(scratch *sc, const sq_packed_desc *d, int tile) {
         straddle = c0 / gs != c1 / gs;
     }
     const int64_t ngp = (sc->ng + 7) & ~(int64_t) 7;
-    size_t bytes = (size_t) (2 * ngp) * sizeof(float) + (size_t) sc->nvec * sizeof(int32_t) + 64;
+    size_t bytes = (size_t) (3 * ngp) * sizeof(float) + (size_t) sc->nvec * sizeof(int32_t) + 64;
     if (straddle) bytes += (size_t) (sc->nvec * 8) * sizeof(int32_t);
     if (tile) bytes += (size_t) TILE_ROWS * TILE_COLS * sizeof(float) + 64;
     sc->mem = malloc(bytes);
@@ -83,7 +103,8 @@ static int scratch_make(scratch *sc, const sq_packed_desc *d, int tile) {
     }
     sc->s = (float *) p;
     sc->bz = sc->s + ngp;
-    sc->vg = (int32_t *) (sc->bz + ngp);
+    sc->z = sc->bz + ngp;
+    sc->vg = (int32_t *) (sc->z + ngp);
     sc->cg = straddle ? sc->vg + sc->nvec : NULL;
     for (int64_t v = 0; v < sc->nvec; v++) {
         const int64_t c0 = 8 * v, c1 = (c0 + 7 < cols ? c0 + 7 : cols - 1);
@@ -101,26 +122,25 @@ SQ_INLINE __m256i lane_mask(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-/* s and bz of row r into the scratch, 8 groups at a time (F16C for binary16). */
+/* s, z and bz = -s z of row r into the scratch, 8 groups at a time (F16C for binary16). */
 static void row_params(const sq_packed_args *a, scratch *sc, int64_t r) {
     const sq_packed_desc *d = a->d;
     const int64_t ng = sc->ng;
-    const __m256 sym_nzero = _mm256_set1_ps(-(float) (1 << (d->bits - 1)));
+    const __m256 sym_zero = _mm256_set1_ps((float) (1 << (d->bits - 1)));
     int64_t g = 0;
     for (; g + 8 <= ng; g += 8) {
         const int64_t i = r * ng + g;
-        __m256 s, nz;
+        __m256 s, z;
         if (d->scale_type == SQ_SCALE_F16) {
             s = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const uint16_t *) a->scales + i)));
-            nz = d->symmetric ? sym_nzero
-                              : _mm256_sub_ps(_mm256_setzero_ps(),
-                                              _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const uint16_t *) a->zeros + i))));
+            z = d->symmetric ? sym_zero : _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) ((const uint16_t *) a->zeros + i)));
         } else {
             s = _mm256_loadu_ps((const float *) a->scales + i);
-            nz = d->symmetric ? sym_nzero : _mm256_sub_ps(_mm256_setzero_ps(), _mm256_loadu_ps((const float *) a->zeros + i));
+            z = d->symmetric ? sym_zero : _mm256_loadu_ps((const float *) a->zeros + i);
         }
         _mm256_storeu_ps(sc->s + g, s);
-        _mm256_storeu_ps(sc->bz + g, _mm256_mul_ps(s, nz));
+        _mm256_storeu_ps(sc->z + g, z);
+        _mm256_storeu_ps(sc->bz + g, _mm256_mul_ps(s, _mm256_sub_ps(_mm256_setzero_ps(), z)));
     }
     for (; g < ng; g++) { /* the same arithmetic, one group at a time */
         const int64_t i = r * ng + g;
@@ -128,6 +148,7 @@ static void row_params(const sq_packed_args *a, scratch *sc, int64_t r) {
         const float z = d->symmetric ? (float) (1 << (d->bits - 1))
                         : (d->scale_type == SQ_SCALE_F16 ? _cvtsh_ss(((const uint16_t *) a->zeros)[i]) : ((const float *) a->zeros)[i]);
         sc->s[g] = s;
+        sc->z[g] = z;
         sc->bz[g] = s * -z;
     }
 }
@@ -163,16 +184,42 @@ SQ_INLINE void small_batch(const sq_packed_args *a, scratch *sc, const int nb, c
         for (int j = 0; j < nb; j++) {
             for (int k = 0; k < ka; k++) acc[j][k] = _mm256_setzero_ps();
         }
-        for (int64_t blk = 0; blk < nfull; blk++) {
-            const uint8_t *p = row + blk * 8 * bits;
-            for (int v = 0; v < 8; v++) {
-                const __m256 w = dequant(sc, 8 * blk + v, decode_vec(p, bits, v));
-                const float *xc = x + 64 * blk + 8 * v;
-                for (int j = 0; j < nb; j++) {
-                    acc[j][v % ka] = _mm256_fmadd_ps(w, _mm256_loadu_ps(xc + j * cols), acc[j][v % ka]);
+#define FMA_VEC(wexpr)                                                                          \
+    do {                                                                                        \
+        const __m256 w_ = (wexpr);                                                              \
+        const float *xc = x + 64 * blk + 8 * v;                                                 \
+        for (int j = 0; j < nb; j++) {                                                          \
+            acc[j][v % ka] = _mm256_fmadd_ps(w_, _mm256_loadu_ps(xc + j * cols), acc[j][v % ka]); \
+        }                                                                                       \
+    } while (0)
+        if (d->group_size % 64 == 0) {
+            /* Whole blocks per group: per-group constants, no per-vector group lookup. */
+            const int64_t bpg = d->group_size / 64;
+            for (int64_t g = 0, blk = 0; blk < nfull; g++) {
+                const int64_t end = blk + bpg < nfull ? blk + bpg : nfull;
+                if (bits <= 3) {
+                    const __m256 t = lut_make(sc->s[g], sc->z[g], bits);
+                    for (; blk < end; blk++) {
+                        const uint8_t *p = row + blk * 8 * bits;
+                        for (int v = 0; v < 8; v++) FMA_VEC(lut_vec(p, bits, t, v));
+                    }
+                } else {
+                    const __m256 vs = _mm256_set1_ps(sc->s[g]), vbz = _mm256_set1_ps(sc->bz[g]);
+                    for (; blk < end; blk++) {
+                        const uint8_t *p = row + blk * 8 * bits;
+                        for (int v = 0; v < 8; v++) {
+                            FMA_VEC(_mm256_fmadd_ps(_mm256_cvtepi32_ps(decode_vec(p, bits, v)), vs, vbz));
+                        }
+                    }
                 }
             }
+        } else {
+            for (int64_t blk = 0; blk < nfull; blk++) {
+                const uint8_t *p = row + blk * 8 * bits;
+                for (int v = 0; v < 8; v++) FMA_VEC(dequant(sc, 8 * blk + v, decode_vec(p, bits, v)));
+            }
         }
+#undef FMA_VEC
         if (nfull * 64 < cols) {
             const uint8_t *p = row + nfull * 8 * bits;
             for (int v = 0; v < 8; v++) {
@@ -269,10 +316,6 @@ SQ_INLINE void run_bits(const sq_packed_args *a, scratch *sc, const int bits) {
         case 2: small_batch(a, sc, 2, bits); break;
         case 3: small_batch(a, sc, 3, bits); break;
         case 4: small_batch(a, sc, 4, bits); break;
-        case 5: small_batch(a, sc, 5, bits); break;
-        case 6: small_batch(a, sc, 6, bits); break;
-        case 7: small_batch(a, sc, 7, bits); break;
-        case 8: small_batch(a, sc, 8, bits); break;
         default: large_batch(a, sc, bits); break;
     }
 }

@@ -3,12 +3,17 @@
  * these flags; sq_packed_matmul calls it after __builtin_cpu_supports says yes. Activations stay fp32 (the
  * product is the reference's, up to the order of the float additions); VNNI is not used by this path.
  *
- * Small batch (<= 16 vectors): one pass over W. Each 64-column block of a row is decoded to four vectors of
- * 16 integer codes (one zero-extending load and a shift or mask per plane; 1-bit planes through a mask
- * register), converted to float, dequantized with one FMA (w = q * s + bz, bz = -s * zero) and multiplied
- * into every batch vector's accumulator; one horizontal sum per row and vector at the end.
- * Large batch (> 16): tiles of 16 rows x 512 columns are dequantized once into an L1/L2-resident buffer and
- * multiplied with every batch vector by a 4 x 4 register-blocked kernel (16 accumulators).
+ * Every batch is one pass over W (each weight is decoded once per call):
+ * Small batch (<= 4 vectors): each 64-column block of a row is decoded to four vectors of 16 weights and
+ * multiplied into every batch vector's accumulator; one horizontal sum per row and vector at the end.
+ * Decoding: 2..5 bits with groups of whole blocks go through a 16/32-entry table of the group's dequantized
+ * values (one permute per 16 weights, see lut_make); otherwise codes are widened (one zero-extending load and
+ * a shift or mask per plane; 1-bit planes through a mask register), converted to float and dequantized with
+ * one FMA (w = q * s + bz, bz = -s * zero).
+ * Larger batch (> 4; measured: at batch 8 the one-row pass streams every x vector from L2 for each row and
+ * loses to the tiles): tiles of 16 rows x 512 columns are dequantized once into an L1-resident buffer and
+ * multiplied with every batch vector by a 4 x 4 register-blocked kernel (16 accumulators), so x is read from
+ * L1 and each x load feeds 4 FMAs.
  */
 #include "packed_internal.h"
 
@@ -17,7 +22,7 @@
 #include <string.h>
 
 #define SQ_INLINE static inline __attribute__((always_inline))
-#define NB_MAX 16
+#define NB_MAX 4
 #define TILE_ROWS 16
 #define TILE_COLS 512
 
@@ -82,7 +87,7 @@ SQ_INLINE void decode_block(const uint8_t *p, const int bits, __m512i q[4]) {
  */
 typedef struct {
     int64_t ng, nvec;
-    float *s, *bz;
+    float *s, *bz, *z;
     int32_t *vg;  /* [nvec] */
     int32_t *cg;  /* [nvec * 16] or NULL if no vector straddles */
     float *tile;  /* TILE_ROWS * TILE_COLS, large batch only */
@@ -101,7 +106,7 @@ static int scratch_make(scratch *sc, const sq_packed_desc *d, int tile) {
         straddle = c0 / gs != c1 / gs;
     }
     const int64_t ngp = (sc->ng + 15) & ~(int64_t) 15;
-    size_t bytes = (size_t) (2 * ngp) * sizeof(float) + (size_t) sc->nvec * sizeof(int32_t) + 64;
+    size_t bytes = (size_t) (3 * ngp) * sizeof(float) + (size_t) sc->nvec * sizeof(int32_t) + 64;
     if (straddle) bytes += (size_t) (sc->nvec * 16) * sizeof(int32_t);
     if (tile) bytes += (size_t) TILE_ROWS * TILE_COLS * sizeof(float) + 64;
     sc->mem = malloc(bytes);
@@ -114,7 +119,8 @@ static int scratch_make(scratch *sc, const sq_packed_desc *d, int tile) {
     }
     sc->s = (float *) p;
     sc->bz = sc->s + ngp;
-    sc->vg = (int32_t *) (sc->bz + ngp);
+    sc->z = sc->bz + ngp;
+    sc->vg = (int32_t *) (sc->z + ngp);
     sc->cg = straddle ? sc->vg + sc->nvec : NULL;
     for (int64_t v = 0; v < sc->nvec; v++) {
         const int64_t c0 = 16 * v, c1 = (c0 + 15 < cols ? c0 + 15 : cols - 1);
@@ -126,27 +132,25 @@ static int scratch_make(scratch *sc, const sq_packed_desc *d, int tile) {
     return 1;
 }
 
-/* s and bz of row r into the scratch, 16 groups at a time (F16C for binary16). */
+/* s, z and bz = -s z of row r into the scratch, 16 groups at a time (F16C for binary16). */
 static void row_params(const sq_packed_args *a, scratch *sc, int64_t r) {
     const sq_packed_desc *d = a->d;
     const int64_t ng = sc->ng;
-    const __m512 sym_nzero = _mm512_set1_ps(-(float) (1 << (d->bits - 1)));
+    const __m512 sym_zero = _mm512_set1_ps((float) (1 << (d->bits - 1)));
     for (int64_t g = 0; g < ng; g += 16) {
         const __mmask16 m = ng - g >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (ng - g)) - 1u);
         const int64_t i = r * ng + g;
-        __m512 s, nz;
+        __m512 s, z;
         if (d->scale_type == SQ_SCALE_F16) {
             s = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *) a->scales + i));
-            nz = d->symmetric ? sym_nzero
-                              : _mm512_sub_ps(_mm512_setzero_ps(),
-                                              _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *) a->zeros + i)));
+            z = d->symmetric ? sym_zero : _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, (const uint16_t *) a->zeros + i));
         } else {
             s = _mm512_maskz_loadu_ps(m, (const float *) a->scales + i);
-            nz = d->symmetric ? sym_nzero
-                              : _mm512_sub_ps(_mm512_setzero_ps(), _mm512_maskz_loadu_ps(m, (const float *) a->zeros + i));
+            z = d->symmetric ? sym_zero : _mm512_maskz_loadu_ps(m, (const float *) a->zeros + i);
         }
         _mm512_mask_storeu_ps(sc->s + g, m, s);
-        _mm512_mask_storeu_ps(sc->bz + g, m, _mm512_mul_ps(s, nz));
+        _mm512_mask_storeu_ps(sc->z + g, m, z);
+        _mm512_mask_storeu_ps(sc->bz + g, m, _mm512_mul_ps(s, _mm512_sub_ps(_mm512_setzero_ps(), z)));
     }
 }
 
@@ -159,6 +163,76 @@ SQ_INLINE __m512 dequant(const scratch *sc, int64_t v, __m512i q) {
     }
     const __m512i gi = _mm512_loadu_si512(sc->cg + 16 * v);
     return _mm512_fmadd_ps(qf, _mm512_i32gather_ps(gi, sc->s, 4), _mm512_i32gather_ps(gi, sc->bz, 4));
+}
+
+
+/*
+ * Table path (2..5 bits, groups that are whole 64-column blocks): the dequantized values of all 2^bits codes
+ * of a group, t[k] = s * (k - z) (the reference's arithmetic, so each weight is bit-identical to it), sit in
+ * one or two registers and a permute turns codes straight into weights: no int->float conversion and no
+ * dequantizing FMA. vpermps reads only the low 4 index bits (vpermt2ps: 5), which also saves most masks.
+ */
+typedef struct { __m512 t0, t1; } lut_t;
+
+SQ_INLINE lut_t lut_make(float s, float z, const int bits) {
+    const __m512i k = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    const __m512i kmask = _mm512_set1_epi32(bits == 2 ? 3 : 15); /* 2 bits: entries repeat every 4 */
+    const __m512 vs = _mm512_set1_ps(s), vz = _mm512_set1_ps(z);
+    lut_t t;
+    t.t0 = _mm512_mul_ps(vs, _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_and_si512(k, kmask)), vz));
+    t.t1 = t.t0;
+    if (bits == 5) {
+        t.t1 = _mm512_mul_ps(vs, _mm512_sub_ps(_mm512_cvtepi32_ps(_mm512_add_epi32(k, _mm512_set1_epi32(16))), vz));
+    }
+    return t;
+}
+
+SQ_INLINE __m512 lut_get(lut_t t, __m512i idx, const int bits) {
+    return bits == 5 ? _mm512_permutex2var_ps(t.t0, idx, t.t1) : _mm512_permutexvar_ps(idx, t.t0);
+}
+
+/* The 64 weights of one block through the table. */
+SQ_INLINE void lut_block(const uint8_t *p, const int bits, lut_t t, __m512 w[4]) {
+    if (bits == 2) {
+        const __m512i b = zx16(p);
+        w[0] = lut_get(t, b, 2);
+        w[1] = lut_get(t, _mm512_srli_epi32(b, 2), 2);
+        w[2] = lut_get(t, _mm512_srli_epi32(b, 4), 2);
+        w[3] = lut_get(t, _mm512_srli_epi32(b, 6), 2);
+        return;
+    }
+    if (bits == 3) {
+        __m512i q[4];
+        plane2(p, 0, q, 1);
+        plane1(p + 16, 2, q);
+        for (int v = 0; v < 4; v++) w[v] = lut_get(t, q[v], 3);
+        return;
+    }
+    const __m512i lo = zx16(p), hi = zx16(p + 16);
+    if (bits == 4) {
+        w[0] = lut_get(t, lo, 4);
+        w[1] = lut_get(t, hi, 4);
+        w[2] = lut_get(t, _mm512_srli_epi32(lo, 4), 4);
+        w[3] = lut_get(t, _mm512_srli_epi32(hi, 4), 4);
+        return;
+    }
+    __m512i q[4];
+    const __m512i f = _mm512_set1_epi32(15);
+    q[0] = _mm512_and_si512(lo, f);
+    q[1] = _mm512_and_si512(hi, f);
+    q[2] = _mm512_srli_epi32(lo, 4);
+    q[3] = _mm512_srli_epi32(hi, 4);
+    plane1(p + 32, 4, q);
+    for (int v = 0; v < 4; v++) w[v] = lut_get(t, q[v], 5);
+}
+
+/* acc[j] += w[v] * x_j[c + 16 v] for the nb vectors. */
+SQ_INLINE void fma_block(__m512 acc[][4], const __m512 w[4], const float *xc, int64_t cols, const int nb, const int ka) {
+    for (int v = 0; v < 4; v++) {
+        for (int j = 0; j < nb; j++) {
+            acc[j][v % ka] = _mm512_fmadd_ps(w[v], _mm512_loadu_ps(xc + j * cols + 16 * v), acc[j][v % ka]);
+        }
+    }
 }
 
 SQ_INLINE __mmask16 tail_mask(int64_t cols, int64_t c) {
@@ -184,16 +258,36 @@ SQ_INLINE void small_batch(const sq_packed_args *a, scratch *sc, const float *x,
         for (int j = 0; j < nb; j++) {
             for (int k = 0; k < ka; k++) acc[j][k] = _mm512_setzero_ps();
         }
-        for (int64_t blk = 0; blk < nfull; blk++) {
-            __m512i q[4];
-            decode_block(row + blk * 8 * bits, bits, q);
-            _mm_prefetch((const char *) (row + (blk + 8) * 8 * bits), _MM_HINT_T0);
-            for (int v = 0; v < 4; v++) {
-                const __m512 w = dequant(sc, 4 * blk + v, q[v]);
-                const float *xc = x + 64 * blk + 16 * v;
-                for (int j = 0; j < nb; j++) {
-                    acc[j][v % ka] = _mm512_fmadd_ps(w, _mm512_loadu_ps(xc + j * cols), acc[j][v % ka]);
+        if (d->group_size % 64 == 0) {
+            /* Whole blocks per group: per-group constants, no per-vector group lookup. */
+            const int64_t bpg = d->group_size / 64;
+            for (int64_t g = 0, blk = 0; blk < nfull; g++) {
+                const int64_t end = blk + bpg < nfull ? blk + bpg : nfull;
+                if (bits <= 5) {
+                    const lut_t t = lut_make(sc->s[g], sc->z[g], bits);
+                    for (; blk < end; blk++) {
+                        __m512 w[4];
+                        lut_block(row + blk * 8 * bits, bits, t, w);
+                        fma_block(acc, w, x + 64 * blk, cols, nb, ka);
+                    }
+                } else {
+                    const __m512 vs = _mm512_set1_ps(sc->s[g]), vbz = _mm512_set1_ps(sc->bz[g]);
+                    for (; blk < end; blk++) {
+                        __m512i q[4];
+                        __m512 w[4];
+                        decode_block(row + blk * 8 * bits, bits, q);
+                        for (int v = 0; v < 4; v++) w[v] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(q[v]), vs, vbz);
+                        fma_block(acc, w, x + 64 * blk, cols, nb, ka);
+                    }
                 }
+            }
+        } else {
+            for (int64_t blk = 0; blk < nfull; blk++) {
+                __m512i q[4];
+                __m512 w[4];
+                decode_block(row + blk * 8 * bits, bits, q);
+                for (int v = 0; v < 4; v++) w[v] = dequant(sc, 4 * blk + v, q[v]);
+                fma_block(acc, w, x + 64 * blk, cols, nb, ka);
             }
         }
         if (nfull * 64 < cols) {
@@ -306,8 +400,7 @@ SQ_INLINE void run_bits(const sq_packed_args *a, scratch *sc, const int bits) {
     }
     switch (a->batch) {
 #define NB_CASE(n) case n: small_batch(a, sc, a->x, a->y, n, bits); break;
-        NB_CASE(1) NB_CASE(2) NB_CASE(3) NB_CASE(4) NB_CASE(5) NB_CASE(6) NB_CASE(7) NB_CASE(8)
-        NB_CASE(9) NB_CASE(10) NB_CASE(11) NB_CASE(12) NB_CASE(13) NB_CASE(14) NB_CASE(15) NB_CASE(16)
+        NB_CASE(1) NB_CASE(2) NB_CASE(3) NB_CASE(4)
 #undef NB_CASE
         default: break;
     }

@@ -17,6 +17,14 @@ typedef struct sq_packed_args {
     int32_t batch;
     int32_t row_begin;
     int32_t row_end;     /* row_begin < row_end */
+    /* sq_packed_matmul_q8 only: x quantized, [batch][ceil(cols/64)*64] (zero-padded), and per x block of
+     * xblock columns its scale sx and sx * sum(xq), [batch][nxb]. */
+    const int8_t *xq;
+    const float *xs;
+    const float *xsum;
+    int32_t xblock;
+    int32_t nxb;
+    int64_t xq_stride;
 } sq_packed_args;
 
 /* Bit planes of a width, low bits first (see packed.h); returns their count (1..3). */
@@ -46,6 +54,8 @@ sq_status sq_packed_matmul_avx2(const sq_packed_args *a);
 #endif
 #if defined(SQ_HAVE_AVX512)
 sq_status sq_packed_matmul_avx512(const sq_packed_args *a);
+sq_status sq_packed_matmul_q8_avx512(const sq_packed_args *a);
 #endif
+void sq_packed_matmul_q8_scalar(const sq_packed_args *a);
 
 #endif /* SQUEEZE_PACKED_INTERNAL_H */

@@ -12,8 +12,10 @@
  * Tolerance: |kernel - oracle| <= REL_TOL * M, with M = sum_c |x_c| |s| (|q_c| + |z|) >= every partial sum
  * of both the direct (s (q - z) x) and the FMA-dequantized (q s + (-s z)) formulas. The float paths differ
  * from the oracle only by rounding of sums of zero-mean random terms, which stays near u * M (u = 6e-8)
- * whatever the length here; 2e-6 (about 32u) leaves a wide margin, while one wrong code (|dq| >= 1) or a
- * wrong group index errs by about M / (8 cols): >= 3e-5 at the largest width tested (4099 columns).
+ * whatever the length here (worst seen: about 1.3e-7); 2e-6 (about 32u) leaves a wide margin. One wrong code
+ * (|dq| >= 1) moves y by |s x_c|, about M / (cols * mean(q + |z|)): 1.6e-5 of M at 4 bits and 4099 columns,
+ * 8x the tolerance; a wrong plane, group, scale or row is off by far more. The int8-activation variant is
+ * checked the same way against its own oracle (x quantized here as packed.h documents it).
  */
 #include <math.h>
 #include <stdio.h>
@@ -383,6 +385,119 @@ static void test_bad_args(void) {
     CHECK(sq_packed_matmul(isa, &sym, packed, scales, NULL, x, y, 1, 0, 4) == SQ_OK, "sym without zeros");
 }
 
+
+/* ---------------------------------------------------------------------------------------------------- */
+/* int8-activation variant: its own oracle (x quantized here as packed.h documents it, sums in double),
+ * and its accuracy cost against the fp32 product measured and printed. */
+
+static double q8_worst[4], q8_cost_max = 0.0, q8_cost_sum = 0.0;
+static int q8_cost_n = 0;
+
+static void run_q8_case(tcase t) {
+    fixture f;
+    if (!fixture_make(&f, t)) {
+        CHECK(0, "pack failed");
+        fixture_free(&f);
+        return;
+    }
+    const int xb = t.group_size % 256 == 0 ? 256 : (t.group_size % 128 == 0 ? 128 : 64);
+    CHECK(sq_packed_q8_block(&f.d) == xb, "q8 block %d want %d", sq_packed_q8_block(&f.d), xb);
+    const int nxb = (t.cols + xb - 1) / xb;
+    double *want = malloc(sizeof(double) * (size_t) t.batch * t.rows), *mag = malloc(sizeof(double) * (size_t) t.batch * t.rows);
+    int *xq = malloc(sizeof(int) * (size_t) t.cols);
+    float *sx = malloc(sizeof(float) * (size_t) nxb);
+    for (int b = 0; b < t.batch; b++) {
+        const float *xr = f.x + (int64_t) b * t.cols;
+        for (int k = 0; k < nxb; k++) {
+            float amax = 0.0f;
+            for (int c = k * xb; c < t.cols && c < (k + 1) * xb; c++) amax = fmaxf(amax, fabsf(xr[c]));
+            sx[k] = amax / 127.0f;
+            const float inv = amax > 0.0f ? 127.0f / amax : 0.0f;
+            for (int c = k * xb; c < t.cols && c < (k + 1) * xb; c++) xq[c] = (int) nearbyintf(fminf(127.0f, fmaxf(-127.0f, xr[c] * inv)));
+        }
+        for (int r = 0; r < t.rows; r++) {
+            double acc = 0.0, m = 0.0;
+            for (int c = 0; c < t.cols; c++) {
+                const int64_t p = (int64_t) r * f.ng + c / t.group_size;
+                const double q = f.codes[(int64_t) r * t.cols + c];
+                acc += f.sv[p] * sx[c / xb] * (q - f.zv[p]) * xq[c];
+                m += fabs(f.sv[p]) * sx[c / xb] * (q + fabs(f.zv[p])) * abs(xq[c]);
+            }
+            want[(int64_t) b * t.rows + r] = acc;
+            mag[(int64_t) b * t.rows + r] = m;
+        }
+    }
+    for (int isa = SQ_ISA_SCALAR; isa <= SQ_ISA_AVX512; isa++) {
+        const sq_status expect = sq_packed_q8_isa_supported((sq_isa) isa) ? SQ_OK : SQ_ERR_ISA;
+        const int r0 = t.rows > 2 ? 1 : 0, r1 = t.rows;
+        fill_sentinel(&f);
+        const sq_status st = sq_packed_matmul_q8((sq_isa) isa, &f.d, f.packed, f.scales, f.zeros, f.x, f.y, t.batch, r0, r1);
+        CHECK(st == expect, "q8 %s status %d", sq_isa_name((sq_isa) isa), st);
+        if (st != SQ_OK) continue;
+        double err2 = 0.0, ref2 = 0.0;
+        for (int b = 0; b < t.batch; b++) {
+            for (int r = 0; r < t.rows; r++) {
+                const int64_t i = (int64_t) b * t.rows + r;
+                if (r < r0) {
+                    CHECK(f.y[i] == SENTINEL, "q8 row %d outside the range written", r);
+                    continue;
+                }
+                const double rel = fabs((double) f.y[i] - want[i]) / (mag[i] > 0 ? mag[i] : 1.0);
+                if (rel > q8_worst[isa]) q8_worst[isa] = rel;
+                CHECK(rel <= REL_TOL, "q8 %s: %dx%d bits %d g %d sym %d f16 %d batch %d: y[%d][%d] = %.9g want %.9g (err/M %.3g)",
+                      sq_isa_name((sq_isa) isa), t.rows, t.cols, t.bits, t.group_size, t.symmetric, t.scale_type, t.batch, b,
+                      r, f.y[i], want[i], rel);
+                err2 += (f.y[i] - f.want[i]) * (f.y[i] - f.want[i]);
+                ref2 += f.want[i] * f.want[i];
+            }
+        }
+        if (isa == SQ_ISA_SCALAR && ref2 > 0) { /* accuracy cost: relative L2 distance to the fp32 product */
+            const double cost = sqrt(err2 / ref2);
+            if (cost > q8_cost_max) q8_cost_max = cost;
+            q8_cost_sum += cost;
+            q8_cost_n++;
+        }
+    }
+    free(want); free(mag); free(xq); free(sx);
+    fixture_free(&f);
+}
+
+static void test_q8(void) {
+    int cases = 0;
+    static const int shapes[][2] = {{1, 64}, {3, 130}, {17, 1000}, {8, 512}, {5, 4099}};
+    for (int bits = 2; bits <= 8; bits++) {
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+            const int groups[] = {64, 128, 192, 256, 512};
+            for (size_t g = 0; g < sizeof groups / sizeof groups[0]; g++) {
+                const int batch = 1 + (cases * 7) % 20; /* includes > 16: two passes */
+                run_q8_case((tcase){shapes[s][0], shapes[s][1], bits, groups[g], cases % 2, (cases / 2) % 2, batch});
+                cases++;
+            }
+        }
+    }
+    /* bad arguments */
+    const sq_packed_desc g100 = {4, 200, 4, 100, 1, SQ_SCALE_F32};
+    uint8_t packed[4 * 4 * 32] = {0};
+    float sc[8] = {0}, x[200] = {0}, y[4];
+    CHECK(sq_packed_q8_block(&g100) == -1, "q8 block for group 100");
+    CHECK(sq_packed_matmul_q8(SQ_ISA_AUTO, &g100, packed, sc, NULL, x, y, 1, 0, 4) == SQ_ERR_ARG, "q8 group 100");
+    const sq_packed_desc g64 = {4, 200, 4, 64, 1, SQ_SCALE_F32};
+    CHECK(sq_packed_matmul_q8(SQ_ISA_AVX2, &g64, packed, sc, NULL, x, y, 1, 0, 4) == SQ_ERR_ISA, "q8 avx2");
+    CHECK(sq_packed_matmul_q8(SQ_ISA_AUTO, &g64, packed, sc, sc, x, y, 1, 0, 4) == SQ_ERR_ARG, "q8 sym with zeros");
+    CHECK(sq_packed_matmul_q8(SQ_ISA_AUTO, &g64, packed, sc, NULL, x, y, 0, 0, 4) == SQ_ERR_ARG, "q8 batch 0");
+    CHECK(sq_packed_matmul_q8(SQ_ISA_AUTO, &g64, packed, sc, NULL, x, y, 1, 0, 5) == SQ_ERR_ARG, "q8 row_end");
+    CHECK(sq_packed_matmul_q8(SQ_ISA_AUTO, &g64, NULL, sc, NULL, x, y, 1, 0, 4) == SQ_ERR_ARG, "q8 NULL packed");
+    CHECK(sq_packed_matmul_q8(SQ_ISA_AUTO, &g64, packed, sc, NULL, x, y, 1, 0, 4) == SQ_OK, "q8 zero input");
+    for (int i = 0; i < 4; i++) CHECK(y[i] == 0.0f, "q8 zero input gives %g", y[i]);
+    for (int i = SQ_ISA_SCALAR; i <= SQ_ISA_AVX512; i++) {
+        if (sq_packed_q8_isa_supported((sq_isa) i)) {
+            printf("q8 %-7s worst |y - q8 oracle| / M = %.3g (tolerance %.1g)\n", sq_isa_name((sq_isa) i), q8_worst[i], REL_TOL);
+        }
+    }
+    printf("q8 accuracy cost (int8 activations vs fp32 product, random codes and x): relative L2 error mean %.2e, max %.2e "
+           "over %d cases\n", q8_cost_sum / (q8_cost_n ? q8_cost_n : 1), q8_cost_max, q8_cost_n);
+}
+
 int main(void) {
     printf("packed kernels: best path %s; avx2 %s, avx512 %s, avx512-vnni %s\n", sq_isa_name(sq_packed_best_isa()),
            sq_packed_isa_supported(SQ_ISA_AVX2) ? "yes" : "no", sq_packed_isa_supported(SQ_ISA_AVX512) ? "yes" : "no",
@@ -423,6 +538,7 @@ int main(void) {
         run_case((tcase){5, 90, 5, 100, 0, SQ_SCALE_F16, big_batches[i]});
         cases += 3;
     }
+    test_q8();
     for (int i = SQ_ISA_SCALAR; i <= SQ_ISA_AVX512; i++) {
         if (sq_packed_isa_supported((sq_isa) i)) {
             printf("%-7s worst |y - oracle| / M = %.3g (tolerance %.1g)\n", sq_isa_name((sq_isa) i), worst_by_isa[i],

@@ -40,7 +40,7 @@ public final class PackedLinear implements LinearOp {
     /** Multiply-adds ({@code rows × cols × batch}) from which a product is split over threads. */
     static final long PARALLEL_MIN = 1L << 22;
 
-    /** Row shares are multiples of this (whole cache lines of y; the kernels' row interleave is smaller). */
+    /** Row shares are multiples of this (whole 64-byte lines of y per thread, as sq_packed_matmul_mt splits). */
     private static final int ROW_ALIGN = 16;
 
     private static final Logger LOG = LoggerFactory.getLogger(PackedLinear.class);

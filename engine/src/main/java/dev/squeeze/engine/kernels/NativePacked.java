@@ -22,11 +22,13 @@ public final class NativePacked implements PackedMatMul {
     static final int ISA_AVX512 = 3;
 
     private final int isa;
+    private final boolean int8Activations;
     private final String name;
 
-    private NativePacked(int isa) {
+    private NativePacked(int isa, boolean int8Activations) {
         this.isa = isa;
-        this.name = "native-" + isaName(isa);
+        this.int8Activations = int8Activations;
+        this.name = "native-" + isaName(isa) + (int8Activations ? "-int8x" : "");
     }
 
     /**
@@ -36,7 +38,27 @@ public final class NativePacked implements PackedMatMul {
      */
     public static NativePacked load() {
         requireLibrary();
-        return new NativePacked(bestIsa());
+        return new NativePacked(bestIsa(), false);
+    }
+
+    /**
+     * The approximate variant ggml uses ({@code sq_packed_matmul_q8}): each vector of x is quantized to int8 inside
+     * the call, in blocks of 64 to 256 columns ({@code sx = max|x| / 127}, round half to even), and the products
+     * are integer dot products (AVX-512 VNNI where the CPU has it, else the scalar reference). Not faithful to
+     * float32: each x value moves by at most {@code sx / 2}, so an output moves by at most
+     * {@code Σ_c |w_c| · sx(c) / 2}. Needs {@code groupSize} a multiple of 64. Opt-in only; compressed layers use
+     * the faithful kernel.
+     *
+     * @throws IllegalStateException if the library did not load
+     */
+    public static NativePacked loadInt8Activations() {
+        requireLibrary();
+        return new NativePacked(q8IsaSupported(ISA_AVX512) ? ISA_AVX512 : ISA_SCALAR, true);
+    }
+
+    /** Whether this instance quantizes x to int8 (see {@link #loadInt8Activations()}). */
+    public boolean int8Activations() {
+        return int8Activations;
     }
 
     /**
@@ -51,7 +73,7 @@ public final class NativePacked implements PackedMatMul {
             throw new IllegalArgumentException("instruction-set path " + isa + " (" + isaName(isa) + ") is not"
                     + " supported by this build or CPU");
         }
-        return new NativePacked(isa);
+        return new NativePacked(isa, false);
     }
 
     /** Whether the native library is loaded here (no exception; {@link #load()} says why not). */
@@ -110,6 +132,15 @@ public final class NativePacked implements PackedMatMul {
         if (rowBegin == rowEnd) {
             return;
         }
+        if (int8Activations) {
+            if (w.groupSize() % 64 != 0) {
+                throw new IllegalArgumentException(w + ": int8 activations need groupSize a multiple of 64; use"
+                        + " NativePacked.load() for this matrix");
+            }
+            matmulQ8(isa, w.rows(), w.cols(), w.bits(), w.groupSize(), w.symmetric() ? 1 : 0,
+                    w.scaleType().ordinal(), w.data(), w.scalesArray(), w.zerosArray(), x, y, batch, rowBegin, rowEnd);
+            return;
+        }
         matmul(isa, w.rows(), w.cols(), w.bits(), w.groupSize(), w.symmetric() ? 1 : 0, w.scaleType().ordinal(),
                 w.data(), w.scalesArray(), w.zerosArray(), x, y, batch, rowBegin, rowEnd);
     }
@@ -122,6 +153,10 @@ public final class NativePacked implements PackedMatMul {
         PackedChecks.call(w, x, y, batch, 0, w == null ? 0 : w.rows());
         requireNativeLayout(w);
         PackedChecks.positive("threads", threads);
+        if (int8Activations) {
+            throw new IllegalArgumentException(name + ": the C library's threads run the float32 kernel only; split"
+                    + " rows over your own threads with multiply(w, x, y, batch, rowBegin, rowEnd)");
+        }
         matmulMt(isa, w.rows(), w.cols(), w.bits(), w.groupSize(), w.symmetric() ? 1 : 0, w.scaleType().ordinal(),
                 w.data(), w.scalesArray(), w.zerosArray(), x, y, batch, threads);
     }
@@ -164,6 +199,14 @@ public final class NativePacked implements PackedMatMul {
     static native void matmul(int isa, int rows, int cols, int bits, int groupSize, int symmetric, int scaleType,
                               byte[] packed, Object scales, Object zeros, float[] x, float[] y, int batch,
                               int rowBegin, int rowEnd);
+
+    /** sq_packed_matmul_q8: as {@link #matmul} with x quantized to int8 per block; groupSize % 64 == 0. */
+    static native void matmulQ8(int isa, int rows, int cols, int bits, int groupSize, int symmetric, int scaleType,
+                                byte[] packed, Object scales, Object zeros, float[] x, float[] y, int batch,
+                                int rowBegin, int rowEnd);
+
+    /** sq_packed_q8_isa_supported. */
+    static native boolean q8IsaSupported(int isa);
 
     /** sq_packed_matmul_mt: all rows over {@code threads} C threads. */
     static native void matmulMt(int isa, int rows, int cols, int bits, int groupSize, int symmetric, int scaleType,
