@@ -10,7 +10,6 @@ import dev.squeeze.engine.data.ImageSet;
 import dev.squeeze.engine.eval.ClassifierEvaluator;
 import dev.squeeze.engine.eval.ClassifierMetrics;
 import dev.squeeze.engine.eval.SizeAccounting;
-import dev.squeeze.engine.kernels.Kernels;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.store.Provenance;
 import dev.squeeze.engine.store.ResultsStore;
@@ -191,7 +190,7 @@ public final class ClassifierRuns {
             }
         }
         return new RunRecord(RunRecords.model(model), datasetRecord(eval), planJson, planDescription, label, start,
-                Instant.now(), SEED, Provenance.current(Kernels.backendName()), sizeBytes,
+                Instant.now(), SEED, Provenance.current(), sizeBytes,
                 SizeAccounting.fp16Bytes(model), bitsPerWeight, layers, metrics);
     }
 
