@@ -87,12 +87,12 @@ public final class Backends {
     }
 
     /**
-     * Every op of {@link Ops#ALL} as {@code op=implementation}, space-separated, for run provenance: the op's
+     * Every op of {@link Ops#ALL} as {@code op=implementation}, separated by {@code ", "}, for run provenance: the op's
      * implementation where this process has used it, {@code op=unused} where it has not (nothing is opened to
      * describe it).
      */
     public static String describe() {
-        StringJoiner s = new StringJoiner(" ");
+        StringJoiner s = new StringJoiner(", ");
         for (Op<?> op : Ops.ALL) {
             Choice<?> c = op.cachedChoice();
             s.add(op.name() + "=" + (c == null ? "unused" : c.implementation()));

@@ -14,7 +14,7 @@ import java.util.Properties;
  *
  * @param kernelBackend the int4 kernels' backend ({@code native} or {@code java}), as before the provider existed
  * @param backends      every op's implementation in the process that made the result, e.g.
- *                      {@code "gemm=java-vector-512 cholesky=java trinv=java eigen=nd4j-openblas int4=native-avx2"}
+ *                      {@code "gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas, int4=native-avx2"}
  *                      ({@link Backends#describe()}; {@code op=unused} when the process never used it); empty for
  *                      runs stored before it was recorded
  * @param cpu           the CPU model, logical CPUs and SIMD features ({@link CpuInfo#describe()}); empty for runs

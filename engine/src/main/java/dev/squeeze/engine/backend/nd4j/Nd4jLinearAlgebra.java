@@ -50,6 +50,11 @@ public final class Nd4jLinearAlgebra implements Blas, CholeskyOp, TriangularInve
         return name;
     }
 
+    /** The threads OpenBLAS splits a call over (ND4J's setting: the physical cores by default). */
+    public int threads() {
+        return Nd4j.factory().blas().getMaxThreads();
+    }
+
     @Override
     public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
                       float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
