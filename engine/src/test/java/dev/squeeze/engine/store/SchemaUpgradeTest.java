@@ -80,7 +80,7 @@ class SchemaUpgradeTest {
                 failed++;
                 String msg = thrown[0].getMessage();
                 assertTrue(msg.startsWith("Cannot upgrade the results database " + file + " from schema version 1 to "
-                        + "3: the disk is full (No space left on device); the database is unchanged (schema version 1, "
+                        + "4: the disk is full (No space left on device); the database is unchanged (schema version 1, "
                         + "all its runs intact)"), msg);
                 assertTrue(msg.contains("Fix: ") && msg.contains(" on the disk that holds " + file.getParent())
                         && msg.contains("then start Squeeze again"), msg);
