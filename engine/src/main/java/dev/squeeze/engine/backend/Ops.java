@@ -9,18 +9,37 @@ import java.util.List;
 /**
  * Every op the provider routes, and the default routing: the order of each op's candidates (best first).
  *
- * <p>ROUTING (bench/backends.sh measures each op both ways at n = 1024 and 4096 in one run; the README has the table):
+ * <p>MEASUREMENT ({@code bench/backends.sh}, one run, medians, ratio = Java ms / ND4J ms, above 1 = ND4J faster;
+ * Intel Xeon (Sapphire Rapids class: AVX-512, VNNI, AMX), 2 logical CPUs, shared with other work; ND4J's times
+ * include copying operands into and out of its off-heap arrays):
+ * <pre>
+ *   op        n=1024   n=4096
+ *   sgemm      0.49     0.32     Java faster
+ *   dgemm      0.18     0.29     Java faster
+ *   cholesky   0.51     0.32     Java faster
+ *   trinv      0.47     0.28     Java faster
+ *   eigen      4.30     9.20     ND4J faster (LAPACK dsyevd against the Java QL; 1,098 s against 119 s at 4096)
+ * </pre>
+ * ND4J 1.0.0-M2.1 bundles OpenBLAS 0.3.19, which does not know this CPU and runs its generic "Prescott" (SSE3)
+ * kernels; forcing its SkylakeX kernels ({@code OPENBLAS_CORETYPE=SkylakeX}) made GEMM as fast as Java's but gave
+ * wrong factorisations (dpotrf called a well-conditioned SPD matrix indefinite; dtrtri and dsyevd wrong), which
+ * the self-tests below catch. On CPUs that OpenBLAS 0.3.19 knows (AVX2 EPYC/Zen) ND4J's GEMM may be faster; the
+ * routing below does not depend on it (the ops that must be exact stay on Java whatever the speed).
+ *
+ * <p>ROUTING:
  * <ul>
- *   <li>{@link #GEMM}: java, then nd4j. Java stays first whatever the speed: GPTQ's lazy batch updates and the
- *       Hessian {@code XᵀX} go through it, and {@link Blas} promises results that are exact functions of the
- *       inputs, identical for every thread count and machine, which makes compression runs reproducible bit for
- *       bit. OpenBLAS' results depend on its kernel and thread count.</li>
+ *   <li>{@link #GEMM}: java, then nd4j. GPTQ's lazy batch updates and the Hessian {@code XᵀX} go through it, and
+ *       {@link Blas} promises results that are exact functions of the inputs, identical for every thread count and
+ *       machine, which makes compression runs reproducible bit for bit. OpenBLAS' results depend on its kernel and
+ *       thread count (measured: up to 3e-6 relative in float, 6e-15 in double). Java is also faster here.</li>
  *   <li>{@link #CHOLESKY}, {@link #TRIANGULAR_INVERSE}: java, then nd4j, for the same reason: they make GPTQ's,
  *       SparseGPT's and SpQR's inverse-Hessian factor ({@code Cholesky.upperFactorOfInverseInPlace}), which decides
- *       every quantized weight; a last-bit difference there can flip a rounding decision.</li>
- *   <li>{@link #SYMMETRIC_EIGEN}: nd4j, then java (LAPACK {@code dsyevd}, divide and conquer, is many times faster
- *       than the Java QL at these sizes). Its users (low-rank factors, truncated SVD) promise results to rounding
- *       only; an eigenvector's sign may differ between backends, which those users do not depend on.</li>
+ *       every quantized weight; a last-bit difference there can flip a rounding decision. Java is also faster.</li>
+ *   <li>{@link #SYMMETRIC_EIGEN}: nd4j, then java (4–9 times faster). Its users (low-rank factors, truncated SVD)
+ *       promise results to rounding only: eigenvalues differ from the Java solver's by about 1e-14 relative and an
+ *       eigenvector's sign may differ, which the factor products do not see. ND4J's result is repeatable in a
+ *       process (tested), not bit-identical across machines with other OpenBLAS kernels or thread counts:
+ *       {@code -Dsqueeze.backend.eigen=java} gives the machine-independent Java result.</li>
  *   <li>{@code int4} ({@link Kernels#INT4}): native, then java.</li>
  * </ul>
  * Any op can be forced with {@code -Dsqueeze.backend.OP=NAME}, all with {@code -Dsqueeze.backend=NAME} ({@link Backends}).

@@ -1,7 +1,8 @@
 /**
- * Compute kernels and the only door to native code. {@link dev.squeeze.engine.kernels.Kernels} picks a
- * backend (JNI-CPU, then pure Java) at first use; every fast path has a readable Java reference that the
- * tests run it against. The native library ({@code squeeze-native-kernels} jar, built by CMake) is loaded
+ * Compute kernels and the only door to native code. {@link dev.squeeze.engine.kernels.Kernels} declares the
+ * {@code int4} op of the backend provider ({@link dev.squeeze.engine.backend.Backends}), which picks its backend
+ * (JNI-CPU, then pure Java) at first use; every fast path has a readable Java reference that the tests run it
+ * against. The native library ({@code squeeze-native-kernels} jar, built by CMake) is loaded
  * by {@code NativeLibrary} alone, and its JNI surface is the package-private {@code NativeBridge}.
  * {@link dev.squeeze.engine.kernels.NativeFaults} crashes the JVM in native code on purpose, for the
  * job-engine crash tests only, and refuses unless {@code -Dsqueeze.test.faults=true}.
