@@ -36,37 +36,43 @@ class Nd4jLinearAlgebraTest {
     }
 
     @Test
-    void gemmMatchesTheDefinitionForEveryTransposeOffsetAndLeadingDimension() {
+    void gemmMatchesTheDefinitionForEveryTransposeOffsetLeadingDimensionAndVectorShape() {
         SplittableRandom random = new SplittableRandom(3);
-        int m = 67, n = 45, k = 301, off = 7, pad = 5;
-        for (int t = 0; t < 4; t++) {
-            boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
-            int lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
-            double[] a = random(random, off + (ta ? k : m) * lda), b = random(random, off + (tb ? n : k) * ldb);
-            double[] c = random(random, off + m * ldc);
-            for (double beta : new double[]{0, 1, -0.75}) {
-                double alpha = 1.5;
-                float[] cf = toFloat(c);
-                double[] cd = c.clone();
-                nd4j.sgemm(ta, tb, m, n, k, (float) alpha, toFloat(a), off, lda, toFloat(b), off, ldb, (float) beta, cf, off, ldc);
-                nd4j.dgemm(ta, tb, m, n, k, alpha, a, off, lda, b, off, ldb, beta, cd, off, ldc);
-                for (int idx = 0; idx < c.length; idx++) {
-                    int i = (idx - off) / ldc, j = (idx - off) % ldc;
-                    if (idx < off || j >= n) {
-                        assertEquals(c[idx], cd[idx], 0.0, "element outside C changed");
-                        assertEquals((float) c[idx], cf[idx], 0.0f, "element outside C changed");
-                        continue;
-                    }
-                    double sum = beta * c[idx], magnitude = Math.abs(beta * c[idx]);
-                    for (int p = 0; p < k; p++) {
-                        double term = alpha * (ta ? a[off + p * lda + i] : a[off + i * lda + p])
-                                * (tb ? b[off + j * ldb + p] : b[off + p * ldb + j]);
-                        sum += term;
-                        magnitude += Math.abs(term);
-                    }
-                    assertEquals(sum, cd[idx], 1e-13 * magnitude, "dgemm " + ta + "/" + tb + " beta " + beta + " at " + idx);
-                    assertEquals(sum, cf[idx], 1e-5 * magnitude, "sgemm " + ta + "/" + tb + " beta " + beta + " at " + idx);
+        for (int[] shape : new int[][]{{67, 45, 301}, {1, 5, 7}, {6, 1, 3}, {1, 1, 1}}) {
+            for (int t = 0; t < 4; t++) {
+                checkGemm(random, shape[0], shape[1], shape[2], (t & 1) != 0, (t & 2) != 0);
+            }
+        }
+    }
+
+    private static void checkGemm(SplittableRandom random, int m, int n, int k, boolean ta, boolean tb) {
+        int off = 7, pad = 5;
+        int lda = (ta ? m : k) + pad, ldb = (tb ? k : n) + pad, ldc = n + pad;
+        double[] a = random(random, off + (ta ? k : m) * lda), b = random(random, off + (tb ? n : k) * ldb);
+        double[] c = random(random, off + m * ldc);
+        for (double beta : new double[]{0, 1, -0.75}) {
+            double alpha = 1.5;
+            float[] cf = toFloat(c);
+            double[] cd = c.clone();
+            nd4j.sgemm(ta, tb, m, n, k, (float) alpha, toFloat(a), off, lda, toFloat(b), off, ldb, (float) beta, cf, off, ldc);
+            nd4j.dgemm(ta, tb, m, n, k, alpha, a, off, lda, b, off, ldb, beta, cd, off, ldc);
+            String where = m + "×" + n + "×" + k + " transA " + ta + " transB " + tb + " beta " + beta;
+            for (int idx = 0; idx < c.length; idx++) {
+                int i = (idx - off) / ldc, j = (idx - off) % ldc;
+                if (idx < off || j >= n) {
+                    assertEquals(c[idx], cd[idx], 0.0, "element outside C changed, " + where);
+                    assertEquals((float) c[idx], cf[idx], 0.0f, "element outside C changed, " + where);
+                    continue;
                 }
+                double sum = beta * c[idx], magnitude = Math.abs(beta * c[idx]);
+                for (int p = 0; p < k; p++) {
+                    double term = alpha * (ta ? a[off + p * lda + i] : a[off + i * lda + p])
+                            * (tb ? b[off + j * ldb + p] : b[off + p * ldb + j]);
+                    sum += term;
+                    magnitude += Math.abs(term);
+                }
+                assertEquals(sum, cd[idx], 1e-13 * magnitude, "dgemm " + where + " at " + idx);
+                assertEquals(sum, cf[idx], 1e-5 * magnitude, "sgemm " + where + " at " + idx);
             }
         }
     }
