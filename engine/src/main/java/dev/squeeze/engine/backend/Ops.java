@@ -9,16 +9,17 @@ import java.util.List;
 /**
  * Every op the provider routes, and the default routing: the order of each op's candidates (best first).
  *
- * <p>MEASUREMENT ({@code bench/backends.sh}, one run, medians, ratio = Java ms / ND4J ms, above 1 = ND4J faster;
- * Intel Xeon (Sapphire Rapids class: AVX-512, VNNI, AMX), 2 logical CPUs, shared with other work; ND4J's times
- * include copying operands into and out of its off-heap arrays):
+ * <p>MEASUREMENT ({@code bench/backends.sh}, medians, ratio = Java ms / ND4J ms, above 1 = ND4J faster; Intel Xeon
+ * (Sapphire Rapids class: AVX-512, VNNI, AMX), 2 logical CPUs shared with other work (load average ≈ 13), two
+ * whole runs; ND4J's times include copying operands into and out of its off-heap arrays):
  * <pre>
- *   op        n=1024   n=4096
- *   sgemm      0.49     0.32     Java faster
- *   dgemm      0.18     0.29     Java faster
- *   cholesky   0.51     0.32     Java faster
- *   trinv      0.47     0.28     Java faster
- *   eigen      4.30     9.20     ND4J faster (LAPACK dsyevd against the Java QL; 1,098 s against 119 s at 4096)
+ *   op        n=1024 (run 1, run 2)   n=4096 (run 1, run 2)
+ *   sgemm       0.49, 0.40              0.32, 0.31            Java faster
+ *   dgemm       0.18, 0.30              0.29, 0.30            Java faster
+ *   cholesky    0.51, 0.44              0.32, 0.43            Java faster
+ *   trinv       0.47, 0.37              0.28, 0.37            Java faster
+ *   eigen       4.30, 2.17              9.20, 5.79            ND4J faster (dsyevd against the Java QL; 613–1,098 s
+ *                                                             against 106–119 s at 4096)
  * </pre>
  * ND4J 1.0.0-M2.1 bundles OpenBLAS 0.3.19, which does not know this CPU and runs its generic "Prescott" (SSE3)
  * kernels; forcing its SkylakeX kernels ({@code OPENBLAS_CORETYPE=SkylakeX}) made GEMM as fast as Java's but gave
@@ -35,7 +36,7 @@ import java.util.List;
  *   <li>{@link #CHOLESKY}, {@link #TRIANGULAR_INVERSE}: java, then nd4j, for the same reason: they make GPTQ's,
  *       SparseGPT's and SpQR's inverse-Hessian factor ({@code Cholesky.upperFactorOfInverseInPlace}), which decides
  *       every quantized weight; a last-bit difference there can flip a rounding decision. Java is also faster.</li>
- *   <li>{@link #SYMMETRIC_EIGEN}: nd4j, then java (4–9 times faster). Its users (low-rank factors, truncated SVD)
+ *   <li>{@link #SYMMETRIC_EIGEN}: nd4j, then java (2–9 times faster). Its users (low-rank factors, truncated SVD)
  *       promise results to rounding only: eigenvalues differ from the Java solver's by about 1e-14 relative and an
  *       eigenvector's sign may differ, which the factor products do not see. ND4J's result is repeatable in a
  *       process (tested), not bit-identical across machines with other OpenBLAS kernels or thread counts:
