@@ -11,7 +11,6 @@ import dev.squeeze.engine.eval.ClassifierEvaluator;
 import dev.squeeze.engine.eval.ClassifierMetrics;
 import dev.squeeze.engine.eval.Latency;
 import dev.squeeze.engine.eval.SizeAccounting;
-import dev.squeeze.engine.kernels.Kernels;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.nn.ImageClassifier;
 import dev.squeeze.engine.store.Provenance;
@@ -199,7 +198,7 @@ public final class ClassifierRuns {
             }
         }
         return new RunRecord(RunRecords.model(model), datasetRecord(eval), planJson, planDescription, label, start,
-                Instant.now(), SEED, Provenance.current(Kernels.backendName()), sizeBytes,
+                Instant.now(), SEED, Provenance.current(), sizeBytes,
                 SizeAccounting.fp16Bytes(model), bitsPerWeight, layers, metrics);
     }
 

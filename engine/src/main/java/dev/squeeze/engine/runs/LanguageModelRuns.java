@@ -5,7 +5,6 @@ import dev.squeeze.engine.data.text.TextEvaluation;
 import dev.squeeze.engine.eval.Latency;
 import dev.squeeze.engine.eval.Perplexity;
 import dev.squeeze.engine.eval.SizeAccounting;
-import dev.squeeze.engine.kernels.Kernels;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.nn.llama.LlamaModel;
 import dev.squeeze.engine.store.Provenance;
@@ -75,7 +74,7 @@ public final class LanguageModelRuns {
         long size = SizeAccounting.modelBytes(model, compressed);
         Double bpw = SizeAccounting.bitsPerWeight(compressed);
         long id = store.accept(new RunRecord(RunRecords.model(model), dataset, planJson, planDescription, label,
-                start, Instant.now(), seed, Provenance.current(Kernels.backendName()), size,
+                start, Instant.now(), seed, Provenance.current(), size,
                 SizeAccounting.fp16Bytes(model), bpw, layers, metrics, calibration, List.of(), null));
         return new Stored(id, r.perplexity(), bpw, size);
     }
