@@ -28,7 +28,7 @@ import org.slf4j.LoggerFactory;
  *   <li>{@value #PROPERTY}{@code =NAME} forces backend NAME for every op that offers it; the others keep their
  *       routing. A NAME that no op offers is an error.</li>
  *   <li>{@value #PROPERTY}{@code .OP=NAME} forces one op ({@code gemm}, {@code cholesky}, {@code trinv},
- *       {@code eigen}, {@code int4}); it wins over {@value #PROPERTY}. A NAME that OP does not offer, or an OP
+ *       {@code eigen}, {@code packed}, {@code sparse}); it wins over {@value #PROPERTY}. A NAME that OP does not offer, or an OP
  *       that does not exist, is an error.</li>
  *   <li>{@value #LEGACY_PROPERTY} is the old name of {@value #PROPERTY}, read only when that is not set.</li>
  * </ul>
@@ -38,7 +38,7 @@ import org.slf4j.LoggerFactory;
 public final class Backends {
     /** Forces a backend for every op that offers it. */
     public static final String PROPERTY = "squeeze.backend";
-    /** The property's name before the provider existed (it chose the int4 kernels only); still honoured. */
+    /** The property's name before the provider existed (it chose the native kernels only); still honoured. */
     public static final String LEGACY_PROPERTY = "squeeze.kernels";
 
     private static final Logger LOG = LoggerFactory.getLogger(Backends.class);

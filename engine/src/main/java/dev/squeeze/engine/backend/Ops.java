@@ -41,7 +41,11 @@ import java.util.List;
  *       eigenvector's sign may differ, which the factor products do not see. ND4J's result is repeatable in a
  *       process (tested), not bit-identical across machines with other OpenBLAS kernels or thread counts:
  *       {@code -Dsqueeze.backend.eigen=java} gives the machine-independent Java result.</li>
- *   <li>{@code int4} ({@link Kernels#INT4}): native, then java.</li>
+ *   <li>{@code packed} ({@link Kernels#PACKED}): native, then java. The packed 2-8-bit kernels of quantized layers
+ *       (RTN, GPTQ, the base of SpQR). Where {@code java} is chosen, layers run as the dequantized float32 product
+ *       ({@code FastDenseLinear}, faster than the Java packed reference, which stays the self-test's yardstick).</li>
+ *   <li>{@code sparse} ({@link Kernels#SPARSE}): native, then java. The N:M, CSR and small-dense products of pruned,
+ *       SpQR and low-rank layers.</li>
  * </ul>
  * Any op can be forced with {@code -Dsqueeze.backend.OP=NAME}, all with {@code -Dsqueeze.backend=NAME} ({@link Backends}).
  */
@@ -71,7 +75,8 @@ public final class Ops {
             Op.Candidate.reference(JAVA, () -> JavaOps.SYMMETRIC_EIGEN));
 
     /** Every op, in the order provenance lists them. */
-    public static final List<Op<?>> ALL = List.of(GEMM, CHOLESKY, TRIANGULAR_INVERSE, SYMMETRIC_EIGEN, Kernels.INT4);
+    public static final List<Op<?>> ALL = List.of(GEMM, CHOLESKY, TRIANGULAR_INVERSE, SYMMETRIC_EIGEN, Kernels.PACKED,
+            Kernels.SPARSE);
 
     private Ops() {
     }

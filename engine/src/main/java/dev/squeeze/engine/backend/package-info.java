@@ -1,5 +1,6 @@
 /**
- * The backend provider: every heavy op ({@code gemm}, {@code cholesky}, {@code trinv}, {@code eigen}, {@code int4})
+ * The backend provider: every heavy op ({@code gemm}, {@code cholesky}, {@code trinv}, {@code eigen}, {@code packed},
+ * {@code sparse})
  * goes through one ranked, lazily opened, self-tested and logged choice ({@link dev.squeeze.engine.backend.Backends},
  * in the pattern of DJL's {@code EngineProvider} and Jlama's {@code TensorOperations} provider).
  *
@@ -16,6 +17,7 @@
  * </ul>
  * The Java implementations stay where they were ({@code compress.linalg} for the dense ops, {@code kernels} for the
  * packed kernels); their public entry points ({@code Blas.get()}, {@code Cholesky.lowerInPlace},
- * {@code Cholesky.invertLowerInPlace}, {@code SymmetricEigen.of}, {@code Kernels.int4MatVec()}) route through here.
+ * {@code Cholesky.invertLowerInPlace}, {@code SymmetricEigen.of}, {@code Kernels.packed()},
+ * {@code SparseKernels.preferred()}, the default kernel of {@code compress.PackedLinear}) route through here.
  */
 package dev.squeeze.engine.backend;

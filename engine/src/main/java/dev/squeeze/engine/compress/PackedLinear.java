@@ -1,7 +1,7 @@
 package dev.squeeze.engine.compress;
 
+import dev.squeeze.engine.backend.Backends;
 import dev.squeeze.engine.kernels.Kernels;
-import dev.squeeze.engine.kernels.NativePacked;
 import dev.squeeze.engine.kernels.PackedMatMul;
 import dev.squeeze.engine.kernels.PackedMatrix;
 import dev.squeeze.engine.nn.FastDenseLinear;
@@ -13,6 +13,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,12 +76,13 @@ public final class PackedLinear implements LinearOp {
 
     /**
      * The layer for a compressed tensor: a {@code PackedLinear} on the native kernel when that is usable here,
-     * else (no native library, or {@code -Dsqueeze.kernels=java}) the float32 dense layer of the dequantized
+     * else (the packed op's backend is {@code java}: no usable native library, or {@code -Dsqueeze.backend=java},
+     * {@code -Dsqueeze.backend.packed=java}) the float32 dense layer of the dequantized
      * weights, which is the fast pure-Java path ({@link dev.squeeze.engine.kernels.JavaPackedMatMul} is a
      * readable reference, not a fast one).
      */
     public static LinearOp of(PackedMatrix codes, int[] columnOrder, String what, Supplier<float[]> dequantized) {
-        PackedMatMul kernel = DefaultKernel.KERNEL;
+        PackedMatMul kernel = DefaultKernel.choose();
         if (kernel == null) {
             return new FastDenseLinear(codes.rows(), codes.cols(), dequantized.get(), null,
                     what + " (dequantized f32)");
@@ -88,9 +90,13 @@ public final class PackedLinear implements LinearOp {
         return new PackedLinear(codes, kernel, columnOrder, what);
     }
 
-    /** The native packed kernel this JVM uses for compressed layers, or null (then layers run dequantized). */
+    /**
+     * The native packed kernel this JVM uses for compressed layers, or null (then layers run dequantized).
+     *
+     * @throws dev.squeeze.engine.SqueezeException if a property forces a packed backend that cannot run here
+     */
     public static PackedMatMul defaultKernel() {
-        return DefaultKernel.KERNEL;
+        return DefaultKernel.choose();
     }
 
     /** Whether every zero is the symmetric zero point {@code 2^(bits−1)} (so none need be stored). */
@@ -213,29 +219,26 @@ public final class PackedLinear implements LinearOp {
     }
 
     /** Chosen once per JVM, on first use. */
+    /**
+     * The packed op's choice ({@link Kernels#PACKED}, made once by the backend provider): its native kernel, or null
+     * where the provider chose {@code java}, because then layers run as the dequantized float32 product, which is
+     * faster than the Java packed reference. A forced backend that cannot run here is the provider's
+     * {@link dev.squeeze.engine.SqueezeException}, thrown to the caller.
+     */
     private static final class DefaultKernel {
-        static final PackedMatMul KERNEL = choose();
+        private static final AtomicBoolean LOGGED = new AtomicBoolean();
 
-        private static PackedMatMul choose() {
-            String forced = System.getProperty(Kernels.BACKEND_PROPERTY, "").strip().toLowerCase(Locale.ROOT);
-            if (forced.equals("java")) {
-                LOG.info("Compressed layers run dequantized in float32 (-D{}=java)", Kernels.BACKEND_PROPERTY);
-                return null;
-            }
-            try {
-                NativePacked kernel = NativePacked.load();
-                String problem = PackedMatMul.selfTest(kernel);
-                if (problem == null) {
+        static PackedMatMul choose() {
+            Backends.Choice<PackedMatMul> choice = Backends.choice(Kernels.PACKED);
+            PackedMatMul kernel = "java".equals(choice.backend()) ? null : choice.instance();
+            if (LOGGED.compareAndSet(false, true)) {
+                if (kernel == null) {
+                    LOG.info("Compressed layers run dequantized in float32 (the packed op's backend is java)");
+                } else {
                     LOG.info("Compressed layers run on the packed kernel {}", kernel.name());
-                    return kernel;
                 }
-                LOG.warn("Packed kernel {} failed its self-test ({}); compressed layers run dequantized in float32",
-                        kernel.name(), problem);
-            } catch (RuntimeException | LinkageError e) {
-                LOG.warn("No native packed kernel ({}); compressed layers run dequantized in float32",
-                        e.getMessage() != null ? e.getMessage() : e.toString());
             }
-            return null;
+            return kernel;
         }
     }
 

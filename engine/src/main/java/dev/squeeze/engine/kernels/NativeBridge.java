@@ -11,12 +11,7 @@ package dev.squeeze.engine.kernels;
 final class NativeBridge {
 
     /** Must equal SQ_ABI_VERSION in jni_bridge.c: bump both when a signature or its meaning changes. */
-    static final int ABI_VERSION = 3;
-
-    /** Instruction-set selectors, the values of sq_isa in int4_matvec.h. */
-    static final int ISA_AUTO = 0;
-    static final int ISA_SCALAR = 1;
-    static final int ISA_AVX2 = 2;
+    static final int ABI_VERSION = 4;
 
     /** Fault kinds of {@link #faultForTest}, SQ_FAULT_* in jni_bridge.c. */
     static final int FAULT_SEGV = 1;
@@ -25,13 +20,6 @@ final class NativeBridge {
     }
 
     static native int abiVersion();
-
-    /** The best path this CPU supports: {@link #ISA_SCALAR} or {@link #ISA_AVX2}. */
-    static native int bestIsa();
-
-    /** See {@link Int4MatVec} for the layout. Throws IllegalArgumentException on any bad argument. */
-    static native void int4MatVec(int isa, int rows, int cols, int groupSize, byte[] codes, float[] scales,
-            float[] zeros, float[] x, float[] y, int batch);
 
     /**
      * Test-only, reached through {@link NativeFaults} alone: kind {@link #FAULT_SEGV} stores through a null

@@ -1,16 +1,16 @@
 package dev.squeeze.engine.kernels;
 
+import dev.squeeze.engine.backend.Backends;
 import java.util.SplittableRandom;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The sparse and small-dense products behind pruned (N:M, CSR), SpQR and low-rank layers, with two backends:
  * {@link Backend#NATIVE}, the C kernels (native-kernels/src/sparse*.c: scalar, AVX2 and AVX-512 paths chosen
- * at run time, one pass over W for up to 16 vectors), and {@link Backend#JAVA}, the readable reference here,
- * used when the native library is unavailable. {@link #preferred()} follows the kernel backend the engine
- * chose ({@link Kernels#backendName()}, so {@code -Dsqueeze.kernels=java} turns both off) and adds a self-test
- * of these products against the reference.
+ * at run time, one pass over W for up to 16 vectors), and {@link Backend#JAVA}, the readable reference here.
+ * {@link #preferred()} is the {@code sparse} op of the backend provider ({@link Kernels#SPARSE}): native when the
+ * library loads and passes {@link #selfTest()} against the reference, else Java; {@code -Dsqueeze.backend=java} or
+ * {@code -Dsqueeze.backend.sparse=java} forces the reference, {@code =native} forces native (an error where it
+ * cannot run).
  *
  * <p>Every product validates all dimensions, lengths and the row range first ({@link SparseChecks}); the
  * matrices were validated when built, so no bad index can reach C.
@@ -18,21 +18,26 @@ import org.slf4j.LoggerFactory;
 public final class SparseKernels {
     public enum Backend { JAVA, NATIVE }
 
-    private static final Logger LOG = LoggerFactory.getLogger(SparseKernels.class);
     /** Self-test bound on |native − reference| relative to Σ|w||x| per output (a broken path errs by 1e-3 or more). */
     static final double SELF_TEST_TOLERANCE = 1e-5;
 
     private SparseKernels() {
     }
 
-    private static final class Holder {
-        static final Backend PREFERRED = choose();
-        static final int ISA = PREFERRED == Backend.NATIVE ? NativeSparse.bestIsa() : 0;
+    /** The native path, read once the library has loaded. */
+    private static final class Isa {
+        static final int BEST = NativeSparse.bestIsa();
     }
 
-    /** The backend layers use: native when the engine uses native kernels and the self-test passes. */
+    /** The backend layers use: the provider's choice for {@link Kernels#SPARSE}, made on the first call. */
     public static Backend preferred() {
-        return Holder.PREFERRED;
+        return Backends.get(Kernels.SPARSE);
+    }
+
+    /** The native candidate of {@link Kernels#SPARSE}: throws IllegalStateException (saying why) if the library did not load. */
+    static Backend openNative() {
+        NativeLibrary.require();
+        return Backend.NATIVE;
     }
 
     /** {@code "native-avx512"}, {@code "native-avx2"}, {@code "native-scalar"} or {@code "java"}. */
@@ -42,25 +47,6 @@ public final class SparseKernels {
         }
         return NativeSparse.available() ? "native-" + NativeSparse.isaName(NativeSparse.bestIsa())
                 : "native (library not loaded)";
-    }
-
-    private static Backend choose() {
-        if (!"native".equals(Kernels.backendName())) {
-            LOG.info("Sparse kernels: pure Java (the engine's kernel backend is '{}')", Kernels.backendName());
-            return Backend.JAVA;
-        }
-        String problem;
-        try {
-            problem = selfTest();
-        } catch (RuntimeException | LinkageError e) {
-            problem = e.toString();
-        }
-        if (problem != null) {
-            LOG.warn("Sparse kernels: native self-test failed ({}); using the pure-Java reference", problem);
-            return Backend.JAVA;
-        }
-        LOG.info("Sparse kernels: native, {} path", NativeSparse.isaName(NativeSparse.bestIsa()));
-        return Backend.NATIVE;
     }
 
     /** A small 2:4, 3:8, CSR and dense case with partial groups and a batch of 3, native against the reference. */
@@ -118,11 +104,8 @@ public final class SparseKernels {
 
     /** The path for a native call; throws IllegalStateException (saying why) if the library did not load. */
     private static int isa() {
-        if (Holder.PREFERRED == Backend.NATIVE) {
-            return Holder.ISA;
-        }
         NativeLibrary.require();
-        return NativeSparse.bestIsa();
+        return Isa.BEST;
     }
 
     /** {@code y[b][r] = Σ W[r][c] x[b][c]} for rows {@code [rowBegin, rowEnd)}. */

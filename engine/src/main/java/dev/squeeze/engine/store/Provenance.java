@@ -12,9 +12,10 @@ import java.util.Properties;
  * Where a result came from: the Squeeze version and commit, the host, the JVM, the kernel backend, the backend
  * of every heavy op and the CPU.
  *
- * @param kernelBackend the int4 kernels' backend ({@code native} or {@code java}), as before the provider existed
+ * @param kernelBackend the packed kernels' backend ({@code native} or {@code java}, {@link Kernels#backendName()})
  * @param backends      every op's implementation in the process that made the result, e.g.
- *                      {@code "gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas, int4=native-avx2"}
+ *                      {@code "gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas, packed=native-avx512,
+ *                      sparse=native-avx512"}
  *                      ({@link Backends#describe()}; {@code op=unused} when the process never used it); empty for
  *                      runs stored before it was recorded
  * @param cpu           the CPU model, logical CPUs and SIMD features ({@link CpuInfo#describe()}); empty for runs
@@ -59,7 +60,7 @@ public record Provenance(String squeezeVersion, String gitCommit, String host, S
     }
 
     /**
-     * The provenance of a run that has just finished in this process: the int4 kernels' backend and every op's
+     * The provenance of a run that has just finished in this process: the packed kernels' backend and every op's
      * backend as chosen here, and the CPU.
      */
     public static Provenance current() {

@@ -17,7 +17,7 @@ public final class LazinessProbe {
         double[] a = {4, 2, 2, 5};
         Cholesky.lowerInPlace(a, 2);
         Cholesky.invertLowerInPlace(a, 2);
-        Kernels.int4MatVec();
+        Kernels.packed();
         if (args.length > 0 && args[0].equals("eigen")) {
             SymmetricEigen.of(new double[]{2, 1, 1, 2}, 2);
         }

@@ -97,7 +97,7 @@ class NativeFaultTest {
                 "the error file should name our library as the problematic frame");
 
         // The parent, which has the same library loaded, still computes correctly.
-        assertNull(Kernels.selfTest(NativeInt4MatVec.load()));
+        assertNull(PackedMatMul.selfTest(NativePacked.load()));
     }
 
     private static List<String> childCommand(Path tmp) {

@@ -37,7 +37,7 @@ class PackedCrossBackendTest {
     static final int[] GROUPS = {1, 7, 32, 64, 128, COLS, 1000};
 
     static boolean nativeExpected() {
-        return NativeInt4MatVecTest.nativeExpected();
+        return NativeLibraryTest.nativeExpected();
     }
 
     /** Every native path this CPU runs; a load failure on a platform that builds the library fails the test. */

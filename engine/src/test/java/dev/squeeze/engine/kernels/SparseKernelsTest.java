@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.squeeze.engine.backend.Backends;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -27,7 +28,7 @@ class SparseKernelsTest {
     static final double TOL = 1e-5;
 
     static List<Integer> nativePaths() {
-        if (!NativeInt4MatVecTest.nativeExpected()) {
+        if (!NativeLibraryTest.nativeExpected()) {
             return List.of();
         }
         assertTrue(NativeLibrary.status().available(), () -> "the native library must load: "
@@ -245,9 +246,14 @@ class SparseKernelsTest {
 
     @Test
     void theEngineUsesTheNativeBackendWhereItIsBuilt() {
-        if (!nativePaths().isEmpty() && "native".equals(Kernels.backendName())) {
-            assertEquals(SparseKernels.Backend.NATIVE, SparseKernels.preferred());
+        if (!nativePaths().isEmpty()) {
+            assertEquals(SparseKernels.Backend.NATIVE, Backends.choose(Kernels.SPARSE, key -> null).instance(),
+                    "with no property the provider must choose native where the library is built");
             assertEquals(null, SparseKernels.selfTest());
+        }
+        if (System.getProperty(Backends.PROPERTY) == null && System.getProperty(Kernels.SPARSE.property()) == null
+                && System.getProperty(Backends.LEGACY_PROPERTY) == null) {
+            assertEquals(Backends.choose(Kernels.SPARSE, key -> null).instance(), SparseKernels.preferred());
         }
     }
 

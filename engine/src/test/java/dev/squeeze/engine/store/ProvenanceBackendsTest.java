@@ -8,6 +8,7 @@ import dev.squeeze.engine.backend.CpuInfo;
 import dev.squeeze.engine.backend.Ops;
 import dev.squeeze.engine.compress.linalg.Blas;
 import dev.squeeze.engine.kernels.Kernels;
+import dev.squeeze.engine.kernels.SparseKernels;
 import java.nio.file.Path;
 import java.time.Instant;
 import org.junit.jupiter.api.Test;
@@ -28,7 +29,8 @@ class ProvenanceBackendsTest {
     @Test
     void theBackendsAndTheCpuAreStoredAndReadBack() {
         Provenance p = new Provenance("0.1.0", "abc123", "host", "25", "native",
-                "gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas, int4=native-avx2",
+                "gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas, packed=native-avx512,"
+                        + " sparse=native-avx512",
                 "Intel(R) Xeon(R) Processor; 2 logical CPUs; avx2 fma avx512f avx512_vnni amx_tile");
         try (ResultsStore store = ResultsStore.openFile(dir.resolve("results"))) {
             long id = store.recordRun(run(p));
@@ -55,11 +57,13 @@ class ProvenanceBackendsTest {
     @Test
     void currentRecordsTheOpsThisProcessUsedAndTheCpu() {
         Blas.get(); // uses the gemm op
-        Kernels.int4MatVec();
+        Kernels.packed();
+        SparseKernels.preferred();
         Provenance p = Provenance.current();
         assertEquals(Kernels.backendName(), p.kernelBackend());
         assertTrue(p.backends().startsWith("gemm=" + Backends.choice(Ops.GEMM).implementation() + ", "), p.backends());
-        assertTrue(p.backends().endsWith(", int4=" + Kernels.int4MatVec().name()), p.backends());
+        assertTrue(p.backends().endsWith(", packed=" + Kernels.packed().name() + ", sparse="
+                + SparseKernels.name(SparseKernels.preferred())), p.backends());
         assertEquals(CpuInfo.describe(), p.cpu());
     }
 }
