@@ -1,5 +1,7 @@
 package dev.squeeze.app;
 
+import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.backend.Backends;
 import javafx.application.Application;
 
 /**
@@ -10,7 +12,16 @@ public final class Main {
     private Main() {
     }
 
+    /** Exit code of a start that was given a setting it cannot use (as the CLI's usage errors). */
+    static final int EXIT_USAGE = 2;
+
     public static void main(String[] args) {
+        String problem = backendSettingsProblem();
+        if (problem != null) {
+            // A typo in -Dsqueeze.backend* stops the start here, not a job or an evaluation halfway through.
+            System.err.println("squeeze: " + problem);
+            System.exit(EXIT_USAGE);
+        }
         try {
             Application.launch(SqueezeApp.class, args);
         } catch (RuntimeException | UnsatisfiedLinkError e) {
@@ -18,6 +29,19 @@ public final class Main {
             // throwing from launch: say what is missing instead of printing its stack trace.
             System.err.println("squeeze: " + cannotStart(e));
             System.exit(3);
+        }
+    }
+
+    /**
+     * The {@code -Dsqueeze.backend*} properties of this JVM checked ({@link Backends#checkSystemProperties()}):
+     * null when they are valid (or absent), else what is wrong and what to give instead.
+     */
+    static String backendSettingsProblem() {
+        try {
+            Backends.checkSystemProperties();
+            return null;
+        } catch (SqueezeException e) {
+            return e.getMessage();
         }
     }
 

@@ -11,9 +11,15 @@ import java.util.Locale;
 public enum KernelBackend {
     /** The fastest backend that passes its self-test (no property). */
     AUTO(null, "Automatic (fastest that passes its self-test)"),
-    /** The JNI CPU kernels for the int4 op (other ops keep their routing); where they cannot load, work stops with a message. */
+    /**
+     * The JNI CPU kernels for the ops that offer them, the packed (quantized layers) and sparse (pruned, SpQR,
+     * low-rank layers) kernels; other ops keep their routing. Where they cannot load, work stops with a message.
+     */
     NATIVE("native", "Native CPU kernels (JNI)"),
-    /** The pure-Java reference implementation of every op (kernels and dense linear algebra). */
+    /**
+     * Pure Java for every op (kernels and dense linear algebra); quantized layers then run as the dequantized
+     * float32 product, the fast pure-Java path.
+     */
     JAVA("java", "Pure Java (reference)");
 
     private final String propertyValue;

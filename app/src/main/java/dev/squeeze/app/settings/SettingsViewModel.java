@@ -124,7 +124,7 @@ public final class SettingsViewModel {
 
     /**
      * Asks the engine (in the background: the first call loads and self-tests the kernels) which backend this
-     * window's process uses, for the note under the choice.
+     * window's process uses for the packed op ({@link Kernels#backendName()}), for the note under the choice.
      */
     public void readBackendInUse() {
         executor.submit(Kernels::backendName, name -> {
@@ -141,7 +141,7 @@ public final class SettingsViewModel {
                     .append(commandLineKernels).append(" on the command line.");
         }
         if (backendInUse != null) {
-            s.append(" In use in this window: ").append(backendInUse).append('.');
+            s.append(" In use in this window: ").append(backendInUse).append(" (the packed kernels of quantized layers).");
         }
         kernelNote.set(s.toString());
     }

@@ -45,7 +45,8 @@ class RunDetailViewModelTest {
             assertEquals("abc123", d.fact("Git commit"));
             assertEquals("host-1", d.fact("Host"));
             assertEquals("java", d.fact("Kernel backend"));
-            assertEquals("gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas, int4=unused",
+            assertEquals("gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas,"
+                    + " packed=unused, sparse=unused",
                     d.fact("Op backends"));
             assertEquals("Test CPU; 2 logical CPUs; avx2 fma", d.fact("CPU"));
             assertEquals("42", d.fact("Seed"));

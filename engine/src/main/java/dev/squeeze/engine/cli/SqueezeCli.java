@@ -2,6 +2,7 @@ package dev.squeeze.engine.cli;
 
 import dev.squeeze.engine.ResourceErrors;
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.backend.Backends;
 import dev.squeeze.engine.jobs.JobEngine;
 import dev.squeeze.engine.store.DataDirs;
 import dev.squeeze.engine.store.ResultsStore;
@@ -151,7 +152,9 @@ public final class SqueezeCli implements Runnable {
 
     /**
      * picocli's own execution, with help and version text written unescaped: it is Squeeze's own, and picocli
-     * styles it with ANSI codes on a terminal.
+     * styles it with ANSI codes on a terminal. Before a command runs, the {@code -Dsqueeze.backend*} properties are
+     * checked ({@link Backends#checkSystemProperties()}), so that a typo stops the CLI at start as a usage error
+     * rather than a job halfway through.
      */
     private static int executeWithRawHelp(CommandLine.ParseResult parsed) {
         CommandLine top = parsed.commandSpec().commandLine();
@@ -166,7 +169,16 @@ public final class SqueezeCli implements Runnable {
             top.setOut(out);
             top.setErr(err);
         }
-        return help != null ? help : new CommandLine.RunLast().execute(parsed);
+        if (help != null) {
+            return help;
+        }
+        try {
+            Backends.checkSystemProperties();
+        } catch (SqueezeException e) {
+            err.println("squeeze: " + e.getMessage());
+            return EXIT_USAGE;
+        }
+        return new CommandLine.RunLast().execute(parsed);
     }
 
     /** A usage error: picocli's message (escaped: it quotes what was typed), then the usage (raw, styled). */

@@ -43,6 +43,30 @@ class CliBadInputTest {
         return Files.writeString(dir.resolve(name), json);
     }
 
+    /** A typo in a -Dsqueeze.backend* property stops the CLI before any command runs, as a usage error. */
+    @Test
+    void aMistypedBackendPropertyIsAUsageErrorAtStart() {
+        String db = dir.resolve("results").toString();
+        String[][] cases = {
+                {"squeeze.backend.packd", "java", "-Dsqueeze.backend.packd is not a Squeeze setting: there is no op 'packd'"},
+                {"squeeze.backend", "fast", "-Dsqueeze.backend=fast names no backend of Squeeze"},
+                {"squeeze.backend.sparse", "nd4j", "-Dsqueeze.backend.sparse=nd4j names no backend of"}};
+        for (String[] c : cases) {
+            System.setProperty(c[0], c[1]);
+            try {
+                CliSmokeTest.Result r = run("runs", "--db", db);
+                assertEquals(SqueezeCli.EXIT_USAGE, r.code(), r.err());
+                assertTrue(r.err().startsWith("squeeze: " + c[2]), r.err());
+                assertTrue(r.err().contains("Fix: "), r.err());
+                assertNoStackTrace(r);
+                assertFalse(Files.exists(dir.resolve("results.mv.db")), "the command must not have run");
+                assertEquals(0, run("runs", "--help").code(), "help still works");
+            } finally {
+                System.clearProperty(c[0]);
+            }
+        }
+    }
+
     @Test
     void everySubcommandTakesHelp() {
         // The subcommands as picocli sees the annotations, not as the code under test lists them.
