@@ -88,7 +88,7 @@ class BackendsTest {
     @Test
     void aGlobalNameThatOnlyOtherOpsOfferLeavesThisOpToItsRouting() {
         Op<Answer> op = op("fast", new Answer("fast-1", 42), "faster", new Answer("faster-1", 42));
-        Backends.Choice<Answer> c = Backends.choose(op, props("squeeze.backend", "native")); // offered by int4 only
+        Backends.Choice<Answer> c = Backends.choose(op, props("squeeze.backend", "native")); // offered by packed and sparse only
         assertEquals("fast", c.backend());
         assertFalse(c.forced());
     }
@@ -153,7 +153,7 @@ class BackendsTest {
     void describeListsEveryOpAndOpensNone() {
         String d = Backends.describe();
         String[] entries = d.split(", ");
-        assertEquals(List.of("gemm", "cholesky", "trinv", "eigen", "int4"),
+        assertEquals(List.of("gemm", "cholesky", "trinv", "eigen", "packed", "sparse"),
                 java.util.Arrays.stream(entries).map(s -> s.substring(0, s.indexOf('='))).toList(), d);
         Backends.get(Ops.GEMM);
         assertTrue(Backends.describe().contains("gemm=" + Blas.get().name()), Backends.describe());
