@@ -48,13 +48,14 @@ class CliBadInputTest {
     void aMistypedBackendPropertyIsAUsageErrorAtStart() {
         String db = dir.resolve("results").toString();
         String[][] cases = {
-                {"squeeze.backend.packd", "java", "-Dsqueeze.backend.packd is not a Squeeze setting: there is no op 'packd'"},
+                {"squeeze.backend.packd", "java",
+                        "-Dsqueeze.backend.packd is not a Squeeze setting: there is no op 'packd'"},
                 {"squeeze.backend", "fast", "-Dsqueeze.backend=fast names no backend of Squeeze"},
                 {"squeeze.backend.sparse", "nd4j", "-Dsqueeze.backend.sparse=nd4j names no backend of"}};
         for (String[] c : cases) {
             System.setProperty(c[0], c[1]);
             try {
-                CliSmokeTest.Result r = run("runs", "--db", db);
+                CliSmokeTest.Result r = run("--db", db, "runs");
                 assertEquals(SqueezeCli.EXIT_USAGE, r.code(), r.err());
                 assertTrue(r.err().startsWith("squeeze: " + c[2]), r.err());
                 assertTrue(r.err().contains("Fix: "), r.err());
