@@ -141,7 +141,8 @@ public final class SettingsViewModel {
                     .append(commandLineKernels).append(" on the command line.");
         }
         if (backendInUse != null) {
-            s.append(" In use in this window: ").append(backendInUse).append(" (the packed kernels of quantized layers).");
+            s.append(" In use in this window: ").append(backendInUse)
+                    .append(" (the packed kernels of quantized layers).");
         }
         kernelNote.set(s.toString());
     }

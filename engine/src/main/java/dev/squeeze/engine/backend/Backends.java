@@ -28,8 +28,8 @@ import org.slf4j.LoggerFactory;
  *   <li>{@value #PROPERTY}{@code =NAME} forces backend NAME for every op that offers it; the others keep their
  *       routing. A NAME that no op offers is an error.</li>
  *   <li>{@value #PROPERTY}{@code .OP=NAME} forces one op ({@code gemm}, {@code cholesky}, {@code trinv},
- *       {@code eigen}, {@code packed}, {@code sparse}); it wins over {@value #PROPERTY}. A NAME that OP does not offer, or an OP
- *       that does not exist, is an error.</li>
+ *       {@code eigen}, {@code packed}, {@code sparse}); it wins over {@value #PROPERTY}. A NAME that OP does not
+ *       offer, or an OP that does not exist, is an error.</li>
  *   <li>{@value #LEGACY_PROPERTY} is the old name of {@value #PROPERTY}, read only when that is not set.</li>
  * </ul>
  * A forced backend that cannot be opened or fails its self-test is an error too ({@link SqueezeException} naming

@@ -46,7 +46,7 @@ public final class Kernels {
         return Backends.get(PACKED);
     }
 
-    /** {@code "native"} or {@code "java"}: the packed op's backend in this process, for logs and the settings screen. */
+    /** {@code "native"} or {@code "java"}: the packed op's backend in this process, for logs and the settings. */
     public static String backendName() {
         return Backends.choice(PACKED).backend();
     }

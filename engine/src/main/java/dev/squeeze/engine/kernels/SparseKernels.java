@@ -34,7 +34,7 @@ public final class SparseKernels {
         return Backends.get(Kernels.SPARSE);
     }
 
-    /** The native candidate of {@link Kernels#SPARSE}: throws IllegalStateException (saying why) if the library did not load. */
+    /** The native candidate of {@link Kernels#SPARSE}: IllegalStateException (saying why) if the library did not load. */
     static Backend openNative() {
         NativeLibrary.require();
         return Backend.NATIVE;

@@ -14,8 +14,8 @@ import java.util.Properties;
  *
  * @param kernelBackend the packed kernels' backend ({@code native} or {@code java}, {@link Kernels#backendName()})
  * @param backends      every op's implementation in the process that made the result, e.g.
- *                      {@code "gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas, packed=native-avx512,
- *                      sparse=native-avx512"}
+ *                      {@code "gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas,
+ *                      packed=native-avx512, sparse=native-avx512"}
  *                      ({@link Backends#describe()}; {@code op=unused} when the process never used it); empty for
  *                      runs stored before it was recorded
  * @param cpu           the CPU model, logical CPUs and SIMD features ({@link CpuInfo#describe()}); empty for runs

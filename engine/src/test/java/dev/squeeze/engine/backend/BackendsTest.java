@@ -88,7 +88,8 @@ class BackendsTest {
     @Test
     void aGlobalNameThatOnlyOtherOpsOfferLeavesThisOpToItsRouting() {
         Op<Answer> op = op("fast", new Answer("fast-1", 42), "faster", new Answer("faster-1", 42));
-        Backends.Choice<Answer> c = Backends.choose(op, props("squeeze.backend", "native")); // offered by packed and sparse only
+        // "native" is offered by packed and sparse only
+        Backends.Choice<Answer> c = Backends.choose(op, props("squeeze.backend", "native"));
         assertEquals("fast", c.backend());
         assertFalse(c.forced());
     }

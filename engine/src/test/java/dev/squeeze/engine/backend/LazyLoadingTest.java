@@ -22,7 +22,8 @@ class LazyLoadingTest {
     void nd4jIsLoadedOnlyByAnOpThatUsesIt(@TempDir Path tmp) throws Exception {
         Path log = tmp.resolve("classes.log");
         String out = probe(tmp, log);
-        assertTrue(out.matches("gemm=java-[^,]+, cholesky=java, trinv=java, eigen=unused, packed=[^,]+, sparse=unused"), out);
+        assertTrue(out.matches("gemm=java-[^,]+, cholesky=java, trinv=java, eigen=unused, packed=[^,]+,"
+                + " sparse=unused"), out);
         List<String> nd4j = Files.readAllLines(log).stream()
                 .filter(l -> l.contains(" org.nd4j.") || l.contains(" org.bytedeco.")).toList();
         assertEquals(List.of(), nd4j);

@@ -1,6 +1,6 @@
 package dev.squeeze.engine.kernels;
 
-/** Run in a child JVM by KernelsTest: prints what the provider chose for the packed and sparse ops under that JVM's system properties. */
+/** Run in a child JVM by KernelsTest: prints what the provider chose for the packed and sparse ops there. */
 public final class KernelsProbe {
     private KernelsProbe() {
     }

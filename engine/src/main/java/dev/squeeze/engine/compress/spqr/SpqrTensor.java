@@ -303,7 +303,8 @@ public final class SpqrTensor implements CompressedTensor {
     /**
      * The layer on the engine's kernels: the packed form ({@link #asLinearOp(SparseKernels.Backend)}) when the
      * backend provider chose native for both the packed and the sparse op, else (no native library, or
-     * {@code -Dsqueeze.backend=java}, {@code .packed=java} or {@code .sparse=java}) the float32 dense layer of {@link #dequantize()}, the fast pure-Java path.
+     * {@code -Dsqueeze.backend=java}, {@code .packed=java} or {@code .sparse=java}) the float32 dense layer of
+     * {@link #dequantize()}, the fast pure-Java path.
      */
     @Override
     public LinearOp asLinearOp() {
