@@ -6,9 +6,10 @@ import org.slf4j.LoggerFactory;
  * The row-wise inner loops of the fast forward pass: dot products (few-row linears), attention rows, the attention softmax, the
  * SwiGLU gate and a double-precision log-sum-exp. SIMD through the JDK's Vector API when the
  * {@code jdk.incubator.vector} module is present ({@link VectorRowKernels}, loaded reflectively so a JVM without
- * it never links it), else plain loops. SIMD sums lane by lane and its {@code exp} is the platform's vector math
- * library's (within an ulp or two of {@link Math#exp}), so results agree with the reference path to float
- * rounding; within one JVM the same inputs always give the same bits, whatever the thread count.
+ * it never links it), else plain loops. SIMD sums lane by lane (lanes then added in a fixed order) and
+ * {@link #exp} is a float polynomial (within about an ulp of {@link Math#exp}), so results agree with the
+ * reference path to float rounding; within one JVM the same inputs always give the same bits, whatever the thread
+ * count, the row blocking or the JIT's progress.
  */
 public final class RowKernels {
     interface Impl {
@@ -25,6 +26,17 @@ public final class RowKernels {
     }
 
     private static final Impl IMPL = choose();
+    static final float MAGIC = 12582912f; // 1.5 · 2^23: adding it rounds to an integer in the low bits
+    static final int MAGIC_BITS = Float.floatToRawIntBits(MAGIC);
+    static final float LOG2E = 1.44269504f;
+    static final float MLN2_HI = -0.693359375f;
+    static final float LN2_LO = 2.12194440e-4f;
+    static final float P0 = 1.9875691500e-4f;
+    static final float P1 = 1.3981999507e-3f;
+    static final float P2 = 8.3334519073e-3f;
+    static final float P3 = 4.1665795894e-2f;
+    static final float P4 = 1.6666665459e-1f;
+    static final float P5 = 5.0000001201e-1f;
 
     private RowKernels() {
     }
@@ -61,6 +73,28 @@ public final class RowKernels {
     public static void attendRow(float[] q, int qo, int hd, float[] keys, int kBase, float[] values, int vBase,
                                  int cap, int seen, float scale, float[] scores, float[] att, int ao) {
         IMPL.attendRow(q, qo, hd, keys, kBase, values, vBase, cap, seen, scale, scores, att, ao);
+    }
+
+    /**
+     * {@code e^x} in float (Cephes' expf: {@code x = k·ln 2 + r}, a polynomial in r, times 2^k), within about an
+     * ulp of {@link Math#exp}; inputs below −87.3 give {@code e^−87.3} (≈ 1e−38), above 88.37 infinity. The SIMD
+     * kernels compute the same operations lane by lane, so an element gets the same bits whether it falls in a
+     * vector or in a loop's tail (which is what keeps results independent of how rows are split over threads).
+     */
+    public static float exp(float x) {
+        x = Math.max(x, -87.33654f);
+        float t = Math.fma(x, LOG2E, MAGIC);
+        float k = t - MAGIC;
+        float r = Math.fma(k, MLN2_HI, x);
+        r = Math.fma(k, LN2_LO, r);
+        float z = r * r;
+        float p = Math.fma(r, P0, P1);
+        p = Math.fma(p, r, P2);
+        p = Math.fma(p, r, P3);
+        p = Math.fma(p, r, P4);
+        p = Math.fma(p, r, P5);
+        float y = Math.fma(p, z, r + 1f);
+        return y * Float.intBitsToFloat((Float.floatToRawIntBits(t) - (MAGIC_BITS - 127)) << 23);
     }
 
     /** Which implementation runs: {@code vector-<bits>} or {@code scalar}. */
@@ -113,7 +147,7 @@ public final class RowKernels {
             }
             float sum = 0f;
             for (int p = off; p < off + n; p++) {
-                float e = (float) Math.exp(a[p] - max);
+                float e = exp(a[p] - max);
                 a[p] = e;
                 sum += e;
             }
@@ -126,7 +160,7 @@ public final class RowKernels {
         public void swiglu(float[] gate, float[] up, int from, int to) {
             for (int i = from; i < to; i++) {
                 float g = gate[i];
-                gate[i] = g * (1.0f / (1.0f + (float) Math.exp(-g))) * up[i];
+                gate[i] = g * (1.0f / (1.0f + exp(-g))) * up[i];
             }
         }
 
@@ -158,7 +192,7 @@ public final class RowKernels {
             }
             float sum = 0f;
             for (int p = 0; p < seen; p++) {
-                float e = (float) Math.exp(scores[p] - max);
+                float e = exp(scores[p] - max);
                 scores[p] = e;
                 sum += e;
             }

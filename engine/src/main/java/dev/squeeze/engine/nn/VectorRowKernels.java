@@ -17,28 +17,24 @@ final class VectorRowKernels implements RowKernels.Impl {
     private static final VectorSpecies<Float> FD = VectorSpecies.of(float.class,
             VectorShape.forBitSize(D.vectorBitSize() / 2));
     private static final FloatVector ONE = FloatVector.broadcast(S, 1f);
-    private static final float MAGIC = 12582912f; // 1.5 · 2^23: adding it rounds to an integer in the low bits
-    private static final int MAGIC_BITS = Float.floatToRawIntBits(MAGIC);
-    private static final FloatVector VMAGIC = FloatVector.broadcast(S, MAGIC);
-    private static final FloatVector LOG2E = FloatVector.broadcast(S, 1.44269504f);
-    private static final FloatVector MLN2_HI = FloatVector.broadcast(S, -0.693359375f);
-    private static final FloatVector LN2_LO = FloatVector.broadcast(S, 2.12194440e-4f);
-    private static final FloatVector P0 = FloatVector.broadcast(S, 1.9875691500e-4f);
-    private static final FloatVector P1 = FloatVector.broadcast(S, 1.3981999507e-3f);
-    private static final FloatVector P2 = FloatVector.broadcast(S, 8.3334519073e-3f);
-    private static final FloatVector P3 = FloatVector.broadcast(S, 4.1665795894e-2f);
-    private static final FloatVector P4 = FloatVector.broadcast(S, 1.6666665459e-1f);
-    private static final FloatVector P5 = FloatVector.broadcast(S, 5.0000001201e-1f);
+    private static final FloatVector VMAGIC = FloatVector.broadcast(S, RowKernels.MAGIC);
+    private static final FloatVector LOG2E = FloatVector.broadcast(S, RowKernels.LOG2E);
+    private static final FloatVector MLN2_HI = FloatVector.broadcast(S, RowKernels.MLN2_HI);
+    private static final FloatVector LN2_LO = FloatVector.broadcast(S, RowKernels.LN2_LO);
+    private static final FloatVector P0 = FloatVector.broadcast(S, RowKernels.P0);
+    private static final FloatVector P1 = FloatVector.broadcast(S, RowKernels.P1);
+    private static final FloatVector P2 = FloatVector.broadcast(S, RowKernels.P2);
+    private static final FloatVector P3 = FloatVector.broadcast(S, RowKernels.P3);
+    private static final FloatVector P4 = FloatVector.broadcast(S, RowKernels.P4);
+    private static final FloatVector P5 = FloatVector.broadcast(S, RowKernels.P5);
 
     /**
-     * {@code e^x} lane-wise in float (Cephes' expf: {@code x = k·ln 2 + r}, a degree-7 polynomial in r, times
-     * 2^k), within about an ulp of {@link Math#exp}; inputs below −87.3 give {@code e^−87.3} (≈ 1e−38), inputs
-     * above 88.37 give infinity. Plain fma arithmetic, so the bits are the same on every machine.
+     * {@link RowKernels#exp} lane-wise: the same operations, so the same bits as the scalar version.
      */
     static FloatVector exp(FloatVector x) {
         x = x.max(-87.33654f);
         FloatVector t = x.fma(LOG2E, VMAGIC);
-        FloatVector k = t.sub(MAGIC);
+        FloatVector k = t.sub(RowKernels.MAGIC);
         FloatVector r = k.fma(MLN2_HI, x);
         r = k.fma(LN2_LO, r);
         FloatVector z = r.mul(r);
@@ -48,8 +44,31 @@ final class VectorRowKernels implements RowKernels.Impl {
         p = p.fma(r, P4);
         p = p.fma(r, P5);
         FloatVector y = p.fma(z, r.add(1f));
-        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23);
+        IntVector bits = ((IntVector) t.reinterpretAsInts()).sub(RowKernels.MAGIC_BITS - 127).lanewise(VectorOperators.LSHL, 23);
         return y.mul(bits.reinterpretAsFloats());
+    }
+
+    /**
+     * The lanes' sum in a fixed order (lane 0 + lane 1 + …). {@code reduceLanes(ADD)} leaves the order to the
+     * implementation, and the JIT-compiled and the interpreted forms do differ, which would make a result depend
+     * on when the JIT got to it (and so on the thread that ran it).
+     */
+    private static float sum(FloatVector v) {
+        float[] lanes = v.toArray();
+        float s = 0f;
+        for (float x : lanes) {
+            s += x;
+        }
+        return s;
+    }
+
+    private static double sum(DoubleVector v) {
+        double[] lanes = v.toArray();
+        double s = 0;
+        for (double x : lanes) {
+            s += x;
+        }
+        return s;
     }
 
     @Override
@@ -68,7 +87,7 @@ final class VectorRowKernels implements RowKernels.Impl {
         for (; i + L <= n; i += L) {
             s0 = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), s0);
         }
-        float sum = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float sum = sum(s0.add(s1).add(s2.add(s3)));
         for (; i < n; i++) {
             sum = Math.fma(a[ao + i], b[bo + i], sum);
         }
@@ -98,9 +117,9 @@ final class VectorRowKernels implements RowKernels.Impl {
             e.intoArray(a, i);
             vsum = vsum.add(e);
         }
-        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        float sum = sum(vsum);
         for (; i < end; i++) {
-            float e = (float) Math.exp(a[i] - max);
+            float e = RowKernels.exp(a[i] - max);
             a[i] = e;
             sum += e;
         }
@@ -123,7 +142,7 @@ final class VectorRowKernels implements RowKernels.Impl {
         }
         for (; i < to; i++) {
             float g = gate[i];
-            gate[i] = g * (1.0f / (1.0f + (float) Math.exp(-g))) * up[i];
+            gate[i] = g * (1.0f / (1.0f + RowKernels.exp(-g))) * up[i];
         }
     }
 
@@ -146,7 +165,7 @@ final class VectorRowKernels implements RowKernels.Impl {
             DoubleVector v = (DoubleVector) FloatVector.fromArray(FD, x, i).convertShape(VectorOperators.F2D, D, 0);
             vsum = vsum.add(v.sub(max).lanewise(VectorOperators.EXP));
         }
-        double sum = vsum.reduceLanes(VectorOperators.ADD);
+        double sum = sum(vsum);
         for (; i < end; i++) {
             sum += Math.exp(x[i] - max);
         }
@@ -186,9 +205,9 @@ final class VectorRowKernels implements RowKernels.Impl {
             e.intoArray(scores, p);
             vsum = vsum.add(e);
         }
-        float sum = vsum.reduceLanes(VectorOperators.ADD);
+        float sum = sum(vsum);
         for (; p < seen; p++) {
-            float e = (float) Math.exp(scores[p] - max);
+            float e = RowKernels.exp(scores[p] - max);
             scores[p] = e;
             sum += e;
         }
