@@ -222,10 +222,12 @@ public final class LlamaModel {
     /**
      * Whether evaluating many sequences should run them on separate threads (one {@link State} each) rather than
      * one after another with the threads inside each window's products: true when the model's matrices are too
-     * small for parallel products to pay (stories260K's 64 × 64).
+     * small for parallel products to pay (stories260K's 64 × 64), and no listener is attached (a listener is
+     * called from the thread that runs the window; it need not be thread-safe).
      */
     public boolean prefersSequenceParallelism() {
-        return !reference && (long) config.dim() * Math.max(config.dim(), config.hiddenDim()) < (1L << 20);
+        return !reference && listener == null
+                && (long) config.dim() * Math.max(config.dim(), config.hiddenDim()) < (1L << 20);
     }
 
     /** A fresh KV cache and scratch buffers; they grow on demand up to {@code maxSeqLen} positions. */
