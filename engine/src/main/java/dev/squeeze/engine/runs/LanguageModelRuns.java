@@ -2,6 +2,7 @@ package dev.squeeze.engine.runs;
 
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.data.text.TextEvaluation;
+import dev.squeeze.engine.eval.Latency;
 import dev.squeeze.engine.eval.Perplexity;
 import dev.squeeze.engine.eval.SizeAccounting;
 import dev.squeeze.engine.kernels.Kernels;
@@ -65,6 +66,11 @@ public final class LanguageModelRuns {
                 new RunRecord.Metric("perplexity", "evaluation", r.perplexity()),
                 new RunRecord.Metric("nll_per_token", "evaluation", r.meanNll()),
                 new RunRecord.Metric("tokens", "evaluation", r.tokens())));
+        hooks.checkCancelled();
+        double latency = sequences.isEmpty() ? Double.NaN : Latency.perToken(net, sequences.get(0));
+        if (!Double.isNaN(latency)) {
+            metrics.add(new RunRecord.Metric(Latency.METRIC, "evaluation", latency));
+        }
         metrics.addAll(extraMetrics);
         long size = SizeAccounting.modelBytes(model, compressed);
         Double bpw = SizeAccounting.bitsPerWeight(compressed);
