@@ -117,7 +117,7 @@ public final class GptqEndToEndBench {
                         detail);
             }
         };
-        System.out.printf(Locale.ROOT, "GPTQ %s on %d windows × %d tokens, %s, keep=%s%n", gptq.describe(), windowsN,
+        System.out.printf(Locale.ROOT, "%s on %d windows × %d tokens, %s, keep=%s%n", gptq.describe(), windowsN,
                 seq, trueSequential ? "true-sequential" : "all seven linears of a block calibrated at once", keep);
         BlockStreamedCompression.Stats st = new BlockStreamedCompression(hooks).compress(model, windows, settings,
                 trueSequential, "gptq-e2e", layer -> {
