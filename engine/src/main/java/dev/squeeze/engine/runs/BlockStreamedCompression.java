@@ -8,9 +8,9 @@ import dev.squeeze.engine.compress.hessian.HessianAccumulator;
 import dev.squeeze.engine.eval.SizeAccounting;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.Tensor;
-import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
+import dev.squeeze.engine.nn.llama.LinearInputListener;
 import dev.squeeze.engine.nn.llama.LlamaLayers;
 import dev.squeeze.engine.nn.llama.LlamaModel;
 import dev.squeeze.engine.store.RunRecord;
@@ -140,19 +140,19 @@ public final class BlockStreamedCompression {
                     hooks.restore(index + i, n).ifPresent(r -> restored.put(n, r));
                 }
                 List<String> toCompute = names.stream().filter(n -> !restored.containsKey(n)).toList();
-                Map<String, float[]> hessians = Map.of();
+                Hessians hessians = Hessians.none();
                 if (!calibration.isEmpty() && !toCompute.isEmpty()) {
                     if (!acts.ready()) {
                         acts.embed(blocks, timer);
                         for (int p = 0; p < pending.size(); p++) {
                             hooks.phase(RunHooks.Phase.CALIBRATION, "block " + (p + 1) + " of " + cfg.nLayers()
                                     + ": replaying its restored layers");
-                            acts.propagate(blocks, p, blocks.ops(p, pending.get(p), timer), hooks, timer);
+                            acts.propagate(blocks, p, blocks.ops(p, pending.get(p)), hooks, timer);
                         }
                         pending.clear();
                     }
                     if (current == null) {
-                        current = blocks.ops(b, compressedOps, timer);
+                        current = blocks.ops(b, compressedOps);
                     }
                     hooks.checkCancelled();
                     hooks.phase(RunHooks.Phase.CALIBRATION, "block " + (b + 1) + " of " + cfg.nLayers());
@@ -173,8 +173,9 @@ public final class BlockStreamedCompression {
                         long t0 = System.nanoTime();
                         float[] weights = blocks.weights(n, timer);
                         long t1 = System.nanoTime();
-                        c = Methods.compress(new LayerInput(n, weights, (int) w.dim(0), (int) w.dim(1),
-                                hessians.get(n)), settings.get(n));
+                        float[] h = hessians.take(n);
+                        c = Methods.compress(new LayerInput(n, weights, (int) w.dim(0), (int) w.dim(1), h),
+                                settings.get(n));
                         double err = SizeAccounting.relativeError(weights, c.dequantize());
                         long t2 = System.nanoTime();
                         timer.compress += t2 - t1;
@@ -195,7 +196,7 @@ public final class BlockStreamedCompression {
             if (!calibration.isEmpty() && b < last) {
                 if (acts.ready()) {
                     if (current == null) {
-                        current = blocks.ops(b, compressedOps, timer);
+                        current = blocks.ops(b, compressedOps);
                     }
                     hooks.phase(RunHooks.Phase.CALIBRATION, "block " + (b + 1) + " of " + cfg.nLayers()
                             + ": outputs of the compressed block");
@@ -204,7 +205,6 @@ public final class BlockStreamedCompression {
                     pending.add(compressedOps);
                 }
             }
-            blocks.release();
             LOG.info("{}: block {} of {} compressed", label, b + 1, cfg.nLayers());
         }
         return new Stats(cfg.nLayers(), calibration.size(), acts.tokens(), timer.load, timer.embed, timer.forward,
@@ -247,70 +247,58 @@ public final class BlockStreamedCompression {
     }
 
     /**
-     * The network one block at a time. Small models (at most {@link LlamaModel#HEAP_COPY_LIMIT} as float32) are
-     * built once with their weights on the heap, exactly as {@link LlamaModel#from(Model)} builds them; larger ones
-     * keep every weight in place, and the current block's linears are decoded to the heap while it is worked on.
+     * The network, run one block at a time. Small models (at most {@code heapCopyLimit} bytes as float32, by default
+     * {@link LlamaModel#HEAP_COPY_LIMIT}) have their weights copied to the heap, exactly as
+     * {@link LlamaModel#from(Model)} builds them; larger ones keep every weight in place (the dense linears multiply
+     * the mapped file's weights, decoding a few rows at a time), and only the linear being compressed is decoded
+     * to a float32 array.
      */
     private static final class Blocks {
         private final Model model;
-        private final LlamaConfig cfg;
         private final LlamaModel base;
-        private final boolean inPlace;
-        private final Map<String, float[]> decoded = new HashMap<>();
 
         Blocks(Model model, LlamaConfig cfg, long heapCopyLimit) {
             this.model = model;
-            this.cfg = cfg;
             long floats = model.tensors().values().stream().mapToLong(Tensor::numel).sum();
-            this.inPlace = floats * Float.BYTES > heapCopyLimit;
-            this.base = LlamaModel.from(model, cfg, !inPlace);
+            this.base = LlamaModel.from(model, cfg, floats * Float.BYTES <= heapCopyLimit);
         }
 
         LlamaModel base() {
             return base;
         }
 
-        /** The float32 weights of linear {@code n}, decoded once per block. */
+        /** The float32 weights of linear {@code n} (a new array: the method's input). */
         float[] weights(String n, Timer timer) {
-            float[] w = decoded.get(n);
-            if (w == null) {
-                long t0 = System.nanoTime();
-                w = model.tensor(n + ".weight").floats();
-                timer.load += System.nanoTime() - t0;
-                decoded.put(n, w);
-            }
+            long t0 = System.nanoTime();
+            float[] w = model.tensor(n + ".weight").floats();
+            timer.load += System.nanoTime() - t0;
             return w;
         }
 
-        /**
-         * The seven linears of block {@code b}: {@code replaced} where given, else dense (the base model's for a
-         * small model, decoded weights for a large one).
-         */
-        Map<String, LinearOp> ops(int b, Map<String, LinearOp> replaced, Timer timer) {
+        /** The seven linears of block {@code b}: {@code replaced} where given, else the dense ones. */
+        Map<String, LinearOp> ops(int b, Map<String, LinearOp> replaced) {
             Map<String, LinearOp> ops = new LinkedHashMap<>();
             for (String n : blockLinears(b)) {
-                LinearOp op = replaced.get(n);
-                if (op == null) {
-                    op = inPlace ? heapLinear(n, timer) : base.linears().get(n);
-                }
-                ops.put(n, op);
+                ops.put(n, replaced.getOrDefault(n, base.linears().get(n)));
             }
             return ops;
         }
+    }
 
-        private LinearOp heapLinear(String n, Timer timer) {
-            float[] w = weights(n, timer);
-            Tensor t = model.tensor(n + ".weight");
-            Tensor bias = model.tensors().get(n + ".bias");
-            long t0 = System.nanoTime();
-            LinearOp op = new FastDenseLinear((int) t.dim(0), (int) t.dim(1), w, bias == null ? null : bias.floats());
-            timer.load += System.nanoTime() - t0;
-            return op;
+    /** Runs one decoder block of {@code net} on one window's hidden states at a time (positions from 0). */
+    private static final class BlockForward {
+        private final LlamaModel net;
+        private final LlamaModel.State state;
+
+        BlockForward(Blocks blocks, Map<String, LinearOp> ops, LinearInputListener listener) {
+            LlamaModel m = blocks.base().withLinears(ops);
+            this.net = listener == null ? m : m.withListener(listener);
+            this.state = net.newState();
         }
 
-        /** Forgets the current block's decoded weights. */
-        void release() {
-            decoded.clear();
+        void block(int layer, float[] x, int n) {
+            state.reset();
+            net.block(layer, x, n, 0, state);
         }
     }
 
@@ -339,7 +327,7 @@ public final class BlockStreamedCompression {
             long t0 = System.nanoTime();
             hidden = new float[windows.size()][];
             for (int i = 0; i < windows.size(); i++) {
-                hidden[i] = BlockForward.embed(blocks, windows.get(i));
+                hidden[i] = blocks.base().embed(windows.get(i));
             }
             timer.embed += System.nanoTime() - t0;
         }
@@ -359,32 +347,24 @@ public final class BlockStreamedCompression {
 
         /**
          * The Hessians of {@code names} (linears of block {@code b}) on every window: block {@code b} runs with
-         * {@code ops} on a copy of each window's hidden states; one {@code add_batch} per window and input.
+         * {@code ops} on a copy of each window's hidden states, and each distinct input is added to its accumulator
+         * as one {@code add_batch} of the window's tokens (the block reports each linear's input once per call).
          */
-        Map<String, float[]> hessians(Blocks blocks, int b, Map<String, LinearOp> ops, List<String> names,
-                                      RunHooks hooks, Timer timer) {
-            // One accumulator per distinct input, fed by the first of the names that reads it.
-            Map<String, String> feeder = new LinkedHashMap<>();
-            for (String n : names) {
-                feeder.putIfAbsent(inputOf(n), n);
-            }
-            Map<String, HessianAccumulator> acc = new HashMap<>();
-            Map<String, float[]> buffers = new HashMap<>();
-            Map<String, Integer> filled = new HashMap<>();
+        Hessians hessians(Blocks blocks, int b, Map<String, LinearOp> ops, List<String> names, RunHooks hooks,
+                          Timer timer) {
+            Hessians hs = new Hessians(names);
+            Map<String, Boolean> fed = new HashMap<>();
             BlockForward f = new BlockForward(blocks, ops, (layer, x, rows, cols) -> {
                 String key = inputOf(layer);
-                if (!layer.equals(feeder.get(key))) {
+                if (!layer.equals(hs.feeder.get(key))) {
                     return;
                 }
-                acc.computeIfAbsent(key, k -> new HessianAccumulator(cols));
-                int at = filled.getOrDefault(key, 0);
-                float[] buf = buffers.get(key);
-                if (buf == null || buf.length < (at + rows) * cols) {
-                    buf = Arrays.copyOf(buf == null ? new float[0] : buf, Math.max((at + rows) * cols, 2 * at * cols));
-                    buffers.put(key, buf);
+                if (fed.put(key, Boolean.TRUE) != null) {
+                    throw new IllegalStateException("the block reported the input of " + layer + " twice in one pass");
                 }
-                System.arraycopy(x, 0, buf, at * cols, rows * cols);
-                filled.put(key, at + rows);
+                long t0 = System.nanoTime();
+                hs.acc.computeIfAbsent(key, k -> new HessianAccumulator(cols)).addBatch(x, rows, 1);
+                timer.hessian += System.nanoTime() - t0;
             });
             float[] scratch = null;
             for (int i = 0; i < hidden.length; i++) {
@@ -394,200 +374,50 @@ public final class BlockStreamedCompression {
                     scratch = new float[hidden[i].length];
                 }
                 System.arraycopy(hidden[i], 0, scratch, 0, hidden[i].length);
-                filled.clear();
+                fed.clear();
                 long t0 = System.nanoTime();
+                long h0 = timer.hessian;
                 f.block(b, scratch, windows.get(i).length);
-                long t1 = System.nanoTime();
-                for (String key : feeder.keySet()) {
-                    HessianAccumulator h = acc.get(key);
-                    if (h != null) {
-                        h.addBatch(buffers.get(key), filled.get(key), 1);
-                    }
-                }
-                timer.forward += t1 - t0;
-                timer.hessian += System.nanoTime() - t1;
+                timer.forward += System.nanoTime() - t0 - (timer.hessian - h0);
             }
             hooks.progress(RunHooks.Phase.CALIBRATION, hidden.length, hidden.length, "windows");
-            long t0 = System.nanoTime();
-            Map<String, float[]> out = new HashMap<>();
-            for (String n : names) {
-                HessianAccumulator h = acc.get(inputOf(n));
-                if (h != null) {
-                    out.put(n, h.hessian());
-                }
-            }
-            timer.hessian += System.nanoTime() - t0;
-            return out;
+            return hs;
         }
     }
 
     /**
-     * INTERIM (replaced by LlamaModel's block-level API once merged): one decoder block over hidden states, the
-     * arithmetic of LlamaModel's batched pass for one layer.
+     * The accumulated Hessians of a group's linears, one accumulator per distinct input; each linear takes its
+     * Hessian once, and an accumulator is dropped as soon as the last linear reading its input has taken it (the
+     * Hessian of down_proj is {@code hidden²} floats: it should not outlive its use).
      */
-    private static final class BlockForward {
-        private final Blocks blocks;
-        private final Map<String, LinearOp> ops;
-        private final dev.squeeze.engine.nn.llama.LinearInputListener listener;
+    static final class Hessians {
+        private final Map<String, String> feeder = new LinkedHashMap<>();
+        private final Map<String, HessianAccumulator> acc = new HashMap<>();
+        private final Map<String, Integer> users = new HashMap<>();
 
-        BlockForward(Blocks blocks, Map<String, LinearOp> ops, dev.squeeze.engine.nn.llama.LinearInputListener l) {
-            this.blocks = blocks;
-            this.ops = ops;
-            this.listener = l;
-        }
-
-        static float[] embed(Blocks blocks, int[] tokens) {
-            int dim = blocks.cfg.dim();
-            float[] x = new float[tokens.length * dim];
-            dev.squeeze.engine.nn.TensorLinear.RowReader r = new dev.squeeze.engine.nn.TensorLinear.RowReader(
-                    blocks.model.tensor(LlamaLayers.EMBEDDING + ".weight"));
-            for (int t = 0; t < tokens.length; t++) {
-                r.row(tokens[t], x, t * dim);
-            }
-            return x;
-        }
-
-        private void linear(String name, float[] in, int rows, float[] out) {
-            LinearOp op = ops.get(name);
-            if (listener != null) {
-                listener.onInput(name, in, rows, op.inFeatures());
-            }
-            op.forward(in, rows, out);
-        }
-
-        void block(int l, float[] x, int n) {
-            LlamaConfig c = blocks.cfg;
-            int dim = c.dim();
-            int kvDim = c.kvDim();
-            int hd = c.headDim();
-            int half = hd / 2;
-            int hidden = c.hiddenDim();
-            float eps = (float) c.normEps();
-            float[] attnNorm = blocks.model.tensor(LlamaLayers.attentionNorm(l) + ".weight").floats();
-            float[] mlpNorm = blocks.model.tensor(LlamaLayers.mlpNorm(l) + ".weight").floats();
-            float[] xb = new float[n * dim];
-            float[] q = new float[n * dim];
-            float[] k = new float[n * kvDim];
-            float[] v = new float[n * kvDim];
-            float[] att = new float[n * dim];
-            float[] tmp = new float[n * dim];
-            float[] hb = new float[n * hidden];
-            float[] hb2 = new float[n * hidden];
-            float[] cos = new float[n * half];
-            float[] sin = new float[n * half];
-            float[] invFreq = new float[half];
-            for (int j = 0; j < half; j++) {
-                invFreq[j] = 1.0f / (float) Math.pow(c.ropeTheta(), (2f * j) / hd);
-            }
-            for (int t = 0; t < n; t++) {
-                for (int j = 0; j < half; j++) {
-                    float angle = t * invFreq[j];
-                    cos[t * half + j] = (float) Math.cos(angle);
-                    sin[t * half + j] = (float) Math.sin(angle);
-                }
-            }
-            for (int t = 0; t < n; t++) {
-                rmsnorm(xb, t * dim, x, t * dim, attnNorm, dim, eps);
-            }
-            linear(LlamaLayers.q(l), xb, n, q);
-            linear(LlamaLayers.k(l), xb, n, k);
-            linear(LlamaLayers.v(l), xb, n, v);
-            for (int t = 0; t < n; t++) {
-                for (int h = 0; h < c.nHeads(); h++) {
-                    rope(c, q, t * dim + h * hd, cos, sin, t * half, half);
-                }
-                for (int h = 0; h < c.nKvHeads(); h++) {
-                    rope(c, k, t * kvDim + h * hd, cos, sin, t * half, half);
-                }
-            }
-            float[][] keys = new float[kvDim][n];
-            for (int t = 0; t < n; t++) {
-                for (int e = 0; e < kvDim; e++) {
-                    keys[e][t] = k[t * kvDim + e];
-                }
-            }
-            float scale = (float) Math.sqrt(hd);
-            float[] scores = new float[n];
-            int group = c.groupSize();
-            for (int t = 0; t < n; t++) {
-                for (int h = 0; h < c.nHeads(); h++) {
-                    int qo = t * dim + h * hd;
-                    int kvo = (h / group) * hd;
-                    Arrays.fill(scores, 0, t + 1, 0f);
-                    for (int i = 0; i < hd; i++) {
-                        float qi = q[qo + i];
-                        float[] key = keys[kvo + i];
-                        for (int p = 0; p <= t; p++) {
-                            scores[p] += qi * key[p];
-                        }
-                    }
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int p = 0; p <= t; p++) {
-                        float score = scores[p] / scale;
-                        scores[p] = score;
-                        max = Math.max(max, score);
-                    }
-                    float sum = 0f;
-                    for (int p = 0; p <= t; p++) {
-                        float e = (float) Math.exp(scores[p] - max);
-                        scores[p] = e;
-                        sum += e;
-                    }
-                    Arrays.fill(att, qo, qo + hd, 0f);
-                    for (int p = 0; p <= t; p++) {
-                        float a = scores[p] / sum;
-                        int vo = p * kvDim + kvo;
-                        for (int i = 0; i < hd; i++) {
-                            att[qo + i] += a * v[vo + i];
-                        }
-                    }
-                }
-            }
-            linear(LlamaLayers.o(l), att, n, tmp);
-            for (int i = 0; i < n * dim; i++) {
-                x[i] += tmp[i];
-            }
-            for (int t = 0; t < n; t++) {
-                rmsnorm(xb, t * dim, x, t * dim, mlpNorm, dim, eps);
-            }
-            linear(LlamaLayers.gate(l), xb, n, hb);
-            linear(LlamaLayers.up(l), xb, n, hb2);
-            for (int i = 0; i < n * hidden; i++) {
-                float g = hb[i];
-                hb[i] = g * (1.0f / (1.0f + (float) Math.exp(-g))) * hb2[i];
-            }
-            linear(LlamaLayers.down(l), hb, n, tmp);
-            for (int i = 0; i < n * dim; i++) {
-                x[i] += tmp[i];
+        Hessians(List<String> names) {
+            for (String n : names) {
+                feeder.putIfAbsent(inputOf(n), n);
+                users.merge(inputOf(n), 1, Integer::sum);
             }
         }
 
-        private static void rope(LlamaConfig config, float[] vec, int base, float[] cos, float[] sin, int trig,
-                                 int half) {
-            boolean interleaved = config.ropeStyle() == dev.squeeze.engine.nn.llama.RopeStyle.INTERLEAVED;
-            for (int j = 0; j < half; j++) {
-                int i0 = interleaved ? base + 2 * j : base + j;
-                int i1 = interleaved ? i0 + 1 : i0 + half;
-                float cc = cos[trig + j];
-                float sn = sin[trig + j];
-                float v0 = vec[i0];
-                float v1 = vec[i1];
-                vec[i0] = v0 * cc - v1 * sn;
-                vec[i1] = v0 * sn + v1 * cc;
-            }
+        static Hessians none() {
+            return new Hessians(List.of());
         }
 
-        private static void rmsnorm(float[] out, int oo, float[] x, int xo, float[] weight, int size, float eps) {
-            float ss = 0f;
-            for (int j = 0; j < size; j++) {
-                ss += x[xo + j] * x[xo + j];
+        /** The Hessian of {@code layer} (a fresh array), or null when none was collected for it. */
+        float[] take(String layer) {
+            String key = inputOf(layer);
+            HessianAccumulator h = acc.get(key);
+            if (h == null) {
+                return null;
             }
-            ss /= size;
-            ss += eps;
-            ss = 1.0f / (float) Math.sqrt(ss);
-            for (int j = 0; j < size; j++) {
-                out[oo + j] = weight[j] * (ss * x[xo + j]);
+            float[] out = h.hessian();
+            if (users.merge(key, -1, Integer::sum) <= 0) {
+                acc.remove(key);
             }
+            return out;
         }
     }
 }
