@@ -27,20 +27,24 @@ import java.util.Map;
 /**
  * Compresses the linears of a Llama-family model one decoder block at a time, streaming from the model's tensors
  * (usually a memory-mapped file), as GPTQ's {@code llama.py} does: the hidden states of every calibration window at
- * the input of the current block are kept in memory ({@code windows × tokens × dim} floats); for block {@code b}
- * only that block's weights are decoded, the block runs on the stored hidden states while the inputs of its
- * linears are accumulated into their Hessians ({@link HessianAccumulator}, one running mean per window as the
- * reference's {@code add_batch}), its linears are compressed ({@link Methods}), and the compressed block runs once
- * more on the stored hidden states to give block {@code b + 1} its inputs. Then block {@code b}'s weights, Hessians
- * and dense operators are dropped. With {@code trueSequential} the linears of a block are calibrated in the
+ * the input of the current block are kept in memory ({@code windows × tokens × dim} floats); block {@code b} runs
+ * ({@link LlamaModel#block}) on the stored hidden states while the inputs of its linears are accumulated into their
+ * Hessians ({@link HessianAccumulator}, one running mean per window as the reference's {@code add_batch}), its
+ * linears are compressed one at a time ({@link Methods}; only the linear being compressed is decoded to float32),
+ * and the compressed block runs once more on the stored hidden states to give block {@code b + 1} its inputs. Then
+ * block {@code b}'s Hessians and operators are dropped. A model above the heap-copy limit is never copied: its
+ * dense linears multiply the mapped weights in place. With {@code trueSequential} the linears of a block are
+ * calibrated in the
  * reference's order {q,k,v} → {o} → {gate,up} → {down}, each group's Hessians collected after the groups before it
  * are compressed.
  *
  * <p>The numbers are those of running the whole model from the embedding for every block (the model with the
  * blocks before {@code b} compressed): the hidden states at block {@code b}'s input are the same floats either way,
- * only computed once instead of once per block. What stays in memory: the calibration hidden states, the current
- * block's weights and dense operators, the Hessians of the group being calibrated (q, k and v share one accumulator,
- * as do gate and up: they see the same input), and whatever the {@link LayerSink} keeps of the finished layers.
+ * only computed once instead of once per block. What stays in memory: the calibration hidden states, one KV cache
+ * and scratch of the block pass, the Hessians of the group being calibrated (q, k and v share one accumulator, as do
+ * gate and up: they see the same input; each is dropped after its last user), the weights of the linear being
+ * compressed, the current block's compressed operators, and whatever the {@link LayerSink} keeps of the finished
+ * layers.
  *
  * <p>Checkpoints ({@link RunHooks#restore}) are honoured as before: a restored layer is not recomputed, and the
  * hidden states are only computed from the first block that has a layer left to compute (blocks before it are
@@ -85,10 +89,12 @@ public final class BlockStreamedCompression {
     /**
      * Where the time went, in nanoseconds, and how much was calibrated.
      *
-     * @param load        decoding the blocks' weights from the model's tensors
+     * @param blocks      blocks worked on (up to the last one with a linear to compress)
+     * @param tokens      calibration tokens (all windows)
+     * @param load        decoding the compressed linears' weights from the model's tensors
      * @param embed       embedding the calibration windows
-     * @param forward     the blocks' forward passes that feed the Hessians (listener copies included)
-     * @param hessian     accumulating {@code XᵀX}
+     * @param forward     the blocks' forward passes that feed the Hessians (Hessian accumulation excluded)
+     * @param hessian     accumulating {@code XᵀX} (taking each Hessian out counts as compression)
      * @param compress    the methods (GPTQ solves), reconstruction errors included
      * @param propagate   the compressed blocks' forward passes that give the next block its inputs
      * @param activationBytes the calibration hidden states kept in memory
@@ -207,7 +213,7 @@ public final class BlockStreamedCompression {
             }
             LOG.info("{}: block {} of {} compressed", label, b + 1, cfg.nLayers());
         }
-        return new Stats(cfg.nLayers(), calibration.size(), acts.tokens(), timer.load, timer.embed, timer.forward,
+        return new Stats(last + 1, calibration.size(), acts.tokens(), timer.load, timer.embed, timer.forward,
                 timer.hessian, timer.compress, timer.propagate, System.nanoTime() - start, acts.bytes());
     }
 
