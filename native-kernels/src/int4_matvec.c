@@ -32,6 +32,7 @@ const char *sq_isa_name(sq_isa isa) {
     switch (isa) {
         case SQ_ISA_SCALAR: return "scalar";
         case SQ_ISA_AVX2: return "avx2";
+        case SQ_ISA_AVX512: return "avx512";
         default: return "unknown";
     }
 }

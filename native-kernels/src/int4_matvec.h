@@ -16,6 +16,8 @@
 
 #include <stdint.h>
 
+#include "sq_common.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -29,19 +31,7 @@ typedef struct sq_int4_matrix {
     const float *zeros;    /* same shape as scales */
 } sq_int4_matrix;
 
-/* Instruction-set paths. The numbers are part of the JNI contract (NativeBridge.ISA_*): do not renumber. */
-typedef enum sq_isa {
-    SQ_ISA_AUTO = 0,   /* the best path this CPU supports */
-    SQ_ISA_SCALAR = 1, /* portable readable reference */
-    SQ_ISA_AVX2 = 2    /* x86-64 AVX2 + FMA */
-} sq_isa;
-
-typedef enum sq_status {
-    SQ_OK = 0,
-    SQ_ERR_ARG = 1,   /* non-positive dimension or null pointer */
-    SQ_ERR_ISA = 2,   /* requested path not compiled in or not supported by this CPU */
-    SQ_ERR_NOMEM = 3  /* scratch allocation failed */
-} sq_status;
+/* sq_isa and sq_status live in sq_common.h (shared with the packed low-bit kernels, packed.h). */
 
 /* 64-bit so that callers can compare against buffer lengths without overflow. */
 static inline int64_t sq_int4_row_stride(int32_t cols) { return ((int64_t) cols + 1) / 2; }
@@ -52,11 +42,9 @@ static inline int64_t sq_int4_groups(int32_t cols, int32_t group_size) {
 /* The best path this CPU supports (never SQ_ISA_AUTO). */
 sq_isa sq_int4_best_isa(void);
 
-/* Whether this build and this CPU can run the given path. */
+/* Whether this build and this CPU can run the given path for the int4 kernel (scalar, avx2; it has no
+ * avx512 path: SQ_ISA_AVX512 answers 0 here, see sq_packed_isa_supported for the packed kernels). */
 int sq_int4_isa_supported(sq_isa isa);
-
-/* "scalar", "avx2", or "unknown". */
-const char *sq_isa_name(sq_isa isa);
 
 /*
  * y = W x for each of the batch vectors. Checks dimensions and pointers (not buffer lengths: C has

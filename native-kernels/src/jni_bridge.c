@@ -17,10 +17,14 @@
 
 #include "int4_matvec.h"
 
+int sq_register_sparse(JNIEnv *env); /* jni_sparse.c */
+
 /* Must equal NativeBridge.ABI_VERSION; bump both when a native signature or meaning changes. */
-#define SQ_ABI_VERSION 2
+#define SQ_ABI_VERSION 3
 
 #define BRIDGE_CLASS "dev/squeeze/engine/kernels/NativeBridge"
+
+int sq_register_packed(JNIEnv *env); /* jni_packed.c: the natives of NativePacked */
 
 static void throw_new(JNIEnv *env, const char *class_name, const char *fmt, ...) {
     char msg[512];
@@ -177,5 +181,7 @@ JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
     if ((*env)->RegisterNatives(env, cls, METHODS, (jint) (sizeof METHODS / sizeof METHODS[0])) != JNI_OK) {
         return JNI_ERR; /* NoSuchMethodError pending, naming the method */
     }
+    if (sq_register_packed(env) != 0) return JNI_ERR;
+    if (sq_register_sparse(env) != JNI_OK) return JNI_ERR; /* jni_sparse.c: NativeSparse's natives */
     return JNI_VERSION_1_8;
 }

@@ -231,7 +231,11 @@ public final class ParetoView {
         x.setConverter(new StringConverter<>() {
             @Override
             public String toString(Pareto.XAxis a) {
-                return a == null ? "" : a == Pareto.XAxis.SIZE_BYTES ? "Model size" : "Bits per weight";
+                return a == null ? "" : switch (a) {
+                    case SIZE_BYTES -> "Model size";
+                    case BITS_PER_WEIGHT -> "Bits per weight";
+                    case LATENCY -> "Latency";
+                };
             }
 
             @Override

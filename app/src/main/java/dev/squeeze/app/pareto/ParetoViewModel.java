@@ -180,13 +180,13 @@ public final class ParetoViewModel {
         this.executor = executor;
         this.store = store;
         allModels.addListener((obs, old, all) -> {
-            if (all) {
+            if (all && xAxis.get() == Pareto.XAxis.SIZE_BYTES) {
                 xAxis.set(Pareto.XAxis.BITS_PER_WEIGHT); // sizes of different models do not compare
             }
             reloadUnlessPublishing();
         });
         xAxis.addListener((obs, old, x) -> {
-            if (allModels.get() && x != Pareto.XAxis.BITS_PER_WEIGHT) {
+            if (allModels.get() && x == Pareto.XAxis.SIZE_BYTES) {
                 xAxis.set(Pareto.XAxis.BITS_PER_WEIGHT);
                 return;
             }
@@ -436,8 +436,7 @@ public final class ParetoViewModel {
                                 front || base, tooltip(r, se, s, p, front)));
                     });
         }
-        String xLabel = s.x() == Pareto.XAxis.SIZE_BYTES ? "Model size (bytes)"
-                : "Bits per weight (compressed layers)";
+        String xLabel = s.x().label();
         int hidden = s.runs().size() - kept.size();
         long notPlotted = tableRows.stream().filter(r -> !r.onChart()).count();
         String message = s.runs().isEmpty() ? "No runs stored yet"

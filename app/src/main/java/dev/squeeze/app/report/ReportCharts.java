@@ -75,7 +75,7 @@ public final class ReportCharts {
                         MetricKind.display(m.metric(), y)));
             }
         }
-        String xLabel = m.x() == Pareto.XAxis.SIZE_BYTES ? "Model size (bytes)" : "Bits per weight (compressed layers)";
+        String xLabel = m.x().label();
         String yLabel = m.metric() == null ? "" : MetricKind.axisLabel(m.metric());
         String message = m.metric() == null ? "No evaluated runs" : points.isEmpty()
                 ? "No run has both " + m.metric() + " and " + m.x().shortName() : null;

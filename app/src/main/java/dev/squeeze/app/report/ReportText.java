@@ -96,7 +96,7 @@ final class ReportText {
             return "No selected run of this model has a quality metric on the evaluation split.";
         }
         return MetricKind.axisLabel(m.metric()) + " (" + (m.higherIsBetter() ? "higher" : "lower")
-                + " is better) against " + (m.x() == Pareto.XAxis.SIZE_BYTES ? "model size" : "bits per weight")
+                + " is better) against " + m.x().phrase()
                 + ", evaluation split";
     }
 

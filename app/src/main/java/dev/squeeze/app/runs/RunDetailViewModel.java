@@ -148,6 +148,8 @@ public final class RunDetailViewModel {
         f.add(new Fact("Host", r.provenance().host()));
         f.add(new Fact("Java", r.provenance().javaVersion()));
         f.add(new Fact("Kernel backend", r.provenance().kernelBackend()));
+        f.add(new Fact("Op backends", r.provenance().backends().isEmpty() ? "— (not recorded)" : r.provenance().backends()));
+        f.add(new Fact("CPU", r.provenance().cpu().isEmpty() ? "— (not recorded)" : r.provenance().cpu()));
         return f;
     }
 

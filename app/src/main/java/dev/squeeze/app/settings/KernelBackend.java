@@ -11,9 +11,9 @@ import java.util.Locale;
 public enum KernelBackend {
     /** The fastest backend that passes its self-test (no property). */
     AUTO(null, "Automatic (fastest that passes its self-test)"),
-    /** The JNI CPU kernels (falls back to Java, logged, where they cannot load). */
+    /** The JNI CPU kernels for the int4 op (other ops keep their routing); where they cannot load, work stops with a message. */
     NATIVE("native", "Native CPU kernels (JNI)"),
-    /** The pure-Java reference kernels. */
+    /** The pure-Java reference implementation of every op (kernels and dense linear algebra). */
     JAVA("java", "Pure Java (reference)");
 
     private final String propertyValue;

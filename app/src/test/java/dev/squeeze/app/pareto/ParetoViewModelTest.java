@@ -216,6 +216,9 @@ class ParetoViewModelTest {
         assertEquals(Pareto.XAxis.BITS_PER_WEIGHT, vm.xAxis().get());
         vm.xAxis().set(Pareto.XAxis.SIZE_BYTES);
         assertEquals(Pareto.XAxis.BITS_PER_WEIGHT, vm.xAxis().get(), "sizes of different models do not compare");
+        vm.xAxis().set(Pareto.XAxis.LATENCY);
+        assertEquals(Pareto.XAxis.LATENCY, vm.xAxis().get(), "latencies of different models do compare");
+        vm.xAxis().set(Pareto.XAxis.BITS_PER_WEIGHT);
 
         ChartData c = vm.chart().get();
         assertEquals(List.of("gptq · mlp-a", "gptq · mlp-b", "rtn · mlp-a", "rtn · mlp-b",

@@ -97,7 +97,9 @@ public final class StoredRuns {
                 new RunRecord.ModelRecord(model, name, "/models/" + name, "safetensors", "mlp", 100, 400),
                 new RunRecord.DatasetRecord("eval", "/data/eval", "e".repeat(64), "evaluation", 10),
                 plan, "plan of " + label, label, finished.minusSeconds(3), finished, 42,
-                new Provenance("0.1.0", "abc123", "host-1", "25", "java"), size, fp16, bpw, layers, metrics,
+                new Provenance("0.1.0", "abc123", "host-1", "25", "java",
+                        "gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas, int4=unused",
+                        "Test CPU; 2 logical CPUs; avx2 fma"), size, fp16, bpw, layers, metrics,
                 null, tags, null);
         return store.recordRun(r);
     }

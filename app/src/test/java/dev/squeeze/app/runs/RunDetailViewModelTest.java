@@ -45,6 +45,9 @@ class RunDetailViewModelTest {
             assertEquals("abc123", d.fact("Git commit"));
             assertEquals("host-1", d.fact("Host"));
             assertEquals("java", d.fact("Kernel backend"));
+            assertEquals("gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas, int4=unused",
+                    d.fact("Op backends"));
+            assertEquals("Test CPU; 2 logical CPUs; avx2 fma", d.fact("CPU"));
             assertEquals("42", d.fact("Seed"));
             assertEquals("3.0 s", d.fact("Duration"));
             assertTrue(d.fact("Size of the model in fp16").endsWith("this run is 45.0 % of it"),

@@ -121,11 +121,11 @@ class SettingsViewModelTest {
     void aCommandLineKernelChoiceWinsAtStart() {
         SettingsViewModel s = open(dir.resolve("settings.properties"));
         s.kernelBackend().set(KernelBackend.NATIVE);
-        System.setProperty(Kernels.BACKEND_PROPERTY, "java"); // as -Dsqueeze.kernels=java
+        System.setProperty(Kernels.BACKEND_PROPERTY, "java"); // as -Dsqueeze.backend=java
         SettingsViewModel next = open(dir.resolve("settings.properties"));
         next.applyAtStart();
         assertEquals("java", System.getProperty(Kernels.BACKEND_PROPERTY));
-        assertTrue(next.kernelNote().get().contains("-Dsqueeze.kernels=java"), next.kernelNote().get());
+        assertTrue(next.kernelNote().get().contains("-Dsqueeze.backend=java"), next.kernelNote().get());
     }
 
     @Test

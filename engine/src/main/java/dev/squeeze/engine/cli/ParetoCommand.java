@@ -35,7 +35,7 @@ final class ParetoCommand implements Callable<Integer> {
             description = "A stored model's name or content hash, or a model file / built-in sample (its content hash is used).")
     String model;
 
-    @Option(names = "--x", paramLabel = "AXIS", description = "size (bytes) or bpw (bits per weight; dense runs have none). Default: ${DEFAULT-VALUE}.")
+    @Option(names = "--x", paramLabel = "AXIS", description = "size (bytes), bpw (bits per weight; dense runs have none) or latency (ms per decoded token or per batch of 64 images, measured with each run). Default: ${DEFAULT-VALUE}.")
     String x = "size";
 
     @Option(names = "--y", paramLabel = "METRIC", required = true,

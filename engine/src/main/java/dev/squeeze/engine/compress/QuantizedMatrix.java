@@ -1,6 +1,6 @@
 package dev.squeeze.engine.compress;
 
-import dev.squeeze.engine.nn.FastDenseLinear;
+import dev.squeeze.engine.kernels.PackedMatrix;
 import dev.squeeze.engine.nn.LinearOp;
 
 /**
@@ -122,13 +122,21 @@ public final class QuantizedMatrix implements CompressedTensor {
         return w;
     }
 
-    /** 4-bit matrices compute on their packed codes through the int4 kernel; other widths dequantize once. */
+    /**
+     * Every width computes on its packed codes through {@link PackedLinear} (the native packed kernel, float32
+     * scales as stored); without the native library the layer is the dequantized float32 one.
+     */
     @Override
     public LinearOp asLinearOp() {
-        if (settings.bits() == 4) {
-            return Int4KernelLinear.of(this);
-        }
-        return new FastDenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
+        return PackedLinear.of(packed(), null, describe(), this::dequantize);
+    }
+
+    /** The codes, scales and zeros as a {@link PackedMatrix} (codes one per byte, shared with this matrix). */
+    public PackedMatrix packed() {
+        // Symmetric RTN stores the implied zero (maxq + 1) / 2 = 2^(bits-1); the kernel then needs none.
+        boolean symmetric = PackedLinear.impliedSymmetricZeros(zeros, bits());
+        return PackedMatrix.ofCodes(rows, cols, bits(), groupSize(), symmetric, PackedMatrix.ScaleType.F32, codes,
+                scales, symmetric ? null : zeros);
     }
 
     @Override

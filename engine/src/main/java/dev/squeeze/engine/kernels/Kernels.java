@@ -1,25 +1,23 @@
 package dev.squeeze.engine.kernels;
 
-import java.util.List;
-import java.util.Locale;
+import dev.squeeze.engine.backend.Backends;
+import dev.squeeze.engine.backend.Op;
 import java.util.SplittableRandom;
-import java.util.function.Supplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The door to the compute kernels. On first use it picks one backend per JVM: the highest-ranked one that
- * opens and passes a self-test against the pure-Java reference (ranks: JNI-CPU, then pure Java; a CUDA
- * backend would go in front), logs the choice once, and keeps it.
+ * The door to the compute kernels. The int4 mat-vec is the {@code int4} op of the backend provider
+ * ({@link Backends}): on first use the highest-ranked backend that opens and passes a self-test against the
+ * pure-Java reference is chosen (ranks: JNI-CPU, then pure Java), logged once, and kept.
  *
- * <p>System property {@value #BACKEND_PROPERTY} = {@code native} or {@code java} forces a backend. If the
- * forced backend cannot be used, the reason is logged at ERROR and the pure-Java backend is used: a
- * misconfigured flag must not stop a compression job that would otherwise run, and
- * {@link #backendName()} (recorded with every run) shows what really ran.
+ * <p>System property {@value #BACKEND_PROPERTY} (or {@code squeeze.backend.int4}) = {@code native} or {@code java}
+ * forces a backend. An unknown name, or a forced backend that cannot be used here, is a
+ * {@link dev.squeeze.engine.SqueezeException} saying why and what to give instead, not a silent fallback.
+ * {@value Backends#LEGACY_PROPERTY} is the old name of the property and is still read.
  */
 public final class Kernels {
 
-    public static final String BACKEND_PROPERTY = "squeeze.kernels";
+    /** The provider's property: forces a backend for every op that offers it ({@link Backends#PROPERTY}). */
+    public static final String BACKEND_PROPERTY = Backends.PROPERTY;
 
     /**
      * Self-test tolerance on |backend - reference| relative to sum |scale| (q + |zero|) |x| of each output.
@@ -29,78 +27,22 @@ public final class Kernels {
      */
     static final double SELF_TEST_TOLERANCE = 1e-5;
 
-    private static final Logger LOG = LoggerFactory.getLogger(Kernels.class);
-
-    /** A candidate backend; {@code open} throws if it is unavailable here. */
-    record Backend(String name, Supplier<Int4MatVec> open) {
-    }
-
-    /** The outcome of a selection: the backend's name (a {@value #BACKEND_PROPERTY} value) and its op. */
-    record Choice(String backend, Int4MatVec int4MatVec) {
-    }
-
-    /** Best first. */
-    private static final List<Backend> BACKENDS = List.of(
-            new Backend("native", NativeInt4MatVec::load),
-            new Backend("java", JavaInt4MatVec::new));
+    /** The int4 group-quantized mat-vec: native (JNI, AVX2/scalar), then the Java reference. */
+    public static final Op<Int4MatVec> INT4 = Op.of("int4", "the int4 mat-vec kernels", Int4MatVec::name,
+            Kernels::selfTest, Op.Candidate.of("native", NativeInt4MatVec::load),
+            Op.Candidate.reference("java", JavaInt4MatVec::new));
 
     private Kernels() {
     }
 
-    private static final class Holder {
-        static final Choice CHOICE = choose(System.getProperty(BACKEND_PROPERTY));
-    }
-
     /** The int4 mat-vec of the chosen backend. */
     public static Int4MatVec int4MatVec() {
-        return Holder.CHOICE.int4MatVec();
+        return Backends.get(INT4);
     }
 
-    /** {@code "native"} or {@code "java"}: the backend in use, for logs and run provenance. */
+    /** {@code "native"} or {@code "java"}: the int4 op's backend in this process, for logs and the settings screen. */
     public static String backendName() {
-        return Holder.CHOICE.backend();
-    }
-
-    /** The selection logic, separate from the cached result so that tests can run it with any override. */
-    static Choice choose(String override) {
-        String forced = override == null ? "" : override.strip().toLowerCase(Locale.ROOT);
-        if (!forced.isEmpty() && BACKENDS.stream().noneMatch(b -> b.name().equals(forced))) {
-            LOG.error("-D{}={} is not one of {}; ignoring it and choosing by rank", BACKEND_PROPERTY, override,
-                    BACKENDS.stream().map(Backend::name).toList());
-            return choose(null);
-        }
-        for (Backend backend : BACKENDS) {
-            if (!forced.isEmpty() && !backend.name().equals(forced)) {
-                continue;
-            }
-            Int4MatVec op = null;
-            String problem;
-            try {
-                op = backend.open().get();
-                problem = op instanceof JavaInt4MatVec ? null : selfTest(op); // the reference needs no test
-            } catch (RuntimeException | LinkageError e) {
-                problem = e.getMessage() != null ? e.getMessage() : e.toString();
-            }
-            if (problem == null) {
-                LOG.info("Using kernel backend '{}' (int4 mat-vec: {}), {}", backend.name(), op.name(),
-                        forced.isEmpty() ? "the highest-ranked that passed its self-test; -D" + BACKEND_PROPERTY
-                                + "=java|native overrides" : "forced by -D" + BACKEND_PROPERTY + "=" + forced);
-                return new Choice(backend.name(), op);
-            }
-            if (forced.isEmpty()) {
-                LOG.warn("Kernel backend '{}' skipped: {}", backend.name(), problem);
-            } else {
-                LOG.error("-D{}={} cannot be honoured: {}. Falling back to the pure-Java backend.",
-                        BACKEND_PROPERTY, forced, problem);
-                return fallback();
-            }
-        }
-        return fallback();
-    }
-
-    private static Choice fallback() {
-        LOG.info("Using kernel backend 'java' (pure-Java reference kernels)");
-        return new Choice("java", new JavaInt4MatVec());
+        return Backends.choice(INT4).backend();
     }
 
     /**

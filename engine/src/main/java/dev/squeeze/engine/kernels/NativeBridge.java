@@ -11,7 +11,7 @@ package dev.squeeze.engine.kernels;
 final class NativeBridge {
 
     /** Must equal SQ_ABI_VERSION in jni_bridge.c: bump both when a signature or its meaning changes. */
-    static final int ABI_VERSION = 2;
+    static final int ABI_VERSION = 3;
 
     /** Instruction-set selectors, the values of sq_isa in int4_matvec.h. */
     static final int ISA_AUTO = 0;

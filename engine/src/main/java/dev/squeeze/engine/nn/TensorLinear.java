@@ -110,7 +110,7 @@ public final class TensorLinear implements LinearOp {
 
     /**
      * A few rows (generation): row ranges on several threads, each row decoded once and dotted with every input
-     * row by {@link RowDot} (SIMD lanes, then the lanes summed): another summation order than the window's
+     * row by {@link RowKernels#dot} (SIMD lanes, then the lanes summed): another summation order than the window's
      * products, so the two agree to float rounding, not bit for bit.
      */
     private void forwardRows(float[] x, int batch, float[] y) {
@@ -128,7 +128,7 @@ public final class TensorLinear implements LinearOp {
             for (int o = o0; o < o1; o++) {
                 reader.row(o, row);
                 for (int b = 0; b < batch; b++) {
-                    float acc = RowDot.dot(row, 0, x, b * in, in);
+                    float acc = RowKernels.dot(row, 0, x, b * in, in);
                     y[b * out + o] = bias == null ? acc : acc + bias[o];
                 }
             }

@@ -167,7 +167,9 @@ public record ReportData(String title, String selection, Instant generatedAt, Pr
             Double y = metric == null ? null : metrics.get(r.id()).stream()
                     .filter(v -> v.split().equals(Pareto.SPLIT) && v.name().equals(metric))
                     .map(RunRecord.Metric::value).findFirst().orElse(null);
-            Double xv = x == Pareto.XAxis.SIZE_BYTES ? Double.valueOf(r.sizeBytes()) : r.bitsPerWeight();
+            Double xv = x.of(r, metrics.get(r.id()).stream()
+                    .filter(v -> v.split().equals(Pareto.SPLIT) && v.name().equals(Pareto.XAxis.LATENCY.columnName()))
+                    .findFirst().map(v -> Map.of(r.id(), v.value())).orElse(Map.of()));
             if (y == null || y.isNaN()) {
                 why.put(r.id(), metric == null ? "no quality metric stored" : "no " + metric + " stored");
             } else if (xv == null || xv.isNaN()) {

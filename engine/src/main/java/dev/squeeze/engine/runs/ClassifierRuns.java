@@ -9,9 +9,10 @@ import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.data.ImageSet;
 import dev.squeeze.engine.eval.ClassifierEvaluator;
 import dev.squeeze.engine.eval.ClassifierMetrics;
+import dev.squeeze.engine.eval.Latency;
 import dev.squeeze.engine.eval.SizeAccounting;
-import dev.squeeze.engine.kernels.Kernels;
 import dev.squeeze.engine.model.Model;
+import dev.squeeze.engine.nn.ImageClassifier;
 import dev.squeeze.engine.store.Provenance;
 import dev.squeeze.engine.store.ResultsStore;
 import dev.squeeze.engine.store.RunRecord;
@@ -53,9 +54,10 @@ public final class ClassifierRuns {
     public long runDense(Model model, ImageSet eval) {
         try (ClassifierSubject subject = ClassifierSubject.of(model)) {
             Instant start = Instant.now();
-            ClassifierMetrics m = ClassifierEvaluator.evaluate(subject.dense(), eval);
+            ImageClassifier dense = subject.dense();
+            ClassifierMetrics m = ClassifierEvaluator.evaluate(dense, eval);
             return store.accept(record(model, eval, "{\"schema\":1,\"defaults\":{\"method\":\"none\"}}",
-                    "dense (no compression)", "dense " + storedType(model), start, m,
+                    "dense (no compression)", "dense " + storedType(model), start, m, latency(dense, eval),
                     model.storedBytes(), null, List.of()));
         }
     }
@@ -90,12 +92,14 @@ public final class ClassifierRuns {
             Compressed c = compress(subject, perLayer);
             hooks.checkCancelled();
             hooks.phase(RunHooks.Phase.EVALUATION, eval.name());
-            ClassifierMetrics m = ClassifierEvaluator.evaluate(subject.with(c.byLayer()), eval, (done, images) -> {
+            ImageClassifier net = subject.with(c.byLayer());
+            ClassifierMetrics m = ClassifierEvaluator.evaluate(net, eval, (done, images) -> {
                 hooks.checkCancelled();
                 hooks.progress(RunHooks.Phase.EVALUATION, done, images, "images");
             });
+            hooks.checkCancelled();
             return store.accept(record(model, eval, planJson, planDescription,
-                    label, start, m, SizeAccounting.modelBytes(model, c.byTensor()),
+                    label, start, m, latency(net, eval), SizeAccounting.modelBytes(model, c.byTensor()),
                     SizeAccounting.bitsPerWeight(c.byTensor()), c.layers()));
         }
     }
@@ -180,10 +184,13 @@ public final class ClassifierRuns {
     }
 
     private static RunRecord record(Model model, ImageSet eval, String planJson, String planDescription,
-                                    String label, Instant start, ClassifierMetrics m, long sizeBytes,
-                                    Double bitsPerWeight, List<RunRecord.LayerResult> layers) {
+                                    String label, Instant start, ClassifierMetrics m, double latencyMs,
+                                    long sizeBytes, Double bitsPerWeight, List<RunRecord.LayerResult> layers) {
         List<RunRecord.Metric> metrics = new ArrayList<>();
         metrics.add(new RunRecord.Metric("top1", "evaluation", m.top1()));
+        if (!Double.isNaN(latencyMs)) {
+            metrics.add(new RunRecord.Metric(Latency.METRIC, "evaluation", latencyMs));
+        }
         double[] perClass = m.perClass();
         for (int c = 0; c < perClass.length; c++) {
             if (!Double.isNaN(perClass[c])) {
@@ -191,8 +198,14 @@ public final class ClassifierRuns {
             }
         }
         return new RunRecord(RunRecords.model(model), datasetRecord(eval), planJson, planDescription, label, start,
-                Instant.now(), SEED, Provenance.current(Kernels.backendName()), sizeBytes,
+                Instant.now(), SEED, Provenance.current(), sizeBytes,
                 SizeAccounting.fp16Bytes(model), bitsPerWeight, layers, metrics);
+    }
+
+    /** The median time of one batch of the first evaluation images ({@link Latency#perBatch}). */
+    private static double latency(ImageClassifier net, ImageSet eval) {
+        int n = Math.min(Latency.CLASSIFIER_BATCH, eval.count());
+        return n == 0 ? Double.NaN : Latency.perBatch(net, eval.batch(0, n), n);
     }
 
     private static RunRecord.DatasetRecord datasetRecord(ImageSet eval) {

@@ -2,9 +2,9 @@ package dev.squeeze.engine.runs;
 
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.data.text.TextEvaluation;
+import dev.squeeze.engine.eval.Latency;
 import dev.squeeze.engine.eval.Perplexity;
 import dev.squeeze.engine.eval.SizeAccounting;
-import dev.squeeze.engine.kernels.Kernels;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.nn.llama.LlamaModel;
 import dev.squeeze.engine.store.Provenance;
@@ -65,11 +65,16 @@ public final class LanguageModelRuns {
                 new RunRecord.Metric("perplexity", "evaluation", r.perplexity()),
                 new RunRecord.Metric("nll_per_token", "evaluation", r.meanNll()),
                 new RunRecord.Metric("tokens", "evaluation", r.tokens())));
+        hooks.checkCancelled();
+        double latency = sequences.isEmpty() ? Double.NaN : Latency.perToken(net, sequences.get(0));
+        if (!Double.isNaN(latency)) {
+            metrics.add(new RunRecord.Metric(Latency.METRIC, "evaluation", latency));
+        }
         metrics.addAll(extraMetrics);
         long size = SizeAccounting.modelBytes(model, compressed);
         Double bpw = SizeAccounting.bitsPerWeight(compressed);
         long id = store.accept(new RunRecord(RunRecords.model(model), dataset, planJson, planDescription, label,
-                start, Instant.now(), seed, Provenance.current(Kernels.backendName()), size,
+                start, Instant.now(), seed, Provenance.current(), size,
                 SizeAccounting.fp16Bytes(model), bpw, layers, metrics, calibration, List.of(), null));
         return new Stored(id, r.perplexity(), bpw, size);
     }

@@ -18,7 +18,7 @@ import java.util.stream.Collectors;
  * The size/quality Pareto frontier of a model's stored runs: the query the app's chart, the CLI's {@code pareto}
  * and the reports share.
  *
- * <p>Smaller x is always better (bytes or bits per weight); the y metric's direction comes from its name
+ * <p>Smaller x is always better (bytes, bits per weight or milliseconds); the y metric's direction comes from its name
  * ({@link MetricKind#higherIsBetter(String)}). A point is <em>dominated</em> when another point is no larger in x
  * and no worse in y, and strictly better in at least one of them. Consequences for ties, which the tests pin down:
  * <ul>
@@ -43,7 +43,12 @@ public final class Pareto {
     /** The size axis. */
     public enum XAxis {
         SIZE_BYTES("size_bytes", "size"),
-        BITS_PER_WEIGHT("bits_per_weight", "bpw");
+        BITS_PER_WEIGHT("bits_per_weight", "bpw"),
+        /**
+         * The stored {@value dev.squeeze.engine.eval.Latency#METRIC} metric: milliseconds per decoded token (language
+         * models) or per batch of images (classifiers); see {@link dev.squeeze.engine.eval.Latency}.
+         */
+        LATENCY(dev.squeeze.engine.eval.Latency.METRIC, "latency");
 
         private final String columnName;
         private final String shortName;
@@ -61,7 +66,35 @@ public final class Pareto {
             return shortName;
         }
 
-        /** Accepts {@code size}, {@code size_bytes}, {@code bpw} or {@code bits_per_weight}. */
+        /** The axis label charts and reports use. */
+        public String label() {
+            return switch (this) {
+                case SIZE_BYTES -> "Model size (bytes)";
+                case BITS_PER_WEIGHT -> "Bits per weight (compressed layers)";
+                case LATENCY -> "Latency (ms per decoded token, or per batch of "
+                        + dev.squeeze.engine.eval.Latency.CLASSIFIER_BATCH + " images)";
+            };
+        }
+
+        /** What the axis measures, in words for a sentence: {@code model size}, {@code bits per weight}, {@code latency}. */
+        public String phrase() {
+            return switch (this) {
+                case SIZE_BYTES -> "model size";
+                case BITS_PER_WEIGHT -> "bits per weight";
+                case LATENCY -> "latency";
+            };
+        }
+
+        /** This axis's value of a run; {@code latencies} are the runs' stored latency metrics by run id. */
+        public Double of(RunSummary r, Map<Long, Double> latencies) {
+            return switch (this) {
+                case SIZE_BYTES -> Double.valueOf(r.sizeBytes());
+                case BITS_PER_WEIGHT -> r.bitsPerWeight();
+                case LATENCY -> latencies.get(r.id());
+            };
+        }
+
+        /** Accepts {@code size}, {@code size_bytes}, {@code bpw}, {@code bits_per_weight}, {@code latency} or {@code latency_ms}. */
         public static XAxis parse(String s) {
             for (XAxis a : values()) {
                 if (a.columnName.equalsIgnoreCase(s) || a.shortName.equalsIgnoreCase(s)) {
@@ -69,7 +102,7 @@ public final class Pareto {
                 }
             }
             throw new SqueezeException("Unknown x axis '" + s + "'",
-                    "use size (size_bytes) or bpw (bits_per_weight)");
+                    "use size (size_bytes), bpw (bits_per_weight) or latency (latency_ms)");
         }
     }
 
@@ -208,6 +241,8 @@ public final class Pareto {
                 "The metric '" + q.metric() + "' is not a quality measure (no known better direction)",
                 "pick an accuracy (top1, accuracy.*), perplexity, nll_* or kl* metric with --y"));
         Map<Long, Double> values = store.metricValues(q.modelHash(), q.metric(), SPLIT);
+        Map<Long, Double> latencies = q.x() == XAxis.LATENCY
+                ? store.metricValues(q.modelHash(), XAxis.LATENCY.columnName(), SPLIT) : Map.of();
         Set<Long> tagged = q.tag() == null ? null : store.runsTagged(q.tag());
         List<Point> points = new ArrayList<>();
         int considered = 0;
@@ -227,7 +262,7 @@ public final class Pareto {
                 continue;
             }
             considered++;
-            Double x = q.x() == XAxis.SIZE_BYTES ? Double.valueOf(r.sizeBytes()) : r.bitsPerWeight();
+            Double x = q.x().of(r, latencies);
             Double y = values.get(r.id());
             if (x == null || y == null || x.isNaN() || y.isNaN()) {
                 skipped++;

@@ -1,13 +1,37 @@
 package dev.squeeze.engine.store;
 
+import dev.squeeze.engine.backend.Backends;
+import dev.squeeze.engine.backend.CpuInfo;
+import dev.squeeze.engine.kernels.Kernels;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetAddress;
 import java.util.Properties;
 
-/** Where a result came from: the Squeeze version and commit, the host, the JVM and the kernel backend. */
+/**
+ * Where a result came from: the Squeeze version and commit, the host, the JVM, the kernel backend, the backend
+ * of every heavy op and the CPU.
+ *
+ * @param kernelBackend the int4 kernels' backend ({@code native} or {@code java}), as before the provider existed
+ * @param backends      every op's implementation in the process that made the result, e.g.
+ *                      {@code "gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas, int4=native-avx2"}
+ *                      ({@link Backends#describe()}; {@code op=unused} when the process never used it); empty for
+ *                      runs stored before it was recorded
+ * @param cpu           the CPU model, logical CPUs and SIMD features ({@link CpuInfo#describe()}); empty for runs
+ *                      stored before it was recorded
+ */
 public record Provenance(String squeezeVersion, String gitCommit, String host, String javaVersion,
-                         String kernelBackend) {
+                         String kernelBackend, String backends, String cpu) {
+
+    public Provenance {
+        backends = backends == null ? "" : backends;
+        cpu = cpu == null ? "" : cpu;
+    }
+
+    /** A provenance without op backends or CPU (runs recorded before they were). */
+    public Provenance(String squeezeVersion, String gitCommit, String host, String javaVersion, String kernelBackend) {
+        this(squeezeVersion, gitCommit, host, javaVersion, kernelBackend, "", "");
+    }
 
     /** Build info and host name do not change while the process runs: read them once, not for every run. */
     private static final class Process {
@@ -27,10 +51,19 @@ public record Provenance(String squeezeVersion, String gitCommit, String host, S
         }
     }
 
-    /** The provenance of this process, with the given kernel backend. */
+    /** The provenance of this process, with the given kernel backend, the ops' backends so far and the CPU. */
     public static Provenance current(String kernelBackend) {
         Provenance p = Process.STATIC;
-        return new Provenance(p.squeezeVersion, p.gitCommit, p.host, p.javaVersion, kernelBackend);
+        return new Provenance(p.squeezeVersion, p.gitCommit, p.host, p.javaVersion, kernelBackend, Backends.describe(),
+                CpuInfo.describe());
+    }
+
+    /**
+     * The provenance of a run that has just finished in this process: the int4 kernels' backend and every op's
+     * backend as chosen here, and the CPU.
+     */
+    public static Provenance current() {
+        return current(Kernels.backendName());
     }
 
     private static String value(Properties p, String key) {

@@ -203,6 +203,11 @@ public final class ResultsStore implements AutoCloseable {
         return inTransaction(what, "", "check that the database file is intact", work);
     }
 
+    /** The column limit of a free-text provenance field: longer text is cut (with an ellipsis), never refused. */
+    private static String clip(String s, int max) {
+        return s.length() <= max ? s : s.substring(0, max - 1) + "…";
+    }
+
     /** Stores a finished run with its model, dataset, plan, layers and metrics in one transaction. */
     public synchronized long recordRun(RunRecord r) {
         long id = inTransaction("store run '" + r.label() + "'",
@@ -215,8 +220,8 @@ public final class ResultsStore implements AutoCloseable {
                 try (PreparedStatement ps = connection.prepareStatement("""
                         INSERT INTO run (model_id, plan_id, dataset_id, label, status, started_at, finished_at, seed,
                           squeeze_version, git_commit, host, java_version, kernel_backend, size_bytes, fp16_bytes,
-                          bits_per_weight, calibration_dataset_id, baseline, method_family)
-                        VALUES (?, ?, ?, ?, 'DONE', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                          bits_per_weight, calibration_dataset_id, baseline, method_family, backends, cpu)
+                        VALUES (?, ?, ?, ?, 'DONE', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                         Statement.RETURN_GENERATED_KEYS)) {
                     Provenance p = r.provenance();
                     ps.setLong(1, modelId);
@@ -237,6 +242,8 @@ public final class ResultsStore implements AutoCloseable {
                     ps.setObject(16, r.calibration() == null ? null : datasetId(r.calibration()));
                     ps.setBoolean(17, MethodFamily.isBaseline(r.layers()));
                     ps.setString(18, MethodFamily.of(r.layers()));
+                    ps.setString(19, clip(p.backends(), 1000));
+                    ps.setString(20, clip(p.cpu(), 1000));
                     ps.executeUpdate();
                     runId = generatedKey(ps);
                 }
@@ -323,7 +330,7 @@ public final class ResultsStore implements AutoCloseable {
                     SELECT p.json, p.description, r.squeeze_version, r.git_commit, r.host, r.java_version,
                            r.kernel_backend, e.name, e.source, e.content_hash, e.split, e.items,
                            c.name, c.source, c.content_hash, c.split, c.items, r.started_at, r.seed,
-                           (SELECT MIN(j.id) FROM job j WHERE j.run_id = r.id)
+                           (SELECT MIN(j.id) FROM job j WHERE j.run_id = r.id), r.backends, r.cpu
                     FROM run r JOIN plan p ON p.id = r.plan_id JOIN dataset e ON e.id = r.dataset_id
                     LEFT JOIN dataset c ON c.id = r.calibration_dataset_id
                     WHERE r.id = ?""")) {
@@ -331,7 +338,7 @@ public final class ResultsStore implements AutoCloseable {
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     Provenance provenance = new Provenance(rs.getString(3), rs.getString(4), rs.getString(5),
-                            rs.getString(6), rs.getString(7));
+                            rs.getString(6), rs.getString(7), rs.getString(21), rs.getString(22));
                     RunRecord.DatasetRecord evaluation = new RunRecord.DatasetRecord(rs.getString(8), rs.getString(9),
                             rs.getString(10), rs.getString(11), rs.getLong(12));
                     RunRecord.DatasetRecord calibration = rs.getString(13) == null ? null

@@ -6,6 +6,10 @@ public final class KernelsProbe {
     }
 
     public static void main(String[] args) {
-        System.out.println(Kernels.backendName() + " " + Kernels.int4MatVec().name());
+        try {
+            System.out.println(Kernels.backendName() + " " + Kernels.int4MatVec().name());
+        } catch (dev.squeeze.engine.SqueezeException e) {
+            System.out.println("error: " + e.getMessage().replace('\n', ' '));
+        }
     }
 }

@@ -4,8 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.backend.Backends;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,21 +22,38 @@ import org.junit.jupiter.api.io.TempDir;
 
 class KernelsTest {
 
+    private static Backends.Choice<Int4MatVec> choose(String property, String value) {
+        return Backends.choose(Kernels.INT4, key -> key.equals(property) ? value : null);
+    }
+
     @Test
     void javaOverrideIsHonouredEvenWhenNativeWorks() {
-        Kernels.Choice choice = Kernels.choose("java");
+        Backends.Choice<Int4MatVec> choice = choose(Kernels.BACKEND_PROPERTY, "java");
         assertEquals("java", choice.backend());
-        assertInstanceOf(JavaInt4MatVec.class, choice.int4MatVec());
-        assertEquals("java", Kernels.choose(" JAVA ").backend(), "case and blanks are forgiven");
+        assertInstanceOf(JavaInt4MatVec.class, choice.instance());
+        assertTrue(choice.forced());
+        assertEquals("java", choose(Kernels.BACKEND_PROPERTY, " JAVA ").backend(), "case and blanks are forgiven");
+        assertEquals("java", choose("squeeze.backend.int4", "java").backend(), "the op's own property");
+        assertEquals("java", choose(Backends.LEGACY_PROPERTY, "java").backend(), "the old property name");
     }
 
     @Test
     void rankPrefersNativeWhereItIsBuilt() {
         Assumptions.assumeTrue(NativeInt4MatVecTest.nativeExpected());
-        assertEquals("native", Kernels.choose(null).backend());
-        assertEquals("native", Kernels.choose("").backend());
-        assertEquals("native", Kernels.choose("native").backend());
-        assertEquals("native", Kernels.choose("cuda-please").backend(), "an unknown value falls back to rank");
+        assertEquals("native", choose(Kernels.BACKEND_PROPERTY, null).backend());
+        assertEquals("native", choose(Kernels.BACKEND_PROPERTY, "").backend());
+        assertEquals("native", choose(Kernels.BACKEND_PROPERTY, "native").backend());
+        assertEquals("native", choose(Kernels.BACKEND_PROPERTY, "nd4j").backend(),
+                "a backend that int4 does not offer but other ops do leaves int4 to its routing");
+    }
+
+    @Test
+    void anUnknownNameIsAnErrorNamingTheValidOnes() {
+        SqueezeException global = assertThrows(SqueezeException.class, () -> choose(Kernels.BACKEND_PROPERTY, "cuda-please"));
+        assertTrue(global.getMessage().contains("-Dsqueeze.backend=cuda-please names no backend"), global.getMessage());
+        assertTrue(global.getMessage().contains("[java, native, nd4j]"), global.getMessage());
+        SqueezeException op = assertThrows(SqueezeException.class, () -> choose("squeeze.backend.int4", "nd4j"));
+        assertTrue(op.getMessage().contains("give one of [native, java]"), op.getMessage());
     }
 
     @Test
@@ -42,6 +62,7 @@ class KernelsTest {
         assertNotNull(op);
         assertNull(Kernels.selfTest(op));
         assertTrue(List.of("native", "java").contains(Kernels.backendName()));
+        assertEquals(op.name(), Backends.choice(Kernels.INT4).implementation());
     }
 
     @Test
@@ -63,22 +84,31 @@ class KernelsTest {
         assertTrue(problem.contains("broken self-test failed"), problem);
     }
 
-    /** The real wiring: a fresh JVM with -Dsqueeze.kernels=java must report java, and without it native. */
+    /** The real wiring: a fresh JVM with -Dsqueeze.backend=java (or the old -Dsqueeze.kernels) must report java. */
     @Test
     void systemPropertyIsReadAtStartUp(@TempDir Path tmp) throws Exception {
         assertEquals("java java", probe(tmp, "-D" + Kernels.BACKEND_PROPERTY + "=java"));
+        assertEquals("java java", probe(tmp, "-D" + Backends.LEGACY_PROPERTY + "=java"));
+        assertTrue(probe(tmp, "-D" + Kernels.BACKEND_PROPERTY + "=fast").startsWith(
+                "error: -Dsqueeze.backend=fast names no backend of Squeeze"));
         if (NativeInt4MatVecTest.nativeExpected()) {
             assertTrue(probe(tmp).startsWith("native native-"));
         }
     }
 
-    /** -Dsqueeze.native.lib: a library path is used as given; a broken one degrades to Java, never a crash. */
+    /**
+     * -Dsqueeze.native.lib: a library path is used as given; a broken one degrades to Java when nothing forces
+     * native, and is an error (never a crash, never a silent fallback) when -Dsqueeze.backend=native does.
+     */
     @Test
     void libraryPathOverride(@TempDir Path tmp) throws Exception {
         Path missing = tmp.resolve("no-such-" + NativeLibrary.LIBRARY);
         assertEquals("java java", probe(tmp, "-D" + NativeLibrary.PATH_PROPERTY + "=" + missing));
-        assertEquals("java java", probe(tmp, "-D" + NativeLibrary.PATH_PROPERTY + "=" + missing,
-                "-D" + Kernels.BACKEND_PROPERTY + "=native"), "forced but unloadable: logged, then Java");
+        String forced = probe(tmp, "-D" + NativeLibrary.PATH_PROPERTY + "=" + missing,
+                "-D" + Kernels.BACKEND_PROPERTY + "=native");
+        assertTrue(forced.startsWith("error: -Dsqueeze.backend=native asks for the native backend for the int4 mat-vec"
+                + " kernels (int4), but it cannot be used on this machine"), forced);
+        assertTrue(forced.contains("give one of [native, java]"), forced);
         Path notALibrary = Files.writeString(tmp.resolve("garbage-" + NativeLibrary.LIBRARY), "not an ELF file");
         assertEquals("java java", probe(tmp, "-D" + NativeLibrary.PATH_PROPERTY + "=" + notALibrary));
         if (NativeInt4MatVecTest.nativeExpected()) {

@@ -4,6 +4,7 @@ import dev.squeeze.engine.compress.RtnSettings;
 import dev.squeeze.engine.data.ImageSet;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.ModelFormats;
+import dev.squeeze.engine.eval.Latency;
 import dev.squeeze.engine.store.ResultsStore;
 import dev.squeeze.engine.store.RunRecord;
 import dev.squeeze.engine.store.RunSummary;
@@ -61,6 +62,12 @@ class ClassifierRunsTest {
                     "8-bit error " + layers.getFirst().reconError());
             assertFalse(dense.kernelBackend().isBlank());
             assertTrue(store.metrics(rtn8).stream().anyMatch(m -> m.name().equals("accuracy.top-left")));
+            // Every run stores the latency of one batch, measured on the layers it evaluated.
+            for (long id : new long[]{rtn8, dense.id()}) {
+                double latency = store.metrics(id).stream().filter(m -> m.name().equals(Latency.METRIC))
+                        .mapToDouble(RunRecord.Metric::value).findFirst().orElseThrow();
+                assertTrue(latency > 0 && latency < 60_000, "latency " + latency);
+            }
         }
     }
 

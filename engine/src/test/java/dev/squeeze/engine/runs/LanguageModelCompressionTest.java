@@ -12,7 +12,9 @@ import dev.squeeze.engine.data.text.Tokenizer;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.nn.llama.RopeStyle;
+import dev.squeeze.engine.eval.Latency;
 import dev.squeeze.engine.store.ResultsStore;
+import dev.squeeze.engine.store.RunRecord;
 import dev.squeeze.engine.testing.TinyLlama;
 import org.junit.jupiter.api.Test;
 
@@ -84,6 +86,9 @@ class LanguageModelCompressionTest {
             assertNotEquals(oneShot.perplexity(), sequential.perplexity());
             assertTrue(oneShot.sizeBytes() < MODEL.storedBytes());
             assertEquals(2, store.runs(MODEL.contentHash()).size());
+            double latency = store.metrics(oneShot.runId()).stream().filter(m -> m.name().equals(Latency.METRIC))
+                    .mapToDouble(RunRecord.Metric::value).findFirst().orElseThrow();
+            assertTrue(latency > 0 && latency < 60_000, "ms per decoded token: " + latency);
         }
     }
 

@@ -33,6 +33,31 @@ class ParetoStoreTest {
                 new RunRecord.Metric("top1", "calibration", 0.99));
     }
 
+    /** Latency is a stored metric: runs without it are skipped, and the fastest good run leads the frontier. */
+    @Test
+    void latencyAxisReadsTheStoredLatencyMetric() {
+        try (ResultsStore store = ResultsStore.inMemory()) {
+            long fastWorse = store.recordRun(run(HASH, "RTN 4-bit", 70, 4.0, "rtn",
+                    List.of(new RunRecord.Metric("top1", "evaluation", 0.80),
+                            new RunRecord.Metric("latency_ms", "evaluation", 1.5))));
+            long slowBetter = store.recordRun(run(HASH, "dense", 400, null, null,
+                    List.of(new RunRecord.Metric("top1", "evaluation", 0.90),
+                            new RunRecord.Metric("latency_ms", "evaluation", 4.0))));
+            long slowWorse = store.recordRun(run(HASH, "RTN 2-bit", 40, 2.0, "rtn",
+                    List.of(new RunRecord.Metric("top1", "evaluation", 0.50),
+                            new RunRecord.Metric("latency_ms", "evaluation", 5.0))));
+            store.recordRun(run(HASH, "old run", 60, 3.0, "rtn",
+                    List.of(new RunRecord.Metric("top1", "evaluation", 0.99))));
+            Pareto.Result r = Pareto.query(store, new Pareto.Query(HASH, Pareto.XAxis.LATENCY, "top1", null, null));
+            assertEquals(List.of(fastWorse, slowBetter), ParetoTest.ids(r.frontier()));
+            assertEquals(List.of(slowWorse), ParetoTest.ids(r.dominated()));
+            assertEquals(1, r.skipped(), "the run stored before latency was measured has no x");
+            assertEquals(1.5, r.frontier().getFirst().x());
+            assertEquals(Pareto.XAxis.LATENCY, Pareto.XAxis.parse("latency"));
+            assertEquals(Pareto.XAxis.LATENCY, Pareto.XAxis.parse("latency_ms"));
+        }
+    }
+
     @Test
     void frontierFromStoredRunsWithFiltersAndSkips() {
         try (ResultsStore store = ResultsStore.inMemory()) {

@@ -1,9 +1,9 @@
 package dev.squeeze.engine.compress.gptq;
 
 import dev.squeeze.engine.compress.CompressedTensor;
-import dev.squeeze.engine.compress.Int4KernelLinear;
+import dev.squeeze.engine.compress.PackedLinear;
 import dev.squeeze.engine.compress.Restored;
-import dev.squeeze.engine.kernels.Int4Matrix;
+import dev.squeeze.engine.kernels.PackedMatrix;
 import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
 
@@ -175,19 +175,41 @@ public final class GptqTensor implements CompressedTensor {
     }
 
     /**
-     * 4-bit tensors whose groups are consecutive columns (no stored {@code g_idx}) compute on their packed codes
-     * through the int4 kernel; the others expand to float32 once.
+     * Every width computes on its packed codes through {@link PackedLinear}; without the native library the layer
+     * is the dequantized float32 one. Scales and zeros go to the kernel in half precision when every one of them is
+     * exactly a half value (FP16 scales are: they were rounded while quantizing; integer zeros up to 255 are), else
+     * in float32, so the kernel always uses the very values {@link #dequantize()} uses.
+     *
+     * <p>With a stored {@code g_idx} (act-order, dynamic groups) a group's columns are not consecutive. The codes are
+     * then reordered once, here, by group (stable: column order within a group), which makes every group a run of
+     * {@code groupSize} consecutive columns again, and each forward gathers x's columns in that order
+     * ({@link PackedLinear}'s {@code columnOrder}). GPTQ's groups always have that shape ({@code g_idx[perm[p]] =
+     * p / groupSize}); an index from elsewhere whose groups are not {@code groupSize} columns each (but the last)
+     * cannot use a static-group kernel, and that layer runs dequantized.
      */
     @Override
     public LinearOp asLinearOp() {
-        if (settings.bits() == 4 && gIdx == null) {
-            return new Int4KernelLinear(toInt4(), describe());
+        int[] order = gIdx == null ? null : regroupedOrder();
+        if (gIdx != null && order == null) {
+            return new FastDenseLinear(rows, cols, dequantize(), null,
+                    describe() + " (dequantized f32: g_idx groups are not " + groupWidth + " columns each)");
         }
-        return new FastDenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
-    }
-
-    private Int4Matrix toInt4() {
-        byte[] packed = Int4Matrix.pack(rows, cols, (r, c) -> codes[r * cols + c]);
+        boolean identity = true;
+        byte[] c = codes;
+        if (order != null) {
+            for (int j = 0; j < cols && identity; j++) {
+                identity = order[j] == j;
+            }
+            if (!identity) {
+                c = new byte[codes.length];
+                for (int r = 0; r < rows; r++) {
+                    int o = r * cols;
+                    for (int j = 0; j < cols; j++) {
+                        c[o + j] = codes[o + order[j]];
+                    }
+                }
+            }
+        }
         float[] s = new float[rows * groups];
         float[] z = new float[rows * groups];
         for (int g = 0; g < groups; g++) {
@@ -196,7 +218,38 @@ public final class GptqTensor implements CompressedTensor {
                 z[r * groups + g] = zeros[g * rows + r];
             }
         }
-        return new Int4Matrix(rows, cols, groupWidth, packed, s, z);
+        boolean symmetric = PackedLinear.impliedSymmetricZeros(z, settings.bits());
+        PackedMatrix.ScaleType type = PackedLinear.exactInHalf(s) && (symmetric || PackedLinear.exactInHalf(z))
+                ? PackedMatrix.ScaleType.F16 : PackedMatrix.ScaleType.F32;
+        PackedMatrix m = PackedMatrix.ofCodes(rows, cols, settings.bits(), groupWidth, symmetric, type, c, s,
+                symmetric ? null : z);
+        return PackedLinear.of(m, identity ? null : order, describe(), this::dequantize);
+    }
+
+    /**
+     * The columns sorted by group (stable), or null if the groups, so sorted, are not {@code groupWidth} consecutive
+     * columns each (the last may be partial).
+     */
+    private int[] regroupedOrder() {
+        int[] count = new int[groups];
+        for (int g : gIdx) {
+            count[g]++;
+        }
+        for (int g = 0; g < groups; g++) {
+            int expected = g < groups - 1 ? groupWidth : cols - (groups - 1) * groupWidth;
+            if (count[g] != expected) {
+                return null;
+            }
+        }
+        int[] next = new int[groups];
+        for (int g = 0; g < groups; g++) {
+            next[g] = g * groupWidth;
+        }
+        int[] order = new int[cols];
+        for (int c = 0; c < cols; c++) {
+            order[next[gIdx[c]]++] = c;
+        }
+        return order;
     }
 
     @Override

@@ -34,14 +34,33 @@ public interface Blas {
     void sger(int m, int n, float alpha, float[] x, int xOff, float[] y, int yOff, float[] a, int aOff, int lda);
 
     /**
-     * The fastest implementation available in this JVM: the SIMD one when the {@code jdk.incubator.vector} module
+     * The implementation the backend provider routes the {@code gemm} op to ({@link dev.squeeze.engine.backend.Ops#GEMM}):
+     * by default {@link #java()}, whose results are exact as described above; {@code -Dsqueeze.backend.gemm=nd4j}
+     * (or {@code -Dsqueeze.backend=nd4j}) selects ND4J's OpenBLAS, whose results are not bit-identical.
+     */
+    static Blas get() {
+        return dev.squeeze.engine.backend.Backends.get(dev.squeeze.engine.backend.Ops.GEMM);
+    }
+
+    /**
+     * The fastest pure-Java implementation in this JVM: the SIMD one when the {@code jdk.incubator.vector} module
      * is present ({@code --add-modules jdk.incubator.vector}), else {@link #portable()}. Both give identical
      * results. System property {@code squeeze.blas=portable} forces the portable one, {@code squeeze.blas.threads}
      * sets the number of threads a large product is split over (default: the available processors; results do
-     * not depend on it).
+     * not depend on it). The Java factorisations ({@link Cholesky}) always use this one.
      */
-    static Blas get() {
+    static Blas java() {
         return BlasProvider.BEST;
+    }
+
+    /**
+     * Checks the arguments of a {@code gemm} call against the array lengths (for implementations in other packages).
+     *
+     * @throws IllegalArgumentException naming the matrix whose leading dimension or index range is wrong
+     */
+    static void checkGemm(boolean transA, boolean transB, int m, int n, int k, int aLen, int aOff, int lda,
+                          int bLen, int bOff, int ldb, int cLen, int cOff, int ldc) {
+        PackedBlas.checkShape(transA, transB, m, n, k, aLen, aOff, lda, bLen, bOff, ldb, cLen, cOff, ldc);
     }
 
     /** The plain-Java reference implementation (scalar {@link Math#fma}, same blocking), single-threaded. */

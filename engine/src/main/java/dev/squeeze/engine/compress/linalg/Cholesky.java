@@ -1,5 +1,8 @@
 package dev.squeeze.engine.compress.linalg;
 
+import dev.squeeze.engine.backend.Backends;
+import dev.squeeze.engine.backend.Ops;
+
 /**
  * Cholesky factorisation, triangular inverse and the inverse-Hessian factor of GPTQ, SparseGPT and SpQR, in
  * double precision on row-major {@code n × n} arrays. The reference code does these steps in float32 on the GPU;
@@ -8,6 +11,10 @@ package dev.squeeze.engine.compress.linalg;
  * <p>The O(n³) work is blocked ({@value #NB} columns at a time, recursively) so that almost all of it is matrix products through
  * {@link Blas}; the small diagonal blocks are factored by the plain loops, which are also the readable reference
  * ({@link #lowerUnblocked}, {@link #invertLowerUnblocked}).
+ *
+ * <p>{@link #lowerInPlace} and {@link #invertLowerInPlace} go through the backend provider (ops {@code cholesky} and
+ * {@code trinv}, {@link dev.squeeze.engine.backend.Ops}); the Java implementations here are their {@code java}
+ * backends ({@link #lowerInPlaceJava}, {@link #invertLowerInPlaceJava}) and the default routing.
  */
 public final class Cholesky {
     /** Columns per block of the outer level; diagonal blocks are factored recursively with a quarter of that. */
@@ -24,7 +31,7 @@ public final class Cholesky {
         private final int index;
         private final double pivot;
 
-        NotPositiveDefiniteException(int index, double pivot) {
+        public NotPositiveDefiniteException(int index, double pivot) {
             super("matrix is not positive definite: pivot " + index + " is " + pivot);
             this.index = index;
             this.pivot = pivot;
@@ -48,6 +55,16 @@ public final class Cholesky {
      */
     public static void lowerInPlace(double[] a, int n) {
         checkSquare(a, n);
+        Backends.get(Ops.CHOLESKY).lowerInPlace(a, n);
+    }
+
+    /**
+     * {@link #lowerInPlace} in Java, whatever the routing: the {@code java} backend of the {@code cholesky} op and the
+     * reference its other backends are tested against. Its products go through {@link Blas#java()}, so its result
+     * is an exact function of the input.
+     */
+    public static void lowerInPlaceJava(double[] a, int n) {
+        checkSquare(a, n);
         lowerBlocked(a, 0, n, n, 0, NB);
         for (int i = 0; i < n; i++) {
             java.util.Arrays.fill(a, i * n + i + 1, i * n + n, 0);
@@ -61,7 +78,7 @@ public final class Cholesky {
             return;
         }
         int nb0 = Math.max(LEAF, nbWanted);
-        Blas blas = Blas.get();
+        Blas blas = Blas.java();
         double[] linv = new double[nb0 * nb0];
         double[] panel = new double[nb0 * Math.max(0, n - nb0)];
         double[] solved = new double[panel.length];
@@ -142,6 +159,12 @@ public final class Cholesky {
      */
     public static void invertLowerInPlace(double[] l, int n) {
         checkSquare(l, n);
+        Backends.get(Ops.TRIANGULAR_INVERSE).invertLowerInPlace(l, n);
+    }
+
+    /** {@link #invertLowerInPlace} in Java, whatever the routing (the {@code trinv} op's reference). */
+    public static void invertLowerInPlaceJava(double[] l, int n) {
+        checkSquare(l, n);
         invertLowerBlocked(l, 0, n, n, NB);
     }
 
@@ -151,7 +174,7 @@ public final class Cholesky {
             return;
         }
         int nb0 = Math.max(LEAF, nbWanted);
-        Blas blas = Blas.get();
+        Blas blas = Blas.java();
         double[] t = new double[nb0 * n];
         for (int i0 = 0; i0 < n; i0 += nb0) {
             int nb = Math.min(nb0, n - i0);

@@ -434,7 +434,7 @@ final class PackedBlas implements Blas {
         }
     }
 
-    private static void checkShape(boolean transA, boolean transB, int m, int n, int k, int aLen, int aOff, int lda,
+    static void checkShape(boolean transA, boolean transB, int m, int n, int k, int aLen, int aOff, int lda,
                                    int bLen, int bOff, int ldb, int cLen, int cOff, int ldc) {
         if (m < 0 || n < 0 || k < 0) {
             throw new IllegalArgumentException("gemm: negative dimension m " + m + ", n " + n + ", k " + k);

@@ -1,5 +1,8 @@
 package dev.squeeze.engine.compress.linalg;
 
+import dev.squeeze.engine.backend.Backends;
+import dev.squeeze.engine.backend.Ops;
+
 /**
  * Eigendecomposition {@code A = Σ_k λ_k v_k v_kᵀ} of a real symmetric {@code n × n} matrix, in double precision:
  * Householder reduction to tridiagonal form, then the implicit QL algorithm with Wilkinson-type shifts (the
@@ -9,6 +12,9 @@ package dev.squeeze.engine.compress.linalg;
  * <p>The classic formulation walks the columns of its work matrix in its inner loops. We keep the work matrix
  * transposed (element {@code (a, b)} of the textbook {@code V} lives at {@code m[b·n + a]}), which turns every
  * inner loop into a walk along one contiguous row and leaves eigenvector {@code k} in row {@code k} at the end.
+ *
+ * <p>{@link #of} goes through the backend provider (op {@code eigen}, {@link dev.squeeze.engine.backend.Ops});
+ * this Java implementation is its {@code java} backend ({@link #decomposeJava}).
  *
  * <p>Results: eigenvalues in descending order, eigenvectors orthonormal to rounding ({@code ~n·ε}), absolute
  * error of each eigenvalue about {@code ε·‖A‖}.
@@ -47,12 +53,23 @@ public final class SymmetricEigen {
                 m[j * n + i] = v;
             }
         }
-        double[] d = new double[n];
+        double[] values = new double[n];
+        double[] vectors = new double[n * n];
+        Backends.get(Ops.SYMMETRIC_EIGEN).decompose(m, n, values, vectors);
+        return new SymmetricEigen(n, values, vectors);
+    }
+
+    /**
+     * The Java implementation, whatever the routing: the {@code java} backend of the {@code eigen} op and the
+     * reference its other backends are tested against ({@link dev.squeeze.engine.backend.SymmetricEigenOp}'s
+     * contract; {@code m} is overwritten).
+     */
+    public static void decomposeJava(double[] m, int n, double[] values, double[] vectors) {
         double[] e = new double[n];
-        tridiagonalize(m, d, e, n);
-        ql(m, d, e, n);
-        sortDescending(m, d, n);
-        return new SymmetricEigen(n, d, m);
+        tridiagonalize(m, values, e, n);
+        ql(m, values, e, n);
+        sortDescending(m, values, n);
+        System.arraycopy(m, 0, vectors, 0, n * n);
     }
 
     public int n() {

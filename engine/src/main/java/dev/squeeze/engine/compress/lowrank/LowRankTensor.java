@@ -6,6 +6,7 @@ import dev.squeeze.engine.compress.QuantizedMatrix;
 import dev.squeeze.engine.compress.Restored;
 import dev.squeeze.engine.compress.RtnQuantizer;
 import dev.squeeze.engine.compress.RtnSettings;
+import dev.squeeze.engine.kernels.SparseKernels;
 import dev.squeeze.engine.nn.LinearOp;
 
 import java.util.Optional;
@@ -210,7 +211,12 @@ public final class LowRankTensor implements CompressedTensor {
     /** {@code y = A (B x)}: {@code r (rows + cols)} multiply-adds per input instead of {@code rows × cols}. */
     @Override
     public LinearOp asLinearOp() {
-        return new LowRankLinear(rows, cols, rank, a.values, b.values, description);
+        return asLinearOp(SparseKernels.preferred());
+    }
+
+    /** As {@link #asLinearOp()} on the given backend (the Java one multiplies with {@code FastDenseLinear}). */
+    public LinearOp asLinearOp(SparseKernels.Backend backend) {
+        return new LowRankLinear(rows, cols, rank, a.values, b.values, description, backend);
     }
 
     @Override

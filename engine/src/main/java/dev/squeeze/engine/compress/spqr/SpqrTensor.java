@@ -2,6 +2,12 @@ package dev.squeeze.engine.compress.spqr;
 
 import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.compress.Restored;
+import dev.squeeze.engine.compress.PackedLinear;
+import dev.squeeze.engine.kernels.CsrMatrix;
+import dev.squeeze.engine.kernels.JavaPackedMatMul;
+import dev.squeeze.engine.kernels.PackedMatMul;
+import dev.squeeze.engine.kernels.PackedMatrix;
+import dev.squeeze.engine.kernels.SparseKernels;
 import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
 
@@ -294,9 +300,103 @@ public final class SpqrTensor implements CompressedTensor {
         return perm == null ? p : perm[p];
     }
 
+    /**
+     * The layer on the engine's kernels: the packed form ({@link #asLinearOp(SparseKernels.Backend)}) when the
+     * native packed kernel is usable here, else (no native library, or {@code -Dsqueeze.kernels=java}) the float32
+     * dense layer of {@link #dequantize()}, the fast pure-Java path.
+     */
     @Override
     public LinearOp asLinearOp() {
-        return new FastDenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
+        if (PackedLinear.defaultKernel() == null || SparseKernels.preferred() != SparseKernels.Backend.NATIVE) {
+            return new FastDenseLinear(rows, cols, dequantize(), null, describe() + " (dequantized f32)");
+        }
+        return asLinearOp(SparseKernels.Backend.NATIVE);
+    }
+
+    /**
+     * {@code y = W x} in SpQR's own layout, never expanding W to float32: the {@code bits}-bit codes (processed
+     * column order) go to the packed low-bit kernel ({@link PackedLinear}) with the first-level statistics
+     * materialised per (row, group) as the exact float32 values {@link #dequantize()} uses
+     * ({@code s₂ (code − z₂)} at both levels; fp16 when every one of them is an fp16 value), and SpQR's
+     * permutation as the packed layer's column order; the outliers are added from a CSR in original column order
+     * through the CSR kernel. The packed base still holds a code at each outlier's position, so the CSR stores
+     * {@code outlier − base value} there: the sum is the outlier to float32 rounding.
+     *
+     * @param backend {@code NATIVE}: the native packed and CSR kernels; {@code JAVA}: the pure-Java references of
+     *                both ({@link JavaPackedMatMul}, {@link SparseKernels}) — readable and slow, for tests
+     */
+    public LinearOp asLinearOp(SparseKernels.Backend backend) {
+        int g = groups();
+        float[] scales = new float[rows * g];
+        float[] zeros = new float[rows * g];
+        for (int gi = 0; gi < g; gi++) {
+            for (int r = 0; r < rows; r++) {
+                scales[r * g + gi] = scale(gi, r);
+                zeros[r * g + gi] = zero(gi, r);
+            }
+        }
+        PackedMatrix.ScaleType type = PackedLinear.exactInHalf(scales) && PackedLinear.exactInHalf(zeros)
+                ? PackedMatrix.ScaleType.F16 : PackedMatrix.ScaleType.F32;
+        PackedMatrix base = PackedMatrix.ofCodes(rows, cols, settings.bits(), settings.groupSize(), false, type,
+                codes.clone(), scales, zeros);
+        PackedMatMul kernel = backend == SparseKernels.Backend.NATIVE ? PackedLinear.defaultKernel()
+                : new JavaPackedMatMul();
+        if (kernel == null) {
+            throw new IllegalStateException("the native packed kernel is not available here (see the log); use the"
+                    + " JAVA backend or asLinearOp()");
+        }
+        int[] columns = new int[outlierValues.length];
+        float[] corrections = new float[outlierValues.length];
+        for (int r = 0; r < rows; r++) {
+            for (int k = rowPointers[r]; k < rowPointers[r + 1]; k++) {
+                int p = outlierColumns[k];
+                columns[k] = original(p);
+                corrections[k] = outlierValues[k] - dequantize(code(r, p), scales[r * g + p / settings.groupSize()],
+                        zeros[r * g + p / settings.groupSize()]);
+            }
+        }
+        LinearOp packed = new PackedLinear(base, kernel, perm == null ? null : perm.clone(), "SpQR base");
+        CsrMatrix outliers = CsrMatrix.of(rows, cols, rowPointers, columns, corrections);
+        return new SpqrLinear(packed, outliers, backend, describe() + " (" + packed.describe() + " + "
+                + outlierValues.length + " CSR outliers, " + SparseKernels.name(backend) + ")");
+    }
+
+    /** The packed base product, then the outliers' corrections added. */
+    private static final class SpqrLinear implements LinearOp {
+        private final LinearOp base;
+        private final CsrMatrix outliers;
+        private final SparseKernels.Backend backend;
+        private final String description;
+
+        SpqrLinear(LinearOp base, CsrMatrix outliers, SparseKernels.Backend backend, String description) {
+            this.base = base;
+            this.outliers = outliers;
+            this.backend = backend;
+            this.description = description;
+        }
+
+        @Override
+        public int inFeatures() {
+            return base.inFeatures();
+        }
+
+        @Override
+        public int outFeatures() {
+            return base.outFeatures();
+        }
+
+        @Override
+        public void forward(float[] x, int batch, float[] y) {
+            base.forward(x, batch, y); // checks the lengths
+            if (outliers.nnz() > 0) {
+                SparseKernels.csrAdd(backend, outliers, x, y, batch, 0, outFeatures());
+            }
+        }
+
+        @Override
+        public String describe() {
+            return description;
+        }
     }
 
     @Override

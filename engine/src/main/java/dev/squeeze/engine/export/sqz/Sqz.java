@@ -515,7 +515,7 @@ public final class Sqz {
         JsonNode p = r.path("provenance");
         require(p.isObject(), "the run has no provenance");
         Provenance prov = new Provenance(optText(p, "squeezeVersion"), optText(p, "gitCommit"), optText(p, "host"),
-                optText(p, "javaVersion"), optText(p, "kernelBackend"));
+                optText(p, "javaVersion"), optText(p, "kernelBackend"), optText(p, "backends"), optText(p, "cpu"));
         List<String> tags = new ArrayList<>();
         for (JsonNode t : r.path("tags")) {
             require(t.isTextual(), "a run tag is not text");

@@ -178,7 +178,8 @@ final class SqzWriter {
         o.put("planDescription", r.planDescription());
         var p = r.provenance();
         o.putObject("provenance").put("squeezeVersion", p.squeezeVersion()).put("gitCommit", p.gitCommit())
-                .put("host", p.host()).put("javaVersion", p.javaVersion()).put("kernelBackend", p.kernelBackend());
+                .put("host", p.host()).put("javaVersion", p.javaVersion()).put("kernelBackend", p.kernelBackend())
+                .put("backends", p.backends()).put("cpu", p.cpu());
         o.set("evaluation", dataset(r.evaluation()));
         o.set("calibration", dataset(r.calibration()));
         o.put("startedAt", r.startedAt() == null ? null : r.startedAt().toString()).put("seed", r.seed());

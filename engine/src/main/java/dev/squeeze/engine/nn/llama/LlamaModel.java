@@ -8,6 +8,7 @@ import dev.squeeze.engine.nn.DenseLinear;
 import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
 import dev.squeeze.engine.nn.Parallelism;
+import dev.squeeze.engine.nn.RowKernels;
 import dev.squeeze.engine.nn.TensorLinear;
 
 import java.util.Arrays;
@@ -42,6 +43,8 @@ public final class LlamaModel {
     private static final int WINDOW_MIN = 8;
     /** Query rows per attention product: bounds the scores held ({@code QUERY_BLOCK × positions}). */
     private static final int QUERY_BLOCK = 64;
+    /** Heads at least this wide run a window's attention as matrix products (narrower: SIMD rows). */
+    private static final int GEMM_HEAD_DIM = 32;
     private static final ThreadLocal<float[]> SCRATCH = ThreadLocal.withInitial(() -> new float[0]);
 
     private final LlamaConfig config;
@@ -219,10 +222,12 @@ public final class LlamaModel {
     /**
      * Whether evaluating many sequences should run them on separate threads (one {@link State} each) rather than
      * one after another with the threads inside each window's products: true when the model's matrices are too
-     * small for parallel products to pay (stories260K's 64 × 64).
+     * small for parallel products to pay (stories260K's 64 × 64), and no listener is attached (a listener is
+     * called from the thread that runs the window; it need not be thread-safe).
      */
     public boolean prefersSequenceParallelism() {
-        return !reference && (long) config.dim() * Math.max(config.dim(), config.hiddenDim()) < (1L << 20);
+        return !reference && listener == null
+                && (long) config.dim() * Math.max(config.dim(), config.hiddenDim()) < (1L << 20);
     }
 
     /** A fresh KV cache and scratch buffers; they grow on demand up to {@code maxSeqLen} positions. */
@@ -472,14 +477,16 @@ public final class LlamaModel {
                 }
             }
         });
-        System.arraycopy(s.k, 0, keys, startPos * kvDim, n * kvDim);
-        System.arraycopy(s.v, 0, values, startPos * kvDim, n * kvDim);
-        s.layerLength[l] = startPos + n;
-        if (reference || n < WINDOW_MIN) {
-            attentionRows(s, keys, values, n, startPos);
-        } else {
-            attentionWindow(s, keys, values, n, startPos);
+        int cap = s.cachePositions;
+        for (int t = 0; t < n; t++) {
+            int pos = startPos + t;
+            for (int e = 0; e < kvDim; e++) {
+                keys[e * cap + pos] = s.k[t * kvDim + e];
+                values[e * cap + pos] = s.v[t * kvDim + e];
+            }
         }
+        s.layerLength[l] = startPos + n;
+        attention(s, keys, values, n, startPos);
         linear(name[O], op[O], s.att, n, s.tmp);
         add(x, s.tmp, n * dim);
         rows(n, (t0, t1) -> {
@@ -489,12 +496,14 @@ public final class LlamaModel {
         });
         linear(name[GATE], op[GATE], s.xb, n, s.hb);
         linear(name[UP], op[UP], s.xb, n, s.hb2);
-        rows(n, (t0, t1) -> {
-            for (int i = t0 * hidden; i < t1 * hidden; i++) {
+        if (reference) {
+            for (int i = 0; i < n * hidden; i++) {
                 float g = s.hb[i];
                 s.hb[i] = g * (1.0f / (1.0f + (float) Math.exp(-g))) * s.hb2[i];
             }
-        });
+        } else {
+            rows(n, (t0, t1) -> RowKernels.swiglu(s.hb, s.hb2, t0 * hidden, t1 * hidden));
+        }
         linear(name[DOWN], op[DOWN], s.hb, n, s.tmp);
         add(x, s.tmp, n * dim);
     }
@@ -532,30 +541,55 @@ public final class LlamaModel {
     }
 
     /**
-     * Causal grouped-query attention of the batch's queries over the cache, one query row at a time; writes
-     * {@code s.att}. The operations and their order are run.c's: scaled dot products, max-subtracted softmax,
-     * weighted sum of values. The reference, and the path of one generated token (heads on several threads).
+     * Causal grouped-query attention of the batch's queries over the cache; writes {@code s.att}. The operations
+     * are run.c's: scaled dot products, max-subtracted softmax, weighted sum of values. The reference runs them
+     * one query and one head at a time in plain loops. The fast path runs heads and blocks of
+     * {@link #QUERY_BLOCK} query rows on several threads: for heads of at least {@link #GEMM_HEAD_DIM} elements and
+     * a window of at least {@link #WINDOW_MIN} tokens as matrix products ({@code S = Q Kᵀ} over the positions the
+     * block sees, softmax per row with the later positions masked to weight 0, then {@code S V}); otherwise (small
+     * heads, a generated token) row by row with SIMD over the positions.
      */
-    private void attentionRows(State s, float[] keys, float[] values, int n, int startPos) {
+    private void attention(State s, float[] keys, float[] values, int n, int startPos) {
         LlamaConfig c = config;
         int heads = c.nHeads();
-        if (reference || (long) heads * (startPos + n) * c.headDim() < (1 << 15)) {
+        if (reference) {
             float[] scores = scratch(startPos + n);
             for (int h = 0; h < heads; h++) {
-                attentionRowsHead(s, keys, values, n, startPos, h, scores);
+                attentionReference(s, keys, values, n, startPos, h, scores);
+            }
+            return;
+        }
+        boolean gemm = n >= WINDOW_MIN && c.headDim() >= GEMM_HEAD_DIM;
+        int blocks = (n + QUERY_BLOCK - 1) / QUERY_BLOCK;
+        double work = (double) heads * n * (startPos + n) * c.headDim();
+        if (work < (1 << 16)) {
+            for (int job = 0; job < heads * blocks; job++) {
+                attentionJob(s, keys, values, n, startPos, job / blocks, job % blocks, gemm);
             }
         } else {
-            Parallelism.forEach(heads, h -> attentionRowsHead(s, keys, values, n, startPos, h,
-                    scratch(startPos + n)));
+            Parallelism.forEach(heads * blocks, job -> attentionJob(s, keys, values, n, startPos, job / blocks,
+                    job % blocks, gemm));
         }
     }
 
-    private void attentionRowsHead(State s, float[] keys, float[] values, int n, int startPos, int h,
-                                   float[] scores) {
+    private void attentionJob(State s, float[] keys, float[] values, int n, int startPos, int h, int block,
+                              boolean gemm) {
+        int t0 = block * QUERY_BLOCK;
+        int rows = Math.min(QUERY_BLOCK, n - t0);
+        if (gemm) {
+            attentionProducts(s, keys, values, startPos, h, t0, rows);
+        } else {
+            attentionRows(s, keys, values, startPos, h, t0, rows);
+        }
+    }
+
+    /** run.c's loops, one query row at a time: the reference. */
+    private void attentionReference(State s, float[] keys, float[] values, int n, int startPos, int h,
+                                    float[] scores) {
         LlamaConfig c = config;
         int dim = c.dim();
-        int kvDim = c.kvDim();
         int hd = c.headDim();
+        int cap = s.cachePositions;
         float scale = (float) Math.sqrt(hd);
         int kvo = (h / c.groupSize()) * hd;
         for (int t = 0; t < n; t++) {
@@ -563,10 +597,9 @@ public final class LlamaModel {
             int qo = t * dim + h * hd;
             // score[p] = Σ_i q[i]·k[p][i], summed in i order as run.c does.
             for (int p = 0; p <= pos; p++) {
-                int ko = p * kvDim + kvo;
                 float acc = 0f;
                 for (int i = 0; i < hd; i++) {
-                    acc += s.q[qo + i] * keys[ko + i];
+                    acc += s.q[qo + i] * keys[(kvo + i) * cap + p];
                 }
                 scores[p] = acc;
             }
@@ -582,64 +615,54 @@ public final class LlamaModel {
                 scores[p] = e;
                 sum += e;
             }
-            java.util.Arrays.fill(s.att, qo, qo + hd, 0f);
+            Arrays.fill(s.att, qo, qo + hd, 0f);
             for (int p = 0; p <= pos; p++) {
                 float a = scores[p] / sum;
-                int vo = p * kvDim + kvo;
                 for (int i = 0; i < hd; i++) {
-                    s.att[qo + i] += a * values[vo + i];
+                    s.att[qo + i] += a * values[(kvo + i) * cap + p];
                 }
             }
         }
     }
 
-    /**
-     * The same attention over a window as matrix products, per head and per block of {@link #QUERY_BLOCK} query
-     * rows: {@code S = Q Kᵀ} over the positions the block can see, scaled, causally masked (a masked weight is
-     * 0), max-subtracted softmax per row, then {@code S V}; heads on several threads.
-     */
-    private void attentionWindow(State s, float[] keys, float[] values, int n, int startPos) {
-        int blocks = (n + QUERY_BLOCK - 1) / QUERY_BLOCK;
-        int heads = config.nHeads();
-        Parallelism.forEach(heads * blocks, job -> attentionBlock(s, keys, values, n, startPos, job / blocks,
-                job % blocks));
-    }
-
-    private void attentionBlock(State s, float[] keys, float[] values, int n, int startPos, int h, int block) {
+    /** Query rows {@code t0 .. t0+rows−1} of head h, one at a time, SIMD over the positions. */
+    private void attentionRows(State s, float[] keys, float[] values, int startPos, int h, int t0, int rows) {
         LlamaConfig c = config;
         int dim = c.dim();
-        int kvDim = c.kvDim();
         int hd = c.headDim();
+        int cap = s.cachePositions;
+        float scale = (float) Math.sqrt(hd);
+        int kvo = (h / c.groupSize()) * hd;
+        float[] scores = scratch(startPos + t0 + rows);
+        for (int t = t0; t < t0 + rows; t++) {
+            int qo = t * dim + h * hd;
+            RowKernels.attendRow(s.q, qo, hd, keys, kvo * cap, values, kvo * cap, cap, startPos + t + 1, scale,
+                    scores, s.att, qo);
+        }
+    }
+
+    /** Query rows {@code t0 .. t0+rows−1} of head h as two matrix products. */
+    private void attentionProducts(State s, float[] keys, float[] values, int startPos, int h, int t0, int rows) {
+        LlamaConfig c = config;
+        int dim = c.dim();
+        int hd = c.headDim();
+        int cap = s.cachePositions;
         float scale = (float) Math.sqrt(hd);
         int kvo = (h / c.groupSize()) * hd;
         Blas blas = Blas.get();
-        int t0 = block * QUERY_BLOCK;
-        int rows = Math.min(QUERY_BLOCK, n - t0);
         int seen = startPos + t0 + rows; // positions the block's last row sees
         float[] sc = scratch(rows * seen);
-        blas.sgemm(false, true, rows, seen, hd, 1f, s.q, t0 * dim + h * hd, dim, keys, kvo, kvDim, 0f, sc, 0, seen);
+        // Keys and values are cached element-major ([element][position]): Kᵀ is a plain hd × seen block.
+        blas.sgemm(false, false, rows, seen, hd, 1f, s.q, t0 * dim + h * hd, dim, keys, kvo * cap, cap, 0f, sc, 0,
+                seen);
         for (int r = 0; r < rows; r++) {
             int pos = startPos + t0 + r;
             int o = r * seen;
-            float max = Float.NEGATIVE_INFINITY;
-            for (int p = 0; p <= pos; p++) {
-                float score = sc[o + p] / scale;
-                sc[o + p] = score;
-                max = Math.max(max, score);
-            }
-            float sum = 0f;
-            for (int p = 0; p <= pos; p++) {
-                float e = (float) Math.exp(sc[o + p] - max);
-                sc[o + p] = e;
-                sum += e;
-            }
-            for (int p = 0; p <= pos; p++) {
-                sc[o + p] = sc[o + p] / sum;
-            }
-            java.util.Arrays.fill(sc, o + pos + 1, o + seen, 0f);
+            RowKernels.softmax(sc, o, pos + 1, scale);
+            Arrays.fill(sc, o + pos + 1, o + seen, 0f);
         }
-        blas.sgemm(false, false, rows, hd, seen, 1f, sc, 0, seen, values, kvo, kvDim, 0f, s.att, t0 * dim + h * hd,
-                dim);
+        blas.sgemm(false, true, rows, hd, seen, 1f, sc, 0, seen, values, kvo * cap, cap, 0f, s.att,
+                t0 * dim + h * hd, dim);
     }
 
     /** A per-thread scratch array of at least {@code size} floats (contents undefined). */
@@ -682,9 +705,9 @@ public final class LlamaModel {
     /** The KV cache and scratch buffers of one sequence; not thread-safe. */
     public static final class State {
         private final LlamaConfig config;
-        /** [layer][position · kvDim + element]. */
+        /** [layer][element · cachePositions + position]: element-major, so attention runs over positions. */
         private final float[][] keys;
-        /** [layer][position · kvDim + element]. */
+        /** [layer][element · cachePositions + position]. */
         private final float[][] values;
         /** Positions held in each layer's cache. */
         private final int[] layerLength;
@@ -731,6 +754,15 @@ public final class LlamaModel {
             java.util.Arrays.fill(layerLength, 0);
         }
 
+        /** An element-major cache re-laid out for more positions (the cached ones kept). */
+        private static float[] regrow(float[] old, int elements, int oldCap, int cap) {
+            float[] a = new float[elements * cap];
+            for (int e = 0; e < elements && oldCap > 0; e++) {
+                System.arraycopy(old, e * oldCap, a, e * cap, oldCap);
+            }
+            return a;
+        }
+
         private void trig(float[] invFreq, int startPos, int n) {
             if (trigStart == startPos && trigRows >= n) {
                 return;
@@ -769,8 +801,8 @@ public final class LlamaModel {
                 int grown = Math.min(config.maxSeqLen(), Math.max(positions, 2 * cachePositions));
                 int kvDim = config.kvDim();
                 for (int l = 0; l < keys.length; l++) {
-                    keys[l] = Arrays.copyOf(keys[l], grown * kvDim);
-                    values[l] = Arrays.copyOf(values[l], grown * kvDim);
+                    keys[l] = regrow(keys[l], kvDim, cachePositions, grown);
+                    values[l] = regrow(values[l], kvDim, cachePositions, grown);
                 }
                 cachePositions = grown;
             }
