@@ -79,7 +79,7 @@ int sq_packed_isa_supported(sq_isa isa) {
             return 0;
 #endif
         case SQ_ISA_AVX512:
-#if defined(SQ_HAVE_AVX512) && (defined(__x86_64__) || defined(__i386__))
+#if defined(SQ_HAVE_PACKED_AVX512) && (defined(__x86_64__) || defined(__i386__))
             __builtin_cpu_init();
             return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
                    __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("f16c");
@@ -245,7 +245,7 @@ static sq_status check_call(sq_isa *isa, const sq_packed_desc *d, const uint8_t 
 
 static sq_status run_checked(sq_isa isa, const sq_packed_args *a) {
     switch (isa) {
-#if defined(SQ_HAVE_AVX512)
+#if defined(SQ_HAVE_PACKED_AVX512)
         case SQ_ISA_AVX512: return sq_packed_matmul_avx512(a);
 #endif
 #if defined(SQ_HAVE_PACKED_AVX2)
@@ -337,7 +337,7 @@ int sq_packed_q8_isa_supported(sq_isa isa) {
         case SQ_ISA_SCALAR:
             return 1;
         case SQ_ISA_AVX512:
-#if defined(SQ_HAVE_AVX512) && (defined(__x86_64__) || defined(__i386__))
+#if defined(SQ_HAVE_PACKED_AVX512) && (defined(__x86_64__) || defined(__i386__))
             return sq_packed_isa_supported(SQ_ISA_AVX512) && sq_cpu_has_avx512_vnni();
 #else
             return 0;
@@ -431,7 +431,7 @@ sq_status sq_packed_matmul_q8(sq_isa isa, const sq_packed_desc *d, const uint8_t
     quantize_x(x, d->cols, batch, xb, stride, nxb, xq, xs, xsum);
     const sq_packed_args a = {d, packed, scales, zeros, x, y, batch, row_begin, row_end, xq, xs, xsum, xb, nxb, stride};
     sq_status st = SQ_OK;
-#if defined(SQ_HAVE_AVX512)
+#if defined(SQ_HAVE_PACKED_AVX512)
     if (isa == SQ_ISA_AVX512) {
         st = sq_packed_matmul_q8_avx512(&a);
     } else

@@ -52,7 +52,7 @@ void sq_packed_matmul_scalar(const sq_packed_args *a);
 #if defined(SQ_HAVE_PACKED_AVX2)
 sq_status sq_packed_matmul_avx2(const sq_packed_args *a);
 #endif
-#if defined(SQ_HAVE_AVX512)
+#if defined(SQ_HAVE_PACKED_AVX512)
 sq_status sq_packed_matmul_avx512(const sq_packed_args *a);
 sq_status sq_packed_matmul_q8_avx512(const sq_packed_args *a);
 #endif

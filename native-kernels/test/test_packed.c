@@ -478,7 +478,7 @@ static void test_q8(void) {
     /* bad arguments */
     const sq_packed_desc g100 = {4, 200, 4, 100, 1, SQ_SCALE_F32};
     uint8_t packed[4 * 4 * 32] = {0};
-    float sc[8] = {0}, x[200] = {0}, y[4];
+    float sc[4 * 4] = {0}, x[200] = {0}, y[4]; /* 4 rows x 4 groups of 64 (group 100: 2) */
     CHECK(sq_packed_q8_block(&g100) == -1, "q8 block for group 100");
     CHECK(sq_packed_matmul_q8(SQ_ISA_AUTO, &g100, packed, sc, NULL, x, y, 1, 0, 4) == SQ_ERR_ARG, "q8 group 100");
     const sq_packed_desc g64 = {4, 200, 4, 64, 1, SQ_SCALE_F32};

@@ -1,5 +1,7 @@
 package dev.squeeze.engine.eval;
 
+import dev.squeeze.engine.nn.Parallelism;
+import dev.squeeze.engine.nn.RowKernels;
 import dev.squeeze.engine.nn.llama.LlamaModel;
 
 import java.util.ArrayList;
@@ -19,10 +21,18 @@ import java.util.List;
  * predictions; {@link Overflow#SPLIT} cuts it into spans {@code [0, w)}, {@code [w−1, 2w−1)}, … whose first
  * token (the previous span's last) is context only, so every token after BOS is predicted once,
  * {@code n − 1} in all.
+ * <p>
+ * How it runs: each span is one window through the model ({@link LlamaModel#embed}, {@link LlamaModel#block},
+ * the head in chunks of rows). A model with small matrices ({@link LlamaModel#prefersSequenceParallelism()})
+ * evaluates whole sequences on {@link Parallelism#threads()} threads; a large one evaluates them one after another
+ * with the threads inside each window's products. Each sequence's NLL is summed on its own and the sums are added
+ * in sequence order, so the result is the same for every thread count.
  */
 public final class Perplexity {
-    /** Tokens run through the model at once inside a span; bounds the logits held ({@code CHUNK × vocab}). */
+    /** Tokens run through the model at once inside a span by {@link KlDivergence}; the least head rows at once. */
     static final int CHUNK = 128;
+    /** Logits held at once by one evaluating thread: {@code max(CHUNK, HEAD_FLOATS / vocab)} rows. */
+    private static final int HEAD_FLOATS = 1 << 22;
 
     /** What to do with a sequence longer than the window. */
     public enum Overflow {
@@ -67,28 +77,92 @@ public final class Perplexity {
     private static Result evaluate(LlamaModel model, List<int[]> sequences, int window, Overflow overflow,
                                    Runnable beforeEach) {
         int w = checkWindow(model, window);
-        LlamaModel.State state = model.newState();
-        int vocab = model.config().vocabSize();
-        double nll = 0;
-        long count = 0;
-        for (int[] seq : sequences) {
-            beforeEach.run();
-            for (int[] span : spans(seq.length, w, overflow)) {
+        int n = sequences.size();
+        double[] nll = new double[n];
+        long[] count = new long[n];
+        if (model.prefersSequenceParallelism() && Parallelism.threads() > 1 && !Parallelism.inWorker()) {
+            // Small matrices: whole sequences on separate threads, one state each. Sequences are claimed in order
+            // under a lock, and beforeEach runs under it, so its calls come one at a time in sequence order.
+            Object lock = new Object();
+            int[] next = {0};
+            Parallelism.forEach(Math.min(Parallelism.threads(), n), worker -> {
+                Evaluator e = new Evaluator(model, w, overflow);
+                while (true) {
+                    int i;
+                    synchronized (lock) {
+                        i = next[0]++;
+                        if (i >= n) {
+                            return;
+                        }
+                        beforeEach.run();
+                    }
+                    e.sequence(sequences.get(i), nll, count, i);
+                }
+            });
+        } else {
+            // Large matrices: one sequence at a time, the threads inside each window's products.
+            Evaluator e = new Evaluator(model, w, overflow);
+            for (int i = 0; i < n; i++) {
+                beforeEach.run();
+                e.sequence(sequences.get(i), nll, count, i);
+            }
+        }
+        // Summed in sequence order, so the result does not depend on which thread evaluated what.
+        double total = 0;
+        long tokens = 0;
+        for (int i = 0; i < n; i++) {
+            total += nll[i];
+            tokens += count[i];
+        }
+        return new Result(total, tokens);
+    }
+
+    /** Evaluates sequences on one thread with one state: each span as one window, the head in chunks. */
+    private static final class Evaluator {
+        private final LlamaModel model;
+        private final int window;
+        private final Overflow overflow;
+        private final LlamaModel.State state;
+        private final int vocab;
+        private final float[] logits;
+        private final int headRows;
+
+        Evaluator(LlamaModel model, int window, Overflow overflow) {
+            this.model = model;
+            this.window = window;
+            this.overflow = overflow;
+            this.state = model.newState();
+            this.vocab = model.config().vocabSize();
+            this.headRows = Math.max(CHUNK, HEAD_FLOATS / vocab);
+            this.logits = new float[Math.min(headRows, window) * vocab];
+        }
+
+        void sequence(int[] seq, double[] nllOut, long[] countOut, int index) {
+            double nll = 0;
+            long count = 0;
+            for (int[] span : spans(seq.length, window, overflow)) {
                 int start = span[0];
                 int end = span[1];
+                int len = end - start;
                 state.reset();
-                for (int from = start; from < end; from += CHUNK) {
-                    int to = Math.min(from + CHUNK, end);
-                    float[] logits = model.forward(Arrays.copyOfRange(seq, from, to), from - start, state);
-                    for (int i = from; i < to && i + 1 < end; i++) {
-                        int row = (i - from) * vocab;
-                        nll += logSumExp(logits, row, vocab) - logits[row + seq[i + 1]];
+                float[] x = model.embed(Arrays.copyOfRange(seq, start, end));
+                for (int l = 0; l < model.config().nLayers(); l++) {
+                    model.block(l, x, len, 0, state);
+                }
+                for (int from = 0; from + 1 < len; from += headRows) {
+                    // The last position predicts nothing inside the span: its logits are not computed.
+                    int rows = Math.min(headRows, len - 1 - from);
+                    model.head(x, from, rows, logits);
+                    for (int r = 0; r < rows; r++) {
+                        int row = r * vocab;
+                        nll += RowKernels.logSumExp(logits, row, vocab) - logits[row + seq[start + from + r + 1]];
                         count++;
                     }
                 }
             }
+            nllOut[index] = nll;
+            countOut[index] = count;
         }
-        return new Result(nll, count);
     }
 
     /** The number of predictions {@link #evaluate} makes for these sequences, without running a model. */

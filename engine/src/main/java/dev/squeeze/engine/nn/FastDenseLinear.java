@@ -1,16 +1,26 @@
 package dev.squeeze.engine.nn;
 
+import dev.squeeze.engine.compress.linalg.Blas;
+
 /**
- * A dense float32 linear that keeps its weight transposed, one array per input feature, so that the product is
- * a sequence of {@code acc[o] += x[i] · Wᵀ[i][o]} updates. Because both arrays are indexed by the same loop
- * variable, the JIT can prove the loop free of dependences and turns it into SIMD code (about ten times the
- * speed of the dot-product form on AVX2). Every output still sums its terms in input order, from zero, bias
- * last: the results are bit-for-bit those of the reference {@link DenseLinear} (a test holds them to that).
+ * A dense float32 linear for speed: the weight is kept transposed ({@code in × out}, row-major), so {@code y = x W}
+ * is a plain matrix product. A batch of at least {@link #GEMM_MIN} rows goes through {@link Blas#sgemm} (packed,
+ * blocked, multi-threaded); fewer rows (a generated token) through row updates {@code y[o] = fma(x[i], Wᵀ[i][o],
+ * y[o])} over {@code i} in order, column ranges on several threads when the matrix is large. Both compute every
+ * output as the same fused multiply-add chain over the inputs in order, from zero, bias added last — the
+ * {@link Blas} contract — so a token gives the same bits alone or inside a batch. {@link DenseLinear}, the
+ * reference, sums unfused products; the two agree to float rounding ({@link #reference()} gives it).
  */
 public final class FastDenseLinear implements LinearOp {
+    /** Batches of at least this many rows go through the packed matrix product. */
+    static final int GEMM_MIN = 4;
+    /** Matrices of at least this many weights split a few-row product over threads. */
+    private static final long PARALLEL_MIN = 1L << 18;
+
     private final int in;
     private final int out;
-    private final float[][] transposed;
+    /** {@code in × out}, row-major. */
+    private final float[] transposed;
     private final float[] bias;
     private final String description;
 
@@ -28,10 +38,10 @@ public final class FastDenseLinear implements LinearOp {
         }
         this.in = in;
         this.out = out;
-        this.transposed = new float[in][out];
+        this.transposed = new float[weight.length];
         for (int o = 0; o < out; o++) {
             for (int i = 0; i < in; i++) {
-                transposed[i][o] = weight[o * in + i];
+                transposed[i * out + o] = weight[o * in + i];
             }
         }
         this.bias = bias == null ? null : bias.clone();
@@ -50,28 +60,60 @@ public final class FastDenseLinear implements LinearOp {
 
     @Override
     public void forward(float[] x, int batch, float[] y) {
-        // Row 0 accumulates in y itself (indices 0..out, so the loop still vectorises): one token, no allocation.
-        float[] acc = batch > 1 ? new float[out] : null;
+        if (batch >= GEMM_MIN) {
+            Blas.get().sgemm(false, false, batch, out, in, 1f, x, 0, in, transposed, 0, out, 0f, y, 0, out);
+            addBias(y, 0, batch, 0, out);
+            return;
+        }
+        if ((long) in * out < PARALLEL_MIN) {
+            rows(x, batch, y, 0, out);
+            return;
+        }
+        // Column ranges (multiples of 64 outputs) on several threads; each output is computed the same way.
+        int parts = Math.min(4 * Parallelism.threads(), (out + 63) / 64);
+        int per = ((out + parts - 1) / parts + 63) / 64 * 64;
+        Parallelism.forEach((out + per - 1) / per, p -> rows(x, batch, y, p * per, Math.min(out, (p + 1) * per)));
+    }
+
+    /** Outputs {@code o0 .. o1−1} of every row by fma row updates over the inputs in order. */
+    private void rows(float[] x, int batch, float[] y, int o0, int o1) {
+        float[] w = transposed;
         for (int b = 0; b < batch; b++) {
             int xo = b * in;
-            float[] dst = b == 0 ? y : acc;
-            java.util.Arrays.fill(dst, 0, out, 0f);
+            int yo = b * out;
+            java.util.Arrays.fill(y, yo + o0, yo + o1, 0f);
             for (int i = 0; i < in; i++) {
                 float xi = x[xo + i];
-                float[] row = transposed[i];
-                for (int o = 0; o < out; o++) {
-                    dst[o] += xi * row[o];
+                int wo = i * out;
+                for (int o = o0; o < o1; o++) {
+                    y[yo + o] = Math.fma(xi, w[wo + o], y[yo + o]);
                 }
-            }
-            if (bias != null) {
-                for (int o = 0; o < out; o++) {
-                    dst[o] += bias[o];
-                }
-            }
-            if (b > 0) {
-                System.arraycopy(acc, 0, y, b * out, out);
             }
         }
+        addBias(y, 0, batch, o0, o1);
+    }
+
+    private void addBias(float[] y, int b0, int b1, int o0, int o1) {
+        if (bias == null) {
+            return;
+        }
+        for (int b = b0; b < b1; b++) {
+            int yo = b * out;
+            for (int o = o0; o < o1; o++) {
+                y[yo + o] += bias[o];
+            }
+        }
+    }
+
+    /** The same weights as the reference {@link DenseLinear} (a row-major copy). */
+    public DenseLinear reference() {
+        float[] w = new float[transposed.length];
+        for (int i = 0; i < in; i++) {
+            for (int o = 0; o < out; o++) {
+                w[o * in + i] = transposed[i * out + o];
+            }
+        }
+        return new DenseLinear(out, in, w, bias, description);
     }
 
     @Override

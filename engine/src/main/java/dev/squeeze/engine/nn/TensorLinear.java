@@ -1,5 +1,6 @@
 package dev.squeeze.engine.nn;
 
+import dev.squeeze.engine.compress.linalg.Blas;
 import dev.squeeze.engine.model.DType;
 import dev.squeeze.engine.model.Tensor;
 
@@ -9,18 +10,29 @@ import java.nio.ShortBuffer;
 
 /**
  * A dense linear that multiplies by a {@link Tensor}'s weights where they lie (typically a memory-mapped file),
- * decoding one row at a time, so a model larger than the heap can run. Slower than {@link FastDenseLinear};
- * the arithmetic is the reference's ({@link DenseLinear}): each output sums its terms in input order from zero,
- * then adds the bias.
+ * decoding rows as it goes, so a model larger than the heap can run. A window (at least
+ * {@link FastDenseLinear#GEMM_MIN} rows) decodes blocks of rows and multiplies them with {@link Blas#sgemm}, the
+ * same bits as {@link FastDenseLinear}; a few rows (generation) run as SIMD dot products on several threads.
+ * {@link #reference()} is the readable path: each output sums its terms in input order from zero, then adds the
+ * bias, as {@link DenseLinear} does.
  */
 public final class TensorLinear implements LinearOp {
     private final Tensor weight;
     private final int out;
     private final int in;
     private final float[] bias;
+    private final boolean reference;
+    /** Weights decoded per block of a window's product (floats; 4 MiB). */
+    private static final int BLOCK_FLOATS = 1 << 20;
+    private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
 
     /** @param weight rank 2, {@code out × in}, F32, F16 or BF16 */
     public TensorLinear(Tensor weight, float[] bias) {
+        this(weight, bias, false);
+    }
+
+    private TensorLinear(Tensor weight, float[] bias, boolean reference) {
+        this.reference = reference;
         if (weight.rank() != 2 || weight.dim(0) <= 0 || weight.dim(1) <= 0) {
             throw new IllegalArgumentException("tensor " + weight.name() + " is not an out × in matrix: " + weight);
         }
@@ -45,6 +57,17 @@ public final class TensorLinear implements LinearOp {
 
     @Override
     public void forward(float[] x, int batch, float[] y) {
+        if (reference) {
+            forwardReference(x, batch, y);
+        } else if (batch >= FastDenseLinear.GEMM_MIN) {
+            forwardBlocks(x, batch, y);
+        } else {
+            forwardRows(x, batch, y);
+        }
+    }
+
+    /** The reference: one decoded row at a time, each output a dot product summed in input order, bias last. */
+    private void forwardReference(float[] x, int batch, float[] y) {
         float[] row = new float[in];
         RowReader reader = new RowReader(weight);
         for (int o = 0; o < out; o++) {
@@ -58,6 +81,63 @@ public final class TensorLinear implements LinearOp {
                 y[b * out + o] = bias == null ? acc : acc + bias[o];
             }
         }
+    }
+
+    /**
+     * A window: blocks of rows decoded to float32 and multiplied by {@link Blas#sgemm} (threads inside the
+     * product). Each output is the {@link Blas} fma chain, so the bits equal {@link FastDenseLinear}'s.
+     */
+    private void forwardBlocks(float[] x, int batch, float[] y) {
+        int rowsPerBlock = Math.max(1, Math.min(out, BLOCK_FLOATS / in));
+        float[] block = new float[rowsPerBlock * in];
+        RowReader reader = new RowReader(weight);
+        Blas blas = Blas.get();
+        for (int r0 = 0; r0 < out; r0 += rowsPerBlock) {
+            int rows = Math.min(rowsPerBlock, out - r0);
+            for (int r = 0; r < rows; r++) {
+                reader.row(r0 + r, block, r * in);
+            }
+            blas.sgemm(false, true, batch, rows, in, 1f, x, 0, in, block, 0, in, 0f, y, r0, out);
+        }
+        if (bias != null) {
+            for (int b = 0; b < batch; b++) {
+                for (int o = 0; o < out; o++) {
+                    y[b * out + o] += bias[o];
+                }
+            }
+        }
+    }
+
+    /**
+     * A few rows (generation): row ranges on several threads, each row decoded once and dotted with every input
+     * row by {@link RowKernels#dot} (SIMD lanes, then the lanes summed): another summation order than the window's
+     * products, so the two agree to float rounding, not bit for bit.
+     */
+    private void forwardRows(float[] x, int batch, float[] y) {
+        int parts = (long) out * in < (1L << 16) ? 1 : Math.min(out, 8 * Parallelism.threads());
+        int per = (out + parts - 1) / parts;
+        Parallelism.forEach((out + per - 1) / per, p -> {
+            int o0 = p * per;
+            int o1 = Math.min(out, o0 + per);
+            float[] row = ROW.get();
+            if (row.length < in) {
+                row = new float[in];
+                ROW.set(row);
+            }
+            RowReader reader = new RowReader(weight);
+            for (int o = o0; o < o1; o++) {
+                reader.row(o, row);
+                for (int b = 0; b < batch; b++) {
+                    float acc = RowKernels.dot(row, 0, x, b * in, in);
+                    y[b * out + o] = bias == null ? acc : acc + bias[o];
+                }
+            }
+        });
+    }
+
+    /** The same weights on the reference path: rows decoded one at a time, dot products summed in input order. */
+    public TensorLinear reference() {
+        return reference ? this : new TensorLinear(weight, bias, true);
     }
 
     @Override
