@@ -6,13 +6,8 @@ import dev.squeeze.engine.kernels.PackedMatMul;
 import dev.squeeze.engine.kernels.PackedMatrix;
 import dev.squeeze.engine.nn.FastDenseLinear;
 import dev.squeeze.engine.nn.LinearOp;
-import java.util.ArrayList;
-import java.util.List;
+import dev.squeeze.engine.nn.Parallelism;
 import java.util.Locale;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -29,14 +24,11 @@ import org.slf4j.LoggerFactory;
  * gathers {@code x'[b][j] = x[b][columnOrder[j]]} once (O(batch × cols), nothing next to the product) and
  * multiplies the reordered matrix; the sum over columns is the same sum in another order.
  *
- * <p><b>Threads.</b> A product of at least {@value #PARALLEL_MIN} multiply-adds is split by output rows over a
- * shared daemon pool ({@code -D}{@value #THREADS_PROPERTY}, default: all processors), the caller taking one
- * share; a smaller one runs on the caller's thread.
+ * <p><b>Threads.</b> A product of at least {@value #PARALLEL_MIN} multiply-adds is split by output rows over the
+ * forward pass's threads ({@link Parallelism}, {@code -D}{@value Parallelism#PROPERTY}), the caller taking part;
+ * a smaller one, or one started from one of those threads, runs on the caller's thread.
  */
 public final class PackedLinear implements LinearOp {
-
-    /** Threads for large products; 1 keeps every product on the caller's thread. */
-    public static final String THREADS_PROPERTY = "squeeze.packed.threads";
 
     /** Multiply-adds ({@code rows × cols × batch}) from which a product is split over threads. */
     static final long PARALLEL_MIN = 1L << 22;
@@ -162,40 +154,11 @@ public final class PackedLinear implements LinearOp {
 
     private void multiply(float[] x, int batch, float[] y) {
         int rows = matrix.rows();
-        int threads = Pool.THREADS;
-        if (threads <= 1 || (long) rows * matrix.cols() * batch < PARALLEL_MIN || rows < 2 * ROW_ALIGN) {
+        if ((long) rows * matrix.cols() * batch < PARALLEL_MIN) {
             kernel.multiply(matrix, x, y, batch, 0, rows);
             return;
         }
-        int shares = Math.min(threads, rows / ROW_ALIGN);
-        int chunk = ((rows + shares - 1) / shares + ROW_ALIGN - 1) / ROW_ALIGN * ROW_ALIGN;
-        List<Future<?>> futures = new ArrayList<>();
-        for (int begin = chunk; begin < rows; begin += chunk) {
-            int b0 = begin;
-            int b1 = Math.min(rows, begin + chunk);
-            futures.add(Pool.EXECUTOR.submit(() -> kernel.multiply(matrix, x, y, batch, b0, b1)));
-        }
-        RuntimeException failure = null;
-        try {
-            kernel.multiply(matrix, x, y, batch, 0, Math.min(rows, chunk));
-        } catch (RuntimeException e) {
-            failure = e;
-        }
-        for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException("interrupted in a packed product", e);
-            } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause() instanceof RuntimeException r ? r : new IllegalStateException(e.getCause());
-                }
-            }
-        }
-        if (failure != null) {
-            throw failure;
-        }
+        Parallelism.forRows(rows, ROW_ALIGN, (begin, end) -> kernel.multiply(matrix, x, y, batch, begin, end));
     }
 
     @Override
@@ -218,7 +181,6 @@ public final class PackedLinear implements LinearOp {
         }
     }
 
-    /** Chosen once per JVM, on first use. */
     /**
      * The packed op's choice ({@link Kernels#PACKED}, made once by the backend provider): its native kernel, or null
      * where the provider chose {@code java}, because then layers run as the dequantized float32 product, which is
@@ -240,16 +202,5 @@ public final class PackedLinear implements LinearOp {
             }
             return kernel;
         }
-    }
-
-    /** The shared pool, created on the first large product. */
-    private static final class Pool {
-        static final int THREADS = Math.max(1, Integer.getInteger(THREADS_PROPERTY,
-                Runtime.getRuntime().availableProcessors()));
-        static final ExecutorService EXECUTOR = THREADS > 1 ? Executors.newFixedThreadPool(THREADS - 1, r -> {
-            Thread t = new Thread(r, "squeeze-packed");
-            t.setDaemon(true);
-            return t;
-        }) : null;
     }
 }

@@ -114,6 +114,32 @@ public final class Parallelism {
         }
     }
 
+    /** A piece of work over the half-open row range {@code [begin, end)}. */
+    @FunctionalInterface
+    public interface RowRange {
+        void run(int begin, int end);
+    }
+
+    /**
+     * Splits {@code [0, rows)} into at most {@link #threads()} ranges whose boundaries are multiples of
+     * {@code align} and runs them with {@link #forEach}. There is one call over all rows when there is one
+     * thread, fewer than {@code 2 × align} rows, or the caller is already a pool thread. Each range must write
+     * only its own rows, so the result is the same as one call over all rows.
+     */
+    public static void forRows(int rows, int align, RowRange body) {
+        if (align < 1) {
+            throw new IllegalArgumentException("row alignment must be at least 1, got " + align);
+        }
+        int shares = Math.min(threads(), rows / align);
+        if (shares <= 1 || inWorker()) {
+            body.run(0, rows);
+            return;
+        }
+        int chunk = ((rows + shares - 1) / shares + align - 1) / align * align;
+        int parts = (rows + chunk - 1) / chunk;
+        forEach(parts, i -> body.run(i * chunk, Math.min(rows, (i + 1) * chunk)));
+    }
+
     /** A pool with at least {@code t − 1} threads (the caller is the t-th); grown when the setting grows. */
     private static ExecutorService pool(int t) {
         ExecutorService p = pool;
