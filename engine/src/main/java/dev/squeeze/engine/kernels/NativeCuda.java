@@ -1,15 +1,8 @@
 package dev.squeeze.engine.kernels;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -157,58 +150,7 @@ public final class NativeCuda {
     }
 
     private static Path extract() throws IOException {
-        String resource = NativeLibrary.resourceDir() + LIBRARY;
-        byte[] bytes;
-        try (InputStream in = NativeCuda.class.getResourceAsStream(resource)) {
-            if (in == null) {
-                throw new IOException("no " + resource + " on the classpath");
-            }
-            bytes = in.readAllBytes();
-        }
-        String sha = sha256(bytes).substring(0, 16);
-        Path shared = Path.of(System.getProperty("java.io.tmpdir"), "squeeze-cuda-" + sha);
-        Path dir = ownedDirectory(shared);
-        Path target = dir.resolve(LIBRARY);
-        if (Files.isRegularFile(target) && sha256(Files.readAllBytes(target)).startsWith(sha)) {
-            return target;
-        }
-        Path tmp = Files.createTempFile(dir, LIBRARY, ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
-        return target;
-    }
-
-    /** The shared folder if this user owns it, else a private temporary one (never load from a folder others can write). */
-    private static Path ownedDirectory(Path dir) throws IOException {
-        try {
-            if (Files.getFileStore(dir.getParent()).supportsFileAttributeView("posix")) {
-                Files.createDirectory(dir, PosixFilePermissions.asFileAttribute(
-                        PosixFilePermissions.fromString("rwx------")));
-            } else {
-                Files.createDirectory(dir);
-            }
-            return dir;
-        } catch (FileAlreadyExistsException e) {
-            String me = System.getProperty("user.name");
-            if (Files.isDirectory(dir) && me != null && me.equals(Files.getOwner(dir).getName())) {
-                return dir;
-            }
-            Path own = Files.createTempDirectory(dir.getFileName().toString() + "-");
-            own.toFile().deleteOnExit();
-            return own;
-        }
-    }
-
-    private static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
+        return NativeLibrary.extractResource(NativeLibrary.resourceDir() + LIBRARY, "squeeze-cuda-", "");
     }
 
     // ---- JNI surface (native-kernels/cuda/jni_cuda.c, bound by RegisterNatives) ------------------------------

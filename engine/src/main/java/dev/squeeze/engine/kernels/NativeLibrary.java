@@ -118,20 +118,34 @@ final class NativeLibrary {
     }
 
     private static Path extract() throws IOException {
-        String resource = resourceDir() + LIBRARY;
+        return extractResource(resourceDir() + LIBRARY, "squeeze-native-" + version() + "-",
+                ": this build of squeeze-native-kernels has no library for " + platform() + "; set -D"
+                        + PATH_PROPERTY + "=/path/to/" + LIBRARY + " if you built one yourself");
+    }
+
+    /**
+     * Copies a library resource (shared by {@link NativeCuda}) to {@code <java.io.tmpdir>/<folderPrefix><sha>/},
+     * {@code sha} being the first 16 hex digits of the SHA-256 of its bytes, and returns the copy's path. The
+     * folder is used only if this user owns it ({@link #ownedDirectory}); an existing copy is re-verified against
+     * the hash, else the bytes are written under a temporary name and moved into place.
+     *
+     * @param resource     the classpath resource (absolute name)
+     * @param folderPrefix the cache folder's name before the hash
+     * @param missingHint  appended to "no <resource> on the classpath" when the resource is absent
+     */
+    static Path extractResource(String resource, String folderPrefix, String missingHint) throws IOException {
+        String library = resource.substring(resource.lastIndexOf('/') + 1);
         byte[] bytes;
         try (InputStream in = NativeLibrary.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IOException("no " + resource + " on the classpath: this build of squeeze-native-kernels"
-                        + " has no library for " + platform() + "; set -D" + PATH_PROPERTY + "=/path/to/" + LIBRARY
-                        + " if you built one yourself");
+                throw new IOException("no " + resource + " on the classpath" + missingHint);
             }
             bytes = in.readAllBytes();
         }
         String sha = sha256(bytes).substring(0, 16);
-        Path shared = Path.of(System.getProperty("java.io.tmpdir"), "squeeze-native-" + version() + "-" + sha);
+        Path shared = Path.of(System.getProperty("java.io.tmpdir"), folderPrefix + sha);
         Path dir = ownedDirectory(shared);
-        Path target = dir.resolve(LIBRARY);
+        Path target = dir.resolve(library);
         if (!dir.equals(shared)) {
             target.toFile().deleteOnExit(); // registered after its folder, so deleted before it
         }
@@ -139,7 +153,7 @@ final class NativeLibrary {
         if (Files.isRegularFile(target) && sha256(Files.readAllBytes(target)).startsWith(sha)) {
             return target;
         }
-        Path tmp = Files.createTempFile(dir, LIBRARY, ".tmp");
+        Path tmp = Files.createTempFile(dir, library, ".tmp");
         try {
             Files.write(tmp, bytes);
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
