@@ -14,17 +14,15 @@
  * (grown on demand), so a product from Java is: upload x, run, download y, all on the context's stream.
  */
 #include <jni.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jni_util.h"
 #include "sq_cuda.h"
 
 #define NATIVE_CUDA_CLASS "dev/squeeze/engine/kernels/NativeCuda"
-#define IAE "java/lang/IllegalArgumentException"
-#define ISE "java/lang/IllegalStateException"
 
 typedef struct jctx {
     sq_cuda_ctx *ctx;
@@ -42,36 +40,11 @@ typedef struct jmat {
     int rows, cols;
 } jmat;
 
-static void throw_new(JNIEnv *env, const char *class_name, const char *fmt, ...) {
-    char msg[1200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    jclass cls = (*env)->FindClass(env, class_name);
-    if (cls != NULL) {
-        (*env)->ThrowNew(env, cls, msg);
-    }
-}
-
 /* Throws for a failed status; returns 1 if it threw. */
 static int threw(JNIEnv *env, sq_cuda_status s, const char *what) {
     if (s == SQ_CUDA_OK) return 0;
     const int arg = s == SQ_CUDA_ERR_ARG || s == SQ_CUDA_ERR_UNSUPPORTED;
     throw_new(env, arg ? IAE : ISE, "%s: %s: %s", what, sq_cuda_status_string(s), sq_cuda_last_error());
-    return 1;
-}
-
-static int check_len(JNIEnv *env, jarray a, const char *name, int64_t expected) {
-    if (a == NULL) {
-        throw_new(env, IAE, "%s is null", name);
-        return 0;
-    }
-    const jsize n = (*env)->GetArrayLength(env, a);
-    if ((int64_t) n != expected) {
-        throw_new(env, IAE, "%s has length %d but %lld are needed", name, (int) n, (long long) expected);
-        return 0;
-    }
     return 1;
 }
 
@@ -148,9 +121,9 @@ static jlong JNICALL quant_create(JNIEnv *env, jclass cls, jlong ctx, jint rows,
         return 0;
     }
     const int64_t ngroups = ((int64_t) cols + group - 1) / group;
-    if (!check_len(env, codes, "codes", (int64_t) rows * cols)) return 0;
-    if (!check_len(env, scales, "scales", (int64_t) rows * ngroups)) return 0;
-    if (zeros != NULL && !check_len(env, zeros, "zeros", (int64_t) rows * ngroups)) return 0;
+    if (!length_ok(env, codes, "codes", (int64_t) rows * cols, 1)) return 0;
+    if (!length_ok(env, scales, "scales", (int64_t) rows * ngroups, 1)) return 0;
+    if (zeros != NULL && !length_ok(env, zeros, "zeros", (int64_t) rows * ngroups, 1)) return 0;
     jmat *m = calloc(1, sizeof *m);
     if (m == NULL) { throw_new(env, ISE, "out of host memory"); return 0; }
     m->rows = rows;
@@ -181,7 +154,7 @@ static jlong JNICALL dense_create(JNIEnv *env, jclass cls, jlong ctx, jint rows,
         throw_new(env, IAE, "rows and cols must be > 0, got %d, %d", (int) rows, (int) cols);
         return 0;
     }
-    if (!check_len(env, w, "weights", (int64_t) rows * cols)) return 0;
+    if (!length_ok(env, w, "weights", (int64_t) rows * cols, 1)) return 0;
     jmat *m = calloc(1, sizeof *m);
     if (m == NULL) { throw_new(env, ISE, "out of host memory"); return 0; }
     m->rows = rows;
@@ -216,8 +189,8 @@ static void JNICALL matmul(JNIEnv *env, jclass cls, jlong ctx, jlong handle, jfl
     jmat *m = (jmat *) (intptr_t) handle;
     if (j == NULL || m == NULL) { throw_new(env, IAE, "context or matrix handle is 0"); return; }
     if (batch <= 0) { throw_new(env, IAE, "batch must be > 0, got %d", (int) batch); return; }
-    if (!check_len(env, x, "x", (int64_t) batch * m->cols)) return;
-    if (!check_len(env, y, "y", (int64_t) batch * m->rows)) return;
+    if (!length_ok(env, x, "x", (int64_t) batch * m->cols, 1)) return;
+    if (!length_ok(env, y, "y", (int64_t) batch * m->rows, 1)) return;
     const int ldx = (m->cols + 3) / 4 * 4;
     const size_t nx = (size_t) batch * ldx, ny = (size_t) batch * m->rows;
     if (j->host_cap < nx) {

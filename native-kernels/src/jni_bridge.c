@@ -11,9 +11,9 @@
  * exception is the test-only fault_for_test below.
  */
 #include <jni.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
+
+#include "jni_util.h"
 
 int sq_register_sparse(JNIEnv *env); /* jni_sparse.c */
 
@@ -23,20 +23,6 @@ int sq_register_sparse(JNIEnv *env); /* jni_sparse.c */
 #define BRIDGE_CLASS "dev/squeeze/engine/kernels/NativeBridge"
 
 int sq_register_packed(JNIEnv *env); /* jni_packed.c: the natives of NativePacked */
-
-static void throw_new(JNIEnv *env, const char *class_name, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    jclass cls = (*env)->FindClass(env, class_name);
-    if (cls != NULL) { /* else FindClass left its own error pending */
-        (*env)->ThrowNew(env, cls, msg);
-    }
-}
-
-#define IAE "java/lang/IllegalArgumentException"
 
 static jint JNICALL abi_version(JNIEnv *env, jclass cls) {
     (void) env;

@@ -10,28 +10,15 @@
  * throws IllegalArgumentException and returns before any array is pinned.
  */
 #include <jni.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
+
+#include "jni_util.h"
 
 #include "packed.h"
 
 #define PACKED_CLASS "dev/squeeze/engine/kernels/NativePacked"
-#define IAE "java/lang/IllegalArgumentException"
 
 int sq_register_packed(JNIEnv *env);
-
-static void throw_new(JNIEnv *env, const char *class_name, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    jclass cls = (*env)->FindClass(env, class_name);
-    if (cls != NULL) { /* else FindClass left its own error pending */
-        (*env)->ThrowNew(env, cls, msg);
-    }
-}
 
 /* Returns 0 (exception pending) unless array is non-null and has exactly `expected` elements. */
 static int check_exact(JNIEnv *env, jarray array, const char *field, int64_t expected, const char *formula) {

@@ -10,65 +10,39 @@
  * buffers); the weight arrays must have their exact length.
  */
 #include <jni.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
+
+#include "jni_util.h"
 
 #include "sparse.h"
 
 #define SPARSE_CLASS "dev/squeeze/engine/kernels/NativeSparse"
-#define IAE "java/lang/IllegalArgumentException"
 
 int sq_register_sparse(JNIEnv *env);
-
-static void throw_fmt(JNIEnv *env, const char *class_name, const char *fmt, ...) {
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    jclass cls = (*env)->FindClass(env, class_name);
-    if (cls != NULL) (*env)->ThrowNew(env, cls, msg);
-}
-
-/* exact != 0: length must equal expected; else length must be >= expected. */
-static int length_ok(JNIEnv *env, jarray a, const char *name, int64_t expected, int exact) {
-    if (a == NULL) {
-        throw_fmt(env, IAE, "%s is null", name);
-        return 0;
-    }
-    const int64_t len = (*env)->GetArrayLength(env, a);
-    if (exact ? len != expected : len < expected) {
-        throw_fmt(env, IAE, "%s has length %lld but %s%lld are needed", name, (long long) len,
-                  exact ? "" : "at least ", (long long) expected);
-        return 0;
-    }
-    return 1;
-}
 
 static int common_ok(JNIEnv *env, jint isa, jint rows, jint cols, jint batch, jint r0, jint r1, jfloatArray x,
                      jfloatArray y) {
     if (rows <= 0 || cols <= 0) {
-        throw_fmt(env, IAE, "matrix must be at least 1 x 1, got %d x %d", (int) rows, (int) cols);
+        throw_new(env, IAE, "matrix must be at least 1 x 1, got %d x %d", (int) rows, (int) cols);
         return 0;
     }
     if (batch <= 0) {
-        throw_fmt(env, IAE, "batch must be > 0, got %d", (int) batch);
+        throw_new(env, IAE, "batch must be > 0, got %d", (int) batch);
         return 0;
     }
     if (r0 < 0 || r1 < r0 || r1 > rows) {
-        throw_fmt(env, IAE, "row range [%d, %d) is not inside [0, %d)", (int) r0, (int) r1, (int) rows);
+        throw_new(env, IAE, "row range [%d, %d) is not inside [0, %d)", (int) r0, (int) r1, (int) rows);
         return 0;
     }
     if (isa != SQ_ISA_AUTO && !sq_sparse_isa_supported((sq_isa) isa)) {
-        throw_fmt(env, IAE, "isa %d (%s) is not supported by this build or CPU", (int) isa,
+        throw_new(env, IAE, "isa %d (%s) is not supported by this build or CPU", (int) isa,
                   sq_sparse_isa_name((sq_isa) isa));
         return 0;
     }
     if (!length_ok(env, x, "x", (int64_t) batch * cols, 0)) return 0;
     if (!length_ok(env, y, "y", (int64_t) batch * rows, 0)) return 0;
     if ((*env)->IsSameObject(env, x, y)) {
-        throw_fmt(env, IAE, "x and y must be different arrays (the kernel reads x while writing y)");
+        throw_new(env, IAE, "x and y must be different arrays (the kernel reads x while writing y)");
         return 0;
     }
     return 1;
@@ -103,18 +77,18 @@ static void unpin(JNIEnv *env, pins *p, int commit) {
 /* Status to exception (nothing for SQ_OK). Called after unpinning: JNI calls are not allowed while pinned. */
 static void raise(JNIEnv *env, int acquired, sq_status st, const char *what) {
     if (!acquired) {
-        if (!(*env)->ExceptionCheck(env)) throw_fmt(env, "java/lang/OutOfMemoryError", "could not pin arrays for %s", what);
+        if (!(*env)->ExceptionCheck(env)) throw_new(env, "java/lang/OutOfMemoryError", "could not pin arrays for %s", what);
         return;
     }
     switch ((int) st) {
         case SQ_OK: return;
-        case SQ_ERR_NOMEM: throw_fmt(env, "java/lang/OutOfMemoryError", "%s could not allocate scratch memory", what); return;
-        case SQ_ERR_ISA: throw_fmt(env, IAE, "%s: instruction set not supported here", what); return;
+        case SQ_ERR_NOMEM: throw_new(env, "java/lang/OutOfMemoryError", "%s could not allocate scratch memory", what); return;
+        case SQ_ERR_ISA: throw_new(env, IAE, "%s: instruction set not supported here", what); return;
         case 10: /* SQ_ERR_INDEX */
-            throw_fmt(env, IAE, "%s: the sparse structure is invalid (an N:M position >= m, a column index outside"
+            throw_new(env, IAE, "%s: the sparse structure is invalid (an N:M position >= m, a column index outside"
                       " [0, cols), or row pointers out of order / beyond the values); y is unspecified", what);
             return;
-        default: throw_fmt(env, IAE, "%s rejected its arguments (status %d)", what, (int) st); return;
+        default: throw_new(env, IAE, "%s rejected its arguments (status %d)", what, (int) st); return;
     }
 }
 
@@ -134,7 +108,7 @@ static void nm_common(JNIEnv *env, jint isa, jint rows, jint cols, jint n, jint 
                       jbyteArray index, jfloatArray x, jfloatArray y, jint batch, jint r0, jint r1) {
     if (!common_ok(env, isa, rows, cols, batch, r0, r1, x, y)) return;
     if (n < 1 || m < n || m > 255) {
-        throw_fmt(env, IAE, "N:M pattern %d:%d must have 1 <= n <= m <= 255", (int) n, (int) m);
+        throw_new(env, IAE, "N:M pattern %d:%d must have 1 <= n <= m <= 255", (int) n, (int) m);
         return;
     }
     if (!length_ok(env, values, "values", (int64_t) rows * sq_nm_row_values(n, m, cols), 1)) return;
@@ -171,7 +145,7 @@ static void csr_common(JNIEnv *env, jint isa, jint rows, jint cols, jintArray ro
     if (!common_ok(env, isa, rows, cols, batch, r0, r1, x, y)) return;
     if (!length_ok(env, row_ptr, "rowPtr", (int64_t) rows + 1, 1)) return;
     if (values == NULL) {
-        throw_fmt(env, IAE, "values is null");
+        throw_new(env, IAE, "values is null");
         return;
     }
     const jsize nnz = (*env)->GetArrayLength(env, values);
