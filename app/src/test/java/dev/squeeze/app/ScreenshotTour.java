@@ -112,6 +112,13 @@ class ScreenshotTour {
                 fx(() -> app.view().paretoView().openDetail(first));
                 WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
                 shoot(stage.getScene(), out.resolve("detail-" + name + ".png"));
+                // The provenance tab: versions, host, the backend of every op and the CPU.
+                fx(() -> ((javafx.scene.control.TabPane) stage.getScene().lookup("#run-detail-tabs"))
+                        .getSelectionModel().select(3));
+                WaitForAsyncUtils.sleep(800, TimeUnit.MILLISECONDS);
+                shoot(stage.getScene(), out.resolve("provenance-" + name + ".png"));
+                fx(() -> ((javafx.scene.control.TabPane) stage.getScene().lookup("#run-detail-tabs"))
+                        .getSelectionModel().select(0));
                 if (size[0] == 1280) {
                     exportDialog(stage, out, t);
                 }
@@ -125,6 +132,13 @@ class ScreenshotTour {
                 WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
                 shoot(stage.getScene(), out.resolve("all-models-" + name + ".png"));
                 fx(() -> app.viewModel().pareto().allModels().set(false));
+                WaitForAsyncUtils.sleep(1000, TimeUnit.MILLISECONDS);
+                // Quality against the latency measured with every run (runs stored before it was measured are
+                // listed as not plotted).
+                fx(() -> app.viewModel().pareto().xAxis().set(dev.squeeze.engine.store.Pareto.XAxis.LATENCY));
+                WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+                shoot(stage.getScene(), out.resolve("latency-" + name + ".png"));
+                fx(() -> app.viewModel().pareto().xAxis().set(dev.squeeze.engine.store.Pareto.XAxis.SIZE_BYTES));
                 WaitForAsyncUtils.sleep(1000, TimeUnit.MILLISECONDS);
             }
             // A job's log, when the database has jobs.
