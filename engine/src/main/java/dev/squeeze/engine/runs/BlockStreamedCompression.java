@@ -204,8 +204,9 @@ public final class BlockStreamedCompression {
                     if (current == null) {
                         current = blocks.ops(b, compressedOps);
                     }
-                    hooks.phase(RunHooks.Phase.CALIBRATION, "block " + (b + 1) + " of " + cfg.nLayers()
-                            + ": outputs of the compressed block");
+                    // Running compressed block b+1 makes block b+2's inputs: the first part of block b+2's
+                    // calibration (in the whole-model procedure, one pass through blocks 1..b+2 did both).
+                    hooks.phase(RunHooks.Phase.CALIBRATION, "block " + (b + 2) + " of " + cfg.nLayers());
                     acts.propagate(blocks, b, current, hooks, timer);
                 } else {
                     pending.add(compressedOps);

@@ -464,8 +464,7 @@ class DurabilityMatrixTest {
         }
 
         void killWorkers() {
-            List<ProcessHandle> workers = process.descendants()
-                    .filter(p -> p.info().commandLine().orElse("").contains(WorkerMain.class.getName())).toList();
+            List<ProcessHandle> workers = process.descendants().filter(JobTesting::isWorker).toList();
             assertEquals(1, workers.size(), "one worker: " + workers);
             workers.forEach(ProcessHandle::destroyForcibly); // SIGKILL
         }

@@ -116,7 +116,21 @@ final class JobTesting {
 
     /** The worker processes (children running WorkerMain) of this JVM. */
     static List<ProcessHandle> workers() {
-        return ProcessHandle.current().descendants()
-                .filter(p -> p.info().commandLine().orElse("").contains(WorkerMain.class.getName())).toList();
+        return ProcessHandle.current().descendants().filter(JobTesting::isWorker).toList();
+    }
+
+    /**
+     * Whether a process runs {@link WorkerMain}. Reads the whole {@code /proc/PID/cmdline}: the JDK's
+     * {@code ProcessHandle.Info.commandLine()} reads only its first page (4 KiB) on Linux, and a worker's class path
+     * alone is longer than that, so the main class comes after the cut.
+     */
+    static boolean isWorker(ProcessHandle p) {
+        String main = WorkerMain.class.getName();
+        try {
+            byte[] cmdline = java.nio.file.Files.readAllBytes(Path.of("/proc", Long.toString(p.pid()), "cmdline"));
+            return new String(cmdline, java.nio.charset.StandardCharsets.UTF_8).contains(main);
+        } catch (java.io.IOException | RuntimeException e) {
+            return p.info().commandLine().orElse("").contains(main);
+        }
     }
 }
