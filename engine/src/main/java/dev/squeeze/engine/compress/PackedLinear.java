@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
 public final class PackedLinear implements LinearOp {
 
     /** Multiply-adds ({@code rows × cols × batch}) from which a product is split over threads. */
-    static final long PARALLEL_MIN = 1L << 22;
+    static final long PARALLEL_MIN = Parallelism.MIN_PARALLEL_WORK;
 
     /** Row shares are multiples of this (whole 64-byte lines of y per thread, as sq_packed_matmul_mt splits). */
     private static final int ROW_ALIGN = 16;
@@ -154,11 +154,8 @@ public final class PackedLinear implements LinearOp {
 
     private void multiply(float[] x, int batch, float[] y) {
         int rows = matrix.rows();
-        if ((long) rows * matrix.cols() * batch < PARALLEL_MIN) {
-            kernel.multiply(matrix, x, y, batch, 0, rows);
-            return;
-        }
-        Parallelism.forRows(rows, ROW_ALIGN, (begin, end) -> kernel.multiply(matrix, x, y, batch, begin, end));
+        Parallelism.forRows(rows, ROW_ALIGN, (long) rows * matrix.cols() * batch,
+                (begin, end) -> kernel.multiply(matrix, x, y, batch, begin, end));
     }
 
     @Override

@@ -1,9 +1,13 @@
 package dev.squeeze.engine.kernels;
 
 import dev.squeeze.engine.nn.LinearOp;
+import dev.squeeze.engine.nn.Parallelism;
 
 /** {@code y = S x} for a CSR sparse {@code S} through {@link SparseKernels#csrAdd} (on a zeroed y). */
 public final class CsrLinear implements LinearOp {
+    /** Row shares are multiples of this (even boundaries: the dense kernel takes two rows at a time). */
+    private static final int ROW_ALIGN = 16;
+
     private final CsrMatrix s;
     private final SparseKernels.Backend backend;
     private final String description;
@@ -31,7 +35,8 @@ public final class CsrLinear implements LinearOp {
     public void forward(float[] x, int batch, float[] y) {
         SparseChecks.call(s.rows(), s.cols(), x, y, batch, 0, s.rows());
         java.util.Arrays.fill(y, 0, batch * s.rows(), 0f);
-        RowSplit.run(s.rows(), (long) batch * s.nnz(), (r0, r1) -> SparseKernels.csrAdd(backend, s, x, y, batch, r0, r1));
+        Parallelism.forRows(s.rows(), ROW_ALIGN, (long) batch * s.nnz(),
+                (r0, r1) -> SparseKernels.csrAdd(backend, s, x, y, batch, r0, r1));
     }
 
     @Override

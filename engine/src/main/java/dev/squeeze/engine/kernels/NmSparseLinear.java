@@ -1,9 +1,13 @@
 package dev.squeeze.engine.kernels;
 
 import dev.squeeze.engine.nn.LinearOp;
+import dev.squeeze.engine.nn.Parallelism;
 
 /** {@code y = W x} for an N:M sparse {@code W} through {@link SparseKernels#nm}. */
 public final class NmSparseLinear implements LinearOp {
+    /** Row shares are multiples of this (even boundaries: the dense kernel takes two rows at a time). */
+    private static final int ROW_ALIGN = 16;
+
     private final NmSparseMatrix w;
     private final SparseKernels.Backend backend;
     private final String description;
@@ -31,7 +35,7 @@ public final class NmSparseLinear implements LinearOp {
     public void forward(float[] x, int batch, float[] y) {
         SparseChecks.call(w.rows(), w.cols(), x, y, batch, 0, w.rows());
         long macs = (long) batch * w.rows() * NmSparseMatrix.groups(w.cols(), w.m()) * w.n();
-        RowSplit.run(w.rows(), macs, (r0, r1) -> SparseKernels.nm(backend, w, x, y, batch, r0, r1));
+        Parallelism.forRows(w.rows(), ROW_ALIGN, macs, (r0, r1) -> SparseKernels.nm(backend, w, x, y, batch, r0, r1));
     }
 
     @Override

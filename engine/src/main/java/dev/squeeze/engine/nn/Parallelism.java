@@ -120,6 +120,21 @@ public final class Parallelism {
         void run(int begin, int end);
     }
 
+    /** Work (multiply-adds) below which a product is not worth splitting over threads. */
+    public static final long MIN_PARALLEL_WORK = 1L << 22;
+
+    /**
+     * {@link #forRows(int, int, RowRange)} for a product of {@code work} multiply-adds: one call over all rows on
+     * the caller's thread when {@code work < }{@value #MIN_PARALLEL_WORK} (too small to pay for the threads).
+     */
+    public static void forRows(int rows, int align, long work, RowRange body) {
+        if (work < MIN_PARALLEL_WORK) {
+            body.run(0, rows);
+            return;
+        }
+        forRows(rows, align, body);
+    }
+
     /**
      * Splits {@code [0, rows)} into at most {@link #threads()} ranges whose boundaries are multiples of
      * {@code align} and runs them with {@link #forEach}. There is one call over all rows when there is one

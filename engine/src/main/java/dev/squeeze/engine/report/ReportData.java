@@ -12,6 +12,7 @@ import dev.squeeze.engine.store.StoredRun;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -160,6 +161,10 @@ public record ReportData(String title, String selection, Instant generatedAt, Pr
         }
         String metric = chooseMetric(have, wanted);
         boolean higher = metric != null && MetricKind.higherIsBetter(metric).orElse(false);
+        Map<Long, Double> latencies = new HashMap<>();
+        metrics.forEach((id, list) -> list.stream()
+                .filter(v -> v.split().equals(Pareto.SPLIT) && v.name().equals(Pareto.XAxis.LATENCY.columnName()))
+                .findFirst().ifPresent(v -> latencies.put(id, v.value())));
         List<Pareto.Point> points = new ArrayList<>();
         Map<Long, String> why = new LinkedHashMap<>();
         for (StoredRun run : runs) {
@@ -167,9 +172,7 @@ public record ReportData(String title, String selection, Instant generatedAt, Pr
             Double y = metric == null ? null : metrics.get(r.id()).stream()
                     .filter(v -> v.split().equals(Pareto.SPLIT) && v.name().equals(metric))
                     .map(RunRecord.Metric::value).findFirst().orElse(null);
-            Double xv = x.of(r, metrics.get(r.id()).stream()
-                    .filter(v -> v.split().equals(Pareto.SPLIT) && v.name().equals(Pareto.XAxis.LATENCY.columnName()))
-                    .findFirst().map(v -> Map.of(r.id(), v.value())).orElse(Map.of()));
+            Double xv = x.of(r, latencies);
             if (y == null || y.isNaN()) {
                 why.put(r.id(), metric == null ? "no quality metric stored" : "no " + metric + " stored");
             } else if (xv == null || xv.isNaN()) {
