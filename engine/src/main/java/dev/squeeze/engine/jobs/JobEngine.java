@@ -669,6 +669,12 @@ public final class JobEngine implements AutoCloseable {
                     storeError[0] = e.getMessage();
                 }
             }
+            case WorkerMessage.Point point -> {
+                // One of a search's runs: stored now (the job goes on); a point the job already stored is skipped.
+                store.recordJobPoint(point.run().forJob(id, spec.tags()), point.key());
+                emit(new JobEvent(id, label, JobEvent.Kind.PHASE, JobStatus.RUNNING, phase[0],
+                        "stored " + point.run().label(), progress[0], progress[1], null, null, null));
+            }
             case WorkerMessage.Failed f -> {
             }
             case WorkerMessage.Cancelled c -> {

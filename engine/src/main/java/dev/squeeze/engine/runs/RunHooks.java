@@ -63,4 +63,24 @@ public interface RunHooks {
     /** Stores the checkpoint of a finished layer. */
     default void save(int index, String layer, CompressedTensor tensor, RunRecord.LayerResult result) {
     }
+
+    /**
+     * The state a long job saved under {@code key} ({@link #saveState}), e.g. a search's last finished generation;
+     * empty when none was saved (or in the calling process, which does not resume).
+     */
+    default Optional<byte[]> loadState(String key) {
+        return Optional.empty();
+    }
+
+    /** Saves a job's state under {@code key}, replacing what was there, atomically; a job resumes from it. */
+    default void saveState(String key, byte[] state) {
+    }
+
+    /**
+     * A folder for work that outlives one job and is shared by all of them (a search's level database), or empty
+     * to keep such work in memory only.
+     */
+    default Optional<java.nio.file.Path> sharedCacheDir() {
+        return Optional.empty();
+    }
 }
