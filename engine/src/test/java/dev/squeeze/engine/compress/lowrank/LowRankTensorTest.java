@@ -150,7 +150,12 @@ class LowRankTensorTest {
                 h[i * COLS + j] = (float) (2 * s / n);
             }
         }
-        return new LayerInput("t", w, ROWS, COLS, h);
+        // A Fisher diagonal for the Fisher-weighted variant: positive, unequal per input.
+        float[] fisher = new float[ROWS * COLS];
+        for (int i = 0; i < fisher.length; i++) {
+            fisher[i] = (float) (rnd.nextDouble() * (1 + i % COLS % 7));
+        }
+        return new LayerInput("t", w, ROWS, COLS, h, fisher);
     }
 
     static float[] product(float[] a, float[] b, int rows, int r, int cols) {
