@@ -19,6 +19,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -202,7 +203,8 @@ public final class OnnxGraphNet implements ImageClassifier {
         }
         inShape[0] = 1;
         return new OnnxGraphNet(where, nodes, List.copyOf(names), Collections.unmodifiableMap(initial),
-                Set.copyOf(trainable), in.getName(), inShape, out.getName(), inputScale, classes);
+                Collections.unmodifiableSet(new LinkedHashSet<>(trainable)), in.getName(), inShape, out.getName(),
+                inputScale, classes);
     }
 
     /** A graph value's shape with the batch dimension (first) 1 or symbolic and every other one fixed. */
@@ -246,6 +248,7 @@ public final class OnnxGraphNet implements ImageClassifier {
         return classNames;
     }
 
+    /** The initializers whose gradients {@link #backward} computes, in the order given. */
     public Set<String> trainable() {
         return trainable;
     }
