@@ -301,21 +301,9 @@ public final class MlpGradients {
             acts[l + 1] = out;
         }
         double[] logits = acts[n];
-        double max = Double.NEGATIVE_INFINITY;
-        for (double v : logits) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (double v : logits) {
-            sum += Math.exp(v - max);
-        }
-        double logSum = max + Math.log(sum);
-        double loss = logSum - logits[label];
         // ∂loss/∂logits = softmax − onehot
         double[] delta = new double[logits.length];
-        for (int c = 0; c < logits.length; c++) {
-            delta[c] = Math.exp(logits[c] - logSum) - (c == label ? 1 : 0);
-        }
+        double loss = crossEntropy(logits, label, delta);
         for (int l = n - 1; l >= 0; l--) {
             Layer layer = layers.get(l);
             double[] in = acts[l];
@@ -347,19 +335,51 @@ public final class MlpGradients {
 
     /** Writes softmax − onehot of one row of logits into {@code delta}; returns that row's cross-entropy. */
     static double softmaxMinusOneHot(float[] logits, int off, int classes, int label, float[] delta) {
-        double max = Double.NEGATIVE_INFINITY;
+        double[] row = new double[classes];
         for (int c = 0; c < classes; c++) {
-            max = Math.max(max, logits[off + c]);
+            row[c] = logits[off + c];
         }
-        double sum = 0;
+        double[] d = new double[classes];
+        double loss = crossEntropy(row, label, d);
         for (int c = 0; c < classes; c++) {
-            sum += Math.exp(logits[off + c] - max);
+            delta[off + c] = (float) d[c];
         }
-        double logSum = max + Math.log(sum);
-        for (int c = 0; c < classes; c++) {
-            delta[off + c] = (float) (Math.exp(logits[off + c] - logSum) - (c == label ? 1 : 0));
+        return loss;
+    }
+
+    /**
+     * The softmax cross-entropy {@code −log softmax(logits)[label]} and, when {@code gradient} is not null, its
+     * gradient {@code softmax − onehot}, both accurate however confident the logits: the loss is
+     * {@code (max − logit[label]) + log1p(Σ_{c ≠ argmax} e^{logit[c] − max})} and the label's gradient entry is
+     * {@code −Σ_{c ≠ label} softmax[c]}, so that a loss of 1e-30 (logits thousands apart, as mnist-7's on raw
+     * pixels) is not rounded to zero by {@code log(1 + tiny)} or {@code p − 1}.
+     */
+    static double crossEntropy(double[] logits, int label, double[] gradient) {
+        int top = 0;
+        for (int c = 1; c < logits.length; c++) {
+            if (logits[c] > logits[top]) {
+                top = c;
+            }
         }
-        return logSum - logits[off + label];
+        double max = logits[top];
+        double rest = 0;
+        for (int c = 0; c < logits.length; c++) {
+            if (c != top) {
+                rest += Math.exp(logits[c] - max);
+            }
+        }
+        double logSum = Math.log1p(rest);
+        if (gradient != null) {
+            double others = 0;
+            for (int c = 0; c < logits.length; c++) {
+                if (c != label) {
+                    gradient[c] = Math.exp(logits[c] - max - logSum);
+                    others += gradient[c];
+                }
+            }
+            gradient[label] = -others;
+        }
+        return (max - logits[label]) + logSum;
     }
 
     private static float[] squares(float[] a) {

@@ -284,9 +284,9 @@ public final class OnnxGraphNet implements ImageClassifier {
         checkLabel(label);
         Map<String, Value> env = forward(image(rawInputs, image, null), initial);
         double[] logits = env.get(outputName).data;
-        double loss = crossEntropy(logits, label);
+        double[] dOut = new double[classes];
+        double loss = MlpGradients.crossEntropy(logits, label, dOut);
         Map<String, double[]> grads = new HashMap<>();
-        double[] dOut = softmaxMinusOneHot(logits, label);
         grads.put(outputName, dOut);
         for (int i = nodes.size() - 1; i >= 0; i--) {
             backwardNode(i, env, grads);
@@ -331,32 +331,7 @@ public final class OnnxGraphNet implements ImageClassifier {
     }
 
     static double crossEntropy(double[] logits, int label) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (double v : logits) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (double v : logits) {
-            sum += Math.exp(v - max);
-        }
-        return max + Math.log(sum) - logits[label];
-    }
-
-    private static double[] softmaxMinusOneHot(double[] logits, int label) {
-        double max = Double.NEGATIVE_INFINITY;
-        for (double v : logits) {
-            max = Math.max(max, v);
-        }
-        double sum = 0;
-        for (double v : logits) {
-            sum += Math.exp(v - max);
-        }
-        double logSum = max + Math.log(sum);
-        double[] d = new double[logits.length];
-        for (int c = 0; c < logits.length; c++) {
-            d[c] = Math.exp(logits[c] - logSum) - (c == label ? 1 : 0);
-        }
-        return d;
+        return MlpGradients.crossEntropy(logits, label, null);
     }
 
     // ------------------------------------------------------------------------------------------------ forward
@@ -635,6 +610,20 @@ public final class OnnxGraphNet implements ImageClassifier {
 
     /** The geometry of a 2-D convolution or pooling window along one spatial axis. */
     private record Axis(int in, int out, int kernel, int stride, int dilation, int padBegin) {
+        /** The first output position whose window's tap {@code k} falls inside the input. */
+        int firstOut(int k) {
+            int off = k * dilation - padBegin;
+            return off >= 0 ? 0 : Math.min(out, Math.ceilDiv(-off, stride));
+        }
+
+        /** One past the last output position whose window's tap {@code k} falls inside the input. */
+        int endOut(int k) {
+            int off = k * dilation - padBegin;
+            if (off > in - 1) {
+                return 0;
+            }
+            return Math.min(out, Math.floorDiv(in - 1 - off, stride) + 1);
+        }
     }
 
     private Axis[] windows(NodeProto n, int[] xShape, int[] kernel, boolean ceil, int node) {
@@ -729,20 +718,18 @@ public final class OnnxGraphNet implements ImageClassifier {
                 for (int ci = 0; ci < cg; ci++) {
                     int xOff = (b * c + g * cg + ci) * h.in * wd.in;
                     for (int kh = 0; kh < h.kernel; kh++) {
+                        int ohLo = h.firstOut(kh);
+                        int ohHi = h.endOut(kh);
                         for (int kw = 0; kw < wd.kernel; kw++) {
                             double wv = w.data[((o * cg + ci) * h.kernel + kh) * wd.kernel + kw];
-                            for (int oh = 0; oh < h.out; oh++) {
-                                int ih = oh * h.stride - h.padBegin + kh * h.dilation;
-                                if (ih < 0 || ih >= h.in) {
-                                    continue;
-                                }
-                                int row = xOff + ih * wd.in;
+                            int owLo = wd.firstOut(kw);
+                            int owHi = wd.endOut(kw);
+                            int shift = kw * wd.dilation - wd.padBegin;
+                            for (int oh = ohLo; oh < ohHi; oh++) {
+                                int row = xOff + (oh * h.stride - h.padBegin + kh * h.dilation) * wd.in + shift;
                                 int yRow = yOff + oh * wd.out;
-                                for (int ow = 0; ow < wd.out; ow++) {
-                                    int iw = ow * wd.stride - wd.padBegin + kw * wd.dilation;
-                                    if (iw >= 0 && iw < wd.in) {
-                                        y[yRow + ow] += wv * x.data[row + iw];
-                                    }
+                                for (int ow = owLo; ow < owHi; ow++) {
+                                    y[yRow + ow] += wv * x.data[row + ow * wd.stride];
                                 }
                             }
                         }
@@ -957,37 +944,38 @@ public final class OnnxGraphNet implements ImageClassifier {
         boolean wantW = needs(n, 1);
         double[] dx = wantX ? new double[x.numel()] : null;
         double[] dw = wantW ? new double[w.numel()] : null;
+        // Output by output, skipping zero gradients: behind a ReLU and a max pool most of them are zero.
         for (int b = 0; b < batch; b++) {
             for (int o = 0; o < m; o++) {
-                int yOff = (b * m + o) * plane;
                 int g = o / mg;
-                for (int ci = 0; ci < cg; ci++) {
-                    int xOff = (b * c + g * cg + ci) * h.in * wd.in;
-                    for (int kh = 0; kh < h.kernel; kh++) {
-                        for (int kw = 0; kw < wd.kernel; kw++) {
-                            int wi = ((o * cg + ci) * h.kernel + kh) * wd.kernel + kw;
-                            double wv = w.data[wi];
-                            double sw = 0;
-                            for (int oh = 0; oh < h.out; oh++) {
+                for (int oh = 0; oh < h.out; oh++) {
+                    for (int ow = 0; ow < wd.out; ow++) {
+                        double gy = dy[((b * m + o) * h.out + oh) * wd.out + ow];
+                        if (gy == 0) {
+                            continue;
+                        }
+                        for (int ci = 0; ci < cg; ci++) {
+                            int xOff = (b * c + g * cg + ci) * h.in * wd.in;
+                            int wOff = (o * cg + ci) * h.kernel * wd.kernel;
+                            for (int kh = 0; kh < h.kernel; kh++) {
                                 int ih = oh * h.stride - h.padBegin + kh * h.dilation;
                                 if (ih < 0 || ih >= h.in) {
                                     continue;
                                 }
-                                int row = xOff + ih * wd.in;
-                                int yRow = yOff + oh * wd.out;
-                                for (int ow = 0; ow < wd.out; ow++) {
+                                for (int kw = 0; kw < wd.kernel; kw++) {
                                     int iw = ow * wd.stride - wd.padBegin + kw * wd.dilation;
-                                    if (iw >= 0 && iw < wd.in) {
-                                        double g2 = dy[yRow + ow];
-                                        sw += g2 * x.data[row + iw];
-                                        if (wantX) {
-                                            dx[row + iw] += g2 * wv;
-                                        }
+                                    if (iw < 0 || iw >= wd.in) {
+                                        continue;
+                                    }
+                                    int xi = xOff + ih * wd.in + iw;
+                                    int wi = wOff + kh * wd.kernel + kw;
+                                    if (wantW) {
+                                        dw[wi] += gy * x.data[xi];
+                                    }
+                                    if (wantX) {
+                                        dx[xi] += gy * w.data[wi];
                                     }
                                 }
-                            }
-                            if (wantW) {
-                                dw[wi] += sw;
                             }
                         }
                     }
