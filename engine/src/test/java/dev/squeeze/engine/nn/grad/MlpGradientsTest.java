@@ -287,12 +287,6 @@ class MlpGradientsTest {
                 assertEquals(fd, gr[i], 1e-6 * scale + 1e-5 * Math.abs(fd), layer.name() + " weight " + i);
             }
         }
-        // Timing: the sample's Fisher diagonals over its whole evaluation subset.
-        long t0 = System.nanoTime();
-        ClassifierFisher.Diagonals d = ClassifierFisher.mlp(s.model(), s.images());
-        double ms = (System.nanoTime() - t0) / 1e6;
-        System.out.printf("fashion-mlp Fisher diagonals over %d images: %.1f ms (mean loss %.4f)%n",
-                d.images(), ms, d.meanLoss());
     }
 
     @Test
