@@ -115,7 +115,11 @@ public final class SearchJob {
         hooks.phase(RunHooks.Phase.SENSITIVITY, "KL to the dense model on calibration data, one layer at a time");
         Fitness fitness = language ? new LlamaKlFitness(db) : new ClassifierKlFitness(db);
         long samples = language ? Sensitivity.DEFAULT_TOKENS : Sensitivity.DEFAULT_IMAGES;
-        Sensitivity.Table table = Sensitivity.measure(db, fitness, null, samples, Sensitivity.DEFAULT_SEED,
+        // Cached beside the level database (a worker never opens the results database), so the next search of the
+        // same model and calibration data measures only levels it has not seen.
+        SensitivityCache cache = SensitivityCache.inFolder(db.dir(), subject, SensitivityCache.KL, samples,
+                Sensitivity.DEFAULT_SEED);
+        Sensitivity.Table table = Sensitivity.measure(db, fitness, cache, samples, Sensitivity.DEFAULT_SEED,
                 (layer, level, done, total, cached) -> hooks.progress(RunHooks.Phase.SENSITIVITY, done, total, "levels"),
                 cancelled);
         ProxyAllocator allocator = new ProxyAllocator(layers, table.errors());
