@@ -99,8 +99,8 @@ final class SensitivityCommand implements Callable<Integer> {
             progress.done();
             Fitness fitness = language ? new LlamaKlFitness(db) : new ClassifierKlFitness(db);
             long samples = language ? Sensitivity.DEFAULT_TOKENS : Sensitivity.DEFAULT_IMAGES;
-            SensitivityCache cache = new SensitivityCache(store, subject, SensitivityCache.KL, samples,
-                    Sensitivity.DEFAULT_SEED);
+            SensitivityCache cache = SensitivityCache.inStoreAndFolder(store, db.dir(), subject, SensitivityCache.KL,
+                    samples, Sensitivity.DEFAULT_SEED);
             Sensitivity.Table table = Sensitivity.measure(db, fitness, cache, samples, Sensitivity.DEFAULT_SEED,
                     (layer, level, done, total, cached) -> progress.show("sensitivity", done, total), () -> false);
             progress.done();

@@ -43,6 +43,36 @@ public final class SensitivityCache {
         return new SensitivityCache(new SensitivityFile(dir), subject, proxy, samples, seed);
     }
 
+    /**
+     * The cache of a process that holds the results database: rows from the database and from the level database's
+     * folder (where job workers left theirs), new rows written to both, so a search's measurements serve
+     * {@code squeeze sensitivity} and the workbench, and theirs serve the next search.
+     */
+    public static SensitivityCache inStoreAndFolder(ResultsStore store, java.nio.file.Path dir, SearchSubject subject,
+                                                    String proxy, long samples, long seed) {
+        Backend db = backendOf(Objects.requireNonNull(store, "store").sensitivity());
+        Backend file = new SensitivityFile(dir);
+        return new SensitivityCache(new Backend() {
+            @Override
+            public List<SensitivityRecords.Row> find(SensitivityRecords.Key key) {
+                Map<String, SensitivityRecords.Row> rows = new java.util.LinkedHashMap<>();
+                for (SensitivityRecords.Row r : file.find(key)) {
+                    rows.put(id(r.layer(), r.settingKey()), r);
+                }
+                for (SensitivityRecords.Row r : db.find(key)) {
+                    rows.put(id(r.layer(), r.settingKey()), r);
+                }
+                return List.copyOf(rows.values());
+            }
+
+            @Override
+            public void put(SensitivityRecords.Key key, List<SensitivityRecords.Row> rows) {
+                db.put(key, rows);
+                file.put(key, rows);
+            }
+        }, subject, proxy, samples, seed);
+    }
+
     private static Backend backendOf(SensitivityRecords r) {
         return new Backend() {
             @Override
