@@ -19,6 +19,7 @@ public final class AllocatorBench {
 
     public static void main(String[] args) {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
+        small(rounds);
         for (boolean randomCosts : new boolean[] {false, true}) {
             List<LayerLevels> layers = new ArrayList<>();
             List<double[]> errors = new ArrayList<>();
@@ -54,6 +55,41 @@ public final class AllocatorBench {
                 System.out.printf(Locale.ROOT, "round %d: prune %.1f ms; front %s in %.1f ms%n%s", r, (t1 - t0) / 1e6,
                         front.map(f -> f.size() + " points").orElse("too large"), (f1 - f0) / 1e6, b);
             }
+        }
+    }
+
+    /** stories260K-shaped: 35 linears (64 x 64 and 172 x 64 / 64 x 172), 60 levels each; whole front + 17 budgets. */
+    private static void small(int rounds) {
+        List<LayerLevels> layers = new ArrayList<>();
+        double[][] error = new double[35][];
+        SplittableRandom r = new SplittableRandom(16);
+        for (int i = 0; i < 35; i++) {
+            int rows = i % 7 < 4 ? 64 : 172;
+            int cols = 64;
+            long[] bits = new long[60];
+            error[i] = new double[60];
+            double sens = Math.exp(r.nextGaussian());
+            for (int k = 0; k < 60; k++) {
+                int b = 2 + k % 7;
+                int groups = 1 + k / 7;
+                bits[k] = (long) rows * (cols * b + groups * 64L) + r.nextInt(64);
+                error[i][k] = sens * Math.pow(2, -2.0 * b) * (1 + 1.0 / groups) * (1 + 0.05 * r.nextDouble());
+            }
+            layers.add(SearchFixtures.layer("l" + i, rows, cols, bits));
+        }
+        long weights = Allocation.totalWeights(layers);
+        for (int round = 0; round < rounds; round++) {
+            long t0 = System.nanoTime();
+            ProxyAllocator alloc = new ProxyAllocator(layers, error);
+            var front = alloc.frontier().orElseThrow();
+            long t1 = System.nanoTime();
+            int exact = 0;
+            for (double bpw = 4.0; bpw <= 8.0; bpw += 0.25) {
+                exact += alloc.allocate((long) (bpw * weights)).exact() ? 1 : 0;
+            }
+            long t2 = System.nanoTime();
+            System.out.printf(Locale.ROOT, "small (35 x 60): front of %d points in %.1f ms; 17 budgets (%d exact) "
+                    + "in %.1f ms%n", front.size(), (t1 - t0) / 1e6, exact, (t2 - t1) / 1e6);
         }
     }
 
