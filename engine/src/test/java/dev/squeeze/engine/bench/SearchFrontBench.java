@@ -84,8 +84,19 @@ public final class SearchFrontBench {
                 phaseStart[1] = c;
             }
         };
+        // -Dsqueeze.bench.db=PATH (and -Dsqueeze.bench.tag=TAG) also stores the runs, for charts and reports.
+        String dbPath = System.getProperty("squeeze.bench.db");
+        String tag = System.getProperty("squeeze.bench.tag", "bench");
+        dev.squeeze.engine.store.ResultsStore store = dbPath == null ? null
+                : dev.squeeze.engine.store.ResultsStore.openFile(Path.of(dbPath));
         RunSink sink = r -> {
             runs.add(r);
+            if (store != null) {
+                return store.recordRun(new RunRecord(r.model(), r.dataset(), r.planJson(), r.planDescription(),
+                        r.label(), r.startedAt(), r.finishedAt(), r.seed(), r.provenance(), r.sizeBytes(),
+                        r.fp16Bytes(), r.bitsPerWeight(), r.layers(), r.metrics(), r.calibration(), List.of(tag),
+                        null));
+            }
             return runs.size();
         };
         List<int[]> calibration = eval.corpus().tokens(DataSplit.TINYSTORIES_1K.calibration(), eval.tokenizer());
@@ -93,6 +104,9 @@ public final class SearchFrontBench {
             new SearchJob(sink, hooks).run(spec, subject, eval, null, levels, "bench");
         }
         hooks.phase(RunHooks.Phase.LOADING, "end");
+        if (store != null) {
+            store.close();
+        }
         System.out.printf(Locale.ROOT, "total: wall %.1f s, process CPU %.1f s, %d runs%n", (System.nanoTime() - wall0)
                 / 1e9, (cpu() - cpu0) / 1e9, runs.size());
         System.out.printf("%-70s %9s %9s %11s %10s%n", "RUN", "BPW", "MODEL B", "PERPLEXITY", "SEARCH KL");
