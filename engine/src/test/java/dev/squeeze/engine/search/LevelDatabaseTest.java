@@ -31,8 +31,8 @@ class LevelDatabaseTest {
 
     @Test
     void everyLayerHasDenseFirstThenEveryCandidateWithItsExactStoredBits(@TempDir Path root) {
-        Model model = SearchFixtures.model(1, "a".repeat(64));
-        SearchSubject.Language subject = SearchFixtures.subject(model);
+        Model model = LevelFixtures.model(1, "a".repeat(64));
+        SearchSubject.Language subject = LevelFixtures.subject(model);
         List<String> families = List.of("rtn", "gptq", "sparsegpt", "lowrank");
         LevelDatabase db = LevelDatabase.build(subject, root, families, null, null);
         assertEquals(14, db.layers().size(), "2 blocks × 7 linears");
@@ -68,8 +68,8 @@ class LevelDatabaseTest {
 
     @Test
     void gptqLevelsUseHessiansOfTheDenseModelOnTheCalibrationWindows(@TempDir Path root) {
-        Model model = SearchFixtures.model(2, "b".repeat(64));
-        SearchSubject.Language subject = SearchFixtures.subject(model);
+        Model model = LevelFixtures.model(2, "b".repeat(64));
+        SearchSubject.Language subject = LevelFixtures.subject(model);
         LevelDatabase db = LevelDatabase.build(subject, root, List.of("gptq"), null, null);
         // Independently: whole-model dense forward passes (not the block API) with a listener on every linear.
         Map<String, HessianAccumulator> acc = new HashMap<>();
@@ -112,8 +112,8 @@ class LevelDatabaseTest {
 
     @Test
     void theOutputErrorParetoViewKeepsExactlyTheUndominatedLevels(@TempDir Path root) {
-        Model model = SearchFixtures.model(7, "8".repeat(64));
-        LevelDatabase db = LevelDatabase.build(SearchFixtures.subject(model), root, List.of("rtn", "gptq", "magnitude"),
+        Model model = LevelFixtures.model(7, "8".repeat(64));
+        LevelDatabase db = LevelDatabase.build(LevelFixtures.subject(model), root, List.of("rtn", "gptq", "magnitude"),
                 null, null);
         LevelDatabase view = db.paretoByOutputError();
         assertEquals(db.layers().size(), view.layers().size());
@@ -145,10 +145,10 @@ class LevelDatabaseTest {
 
     @Test
     void aSecondBuildReusesEveryLevel(@TempDir Path root) {
-        Model model = SearchFixtures.model(3, "c".repeat(64));
-        LevelDatabase first = LevelDatabase.build(SearchFixtures.subject(model), root, FAMILIES, null, null);
+        Model model = LevelFixtures.model(3, "c".repeat(64));
+        LevelDatabase first = LevelDatabase.build(LevelFixtures.subject(model), root, FAMILIES, null, null);
         AtomicInteger compressions = new AtomicInteger();
-        LevelDatabase second = LevelDatabase.build(SearchFixtures.subject(model), root, FAMILIES,
+        LevelDatabase second = LevelDatabase.build(LevelFixtures.subject(model), root, FAMILIES,
                 (layer, level, done, total) -> {
                     if (!layer.isEmpty()) {
                         compressions.incrementAndGet();
@@ -164,7 +164,7 @@ class LevelDatabaseTest {
             }
         }
         // More families: the levels already built are reused, only the new family's are computed.
-        LevelDatabase more = LevelDatabase.build(SearchFixtures.subject(model), root,
+        LevelDatabase more = LevelDatabase.build(LevelFixtures.subject(model), root,
                 List.of("rtn", "gptq", "magnitude"), null, null);
         assertEquals(first.stats().levels(), more.stats().reused());
         assertEquals(14 * 5, more.stats().computed(), "5 magnitude levels per layer");
@@ -173,33 +173,33 @@ class LevelDatabaseTest {
 
     @Test
     void anotherModelOrOtherCalibrationDataGetsAnotherDatabase(@TempDir Path root) {
-        Model model = SearchFixtures.model(4, "d".repeat(64));
-        SearchSubject.Language a = SearchFixtures.subject(model);
-        SearchSubject.Language otherData = new SearchSubject.Language(model, SearchFixtures.sequences(12, 0, 48, 8),
-                4, SearchFixtures.WINDOW, 0);
-        SearchSubject.Language otherSeed = new SearchSubject.Language(model, SearchFixtures.sequences(12, 0, 48, 7),
-                4, SearchFixtures.WINDOW, 1);
-        SearchSubject.Language otherModel = SearchFixtures.subject(SearchFixtures.model(4, "e".repeat(64)));
+        Model model = LevelFixtures.model(4, "d".repeat(64));
+        SearchSubject.Language a = LevelFixtures.subject(model);
+        SearchSubject.Language otherData = new SearchSubject.Language(model, LevelFixtures.sequences(12, 0, 48, 8),
+                4, LevelFixtures.WINDOW, 0);
+        SearchSubject.Language otherSeed = new SearchSubject.Language(model, LevelFixtures.sequences(12, 0, 48, 7),
+                4, LevelFixtures.WINDOW, 1);
+        SearchSubject.Language otherModel = LevelFixtures.subject(LevelFixtures.model(4, "e".repeat(64)));
         Path dir = LevelDatabase.dirOf(root, a);
         assertNotEquals(dir, LevelDatabase.dirOf(root, otherData));
         assertNotEquals(dir, LevelDatabase.dirOf(root, otherSeed));
         assertNotEquals(dir, LevelDatabase.dirOf(root, otherModel));
-        assertEquals(dir, LevelDatabase.dirOf(root, SearchFixtures.subject(model)));
+        assertEquals(dir, LevelDatabase.dirOf(root, LevelFixtures.subject(model)));
     }
 
     @Test
     void anInterruptedBuildResumesAndADamagedOrHalfWrittenLevelIsRecomputed(@TempDir Path root) throws Exception {
-        Model model = SearchFixtures.model(5, "f".repeat(64));
-        LevelDatabase reference = LevelDatabase.build(SearchFixtures.subject(model), root.resolve("reference"),
+        Model model = LevelFixtures.model(5, "f".repeat(64));
+        LevelDatabase reference = LevelDatabase.build(LevelFixtures.subject(model), root.resolve("reference"),
                 FAMILIES, null, null);
         int total = reference.stats().levels();
         Path work = root.resolve("work");
         AtomicInteger finished = new AtomicInteger();
         int stopAfter = total / 2 + 3;
-        assertThrows(RunCancelledException.class, () -> LevelDatabase.build(SearchFixtures.subject(model), work,
+        assertThrows(RunCancelledException.class, () -> LevelDatabase.build(LevelFixtures.subject(model), work,
                 FAMILIES, (layer, level, done, t) -> finished.set(done), () -> finished.get() >= stopAfter));
         int saved;
-        Path dir = LevelDatabase.dirOf(work, SearchFixtures.subject(model));
+        Path dir = LevelDatabase.dirOf(work, LevelFixtures.subject(model));
         try (Stream<Path> files = Files.walk(dir.resolve("levels"))) {
             saved = (int) files.filter(p -> p.getFileName().toString().endsWith(".ckpt")).count();
         }
@@ -217,7 +217,7 @@ class LevelDatabaseTest {
         Files.write(next.resolveSibling(".00000.ckpt12345.part"), java.util.Arrays.copyOf(bytes, 100));
         Files.write(next, java.util.Arrays.copyOf(bytes, 40)); // half-written under the final name
 
-        LevelDatabase resumed = LevelDatabase.build(SearchFixtures.subject(model), work, FAMILIES, null, null);
+        LevelDatabase resumed = LevelDatabase.build(LevelFixtures.subject(model), work, FAMILIES, null, null);
         assertEquals(saved - 1, resumed.stats().reused(), "every intact finished level is reused");
         assertEquals(total - saved + 1, resumed.stats().computed());
         assertEquals(reference.layers(), resumed.layers());
@@ -231,15 +231,15 @@ class LevelDatabaseTest {
 
     @Test
     void aLevelFileRemovedAfterTheBuildIsAClearError(@TempDir Path root) throws Exception {
-        Model model = SearchFixtures.model(6, "9".repeat(64));
-        LevelDatabase db = LevelDatabase.build(SearchFixtures.subject(model), root, List.of("rtn"), null, null);
+        Model model = LevelFixtures.model(6, "9".repeat(64));
+        LevelDatabase db = LevelDatabase.build(LevelFixtures.subject(model), root, List.of("rtn"), null, null);
         LayerLevels l = db.layers().get(2);
         Files.delete(LevelDatabase.levelFile(db.dir(), l.layer(), l.level(1).key()));
         var e = assertThrows(dev.squeeze.engine.SqueezeException.class, () -> db.tensor(2, 1));
         assertTrue(e.getMessage().contains(l.layer()), e.getMessage());
         assertTrue(e.fix().contains("build the level database again"), e.fix());
         // And the next build recomputes exactly that level, though the manifest lists it.
-        LevelDatabase again = LevelDatabase.build(SearchFixtures.subject(model), root, List.of("rtn"), null, null);
+        LevelDatabase again = LevelDatabase.build(LevelFixtures.subject(model), root, List.of("rtn"), null, null);
         assertEquals(1, again.stats().computed());
         assertEquals(l.level(1).bits(), again.tensor(2, 1).storedBits());
     }

@@ -24,8 +24,8 @@ class LlamaKlFitnessTest {
 
     @BeforeAll
     static void build() {
-        Model model = SearchFixtures.model(21, "1".repeat(64));
-        subject = SearchFixtures.subject(model);
+        Model model = LevelFixtures.model(21, "1".repeat(64));
+        subject = LevelFixtures.subject(model);
         db = LevelDatabase.build(subject, root, List.of("rtn"), null, null);
     }
 
@@ -53,8 +53,8 @@ class LlamaKlFitnessTest {
             // eval.KlDivergence: the full forward pass of both models from the embedding, every position but the
             // last of each window (windows are shorter than the context: one span each).
             KlDivergence.Result expected = KlDivergence.evaluate(subject.dense(), compressed, windows,
-                    SearchFixtures.CONFIG.maxSeqLen(), Perplexity.Overflow.TRUNCATE);
-            assertEquals(windows.size() * (SearchFixtures.WINDOW - 1), expected.positions());
+                    LevelFixtures.CONFIG.maxSeqLen(), Perplexity.Overflow.TRUNCATE);
+            assertEquals(windows.size() * (LevelFixtures.WINDOW - 1), expected.positions());
             double got = f.evaluate(choice, 80, 5);
             assertEquals(expected.meanKl(), got, 1e-4 * expected.meanKl() + 1e-12);
         }
@@ -79,14 +79,14 @@ class LlamaKlFitnessTest {
         // The calibration sequences use tokens 0–47 only; every window is a run of one of them.
         LlamaKlFitness f = new LlamaKlFitness(db);
         for (int[] w : f.windows(16 * 40, 99)) {
-            assertEquals(SearchFixtures.WINDOW, w.length);
+            assertEquals(LevelFixtures.WINDOW, w.length);
             assertTrue(subject.calibration().stream().anyMatch(s -> contains(s, w)));
         }
     }
 
     @Test
     void topKEqualsFullWhenKIsTheVocabularyAndBoundsItFromBelowOtherwise() {
-        int vocab = SearchFixtures.CONFIG.vocabSize();
+        int vocab = LevelFixtures.CONFIG.vocabSize();
         LlamaKlFitness full = new LlamaKlFitness(db, 0, LlamaKlFitness.DEFAULT_MEMORY_BYTES);
         // A tiny memory bound forces top-K with K = vocab given explicitly, and no kept hidden states.
         LlamaKlFitness topAll = new LlamaKlFitness(db, vocab, 1);

@@ -1,48 +1,98 @@
 package dev.squeeze.engine.search;
 
-import dev.squeeze.engine.model.Model;
-import dev.squeeze.engine.nn.llama.LlamaConfig;
-import dev.squeeze.engine.nn.llama.RopeStyle;
-import dev.squeeze.engine.testing.TinyLlama;
-
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
+import java.util.SplittableRandom;
 
-/** A tiny random Llama model and calibration sequences for the search tests. */
+/** Synthetic layers for the allocator and search tests (levels carry only a key and a bit count). */
 final class SearchFixtures {
-    /** dim 32, hidden 48, 2 blocks, 4 heads (2 kv heads), vocab 64, context 64. */
-    static final LlamaConfig CONFIG = new LlamaConfig(32, 48, 2, 4, 2, 64, 64, 1e-5, 10000, RopeStyle.ROTATE_HALF,
-            false, false);
-    static final int WINDOW = 16;
-
     private SearchFixtures() {
     }
 
-    /** The tiny model with content hash {@code hash}. */
-    static Model model(long seed, String hash) {
-        Map<String, float[]> w = TinyLlama.randomWeights(CONFIG, seed);
-        Model m = TinyLlama.model(CONFIG, w);
-        return new Model(m.name(), m.source(), m.format(), m.architecture(), hash, m.tensors(), m.metadata());
-    }
-
-    /** {@code count} sequences of 20–60 tokens drawn from {@code [lo, hi)}. */
-    static List<int[]> sequences(int count, int lo, int hi, long seed) {
-        Random r = new Random(seed);
-        List<int[]> out = new ArrayList<>();
-        for (int i = 0; i < count; i++) {
-            int[] s = new int[20 + r.nextInt(41)];
-            for (int j = 0; j < s.length; j++) {
-                s[j] = lo + r.nextInt(hi - lo);
-            }
-            out.add(s);
+    static LayerLevels layer(String name, int rows, int cols, long... bits) {
+        List<Level> levels = new ArrayList<>();
+        for (int k = 0; k < bits.length; k++) {
+            levels.add(new Level(null, "L" + k + "@" + bits[k], bits[k]));
         }
-        return out;
+        return new LayerLevels(name, rows, cols, levels);
     }
 
-    /** The subject: calibration sequences of tokens 0–47, Hessians on 4 windows of 16 tokens, seed 0. */
-    static SearchSubject.Language subject(Model model) {
-        return new SearchSubject.Language(model, sequences(12, 0, 48, 7), 4, WINDOW, 0);
+    /** Exhaustive optimum: the least summed error with total bits at most budget (or +inf when none fits). */
+    static double bruteForce(long[][] bits, double[][] error, long budget) {
+        return brute(bits, error, budget, 0, 0, 0);
+    }
+
+    private static double brute(long[][] bits, double[][] error, long budget, int i, long cost, double err) {
+        if (cost > budget) {
+            return Double.POSITIVE_INFINITY;
+        }
+        if (i == bits.length) {
+            return err;
+        }
+        double best = Double.POSITIVE_INFINITY;
+        for (int k = 0; k < bits[i].length; k++) {
+            best = Math.min(best, brute(bits, error, budget, i + 1, cost + bits[i][k], err + error[i][k]));
+        }
+        return best;
+    }
+
+    /** Random instance: costs from a small range (ties and dense levels), errors on a half-integer grid (ties). */
+    static Instance random(SplittableRandom r, int n, int maxLevels, int costRange) {
+        long[][] bits = new long[n][];
+        double[][] error = new double[n][];
+        List<LayerLevels> layers = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            int m = 1 + r.nextInt(maxLevels);
+            bits[i] = new long[m];
+            error[i] = new double[m];
+            for (int k = 0; k < m; k++) {
+                bits[i][k] = 1 + r.nextInt(costRange);
+                error[i][k] = r.nextInt(20) * 0.5;
+            }
+            layers.add(layer("l" + i, 8, 8, bits[i]));
+        }
+        return new Instance(layers, bits, error);
+    }
+
+    record Instance(List<LayerLevels> layers, long[][] bits, double[][] error) {
+        long min() {
+            long s = 0;
+            for (long[] b : bits) {
+                long m = Long.MAX_VALUE;
+                for (long v : b) {
+                    m = Math.min(m, v);
+                }
+                s += m;
+            }
+            return s;
+        }
+
+        long max() {
+            long s = 0;
+            for (long[] b : bits) {
+                long m = 0;
+                for (long v : b) {
+                    m = Math.max(m, v);
+                }
+                s += m;
+            }
+            return s;
+        }
+
+        long cost(int[] choice) {
+            long s = 0;
+            for (int i = 0; i < choice.length; i++) {
+                s += bits[i][choice[i]];
+            }
+            return s;
+        }
+
+        double error(int[] choice) {
+            double s = 0;
+            for (int i = 0; i < choice.length; i++) {
+                s += error[i][choice[i]];
+            }
+            return s;
+        }
     }
 }

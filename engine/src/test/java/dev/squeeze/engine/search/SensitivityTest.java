@@ -23,7 +23,7 @@ class SensitivityTest {
 
     @Test
     void everyCellIsTheKlOfTheModelWithOnlyThatLayerCompressed(@TempDir Path root) {
-        SearchSubject.Language subject = SearchFixtures.subject(SearchFixtures.model(31, "2".repeat(64)));
+        SearchSubject.Language subject = LevelFixtures.subject(LevelFixtures.model(31, "2".repeat(64)));
         LevelDatabase db = LevelDatabase.build(subject, root, List.of("rtn"), null, null);
         LlamaKlFitness fitness = new LlamaKlFitness(db);
         Sensitivity.Table t = Sensitivity.measure(db, fitness, null, TOKENS, 0, null, null);
@@ -37,7 +37,7 @@ class SensitivityTest {
             // Independently: both models' whole forward passes on the same windows.
             var model = subject.network(Map.of(db.layers().get(cell[0]).layer(), db.tensor(cell[0], cell[1])));
             double expected = KlDivergence.evaluate(subject.dense(), model, windows,
-                    SearchFixtures.CONFIG.maxSeqLen(), Perplexity.Overflow.TRUNCATE).meanKl();
+                    LevelFixtures.CONFIG.maxSeqLen(), Perplexity.Overflow.TRUNCATE).meanKl();
             assertEquals(expected, e[cell[0]][cell[1]], 1e-4 * expected + 1e-12);
             assertTrue(Double.isNaN(t.cell(cell[0], cell[1]).top1Delta()));
         }
@@ -49,8 +49,8 @@ class SensitivityTest {
 
     @Test
     void theCacheIsReusedAndMissedWhenTheCalibrationDataOrModelChanges(@TempDir Path root) {
-        Model model = SearchFixtures.model(32, "3".repeat(64));
-        SearchSubject.Language subject = SearchFixtures.subject(model);
+        Model model = LevelFixtures.model(32, "3".repeat(64));
+        SearchSubject.Language subject = LevelFixtures.subject(model);
         LevelDatabase db = LevelDatabase.build(subject, root, List.of("rtn"), null, null);
         try (ResultsStore store = ResultsStore.inMemory()) {
             Sensitivity.Table first = measure(store, db);
@@ -67,14 +67,14 @@ class SensitivityTest {
 
             // Other calibration data: another hash, nothing cached applies.
             SearchSubject.Language otherData = new SearchSubject.Language(model,
-                    SearchFixtures.sequences(12, 0, 48, 70), 4, SearchFixtures.WINDOW, 0);
+                    LevelFixtures.sequences(12, 0, 48, 70), 4, LevelFixtures.WINDOW, 0);
             LevelDatabase db2 = LevelDatabase.build(otherData, root, List.of("rtn"), null, null);
             Sensitivity.Table third = measure(store, db2);
             assertEquals(third.cells().size(), third.measured(), "changed calibration data: every cell measured");
 
             // Another model (content hash): nothing cached applies either.
-            Model changed = SearchFixtures.model(33, "4".repeat(64));
-            LevelDatabase db3 = LevelDatabase.build(SearchFixtures.subject(changed), root, List.of("rtn"), null, null);
+            Model changed = LevelFixtures.model(33, "4".repeat(64));
+            LevelDatabase db3 = LevelDatabase.build(LevelFixtures.subject(changed), root, List.of("rtn"), null, null);
             Sensitivity.Table fourth = measure(store, db3);
             assertEquals(fourth.cells().size(), fourth.measured(), "changed model: every cell measured");
 
@@ -91,7 +91,7 @@ class SensitivityTest {
 
     @Test
     void aStoppedAnalysisKeepsTheLayersItFinished(@TempDir Path root) {
-        SearchSubject.Language subject = SearchFixtures.subject(SearchFixtures.model(34, "5".repeat(64)));
+        SearchSubject.Language subject = LevelFixtures.subject(LevelFixtures.model(34, "5".repeat(64)));
         LevelDatabase db = LevelDatabase.build(subject, root, List.of("rtn"), null, null);
         try (ResultsStore store = ResultsStore.inMemory()) {
             AtomicInteger done = new AtomicInteger();
