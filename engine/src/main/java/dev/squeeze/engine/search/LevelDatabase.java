@@ -49,7 +49,8 @@ import java.util.function.BooleanSupplier;
  *                                          file size
  *   levels/&lt;layer&gt;/&lt;sha256(key)[:24]&gt;/00000.ckpt  the level's CompressedTensor ({@link CheckpointStore} format)
  * </pre>
- * A level file is written atomically (temp name, fsync, rename) by {@link CheckpointStore} with the database key as
+ * A level file is written atomically (temp name, then rename; not forced to disk: the database is a cache that can be
+ * recomputed, and a file torn by a power cut fails its checksum) by {@link CheckpointStore} with the database key as
  * its job key and {@code "<layer> <setting key>"} as its layer name, and is trusted only after its SHA-256, key and
  * name check; the manifest is rewritten atomically ({@link AtomicFiles}) after each block of layers and at the end. A level
  * the manifest lists is trusted when its file has the listed size, and is read in full (checksum) when used.
@@ -552,7 +553,7 @@ public final class LevelDatabase {
     }
 
     private static CheckpointStore store(Path dir, String key, String layer, String k) {
-        return new CheckpointStore(levelDir(dir, layer, k), key);
+        return new CheckpointStore(levelDir(dir, layer, k), key, false);
     }
 
     private static Path levelDir(Path dir, String layer, String k) {
