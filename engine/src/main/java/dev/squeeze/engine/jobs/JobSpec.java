@@ -1,7 +1,9 @@
 package dev.squeeze.engine.jobs;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.databind.DeserializationFeature;
+import dev.squeeze.engine.search.SearchSpec;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.plan.CompressionPlan;
@@ -26,14 +28,17 @@ import java.util.List;
  * @param evaluationStories  language models: evaluate on the first N stories of the evaluation split; 0 for all
  * @param images             classifiers: evaluation images (IDX), with labels; null for the model's own
  * @param labels             classifiers: evaluation labels (IDX)
- * @param tags               tags given to the stored run
+ * @param tags               tags given to the stored run (every run, for a search)
+ * @param search             a search job ({@link SearchSpec}): the plan is what the search finds, and
+ *                           {@code planJson} is null; null for a job that runs one plan
  */
 public record JobSpec(String model, String planJson, String label, int calibrationWindows, long seed,
                       boolean trueSequential, int evaluationStories, String images, String labels,
-                      List<String> tags) {
+                      List<String> tags, SearchSpec search) {
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
 
+    @JsonCreator
     public JobSpec {
         if (model == null || model.isBlank()) {
             throw new SqueezeException("A job needs a model", "name a model file, folder or built-in sample");
@@ -49,7 +54,11 @@ public record JobSpec(String model, String planJson, String label, int calibrati
             throw new SqueezeException("The evaluation story count is " + evaluationStories,
                     "give 0 (the whole evaluation split) or more");
         }
-        planJson = CompressionPlan.parse(planJson).canonicalJson();
+        if (search == null) {
+            planJson = CompressionPlan.parse(planJson).canonicalJson();
+        } else if (planJson != null) {
+            throw new SqueezeException("A search job has no plan of its own", "give a plan or a search, not both");
+        }
         tags = tags == null ? List.of() : List.copyOf(tags);
         for (String t : tags) {
             if (t.isBlank() || t.length() > 100) {
@@ -59,23 +68,48 @@ public record JobSpec(String model, String planJson, String label, int calibrati
         }
     }
 
+    /** A job that runs one plan (no search). */
+    public JobSpec(String model, String planJson, String label, int calibrationWindows, long seed,
+                   boolean trueSequential, int evaluationStories, String images, String labels, List<String> tags) {
+        this(model, planJson, label, calibrationWindows, seed, trueSequential, evaluationStories, images, labels,
+                tags, null);
+    }
+
+    /** A search job with the default calibration (32 windows, seed 0, the model's own evaluation data). */
+    public static JobSpec search(String model, SearchSpec search, String label, List<String> tags) {
+        return new JobSpec(model, null, label, 32, 0, false, 0, null, null, tags, search);
+    }
+
+    public boolean hasSearch() {
+        return search != null;
+    }
+
     /** A job with the default options (32 calibration windows, seed 0, the model's own evaluation data). */
     public static JobSpec of(String model, CompressionPlan plan, String label) {
         return new JobSpec(model, plan.canonicalJson(), label, 32, 0, false, 0, null, null, List.of());
     }
 
     public CompressionPlan plan() {
+        if (search != null) {
+            throw new IllegalStateException("a search job has no plan of its own");
+        }
         return CompressionPlan.parse(planJson);
     }
 
     public JobSpec withTags(List<String> newTags) {
         return new JobSpec(model, planJson, label, calibrationWindows, seed, trueSequential, evaluationStories, images,
-                labels, newTags);
+                labels, newTags, search);
     }
 
     public String toJson() {
         try {
-            return JSON.writeValueAsString(this);
+            // A plan job's JSON (and so its hash, which keys its checkpoints) is what it was before searches
+            // existed: no "search" field.
+            com.fasterxml.jackson.databind.node.ObjectNode tree = JSON.valueToTree(this);
+            if (search == null) {
+                tree.remove("search");
+            }
+            return JSON.writeValueAsString(tree);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a job spec always serialises", e);
         }

@@ -8,6 +8,7 @@ import dev.squeeze.engine.jobs.protocol.Protocol;
 import dev.squeeze.engine.jobs.protocol.WorkerMessage;
 import dev.squeeze.engine.runs.RunCancelledException;
 import dev.squeeze.engine.runs.RunHooks;
+import dev.squeeze.engine.runs.RunSink;
 import dev.squeeze.engine.store.Provenance;
 import dev.squeeze.engine.store.RunRecord;
 
@@ -123,6 +124,11 @@ public final class WorkerMain {
             }
 
             @Override
+            public void warning(String message) {
+                send(new WorkerMessage.Warning(message));
+            }
+
+            @Override
             public void layerStarted(int index, int total, String layer) {
                 send(new WorkerMessage.Layer(index, total, layer, "started"));
                 faults.inLayer(index, this);
@@ -160,11 +166,37 @@ public final class WorkerMain {
             public void save(int index, String layer, CompressedTensor tensor, RunRecord.LayerResult result) {
                 checkpoints.save(index, layer, tensor, result);
             }
+
+            @Override
+            public Optional<byte[]> loadState(String key) {
+                return checkpoints.loadState(key, why -> send(new WorkerMessage.Warning("The saved state '" + key
+                        + "' cannot be used (" + why + "); that part of the search starts again")));
+            }
+
+            @Override
+            public void saveState(String key, byte[] state) {
+                checkpoints.saveState(key, state);
+            }
+
+            @Override
+            public Optional<Path> sharedCacheDir() {
+                // Beside the jobs' own folders: <database>-checkpoints/levels
+                return Optional.of(checkpoints.dir().getParent().resolve("levels"));
+            }
         };
         try {
-            JobExecution.run(start.spec(), run -> {
-                send(new WorkerMessage.Result(run));
-                return -1;
+            JobExecution.run(start.spec(), new RunSink() {
+                @Override
+                public long accept(RunRecord run) {
+                    send(new WorkerMessage.Result(run));
+                    return -1;
+                }
+
+                @Override
+                public long acceptPoint(RunRecord run, String pointKey) {
+                    send(new WorkerMessage.Point(run, pointKey));
+                    return -1;
+                }
             }, hooks);
             faults.afterResult(hooks);
             return 0;

@@ -16,7 +16,11 @@ import java.util.Optional;
 public interface RunHooks {
     /** The phases of a run, in order. */
     enum Phase {
-        LOADING, CALIBRATION, COMPRESSION, EVALUATION;
+        /**
+         * The last two are a search's: per-layer sensitivity on calibration data, then the allocation (proxy
+         * allocator, EvoPress generations); a search's level database is built in COMPRESSION.
+         */
+        LOADING, CALIBRATION, COMPRESSION, EVALUATION, SENSITIVITY, SEARCH;
 
         public String word() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -43,6 +47,10 @@ public interface RunHooks {
     default void progress(Phase phase, long done, long total, String unit) {
     }
 
+    /** Something the user should know that does not stop the run (a budget a front cannot reach). */
+    default void warning(String message) {
+    }
+
     /** Layer {@code index} of {@code total} begins. */
     default void layerStarted(int index, int total, String layer) {
     }
@@ -62,5 +70,25 @@ public interface RunHooks {
 
     /** Stores the checkpoint of a finished layer. */
     default void save(int index, String layer, CompressedTensor tensor, RunRecord.LayerResult result) {
+    }
+
+    /**
+     * The state a long job saved under {@code key} ({@link #saveState}), e.g. a search's last finished generation;
+     * empty when none was saved (or in the calling process, which does not resume).
+     */
+    default Optional<byte[]> loadState(String key) {
+        return Optional.empty();
+    }
+
+    /** Saves a job's state under {@code key}, replacing what was there, atomically; a job resumes from it. */
+    default void saveState(String key, byte[] state) {
+    }
+
+    /**
+     * A folder for work that outlives one job and is shared by all of them (a search's level database), or empty
+     * to keep such work in memory only.
+     */
+    default Optional<java.nio.file.Path> sharedCacheDir() {
+        return Optional.empty();
     }
 }

@@ -10,4 +10,13 @@ import dev.squeeze.engine.store.RunRecord;
 @FunctionalInterface
 public interface RunSink {
     long accept(RunRecord run);
+
+    /**
+     * One of several runs of a job that makes many (a search's front): stored at once, without ending the job.
+     * {@code pointKey} names the run within its job; a run whose key the job already stored (a resumed job
+     * repeating its last point) is not stored twice. In the calling process it is simply {@link #accept}.
+     */
+    default long acceptPoint(RunRecord run, String pointKey) {
+        return accept(run);
+    }
 }

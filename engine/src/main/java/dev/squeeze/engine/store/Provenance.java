@@ -20,13 +20,27 @@ import java.util.Properties;
  *                      runs stored before it was recorded
  * @param cpu           the CPU model, logical CPUs and SIMD features ({@link CpuInfo#describe()}); empty for runs
  *                      stored before it was recorded
+ * @param search        for a run whose plan a search found: the search's settings and seed
+ *                      ({@code search.SearchSpec#describe()} and what it chose); empty otherwise
  */
 public record Provenance(String squeezeVersion, String gitCommit, String host, String javaVersion,
-                         String kernelBackend, String backends, String cpu) {
+                         String kernelBackend, String backends, String cpu, String search) {
 
     public Provenance {
         backends = backends == null ? "" : backends;
         cpu = cpu == null ? "" : cpu;
+        search = search == null ? "" : search;
+    }
+
+    /** A provenance of a run that no search made. */
+    public Provenance(String squeezeVersion, String gitCommit, String host, String javaVersion, String kernelBackend,
+                      String backends, String cpu) {
+        this(squeezeVersion, gitCommit, host, javaVersion, kernelBackend, backends, cpu, "");
+    }
+
+    /** This provenance for a run that a search made. */
+    public Provenance withSearch(String description) {
+        return new Provenance(squeezeVersion, gitCommit, host, javaVersion, kernelBackend, backends, cpu, description);
     }
 
     /** A provenance without op backends or CPU (runs recorded before they were). */

@@ -153,6 +153,11 @@ public final class ResultsStore implements AutoCloseable {
         return new JobRecords(this);
     }
 
+    /** The sensitivity cache (issue #13): per-layer, per-setting proxy measurements. */
+    public SensitivityRecords sensitivity() {
+        return new SensitivityRecords(this);
+    }
+
     /** The folder next to the database file where jobs keep their per-layer checkpoints; null in memory. */
     public java.nio.file.Path checkpointRoot() {
         return checkpointRoot;
@@ -213,6 +218,54 @@ public final class ResultsStore implements AutoCloseable {
         long id = inTransaction("store run '" + r.label() + "'",
                 "; nothing of the run was written, the runs stored before are intact",
                 "check free disk space and permissions, then run it again", connection -> {
+                long runId = insertRun(connection, r);
+                if (r.jobId() != null) {
+                    // The run and its job's completion commit together: a job is DONE exactly when its run exists.
+                    JobRecords.markDone(connection, r.jobId(), runId, r.finishedAt());
+                }
+                CrashPoints.reach(CrashPoints.RUN_WRITTEN);
+                return runId;
+        });
+        CrashPoints.reach(CrashPoints.RUN_COMMITTED);
+        return id;
+    }
+
+    /**
+     * Stores one of the several runs of a job that makes many (a search's front points), without ending the job,
+     * under {@code pointKey}: run and key commit together, and a key the job already stored is not stored again
+     * (a resumed search repeating a point). Returns the run's id, the earlier one for a repeated key.
+     */
+    public synchronized long recordJobPoint(RunRecord r, String pointKey) {
+        if (r.jobId() == null) {
+            throw new IllegalArgumentException("a job point needs its job");
+        }
+        return inTransaction("store run '" + r.label() + "'",
+                "; nothing of the run was written, the runs stored before are intact",
+                "check free disk space and permissions, then resume the job", connection -> {
+                try (PreparedStatement ps = connection.prepareStatement(
+                        "SELECT run_id FROM job_point WHERE job_id = ? AND point_key = ?")) {
+                    ps.setLong(1, r.jobId());
+                    ps.setString(2, pointKey);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            return rs.getLong(1);
+                        }
+                    }
+                }
+                long runId = insertRun(connection, r);
+                try (PreparedStatement ps = connection.prepareStatement(
+                        "INSERT INTO job_point (job_id, point_key, run_id) VALUES (?, ?, ?)")) {
+                    ps.setLong(1, r.jobId());
+                    ps.setString(2, pointKey);
+                    ps.setLong(3, runId);
+                    ps.executeUpdate();
+                }
+                return runId;
+        });
+    }
+
+    /** Inserts a run with everything that belongs to it, in the caller's transaction. */
+    private long insertRun(Connection connection, RunRecord r) throws SQLException {
                 long modelId = modelId(r.model());
                 long datasetId = datasetId(r.dataset());
                 long planId = planId(r.planJson(), r.planDescription());
@@ -220,8 +273,8 @@ public final class ResultsStore implements AutoCloseable {
                 try (PreparedStatement ps = connection.prepareStatement("""
                         INSERT INTO run (model_id, plan_id, dataset_id, label, status, started_at, finished_at, seed,
                           squeeze_version, git_commit, host, java_version, kernel_backend, size_bytes, fp16_bytes,
-                          bits_per_weight, calibration_dataset_id, baseline, method_family, backends, cpu)
-                        VALUES (?, ?, ?, ?, 'DONE', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                          bits_per_weight, calibration_dataset_id, baseline, method_family, backends, cpu, search)
+                        VALUES (?, ?, ?, ?, 'DONE', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                         Statement.RETURN_GENERATED_KEYS)) {
                     Provenance p = r.provenance();
                     ps.setLong(1, modelId);
@@ -244,6 +297,7 @@ public final class ResultsStore implements AutoCloseable {
                     ps.setString(18, MethodFamily.of(r.layers()));
                     ps.setString(19, clip(p.backends(), 1000));
                     ps.setString(20, clip(p.cpu(), 1000));
+                    ps.setString(21, clip(p.search(), 4000));
                     ps.executeUpdate();
                     runId = generatedKey(ps);
                 }
@@ -284,15 +338,7 @@ public final class ResultsStore implements AutoCloseable {
                         ps.executeUpdate();
                     }
                 }
-                if (r.jobId() != null) {
-                    // The run and its job's completion commit together: a job is DONE exactly when its run exists.
-                    JobRecords.markDone(connection, r.jobId(), runId, r.finishedAt());
-                }
-                CrashPoints.reach(CrashPoints.RUN_WRITTEN);
                 return runId;
-        });
-        CrashPoints.reach(CrashPoints.RUN_COMMITTED);
-        return id;
     }
 
     /** All runs of one model (by content hash), oldest first; all runs when {@code modelHash} is null. */
@@ -330,7 +376,9 @@ public final class ResultsStore implements AutoCloseable {
                     SELECT p.json, p.description, r.squeeze_version, r.git_commit, r.host, r.java_version,
                            r.kernel_backend, e.name, e.source, e.content_hash, e.split, e.items,
                            c.name, c.source, c.content_hash, c.split, c.items, r.started_at, r.seed,
-                           (SELECT MIN(j.id) FROM job j WHERE j.run_id = r.id), r.backends, r.cpu
+                           COALESCE((SELECT MIN(j.id) FROM job j WHERE j.run_id = r.id),
+                                    (SELECT MIN(jp.job_id) FROM job_point jp WHERE jp.run_id = r.id)),
+                           r.backends, r.cpu, r.search
                     FROM run r JOIN plan p ON p.id = r.plan_id JOIN dataset e ON e.id = r.dataset_id
                     LEFT JOIN dataset c ON c.id = r.calibration_dataset_id
                     WHERE r.id = ?""")) {
@@ -338,7 +386,7 @@ public final class ResultsStore implements AutoCloseable {
                 try (ResultSet rs = ps.executeQuery()) {
                     rs.next();
                     Provenance provenance = new Provenance(rs.getString(3), rs.getString(4), rs.getString(5),
-                            rs.getString(6), rs.getString(7), rs.getString(21), rs.getString(22));
+                            rs.getString(6), rs.getString(7), rs.getString(21), rs.getString(22), rs.getString(23));
                     RunRecord.DatasetRecord evaluation = new RunRecord.DatasetRecord(rs.getString(8), rs.getString(9),
                             rs.getString(10), rs.getString(11), rs.getLong(12));
                     RunRecord.DatasetRecord calibration = rs.getString(13) == null ? null

@@ -380,6 +380,118 @@ public final class CheckpointStore {
         return c == Enum.class || c.getName().startsWith("dev.squeeze.engine.compress.");
     }
 
+    private static final byte[] STATE_MAGIC = "SQSTATE1".getBytes(StandardCharsets.US_ASCII);
+
+    /** The largest job state accepted back (a search's state is a few kilobytes to a few megabytes). */
+    private static final int MAX_STATE_BYTES = 256 << 20;
+
+    /** The file of a job's state saved under {@code key} (letters, digits, '-', '_', '.'). */
+    Path stateFile(String key) {
+        if (!key.matches("[A-Za-z0-9._-]{1,100}")) {
+            throw new IllegalArgumentException("bad state key '" + key + "'");
+        }
+        return dir.resolve("state-" + key + ".bin");
+    }
+
+    /**
+     * Saves a job's state under {@code key} (a search's last generation), replacing the earlier one; atomic like
+     * {@link #save}: magic {@code SQSTATE1}, the job key, the bytes, a SHA-256 of all of it.
+     */
+    public void saveState(String key, byte[] state) {
+        Path target = stateFile(key);
+        Path tmp = null;
+        try {
+            Files.createDirectories(dir);
+            deleteStaleTemps(target);
+            tmp = Files.createTempFile(dir, "." + target.getFileName(), TEMP_SUFFIX);
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                MessageDigest md = sha256();
+                OutputStream file = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
+                DataOutputStream out = new DataOutputStream(new java.security.DigestOutputStream(file, md));
+                out.write(STATE_MAGIC);
+                writeString(out, jobKey);
+                writeString(out, key);
+                out.writeInt(state.length);
+                out.write(state);
+                out.flush();
+                file.write(md.digest());
+                file.flush();
+                ch.force(true);
+            }
+            try {
+                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+            }
+            tmp = null;
+            syncDirectory();
+        } catch (IOException e) {
+            DiskProblem disk = DiskProblem.of(e);
+            String why = disk != null ? disk.describe() : describe(e);
+            throw new SqueezeException("Cannot write the job state '" + key + "' in folder " + dir + ": " + why, FIX, e);
+        } finally {
+            if (tmp != null) {
+                try {
+                    Files.deleteIfExists(tmp);
+                } catch (IOException ignored) {
+                    // Best effort, as for layer checkpoints.
+                }
+            }
+        }
+    }
+
+    /**
+     * The state saved under {@code key}: empty when there is none; a damaged or foreign file is reported to
+     * {@code damaged} (with why) and treated as none. Never throws for what is on disk.
+     */
+    public java.util.Optional<byte[]> loadState(String key, java.util.function.Consumer<String> damaged) {
+        Path file = stateFile(key);
+        byte[] bytes;
+        try {
+            if (!Files.exists(file)) {
+                return java.util.Optional.empty();
+            }
+            if (Files.size(file) > MAX_STATE_BYTES) {
+                damaged.accept(file + " is larger than any job state can be");
+                return java.util.Optional.empty();
+            }
+            bytes = Files.readAllBytes(file);
+        } catch (IOException e) {
+            damaged.accept("cannot read " + file + ": " + describe(e));
+            return java.util.Optional.empty();
+        }
+        int body = bytes.length - 32;
+        if (body < STATE_MAGIC.length || !Arrays.equals(bytes, 0, STATE_MAGIC.length, STATE_MAGIC, 0, STATE_MAGIC.length)) {
+            damaged.accept(file + " is not a Squeeze job state (bad magic)");
+            return java.util.Optional.empty();
+        }
+        MessageDigest md = sha256();
+        md.update(bytes, 0, body);
+        if (!Arrays.equals(md.digest(), 0, 32, bytes, body, bytes.length)) {
+            damaged.accept(file + " is damaged (checksum mismatch)");
+            return java.util.Optional.empty();
+        }
+        try {
+            DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes, STATE_MAGIC.length,
+                    body - STATE_MAGIC.length));
+            String job = readString(in);
+            String k = readString(in);
+            if (!jobKey.equals(job) || !key.equals(k)) {
+                damaged.accept(file + " belongs to another job");
+                return java.util.Optional.empty();
+            }
+            int n = in.readInt();
+            if (n < 0 || n > in.available()) {
+                damaged.accept(file + " is truncated");
+                return java.util.Optional.empty();
+            }
+            return java.util.Optional.of(in.readNBytes(n));
+        } catch (IOException e) {
+            damaged.accept(file + " is truncated");
+            return java.util.Optional.empty();
+        }
+    }
+
     /** Removes the job's folder and every checkpoint in it (the job finished or was cancelled). */
     public void deleteAll() {
         if (!Files.isDirectory(dir, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {

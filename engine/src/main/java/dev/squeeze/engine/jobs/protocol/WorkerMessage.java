@@ -17,6 +17,7 @@ import dev.squeeze.engine.store.RunRecord;
         @JsonSubTypes.Type(value = WorkerMessage.Layer.class, name = "layer"),
         @JsonSubTypes.Type(value = WorkerMessage.Warning.class, name = "warning"),
         @JsonSubTypes.Type(value = WorkerMessage.Result.class, name = "result"),
+        @JsonSubTypes.Type(value = WorkerMessage.Point.class, name = "point"),
         @JsonSubTypes.Type(value = WorkerMessage.Failed.class, name = "failed"),
         @JsonSubTypes.Type(value = WorkerMessage.Cancelled.class, name = "cancelled")})
 public sealed interface WorkerMessage {
@@ -72,6 +73,17 @@ public sealed interface WorkerMessage {
     record Warning(String message) implements WorkerMessage {
         public Warning {
             Protocol.require(message, "warning", "message");
+        }
+    }
+
+    /**
+     * One finished run of a job that makes several (a search's front points and baselines): the parent stores it at
+     * once, under {@code key}, and the job goes on; a key the job already stored is not stored again.
+     */
+    record Point(RunRecord run, String key) implements WorkerMessage {
+        public Point {
+            java.util.Objects.requireNonNull(run, "point: run");
+            Protocol.require(key, "point", "key");
         }
     }
 
