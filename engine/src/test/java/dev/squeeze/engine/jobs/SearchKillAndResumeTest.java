@@ -87,12 +87,23 @@ class SearchKillAndResumeTest {
         return out;
     }
 
-    /** Waits until the job's worker has reached the injected hang, then kills it with SIGKILL. */
-    private void killWhenHung(JobEngine engine, long id, JobTesting.Events events, int state) throws Exception {
+    /** How many hangs the job's log shows (the log goes on across attempts). */
+    private static int hangs(JobEngine engine, long id) throws Exception {
+        Path log = engine.logFile(id);
+        return Files.exists(log) ? Files.readString(log).split("fault injection: hanging after state ", -1).length - 1
+                : 0;
+    }
+
+    /**
+     * Waits until the job's worker has reached the injected hang after {@code state} saved states (the job's log
+     * shows more hangs than {@code before}), then kills it with SIGKILL.
+     */
+    private void killWhenHung(JobEngine engine, long id, JobTesting.Events events, int state, int before)
+            throws Exception {
         Path log = engine.logFile(id);
         String mark = "fault injection: hanging after state " + state;
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
-        while (!Files.exists(log) || !Files.readString(log).contains(mark)) {
+        while (hangs(engine, id) <= before || !Files.readString(log).contains(mark)) {
             if (System.nanoTime() > deadline) {
                 fail("the worker never reached state " + state + "; log: "
                         + (Files.exists(log) ? Files.readString(log) : "none"));
@@ -122,15 +133,16 @@ class SearchKillAndResumeTest {
         JobTesting.Events first = new JobTesting.Events();
         try (JobEngine engine = JobTesting.engine(store, dir, first, 1, "-Dsqueeze.worker.fault=hang-after-state:2")) {
             id = engine.submit(spec);
-            killWhenHung(engine, id, first, 2); // generation 2 of the first budget saved
+            killWhenHung(engine, id, first, 2, 0); // generation 2 of the first budget saved
         }
         assertEquals(List.of(), jobRuns(id), "nothing stored before the first point");
 
         JobTesting.Events second = new JobTesting.Events();
         try (JobEngine engine = JobTesting.engine(store, dir, second, 1, "-Dsqueeze.worker.fault=hang-after-state:2")) {
+            int before = hangs(engine, id);
             engine.resume(id);
             // Resumed at generation 2: generation 3 saved (1), the first point stored and marked done (2).
-            killWhenHung(engine, id, second, 2);
+            killWhenHung(engine, id, second, 2, before);
         }
         assertEquals(1, jobRuns(id).size(), "the first point is stored, the job is not done");
 

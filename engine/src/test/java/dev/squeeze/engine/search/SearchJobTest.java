@@ -9,7 +9,15 @@ import dev.squeeze.engine.runs.ClassifierSubject;
 import dev.squeeze.engine.runs.RunHooks;
 import dev.squeeze.engine.runs.RunSink;
 import dev.squeeze.engine.store.RunRecord;
+import dev.squeeze.engine.data.text.Llama2cTokenizer;
+import dev.squeeze.engine.data.text.StoryCorpus;
+import dev.squeeze.engine.data.text.StoryRange;
+import dev.squeeze.engine.data.text.TextEvaluation;
+import dev.squeeze.engine.nn.llama.LlamaConfig;
+import dev.squeeze.engine.nn.llama.RopeStyle;
 import dev.squeeze.engine.testing.SearchModels;
+import dev.squeeze.engine.testing.SharedData;
+import dev.squeeze.engine.testing.TinyLlama;
 import dev.squeeze.engine.testing.TinyModels;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -155,6 +163,60 @@ class SearchJobTest {
         assertTrue(checked >= 10, "budgets checked: " + checked);
     }
 
+    /**
+     * The language path: a small random Llama (one block, the stories260K tokenizer's vocabulary) calibrated on
+     * TinyStories and evaluated on a few evaluation stories; a random front of RTN levels, a generation of EvoPress
+     * on every budget: each searched run takes at most its budget's bits.
+     */
+    @Test
+    void aRandomFrontOnALanguageModelStaysWithinItsBudgetsInExactBits() {
+        Path text = SharedData.require("data/tinystories/valid-1k.txt");
+        Path tok = SharedData.require("models/stories260K/tok512.bin");
+        LlamaConfig c = new LlamaConfig(16, 32, 1, 2, 2, 512, 256, 1e-5, 10000, RopeStyle.INTERLEAVED, false, false);
+        Model llama = TinyLlama.model(c, TinyLlama.randomWeights(c, 5));
+        long weights = c.nLayers() * (2L * c.dim() * c.dim() + 2L * c.kvDim() * c.dim() + 3L * c.hiddenDim() * c.dim());
+        Llama2cTokenizer tokenizer = Llama2cTokenizer.read(tok, c.vocabSize());
+        StoryCorpus corpus = StoryCorpus.read(text);
+        List<int[]> calibration = corpus.tokens(StoryRange.of(1, 60), tokenizer);
+        TextEvaluation evaluation = new TextEvaluation(corpus, StoryRange.of(501, 504), tokenizer);
+        SplittableRandom r = new SplittableRandom(17);
+        double from = 2.5 + r.nextInt(2000) / 1000.0;
+        double step = 0.5 + r.nextInt(1500) / 1000.0;
+        SearchSpec spec = new SearchSpec(List.of("rtn"), null, null, from, from + 3 * step, step, 1, 4, 0, 1, false);
+        List<RunRecord> runs = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        RunHooks hooks = new RunHooks() {
+            @Override
+            public void warning(String message) {
+                warnings.add(message);
+            }
+        };
+        List<SearchJob.Point> points;
+        try (SearchSubject subject = new SearchSubject.Language(llama, calibration, 2, 64, 0)) {
+            points = new SearchJob(run -> {
+                runs.add(run);
+                return runs.size();
+            }, hooks).run(spec, subject, evaluation, null, dir.resolve("lm-levels"), "lm search");
+        }
+        assertEquals(points.size(), runs.size());
+        int searched = 0;
+        for (int i = 0; i < runs.size(); i++) {
+            RunRecord run = runs.get(i);
+            long bits = storedBits(run);
+            assertEquals(c.nLayers() * 7, run.layers().size());
+            assertEquals(points.get(i).bits(), bits, run.label());
+            assertEquals(bits, Math.round(metric(run, "search_bits_per_weight") * weights), run.label());
+            long budget = new BigDecimal(points.get(i).key().substring(4)).multiply(BigDecimal.valueOf(weights))
+                    .setScale(0, RoundingMode.FLOOR).longValueExact();
+            assertTrue(bits <= budget, run.label() + ": " + bits + " bits > budget " + budget);
+            assertTrue(run.metrics().stream().anyMatch(m -> m.name().equals("perplexity")), run.metrics().toString());
+            searched++;
+        }
+        assertEquals(spec.frontBudgets().size(), searched + warnings.stream().filter(w -> w.startsWith("Skipped: "))
+                .count(), warnings.toString());
+        assertTrue(searched >= 3, "budgets checked: " + searched);
+    }
+
     /** A byte budget covers the whole model as stored: no stored run is larger. */
     @Test
     void randomByteBudgetsBoundTheWholeStoredModel() {
@@ -215,8 +277,9 @@ class SearchJobTest {
         Outcome b = search(spec, "levels-b");
         assertTrue(a.runs().size() >= 3, "two searched points and baselines: " + a.runs().size());
         assertEquals(comparable(a), comparable(b));
-        assertTrue(a.runs().stream().anyMatch(r -> r.provenance().search().contains("EvoPress from the proxy")),
-                "EvoPress ran");
+        assertTrue(a.runs().stream().filter(r -> r.label().startsWith("search "))
+                .allMatch(r -> r.provenance().search().contains("EvoPress from the proxy allocator's plan: 4 generations")),
+                "EvoPress ran its 4 generations on every budget");
 
         SearchSpec other = front(List.of("rtn", "magnitude"), 4.5, 6.5, 1, 4, 4, true);
         Outcome c = search(other, "levels-a"); // the level database of the first search is reused
@@ -226,9 +289,8 @@ class SearchJobTest {
             assertTrue(run.provenance().search().contains("seed 4"), run.provenance().search());
         }
         assertEquals(comparable(c), comparable(search(other, "levels-c")), "seed 4 is deterministic too");
-        boolean differs = !comparable(a).equals(comparable(c));
-        System.out.println("SearchJobTest: seed 3 and seed 4 store " + (differs ? "different" : "the same")
-                + " plans");
-        assertFalse(comparable(a).isEmpty());
+        // The seed drives EvoPress's children and samples: these two seeds end in different plans.
+        // Another seed may end elsewhere; on this small model both seeds keep the same plans (no child of either
+        // beats the proxy allocator's start), so only the seed's record and its determinism are asserted.
     }
 }
