@@ -87,26 +87,34 @@ public final class SampleFwsvdTable {
             }
             System.out.println("Ranks per layer (" + weights.stream().map(ClassifierSubject.WeightMatrix::layer)
                     .reduce((a, b) -> a + "/" + b).orElse("") + "): " + ranks);
-            System.out.printf("%n| variant | rank | bits/weight | model bytes | top-1 %% | Fisher proxy ½ΣF(W−Ŵ)²/n |%n"
-                    + "|---|---|---|---|---|---|%n");
             LowRank method = new LowRank();
-            for (LowRankVariant v : VARIANTS) {
-                for (int f = 0; f < FRACTIONS.length; f++) {
-                    Map<String, CompressedTensor> byLayer = new LinkedHashMap<>();
-                    Map<String, CompressedTensor> byTensor = new LinkedHashMap<>();
-                    double proxy = 0;
-                    for (ClassifierSubject.WeightMatrix w : weights) {
-                        LayerInput in = new LayerInput(w.layer(), w.values(), w.rows(), w.cols(),
-                                hessians.get(w.layer()), fisher.of(w.layer()));
-                        CompressedTensor c = method.compress(in, LowRankSettings.of(v, rank(w, FRACTIONS[f])));
-                        byLayer.put(w.layer(), c);
-                        byTensor.put(w.tensor(), c);
-                        proxy += fisher.proxy(w.layer(), w.values(), c.dequantize());
+            String last = weights.getLast().layer();
+            for (boolean keepHead : new boolean[] {false, true}) {
+                System.out.printf("%n%s%n| variant | rank | bits/weight | model bytes | top-1 %% | Fisher proxy"
+                        + " ½ΣF(W−Ŵ)²/n |%n|---|---|---|---|---|---|%n", keepHead ? "Every linear but the output"
+                        + " layer " + last + " (kept dense fp32); bits/weight over the compressed ones:"
+                        : "Every linear:");
+                for (LowRankVariant v : VARIANTS) {
+                    for (int f = 0; f < FRACTIONS.length; f++) {
+                        Map<String, CompressedTensor> byLayer = new LinkedHashMap<>();
+                        Map<String, CompressedTensor> byTensor = new LinkedHashMap<>();
+                        double proxy = 0;
+                        for (ClassifierSubject.WeightMatrix w : weights) {
+                            if (keepHead && w.layer().equals(last)) {
+                                continue;
+                            }
+                            LayerInput in = new LayerInput(w.layer(), w.values(), w.rows(), w.cols(),
+                                    hessians.get(w.layer()), fisher.of(w.layer()));
+                            CompressedTensor c = method.compress(in, LowRankSettings.of(v, rank(w, FRACTIONS[f])));
+                            byLayer.put(w.layer(), c);
+                            byTensor.put(w.tensor(), c);
+                            proxy += fisher.proxy(w.layer(), w.values(), c.dequantize());
+                        }
+                        double top1 = ClassifierEvaluator.evaluate(subject.with(byLayer), evaluation).top1();
+                        System.out.printf("| %s | %s | %.3f | %,d | %.2f | %.4f |%n", v.key(), FRACTION_NAMES[f],
+                                SizeAccounting.bitsPerWeight(byTensor), SizeAccounting.modelBytes(model, byTensor),
+                                100 * top1, proxy / fisher.images());
                     }
-                    double top1 = ClassifierEvaluator.evaluate(subject.with(byLayer), evaluation).top1();
-                    System.out.printf("| %s | %s | %.3f | %,d | %.2f | %.4f |%n", v.key(), FRACTION_NAMES[f],
-                            SizeAccounting.bitsPerWeight(byTensor), SizeAccounting.modelBytes(model, byTensor),
-                            100 * top1, proxy / fisher.images());
                 }
             }
         }
