@@ -173,6 +173,17 @@ public final class SearchJob {
             double fit = Double.NaN;
             String how = "proxy allocator (" + a.method() + (a.exact() ? ", exact" : "") + "), summed sensitivity "
                     + fmt(a.error());
+            // The additive proxy can misjudge far from the dense model (layer errors stop adding up): the plan is
+            // checked against the uniform settings that fit the same budget, on the fitness (KL to the dense model
+            // on calibration data, never the evaluation split), and the better one is kept.
+            Guarded guarded = guard(db, fitness, choice, b.bits(), language, spec.seed());
+            if (guarded.replaced()) {
+                choice = guarded.choice();
+                how = "uniform " + guarded.description() + " (KL " + fmt(guarded.fitness())
+                        + " on calibration data, below the proxy allocator's plan's " + fmt(guarded.proxyFitness())
+                        + "); " + how;
+            }
+            fit = guarded.fitness();
             if (spec.generations() > 0) {
                 long left = deadline == Long.MAX_VALUE ? 0 : deadline - System.nanoTime();
                 int pointsLeft = budgets.size() - budgets.indexOf(b);
@@ -187,7 +198,9 @@ public final class SearchJob {
                         .map(bytes -> EvoPress.State.fromJson(new String(bytes, StandardCharsets.UTF_8)))
                         .filter(s -> s.fingerprint().equals(evo.fingerprint())).orElse(null);
                 int generations = spec.generations();
-                EvoPress.Result r = evo.run(EvoPress.Start.proxy(a), b.bits(), resume, cancelled,
+                EvoPress.Start start = guarded.replaced()
+                        ? EvoPress.Start.given(choice, "uniform " + guarded.description()) : EvoPress.Start.proxy(a);
+                EvoPress.Result r = evo.run(start, b.bits(), resume, cancelled,
                         new EvoPress.Listener() {
                             @Override
                             public void progress(EvoPress.Progress p) {
@@ -202,7 +215,7 @@ public final class SearchJob {
                         });
                 choice = r.choice();
                 fit = r.fitness();
-                how = "EvoPress from the proxy allocator's plan: " + r.generations() + " generations, "
+                how = "EvoPress from that plan: " + r.generations() + " generations, "
                         + r.evaluations() + " fitness evaluations, stopped by " + r.stop().name().toLowerCase(Locale.ROOT)
                         .replace('_', ' ') + ", KL " + fmt(r.fitness()) + " on calibration data; " + how;
                 if (r.stop() == EvoPress.StopReason.CANCELLED) {
@@ -293,6 +306,68 @@ public final class SearchJob {
             hooks.saveState(doneKey(key), new byte[]{1});
         }
         return new Point(key, label, choice.clone(), bits, bpw, proxy, fitness, id, last);
+    }
+
+    /** Uniform settings (the largest that fit the budget) the proxy allocator's plan is checked against. */
+    static final int GUARD_UNIFORM = 3;
+
+    /** Calibration samples of the guard's comparison: the last EvoPress stage's. */
+    static long guardSamples(boolean language) {
+        return (language ? LANGUAGE_STAGES : CLASSIFIER_STAGES).getLast().samples();
+    }
+
+    /** The proxy plan or a uniform setting that fits the budget, whichever has the lower fitness. */
+    record Guarded(int[] choice, double fitness, double proxyFitness, boolean replaced, String description) {
+    }
+
+    static Guarded guard(LevelDatabase db, Fitness fitness, int[] proxyChoice, long budgetBits, boolean language,
+                         long seed) {
+        long samples = guardSamples(language);
+        long sampleSeed = seed ^ 0x5EED_6A4DL;
+        double proxyFit = fitness.evaluate(proxyChoice, samples, sampleSeed);
+        int[] best = proxyChoice;
+        double bestFit = proxyFit;
+        String bestDescription = null;
+        List<LayerLevels> layers = db.layers();
+        LayerLevels first = layers.getFirst();
+        // The uniform settings that fit, largest first; the GUARD_UNIFORM largest are compared (a smaller uniform
+        // setting is rarely better than a larger one, and each comparison costs a fitness evaluation).
+        List<int[]> fitting = new ArrayList<>();
+        List<String> names = new ArrayList<>();
+        for (int j = 1; j < first.size(); j++) {
+            String key = first.level(j).key();
+            int[] c = new int[layers.size()];
+            boolean everywhere = true;
+            for (int i = 0; i < layers.size() && everywhere; i++) {
+                c[i] = -1;
+                for (int k = 0; k < layers.get(i).size(); k++) {
+                    if (layers.get(i).level(k).key().equals(key)) {
+                        c[i] = k;
+                    }
+                }
+                everywhere = c[i] >= 0;
+            }
+            if (everywhere && Allocation.bitsOf(layers, c) <= budgetBits) {
+                fitting.add(c);
+                names.add(first.level(j).describe());
+            }
+        }
+        Integer[] order = new Integer[fitting.size()];
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, java.util.Comparator.comparingLong(
+                (Integer i) -> -Allocation.bitsOf(layers, fitting.get(i))).thenComparing(i -> names.get(i)));
+        for (int n = 0; n < Math.min(GUARD_UNIFORM, order.length); n++) {
+            int[] c = fitting.get(order[n]);
+            double f = fitness.evaluate(c, samples, sampleSeed);
+            if (f < bestFit) {
+                best = c;
+                bestFit = f;
+                bestDescription = names.get(order[n]);
+            }
+        }
+        return new Guarded(best, bestFit, proxyFit, best != proxyChoice, bestDescription);
     }
 
     /** One budget of the search. */
