@@ -278,7 +278,7 @@ class SearchJobTest {
         assertTrue(a.runs().size() >= 3, "two searched points and baselines: " + a.runs().size());
         assertEquals(comparable(a), comparable(b));
         assertTrue(a.runs().stream().filter(r -> r.label().startsWith("search "))
-                .allMatch(r -> r.provenance().search().contains("EvoPress from the proxy allocator's plan: 4 generations")),
+                .allMatch(r -> r.provenance().search().contains("EvoPress from that plan: 4 generations")),
                 "EvoPress ran its 4 generations on every budget");
 
         SearchSpec other = front(List.of("rtn", "magnitude"), 4.5, 6.5, 1, 4, 4, true);
