@@ -208,6 +208,41 @@ public final class WorkbenchView {
         wire(WorkbenchAction.OPEN_PLAN, planView::openPlan, modelOpen);
         wire(WorkbenchAction.SAVE_PLAN, planView::savePlan, modelOpen);
         wire(WorkbenchAction.LAUNCH, planView::launch, vm.plan().launchable());
+        // Issue 13: the sensitivity panel under the editor's table, and the search dialog.
+        planView.addPanel(new dev.squeeze.app.search.SensitivityPane(vm.sensitivity(), vm.plan()).root());
+        Button find = new Button("Find best plan…");
+        find.setId("plan-find");
+        find.setTooltip(new Tooltip("Search a per-layer plan under a size budget, or a whole front of budgets"));
+        find.disableProperty().bind(modelOpen.not());
+        find.setOnAction(e -> openFindPlan());
+        planView.addTool(find);
+        wire(WorkbenchAction.FIND_PLAN, this::openFindPlan, modelOpen);
+    }
+
+    private dev.squeeze.app.search.FindPlanDialog findPlan;
+
+    /** Run ▸ Find best plan…: the search dialog for the open model (the one open already, if it is for it). */
+    public dev.squeeze.app.search.FindPlanDialog openFindPlan() {
+        dev.squeeze.engine.model.Model m = vm.currentModel().get();
+        if (m == null) {
+            return null;
+        }
+        if (findPlan != null && findPlan.stage().isShowing() && findPlan.viewModel().model() == m) {
+            findPlan.show();
+            return findPlan;
+        }
+        dev.squeeze.app.search.FindPlanViewModel search = new dev.squeeze.app.search.FindPlanViewModel(m,
+                vm.searchJobs());
+        search.setOnOpenPlan(json -> vm.plan().loadPlanJson(json));
+        search.setOnShowFront(tag -> {
+            vm.pareto().allModels().set(false);
+            vm.pareto().tagFilter().setAll(tag);
+            vm.pareto().reload(); // the tag is a choice once the search's runs are read
+            showExplorer();
+        });
+        findPlan = new dev.squeeze.app.search.FindPlanDialog(search, stage);
+        findPlan.show();
+        return findPlan;
     }
 
     private void applyThemeClass(Theme t) {
@@ -266,7 +301,8 @@ public final class WorkbenchView {
 
         Menu run = new Menu("Run", null,
                 hooked("Launch plan", "menu-launch", "Shortcut+R", WorkbenchAction.LAUNCH),
-                hooked("Compare selected runs", "menu-compare", "Shortcut+D", WorkbenchAction.COMPARE));
+                hooked("Compare selected runs", "menu-compare", "Shortcut+D", WorkbenchAction.COMPARE),
+                hooked("Find best plan…", "menu-find-plan", "Shortcut+Shift+F", WorkbenchAction.FIND_PLAN));
 
         ToggleGroup themes = new ToggleGroup();
         Menu theme = new Menu("Theme");
@@ -412,6 +448,7 @@ public final class WorkbenchView {
                 Ctrl+R   Launch the plan as a job
                 Ctrl+S   Save the plan
                 Ctrl+D   Compare the selected runs
+                Ctrl+Shift+F   Find the best plan under a budget
                 Ctrl+,   Settings
                 Ctrl+Q   Quit
                 F1       This list
