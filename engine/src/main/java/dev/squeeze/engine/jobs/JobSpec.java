@@ -2,7 +2,6 @@ package dev.squeeze.engine.jobs;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.annotation.JsonCreator;
-import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import dev.squeeze.engine.search.SearchSpec;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -35,7 +34,7 @@ import java.util.List;
  */
 public record JobSpec(String model, String planJson, String label, int calibrationWindows, long seed,
                       boolean trueSequential, int evaluationStories, String images, String labels,
-                      List<String> tags, @JsonInclude(JsonInclude.Include.NON_NULL) SearchSpec search) {
+                      List<String> tags, SearchSpec search) {
     private static final ObjectMapper JSON = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, true);
 
@@ -104,7 +103,13 @@ public record JobSpec(String model, String planJson, String label, int calibrati
 
     public String toJson() {
         try {
-            return JSON.writeValueAsString(this);
+            // A plan job's JSON (and so its hash, which keys its checkpoints) is what it was before searches
+            // existed: no "search" field.
+            com.fasterxml.jackson.databind.node.ObjectNode tree = JSON.valueToTree(this);
+            if (search == null) {
+                tree.remove("search");
+            }
+            return JSON.writeValueAsString(tree);
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("a job spec always serialises", e);
         }

@@ -153,6 +153,11 @@ public final class ResultsStore implements AutoCloseable {
         return new JobRecords(this);
     }
 
+    /** The sensitivity cache (issue #13): per-layer, per-setting proxy measurements. */
+    public SensitivityRecords sensitivity() {
+        return new SensitivityRecords(this);
+    }
+
     /** The folder next to the database file where jobs keep their per-layer checkpoints; null in memory. */
     public java.nio.file.Path checkpointRoot() {
         return checkpointRoot;

@@ -73,6 +73,7 @@ class ProtocolTest {
                 new WorkerMessage.Warning("The checkpoint of layer fc2 is damaged (\u00fc\u2192CRC); computing again"),
                 new WorkerMessage.Result(full),
                 new WorkerMessage.Result(calibrated),
+                new WorkerMessage.Point(full, "budget-4.125"),
                 new WorkerMessage.Failed("out of memory \"heap\"\r\n", true),
                 new WorkerMessage.Failed(null, false),
                 new WorkerMessage.Cancelled("cancelled by the user"));

@@ -12,6 +12,28 @@ public final class StoreFixtures {
     private StoreFixtures() {
     }
 
+    /**
+     * The schema versions this Squeeze ships, oldest first: the V*.sql files of db/migration. An upgrade must run
+     * each exactly once, whatever their number.
+     */
+    public static java.util.List<String> shippedVersions() {
+        try {
+            java.net.URL dir = StoreFixtures.class.getClassLoader().getResource("db/migration");
+            try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(Path.of(dir.toURI()))) {
+                return files.map(f -> f.getFileName().toString()).filter(n -> n.matches("V\\d+__.*\\.sql"))
+                        .map(n -> n.substring(1, n.indexOf("__"))).sorted(java.util.Comparator.comparingInt(Integer::parseInt))
+                        .toList();
+            }
+        } catch (java.io.IOException | java.net.URISyntaxException e) {
+            throw new IllegalStateException("cannot list db/migration", e);
+        }
+    }
+
+    /** The newest schema version this Squeeze ships. */
+    public static String latestVersion() {
+        return shippedVersions().getLast();
+    }
+
     /** {@link ResultsStore#openFile(Path)} with every file operation going through {@link FaultyDisk}. */
     public static ResultsStore openOnFaultyDisk(Path base) {
         FaultyDisk.register();

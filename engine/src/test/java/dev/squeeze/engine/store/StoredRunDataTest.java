@@ -121,6 +121,40 @@ class StoredRunDataTest {
     }
 
     @Test
+    void aSearchJobStoresManyRunsEachOnceAndStaysRunningUntilItsLastRun() {
+        try (ResultsStore store = ResultsStore.inMemory()) {
+            long job = store.jobs().add("{}", "6".repeat(64), "/models/m.safetensors", "search");
+            assertTrue(store.jobs().markRunning(job));
+            RunRecord base = run("point", List.of(layer("fc1", "gptq")), 0.8);
+            Provenance searched = base.provenance().withSearch("search ≤ 4.0 bits/weight; methods gptq; seed 3");
+            RunRecord point = new RunRecord(base.model(), base.dataset(), base.planJson(), base.planDescription(),
+                    "search ≤ 4.0", base.startedAt(), base.finishedAt(), 3, searched, base.sizeBytes(),
+                    base.fp16Bytes(), base.bitsPerWeight(), base.layers(), base.metrics(), null, List.of("s1"), job);
+
+            long first = store.recordJobPoint(point, "budget-4.0");
+            long again = store.recordJobPoint(point, "budget-4.0");
+            assertEquals(first, again, "a resumed search repeating a point stores it once");
+            assertEquals(1, store.runs(HASH).size());
+            assertEquals(JobStatus.RUNNING, store.jobs().get(job).orElseThrow().status(), "a point does not end the job");
+
+            StoredRun r = store.run(first).orElseThrow();
+            assertEquals("search ≤ 4.0 bits/weight; methods gptq; seed 3", r.provenance().search());
+            assertEquals(job, r.jobId(), "a point's job is known");
+            assertEquals(List.of("s1"), r.tags());
+
+            long last = store.recordRun(new RunRecord(base.model(), base.dataset(), base.planJson(),
+                    base.planDescription(), "search ≤ 5.0", base.startedAt(), base.finishedAt(), 3, searched,
+                    base.sizeBytes(), base.fp16Bytes(), base.bitsPerWeight(), base.layers(), base.metrics(), null,
+                    List.of("s1"), job));
+            assertEquals(JobStatus.DONE, store.jobs().get(job).orElseThrow().status());
+            assertEquals(2, store.runs(HASH).size());
+            assertEquals("", store.run(store.recordRun(run("plain", List.of(), 0.9))).orElseThrow().provenance().search(),
+                    "a run no search made has no search provenance");
+            assertTrue(last > first);
+        }
+    }
+
+    @Test
     void allTagsAreDistinctAndSorted() {
         try (ResultsStore store = ResultsStore.inMemory()) {
             assertEquals(List.of(), store.allTags());
