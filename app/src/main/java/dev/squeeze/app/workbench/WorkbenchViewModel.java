@@ -61,8 +61,8 @@ public final class WorkbenchViewModel {
     private final ReadOnlyObjectWrapper<Path> database = new ReadOnlyObjectWrapper<>();
     private Consumer<Path> onFileOpened = p -> { };
     private Notification interruptedNotice;
-    /** Touched only on the engine thread. */
-    private ResultsStore store;
+    /** Opened and closed only on the engine thread; read elsewhere (the sensitivity thread) once open. */
+    private volatile ResultsStore store;
     private boolean storeFailed;
     /** The jobs view-model the engine thread attaches the store to (it changes when the database does). */
     private volatile JobsViewModel jobsForStore;
@@ -114,6 +114,7 @@ public final class WorkbenchViewModel {
         // Measuring sensitivity takes minutes: a thread of its own, so reads and baselines do not wait behind it.
         this.sensitivity = new dev.squeeze.app.search.SensitivityViewModel(executor.dedicated("squeeze-sensitivity"));
         plan.sensitivity().bind(sensitivity.table());
+        sensitivity.source().set(new dev.squeeze.app.search.EngineSensitivitySource(() -> store));
         // The editor launches on whichever jobs view-model is current (a new one after a database switch).
         plan.setOnLaunch((label, json) -> jobs().queuePlanJson(label, json));
         // The explorer's read and export failures go to the banner like every other error.
