@@ -165,6 +165,93 @@ class ScreenshotTour {
         fx(() -> app.settings().theme().set(Theme.LIGHT));
     }
 
+    /**
+     * Issue 13's screens on the sample: the plan editor with its sensitivity column and heat map (measured by the
+     * engine), the "Find best plan" dialog, and, once the search job runs, the dialog with the plans it found and the
+     * explorer with the front drawn against the uniform settings. Only this part:
+     * {@code -Dtest=ScreenshotTour#searchScreens}; {@code SQUEEZE_TOUR_SEARCH=0} skips running the search.
+     */
+    @Test
+    void searchScreens() throws Exception {
+        Path out = Path.of(System.getenv("SQUEEZE_SCREENSHOTS"));
+        Files.createDirectories(out);
+        FxToolkit.registerPrimaryStage();
+        app = (SqueezeApp) FxToolkit.setupApplication(() -> new SqueezeApp(ResultsStore::inMemory, false));
+        WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
+                && app.viewModel().pareto().rows().size() >= 3);
+        Stage stage = WaitForAsyncUtils.asyncFx(() -> (Stage) app.view().root().getScene().getWindow())
+                .get(10, TimeUnit.SECONDS);
+        fx(() -> {
+            stage.setWidth(1280);
+            stage.setHeight(800);
+        });
+        // Sensitivity of every layer at every RTN and low-rank level, measured by the engine (about a minute).
+        var sensitivity = app.viewModel().sensitivity();
+        fx(() -> app.view().showSensitivity());
+        fx(sensitivity::compute);
+        WaitForAsyncUtils.waitFor(600, TimeUnit.SECONDS, () -> !sensitivity.computing().get()
+                && !sensitivity.table().get().isEmpty());
+        fx(() -> {
+            var plan = app.viewModel().plan();
+            plan.setMethod(plan.rowsMatching(".*"), "rtn");
+            plan.setColumn(plan.rowsMatching(".*"), "bits", "3");
+            plan.setColumn(plan.rowsMatching(".*"), "groupSize", "row");
+            plan.setColumn(plan.rowsMatching("fc3"), "bits", "8");
+        });
+        WaitForAsyncUtils.sleep(1000, TimeUnit.MILLISECONDS);
+        shoot(stage.getScene(), out.resolve("search-sensitivity-heatmap.png"));
+        fx(() -> ((javafx.scene.control.ComboBox<?>) stage.getScene().lookup("#sensitivity-view"))
+                .getSelectionModel().select(1));
+        WaitForAsyncUtils.sleep(800, TimeUnit.MILLISECONDS);
+        shoot(stage.getScene(), out.resolve("search-sensitivity-bars.png"));
+
+        // The dialog: a front of budgets over RTN and low rank.
+        var dialog = WaitForAsyncUtils.asyncFx(() -> app.view().openFindPlan()).get(10, TimeUnit.SECONDS);
+        var search = dialog.viewModel();
+        fx(() -> {
+            search.budgetKind().set(dev.squeeze.app.search.FindPlanViewModel.BudgetKind.FRONT);
+            search.front().set("2:6:1");
+            search.generations().set("4");
+            search.offspring().set("4");
+            search.timeLimit().set("2m");
+            search.tag().set("tour front");
+            ((javafx.scene.control.TitledPane) dialog.root().lookup("#search-advanced")).setExpanded(true);
+            dialog.stage().sizeToScene();
+        });
+        shoot(dialog.stage().getScene(), out.resolve("search-dialog.png"));
+        if ("0".equals(System.getenv("SQUEEZE_TOUR_SEARCH"))) {
+            return;
+        }
+        fx(() -> {
+            ((javafx.scene.control.TitledPane) dialog.root().lookup("#search-advanced")).setExpanded(false);
+            search.start();
+        });
+        WaitForAsyncUtils.waitFor(30, TimeUnit.SECONDS, () -> search.state().get()
+                == dev.squeeze.app.search.FindPlanViewModel.State.RUNNING || search.state().get().ended());
+        WaitForAsyncUtils.sleep(3000, TimeUnit.MILLISECONDS);
+        fx(() -> dialog.stage().sizeToScene());
+        shoot(dialog.stage().getScene(), out.resolve("search-dialog-running.png"));
+        WaitForAsyncUtils.waitFor(600, TimeUnit.SECONDS, () -> search.state().get().ended()
+                && (!search.found().isEmpty() || search.state().get()
+                == dev.squeeze.app.search.FindPlanViewModel.State.FAILED));
+        WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+        fx(() -> dialog.stage().sizeToScene());
+        shoot(dialog.stage().getScene(), out.resolve("search-dialog-done.png"));
+        if (search.found().isEmpty()) {
+            return;
+        }
+        fx(() -> {
+            search.showFront();
+            app.viewModel().pareto().xAxis().set(dev.squeeze.engine.store.Pareto.XAxis.BITS_PER_WEIGHT);
+        });
+        WaitForAsyncUtils.sleep(2000, TimeUnit.MILLISECONDS);
+        shoot(stage.getScene(), out.resolve("search-front.png"));
+        fx(search::openInEditor);
+        WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+        shoot(stage.getScene(), out.resolve("search-plan-in-editor.png"));
+        fx(() -> dialog.stage().close());
+    }
+
     /** The run detail's Export dialog: the run written as a bundle, then its plan in llama.cpp's words. */
     private void exportDialog(Stage stage, Path out, String theme) throws Exception {
         fx(() -> ((javafx.scene.control.Button) stage.getScene().getRoot().lookup("#export-run")).fire());

@@ -170,11 +170,6 @@ public final class PlanEditorView {
         toolbar.getChildren().add(tool);
     }
 
-    /** Adds a folding panel below the table (the sensitivity chart). */
-    public void addPanel(javafx.scene.control.TitledPane panel) {
-        split.getChildren().add(panel);
-    }
-
     /** The side panel: the selected layers' method fields. */
     PropertySheet propertySheet() {
         return sheet;
@@ -398,6 +393,25 @@ public final class PlanEditorView {
         method.setPrefWidth(115);
 
         t.getColumns().addAll(List.of(name, role, shape, params, method));
+        TableColumn<PlanRow, Double> kl = new TableColumn<>("ΔKL");
+        kl.setId("col-sensitivity");
+        kl.setCellValueFactory(c -> Bindings.createObjectBinding(() -> vm.sensitivityOf(c.getValue()),
+                c.getValue().settings(), vm.sensitivity()));
+        kl.setCellFactory(c -> new TableCell<>() {
+            {
+                getStyleClass().add("number-cell");
+            }
+
+            @Override
+            protected void updateItem(Double item, boolean empty) {
+                super.updateItem(item, empty);
+                setText(empty || item == null ? null : sensitivityText(item));
+            }
+        });
+        kl.setPrefWidth(70);
+        kl.setGraphic(tip("sensitivity: KL divergence to the dense model on calibration data with only this layer at"
+                + " its setting (blank: not measured at this setting; see the Sensitivity tab)"));
+        t.getColumns().add(kl);
         for (String col : SettingsFields.COLUMNS) {
             TableColumn<PlanRow, String> c = new TableColumn<>(switch (col) {
                 case SettingsFields.GROUP_SIZE -> "Group";
@@ -438,25 +452,7 @@ public final class PlanEditorView {
         bytes.setCellFactory(c -> new NumberCell(v -> Bytes.human((v + 7) / 8)));
         bytes.setPrefWidth(78);
         bytes.setGraphic(tip("estimated stored size of the weight as the plan leaves it"));
-        TableColumn<PlanRow, Double> kl = new TableColumn<>("ΔKL");
-        kl.setId("col-sensitivity");
-        kl.setCellValueFactory(c -> Bindings.createObjectBinding(() -> vm.sensitivityOf(c.getValue()),
-                c.getValue().settings(), vm.sensitivity()));
-        kl.setCellFactory(c -> new TableCell<>() {
-            {
-                getStyleClass().add("number-cell");
-            }
-
-            @Override
-            protected void updateItem(Double item, boolean empty) {
-                super.updateItem(item, empty);
-                setText(empty || item == null ? null : sensitivityText(item));
-            }
-        });
-        kl.setPrefWidth(70);
-        kl.setGraphic(tip("sensitivity: KL divergence to the dense model on calibration data with only this layer at"
-                + " its setting (blank: not measured at this setting; Compute sensitivity below)"));
-        t.getColumns().addAll(List.of(bits, bytes, kl));
+        t.getColumns().addAll(List.of(bits, bytes));
         return t;
     }
 

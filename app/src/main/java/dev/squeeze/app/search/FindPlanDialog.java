@@ -128,6 +128,8 @@ public final class FindPlanDialog {
             g.add(r, 0, row);
             g.add(field, 1, row++);
         }
+        vm.budgetKind().addListener((obs, old, k) -> kinds.getToggles().stream()
+                .filter(t -> t.getUserData() == k).findFirst().ifPresent(t -> t.setSelected(true)));
         kinds.selectedToggleProperty().addListener((obs, old, t) -> {
             if (t != null) {
                 vm.budgetKind().set((BudgetKind) t.getUserData());
@@ -236,15 +238,16 @@ public final class FindPlanDialog {
         phase.setId("search-phase");
         phase.textProperty().bind(Bindings.createStringBinding(() -> {
             State s = vm.state().get();
-            return s == State.EDITING ? "Not started" : "Phase: " + vm.phase().get();
+            return s == State.EDITING ? "Not started" : vm.phase().get().isEmpty() ? "Not queued"
+                    : "Phase: " + vm.phase().get();
         }, vm.state(), vm.phase()));
         phase.setStyle("-fx-font-weight: bold;");
         ProgressBar bar = new ProgressBar();
         bar.setId("search-progress");
         bar.setMaxWidth(Double.MAX_VALUE);
         bar.progressProperty().bind(vm.progress());
-        bar.visibleProperty().bind(Bindings.createBooleanBinding(() -> vm.state().get() != State.EDITING,
-                vm.state()));
+        bar.visibleProperty().bind(Bindings.createBooleanBinding(() -> vm.state().get() != State.EDITING
+                && !vm.phase().get().isEmpty(), vm.state(), vm.phase()));
         Label detail = new Label();
         detail.setId("search-detail");
         detail.setWrapText(true);

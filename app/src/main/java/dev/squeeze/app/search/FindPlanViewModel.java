@@ -388,6 +388,9 @@ public final class FindPlanViewModel {
         }, message -> {
             state.set(State.FAILED);
             phase.set("");
+            progress.set(0);
+            detail.set("");
+            outcome.set("The search was not queued");
             error.set(message);
         });
         return true;

@@ -108,13 +108,18 @@ public final class SensitivityChart {
         }
         DefaultXYZDataset data = new DefaultXYZDataset();
         data.addSeries("log10 ΔKL", series);
-        String[] levelNames = levels.stream().map(l -> l.level() + String.format(Locale.ROOT, " (%.2f)",
-                l.bitsPerWeight())).toArray(String[]::new);
+        // Levels are many (a language model has about a hundred): the axis names each by its bits per weight, every
+        // k-th only when they would crowd; the tooltip and the bar chart's choice name them in full.
+        int every = Math.max(1, (int) Math.ceil(levels.size() / 36.0));
+        String[] levelNames = new String[levels.size()];
+        for (int i = 0; i < levels.size(); i++) {
+            levelNames[i] = i % every == 0 ? String.format(Locale.ROOT, "%.2f", levels.get(i).bitsPerWeight()) : "";
+        }
         String[] layerNames = new String[layers.size()];
         for (int i = 0; i < layers.size(); i++) {
             layerNames[layers.size() - 1 - i] = shortName(layers.get(i));
         }
-        SymbolAxis x = new SymbolAxis("Level (bits/weight)", levelNames.length == 0 ? new String[]{""} : levelNames);
+        SymbolAxis x = new SymbolAxis("Level, by mean bits per weight (hover a cell for its setting)", levelNames.length == 0 ? new String[]{""} : levelNames);
         x.setTickLabelFont(TICKS);
         x.setVerticalTickLabels(true);
         x.setGridBandsVisible(false);

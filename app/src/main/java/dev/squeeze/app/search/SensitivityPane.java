@@ -11,7 +11,6 @@ import javafx.scene.control.Button;
 import javafx.scene.control.ComboBox;
 import javafx.scene.control.Label;
 import javafx.scene.control.ProgressBar;
-import javafx.scene.control.TitledPane;
 import javafx.scene.control.Tooltip;
 import javafx.scene.layout.FlowPane;
 import javafx.scene.layout.Priority;
@@ -42,7 +41,7 @@ public final class SensitivityPane {
 
     private final SensitivityViewModel vm;
     private final PlanEditorViewModel plan;
-    private final TitledPane root;
+    private final VBox root;
     private final ChartViewer viewer;
     private final ComboBox<View> view = new ComboBox<>();
     private JFreeChart chart;
@@ -88,11 +87,15 @@ public final class SensitivityPane {
         viewer.setPrefHeight(260);
         viewer.setMinHeight(180);
         VBox.setVgrow(viewer, Priority.ALWAYS);
-        VBox box = new VBox(4, bar1, status, viewer);
-        root = new TitledPane("Sensitivity", box);
+        Label about = new Label("ΔKL: the KL divergence to the dense model's outputs on calibration data with only"
+                + " that layer at that setting (the rest dense). The plan editor's ΔKL column shows each layer's"
+                + " value at its setting.");
+        about.setWrapText(true);
+        about.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
+        about.getStyleClass().add("search-note");
+        root = new VBox(6, bar1, status, viewer, about);
         root.setId("plan-sensitivity");
-        root.setExpanded(false);
-        root.setAnimated(false);
+        root.setPadding(new javafx.geometry.Insets(8));
 
         vm.table().addListener((obs, old, t) -> refreshChoices());
         plan.rows().addListener((ListChangeListener<PlanRow>) c -> redraw());
@@ -102,15 +105,15 @@ public final class SensitivityPane {
                 redraw();
             }
         });
-        root.expandedProperty().addListener((obs, old, open) -> {
-            if (open) {
+        root.visibleProperty().addListener((obs, old, shown) -> {
+            if (shown) {
                 redraw();
             }
         });
         refreshChoices();
     }
 
-    public TitledPane root() {
+    public VBox root() {
         return root;
     }
 
@@ -137,9 +140,6 @@ public final class SensitivityPane {
     }
 
     private void redraw() {
-        if (!root.isExpanded() && chart != null) {
-            return; // drawn when opened
-        }
         SensitivityTable t = vm.table().get();
         List<String> layers = new ArrayList<>();
         Map<String, String> planKeys = new HashMap<>();

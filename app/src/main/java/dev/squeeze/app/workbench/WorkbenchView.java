@@ -86,6 +86,7 @@ public final class WorkbenchView {
     private final Tab explorerTab = new Tab("Runs");
     private final Tab detailTab = new Tab("Run detail");
     private final Tab compareTab = new Tab("Compare");
+    private final Tab sensitivityTab = new Tab("Sensitivity");
     private final Map<WorkbenchAction, ObjectProperty<Runnable>> actions = new EnumMap<>(WorkbenchAction.class);
     private final Map<WorkbenchAction, ObjectProperty<ObservableBooleanValue>> enabled =
             new EnumMap<>(WorkbenchAction.class);
@@ -208,8 +209,11 @@ public final class WorkbenchView {
         wire(WorkbenchAction.OPEN_PLAN, planView::openPlan, modelOpen);
         wire(WorkbenchAction.SAVE_PLAN, planView::savePlan, modelOpen);
         wire(WorkbenchAction.LAUNCH, planView::launch, vm.plan().launchable());
-        // Issue 13: the sensitivity panel under the editor's table, and the search dialog.
-        planView.addPanel(new dev.squeeze.app.search.SensitivityPane(vm.sensitivity(), vm.plan()).root());
+        // Issue 13: the sensitivity chart in a tab beside the runs (the editor has its ΔKL column), and the search
+        // dialog.
+        sensitivityTab.setId("sensitivity-tab");
+        sensitivityTab.setContent(new dev.squeeze.app.search.SensitivityPane(vm.sensitivity(), vm.plan()).root());
+        setTab(sensitivityTab, sensitivityTab.getContent(), 3);
         Button find = new Button("Find best plan…");
         find.setId("plan-find");
         find.setTooltip(new Tooltip("Search a per-layer plan under a size budget, or a whole front of budgets"));
@@ -598,11 +602,16 @@ public final class WorkbenchView {
         setTab(compareTab, view, 2);
     }
 
+    /** Each right-hand tab's place: explorer, detail, compare, then sensitivity, whatever order they come in. */
+    private final Map<Tab, Integer> tabOrder = new java.util.HashMap<>();
+
     private void setTab(Tab tab, Node view, int order) {
         tab.setContent(view);
+        tabOrder.put(tab, order);
         if (!rightTabs.getTabs().contains(tab)) {
             List<Tab> tabs = new ArrayList<>(rightTabs.getTabs());
-            tabs.add(Math.min(order, tabs.size()), tab);
+            int at = (int) tabs.stream().filter(t -> tabOrder.getOrDefault(t, 0) < order).count();
+            tabs.add(at, tab);
             rightTabs.getTabs().setAll(tabs);
         }
     }
@@ -615,6 +624,11 @@ public final class WorkbenchView {
     /** Selects the comparison tab. */
     public void showCompare() {
         rightTabs.getSelectionModel().select(compareTab);
+    }
+
+    /** Selects the sensitivity tab (the chart of the open model's per-layer sensitivity). */
+    public void showSensitivity() {
+        rightTabs.getSelectionModel().select(sensitivityTab);
     }
 
     /** Selects the Pareto explorer tab. */
