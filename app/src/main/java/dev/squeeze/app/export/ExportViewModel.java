@@ -190,6 +190,7 @@ public final class ExportViewModel {
                     case CALIBRATION -> "Recomputing the run: calibration, " + detail;
                     case COMPRESSION -> "Recomputing the run: compression, " + detail;
                     case EVALUATION -> "Writing";
+                    case SENSITIVITY, SEARCH -> "Recomputing the run: " + phase.word() + ", " + detail;
                 };
                 reads.publish(() -> status.set(words));
             }

@@ -281,12 +281,16 @@ public final class JobEngine implements AutoCloseable {
             WorkerProcess w = r.worker;
             if (w != null) {
                 w.send(new ParentMessage.Cancel(r.cancelReason));
+                // A search stops at its next fitness evaluation and then evaluates and stores the best plan it found:
+                // it gets longer than a plan job, which only has to reach its next safe point.
+                java.time.Duration grace = JobSpec.fromJson(row.specJson()).hasSearch()
+                        ? max(options.cancelGrace(), SEARCH_CANCEL_GRACE) : options.cancelGrace();
                 timers.schedule(() -> {
                     if (active.get(id) == r) {
-                        LOG.info("job {}: the worker did not stop within {}; ending it", id, options.cancelGrace());
+                        LOG.info("job {}: the worker did not stop within {}; ending it", id, grace);
                         w.destroy();
                     }
-                }, options.cancelGrace().toMillis(), TimeUnit.MILLISECONDS);
+                }, grace.toMillis(), TimeUnit.MILLISECONDS);
             }
             return;
         }
@@ -713,6 +717,13 @@ public final class JobEngine implements AutoCloseable {
                 LOG.warn("a job listener failed on {}", e.describe(), ex);
             }
         }
+    }
+
+    /** How long a cancelled search may take to store the best plan it found before its worker is ended. */
+    static final Duration SEARCH_CANCEL_GRACE = Duration.ofMinutes(5);
+
+    private static Duration max(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
     }
 
     /** The file another process creates to ask this one to cancel job {@code id}. */

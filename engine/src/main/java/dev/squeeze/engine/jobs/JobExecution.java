@@ -14,7 +14,13 @@ import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.plan.CompressionPlan;
 import dev.squeeze.engine.plan.PlanResolver;
+import dev.squeeze.engine.data.ImageSet;
 import dev.squeeze.engine.runs.ClassifierRuns;
+import dev.squeeze.engine.runs.ClassifierSubject;
+import dev.squeeze.engine.search.ImageSplit;
+import dev.squeeze.engine.search.LevelDatabase;
+import dev.squeeze.engine.search.SearchJob;
+import dev.squeeze.engine.search.SearchSubject;
 import dev.squeeze.engine.runs.LanguageModelCompression;
 import dev.squeeze.engine.runs.RunHooks;
 import dev.squeeze.engine.runs.RunSink;
@@ -45,6 +51,10 @@ public final class JobExecution {
      * @return the resolved settings per layer
      */
     public static Map<String, MethodSettings> validate(JobSpec spec, Model m) {
+        if (spec.hasSearch()) {
+            SearchJob.validate(spec.search(), m);
+            return Map.of();
+        }
         CompressionPlan plan = spec.plan();
         Map<String, MethodSettings> settings = PlanResolver.resolve(plan, m);
         if (settings.isEmpty()) {
@@ -74,6 +84,9 @@ public final class JobExecution {
         hooks.phase(RunHooks.Phase.LOADING, spec.model());
         Model m = ModelRefs.open(spec.model());
         Map<String, MethodSettings> settings = validate(spec, m);
+        if (spec.hasSearch()) {
+            return search(spec, m, sink, hooks);
+        }
         if (LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
             TextEvaluation eval = evaluationText(spec, m);
             return new LanguageModelCompression(sink, hooks).run(m, eval, calibration(spec, eval), settings::get,
@@ -81,6 +94,31 @@ public final class JobExecution {
         }
         return new ClassifierRuns(sink, hooks).run(m, ModelRefs.evaluationImages(spec.model(), m, path(spec.images()),
                 path(spec.labels())), settings, spec.planJson(), spec.label(), "plan " + spec.label());
+    }
+
+    /**
+     * A search job: language models calibrate on stories 1–500 (the job's windows and seed draw the level Hessians)
+     * and are evaluated as every run; classifiers calibrate on the last fifth of their evaluation images and are
+     * evaluated on the first four fifths ({@link ImageSplit}). Returns the id the sink gave the last run.
+     */
+    private static long search(JobSpec spec, Model m, RunSink sink, RunHooks hooks) {
+        java.nio.file.Path root = hooks.sharedCacheDir().orElseGet(LevelDatabase::defaultRoot);
+        SearchJob job = new SearchJob(sink, hooks);
+        List<SearchJob.Point> points;
+        if (LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
+            TextEvaluation eval = evaluationText(spec, m);
+            List<int[]> calibration = eval.corpus().tokens(DataSplit.TINYSTORIES_1K.calibration(), eval.tokenizer());
+            try (SearchSubject subject = new SearchSubject.Language(m, calibration, spec.calibrationWindows(),
+                    WINDOW_TOKENS, spec.seed())) {
+                points = job.run(spec.search(), subject, eval, null, root, spec.label());
+            }
+        } else {
+            ImageSet images = ModelRefs.evaluationImages(spec.model(), m, path(spec.images()), path(spec.labels()));
+            try (SearchSubject subject = new SearchSubject.Classifier(ClassifierSubject.of(m), images)) {
+                points = job.run(spec.search(), subject, null, ImageSplit.evaluation(images), root, spec.label());
+            }
+        }
+        return points.getLast().runId();
     }
 
     /** A job's compressed layers and their results, computed as {@link #run} computes them, without evaluating. */
@@ -93,6 +131,10 @@ public final class JobExecution {
      * what an export of a stored run recomputes. The result is identical to the run's, layer for layer.
      */
     public static Compression compress(JobSpec spec, Model m, RunHooks hooks) {
+        if (spec.hasSearch()) {
+            throw new SqueezeException("Job '" + spec.label() + "' is a search; its runs each have a plan",
+                    "export one of the runs the search stored");
+        }
         Map<String, MethodSettings> settings = validate(spec, m);
         if (LlamaConfig.ARCHITECTURE.equals(m.architecture())) {
             TextEvaluation eval = evaluationText(spec, m);

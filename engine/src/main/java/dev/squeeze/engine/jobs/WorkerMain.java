@@ -124,6 +124,11 @@ public final class WorkerMain {
             }
 
             @Override
+            public void warning(String message) {
+                send(new WorkerMessage.Warning(message));
+            }
+
+            @Override
             public void layerStarted(int index, int total, String layer) {
                 send(new WorkerMessage.Layer(index, total, layer, "started"));
                 faults.inLayer(index, this);

@@ -135,7 +135,7 @@ public final class SettingsJson {
                 }
             }
             if (variant == null) {
-                f.error("variant", "is '" + v + "'; use one of svd, activation, whitened, lord");
+                f.error("variant", "is '" + v + "'; use one of svd, activation, whitened, lord, fisher");
             }
         }
         int rank = f.integer("rank", 0, true);

@@ -105,6 +105,28 @@ public final class ClassifierRuns {
     }
 
     /**
+     * Evaluates {@code net} (a classifier whose layers are already compressed) on {@code eval} with progress and
+     * stores the run, sizes from {@code byTensor} (weight tensor name → its stored form); returns the sink's id.
+     */
+    public static long evaluateAndStore(RunSink sink, RunHooks hooks, Model model, ImageClassifier net, ImageSet eval,
+                                        String planJson, String planDescription, String label, Instant start,
+                                        Map<String, CompressedTensor> byTensor, List<RunRecord.LayerResult> layers,
+                                        List<RunRecord.Metric> extraMetrics) {
+        hooks.phase(RunHooks.Phase.EVALUATION, eval.name());
+        ClassifierMetrics m = ClassifierEvaluator.evaluate(net, eval, (done, images) -> {
+            hooks.checkCancelled();
+            hooks.progress(RunHooks.Phase.EVALUATION, done, images, "images");
+        });
+        RunRecord r = record(model, eval, planJson, planDescription, label, start, m, latency(net, eval),
+                SizeAccounting.modelBytes(model, byTensor), SizeAccounting.bitsPerWeight(byTensor), layers);
+        List<RunRecord.Metric> metrics = new ArrayList<>(r.metrics());
+        metrics.addAll(extraMetrics);
+        return sink.accept(new RunRecord(r.model(), r.dataset(), r.planJson(), r.planDescription(), r.label(),
+                r.startedAt(), r.finishedAt(), r.seed(), r.provenance(), r.sizeBytes(), r.fp16Bytes(),
+                r.bitsPerWeight(), r.layers(), metrics, r.calibration(), r.tags(), r.jobId()));
+    }
+
+    /**
      * The compression of a run without its evaluation: what an export of a stored run recomputes.
      *
      * @param byLayer  each compressed layer's tensor by layer name

@@ -35,7 +35,7 @@ public final class LanguageModelRuns {
     }
 
     /** What a stored language-model run measured. */
-    record Stored(long runId, double perplexity, Double bitsPerWeight, long sizeBytes) {
+    public record Stored(long runId, double perplexity, Double bitsPerWeight, long sizeBytes) {
     }
 
     /**
@@ -43,7 +43,7 @@ public final class LanguageModelRuns {
      * run: perplexity, NLL per token and token count on the evaluation split, plus {@code extraMetrics}; sizes from
      * {@code compressed} (tensor name → compressed form; empty for a dense run).
      */
-    static Stored evaluateAndStore(RunSink store, RunHooks hooks, Model model, LlamaModel net, TextEvaluation eval,
+    public static Stored evaluateAndStore(RunSink store, RunHooks hooks, Model model, LlamaModel net, TextEvaluation eval,
                                    String planJson, String planDescription, String label, Instant start, long seed,
                                    Map<String, CompressedTensor> compressed, List<RunRecord.LayerResult> layers,
                                    List<RunRecord.Metric> extraMetrics, RunRecord.DatasetRecord calibration) {

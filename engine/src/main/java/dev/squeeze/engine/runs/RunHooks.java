@@ -16,7 +16,11 @@ import java.util.Optional;
 public interface RunHooks {
     /** The phases of a run, in order. */
     enum Phase {
-        LOADING, CALIBRATION, COMPRESSION, EVALUATION;
+        /**
+         * The last two are a search's: per-layer sensitivity on calibration data, then the allocation (proxy
+         * allocator, EvoPress generations); a search's level database is built in COMPRESSION.
+         */
+        LOADING, CALIBRATION, COMPRESSION, EVALUATION, SENSITIVITY, SEARCH;
 
         public String word() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -41,6 +45,10 @@ public interface RunHooks {
      * reports further throttles.
      */
     default void progress(Phase phase, long done, long total, String unit) {
+    }
+
+    /** Something the user should know that does not stop the run (a budget a front cannot reach). */
+    default void warning(String message) {
     }
 
     /** Layer {@code index} of {@code total} begins. */

@@ -32,8 +32,9 @@ public final class LowRank implements CompressionMethod {
         // Cheap, and it keeps a direct caller's bad rank a SqueezeException rather than a failure deep inside.
         s.validate(input.layer(), input.rows(), input.cols());
         float[] h = s.variant().needsHessian() ? input.requireHessian("low-rank " + s.variant().label()) : null;
+        float[] fisher = s.variant().needsFisher() ? input.requireFisher("low-rank " + s.variant().label()) : null;
         LowRankFactors f = LowRankFactors.compute(input.layer(), input.weight(), input.rows(), input.cols(), h,
-                s.variant(), s.rank(), s.percdamp());
+                fisher, s.variant(), s.rank(), s.percdamp());
         return LowRankTensor.of(input.layer(), f, s.quantA(), s.quantB(), s.describe());
     }
 }

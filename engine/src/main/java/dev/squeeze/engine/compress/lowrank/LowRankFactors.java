@@ -42,9 +42,21 @@ public record LowRankFactors(int rows, int cols, int rank, double[] a, double[] 
      */
     public static LowRankFactors compute(String layer, float[] weight, int rows, int cols, float[] hessian,
                                          LowRankVariant variant, int rank, double percdamp) {
+        return compute(layer, weight, rows, cols, hessian, null, variant, rank, percdamp);
+    }
+
+    /**
+     * Computes the factors of one layer; {@code fisher} ({@code rows × cols}, the empirical Fisher diagonal of the
+     * weights) is needed for {@link LowRankVariant#FISHER} and ignored by the others.
+     */
+    public static LowRankFactors compute(String layer, float[] weight, int rows, int cols, float[] hessian,
+                                         float[] fisher, LowRankVariant variant, int rank, double percdamp) {
         // Checks the shapes, and gives the usual error when a data-driven variant has no calibration data.
-        LayerInput input = new LayerInput(layer, weight, rows, cols, hessian);
+        LayerInput input = new LayerInput(layer, weight, rows, cols, hessian, fisher);
         double[] w = finite(layer, "weight", weight);
+        if (variant.needsFisher()) {
+            return fisherWeighted(layer, w, input.requireFisher("low-rank " + variant.label()), rows, cols, rank);
+        }
         double[] h = null;
         double meanDiag = 0;
         if (variant.needsHessian()) {
@@ -73,7 +85,60 @@ public record LowRankFactors(int rows, int cols, int rank, double[] a, double[] 
             case ACTIVATION -> activation(w, h, rows, cols, rank, percdamp);
             case WHITENED -> whitened(layer, w, h, rows, cols, rank, percdamp);
             case LORD -> lord(w, h, rows, cols, rank);
+            case FISHER -> throw new IllegalStateException("handled above");
         };
+    }
+
+    /** FWSVD's floor under the normalised importance (its code adds 1e-5 to the max-normalised Fisher sums). */
+    static final double FISHER_FLOOR = 1e-5;
+
+    /**
+     * FWSVD's input importance {@code I_j = sqrt(s_j / max s + 1e-5)}, {@code s_j = Σ_i F_ij} (the Fisher summed
+     * over the outputs that read input {@code j}); all ones when the Fisher is zero everywhere (the layer does not
+     * move the loss: every weighting is as good, plain SVD).
+     */
+    static double[] fisherImportance(String layer, float[] fisher, int rows, int cols) {
+        double[] s = new double[cols];
+        for (int i = 0; i < rows; i++) {
+            for (int j = 0; j < cols; j++) {
+                float f = fisher[i * cols + j];
+                if (!(f >= 0) || Float.isInfinite(f)) {
+                    throw new SqueezeException("Layer " + layer + ": the Fisher diagonal holds " + f + " at row " + i
+                            + ", column " + j + "; sums of squared gradients are finite and non-negative",
+                            "recompute the Fisher information (the gradients overflowed or the data is corrupt)");
+                }
+                s[j] += f;
+            }
+        }
+        double max = 0;
+        for (double v : s) {
+            max = Math.max(max, v);
+        }
+        double[] imp = new double[cols];
+        for (int j = 0; j < cols; j++) {
+            imp[j] = max > 0 ? Math.sqrt(s[j] / max + FISHER_FLOOR) : 1;
+        }
+        return imp;
+    }
+
+    /** FWSVD: SVD of {@code W diag(I)}, {@code A = U_r S_r}, {@code B = V_rᵀ diag(I)⁻¹}. */
+    private static LowRankFactors fisherWeighted(String layer, double[] w, float[] fisher, int rows, int cols,
+                                                 int rank) {
+        double[] imp = fisherImportance(layer, fisher, rows, cols);
+        return weighted(w, imp, rows, cols, rank);
+    }
+
+    /** SVD of {@code W diag(imp)}; {@code B = V_rᵀ diag(imp)⁻¹}. */
+    private static LowRankFactors weighted(double[] w, double[] imp, int rows, int cols, int rank) {
+        double[] wi = timesDiagonal(w, rows, cols, imp);
+        TruncatedSvd t = TruncatedSvd.of(wi, rows, cols, rank);
+        double[] b = t.vt();
+        for (int k = 0; k < rank; k++) {
+            for (int j = 0; j < cols; j++) {
+                b[k * cols + j] /= imp[j];
+            }
+        }
+        return new LowRankFactors(rows, cols, rank, timesDiagonal(t.u(), rows, rank, t.s()), b);
     }
 
     private static LowRankFactors svd(double[] w, int rows, int cols, int rank) {
@@ -87,15 +152,7 @@ public record LowRankFactors(int rows, int cols, int rank, double[] a, double[] 
         for (int j = 0; j < cols; j++) {
             imp[j] = Math.sqrt(h[j * cols + j] + percdamp);
         }
-        double[] wi = timesDiagonal(w, rows, cols, imp);
-        TruncatedSvd t = TruncatedSvd.of(wi, rows, cols, rank);
-        double[] b = t.vt();
-        for (int k = 0; k < rank; k++) {
-            for (int j = 0; j < cols; j++) {
-                b[k * cols + j] /= imp[j];
-            }
-        }
-        return new LowRankFactors(rows, cols, rank, timesDiagonal(t.u(), rows, rank, t.s()), b);
+        return weighted(w, imp, rows, cols, rank);
     }
 
     /** {@code H + λI = L Lᵀ}; SVD of {@code W L}; {@code B = V_rᵀ L⁻¹} by substitution. */

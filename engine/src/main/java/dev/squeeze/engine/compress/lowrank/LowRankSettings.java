@@ -5,7 +5,7 @@ import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.RtnSettings;
 
 /**
- * Settings of the low-rank method ({@code lowrank}): one method with a {@link LowRankVariant} rather than four
+ * Settings of the low-rank method ({@code lowrank}): one method with a {@link LowRankVariant} rather than five
  * methods, because the variants share everything a plan, a search or the GUI deals with — the rank, what a rank
  * saves, the factor storage and its quantization, the tensor type — and differ only in how {@code A} and
  * {@code B} are chosen. Switching variant in a plan then keeps every other field meaningful.
@@ -49,7 +49,7 @@ public record LowRankSettings(LowRankVariant variant, int rank, double percdamp,
     public void validate(String layer, int rows, int cols) {
         if (variant == null) {
             throw new SqueezeException("Layer " + layer + ": field 'variant' is missing",
-                    "use one of svd, activation, whitened, lord");
+                    "use one of svd, activation, whitened, lord, fisher");
         }
         if (rank <= 0) {
             throw new SqueezeException("Layer " + layer + ": field 'rank' is " + rank + "; it must be positive",
@@ -92,6 +92,6 @@ public record LowRankSettings(LowRankVariant variant, int rank, double percdamp,
 
     @Override
     public boolean needsCalibration() {
-        return variant().needsHessian();
+        return variant().needsCalibration();
     }
 }

@@ -1,7 +1,7 @@
 package dev.squeeze.engine.compress.lowrank;
 
 /**
- * How the rank-{@code r} factors {@code W ≈ A B} are chosen (see ALGORITHMS.md, "Low rank"). All four store the
+ * How the rank-{@code r} factors {@code W ≈ A B} are chosen (see ALGORITHMS.md, "Low rank"). All five store the
  * same thing ({@code A} out × r, {@code B} r × in); they differ in the error they minimise.
  */
 public enum LowRankVariant {
@@ -21,7 +21,15 @@ public enum LowRankVariant {
      * LoRD-style data-driven decomposition: top-r eigenvectors {@code V_r} of the output covariance
      * {@code W H Wᵀ}, {@code A = V_r}, {@code B = V_rᵀ W}. The best rank-r fit of the layer outputs {@code W X}.
      */
-    LORD("lord", "LoRD", true);
+    LORD("lord", "LoRD", true),
+    /**
+     * Fisher-weighted SVD (FWSVD, Hsu et al. 2022): importance of input {@code j}
+     * {@code I_j = sqrt(Σ_i F_ij / max_j' Σ_i F_ij' + 1e-5)} from the empirical Fisher diagonal {@code F} of the
+     * weights; SVD of {@code W diag(I)}, {@code A = U_r S_r}, {@code B = V_rᵀ diag(I)⁻¹}. The best rank-r fit in the
+     * norm {@code ‖(W − Ŵ) diag(I)‖_F}: weights whose inputs carry large loss gradients are fitted more closely.
+     * Needs calibration data (the Fisher diagonal, not the Hessian).
+     */
+    FISHER("fisher", "Fisher-weighted SVD (FWSVD)", false);
 
     private final String key;
     private final String label;
@@ -43,9 +51,19 @@ public enum LowRankVariant {
         return label;
     }
 
-    /** Whether the variant needs calibration data (the layer Hessian). */
+    /** Whether the variant needs the layer Hessian. */
     public boolean needsHessian() {
         return needsHessian;
+    }
+
+    /** Whether the variant needs the Fisher diagonal of the weights ({@link dev.squeeze.engine.compress.LayerInput#fisher()}). */
+    public boolean needsFisher() {
+        return this == FISHER;
+    }
+
+    /** Whether the variant needs calibration data (the layer Hessian or the Fisher diagonal). */
+    public boolean needsCalibration() {
+        return needsHessian || needsFisher();
     }
 
     /** Whether {@link LowRankSettings#percdamp()} is used (the dampening of H before weighting or whitening). */

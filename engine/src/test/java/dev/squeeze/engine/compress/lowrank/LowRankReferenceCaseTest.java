@@ -37,7 +37,10 @@ class LowRankReferenceCaseTest {
         float[] w = c.get("W").floats();
         double[] x = toDouble(c.get("X").floats());
         double[] wd = toDouble(w);
-        LayerInput in = new LayerInput(name, w, rows, cols, c.get("H").floats());
+        // The cases have no gradients: the Fisher-weighted variant gets uniform Fisher (then it is plain SVD).
+        float[] fisher = new float[rows * cols];
+        java.util.Arrays.fill(fisher, 1f);
+        LayerInput in = new LayerInput(name, w, rows, cols, c.get("H").floats(), fisher);
         double[] y = ReferenceLinalg.multiply(x, ReferenceLinalg.transpose(wd, rows, cols), n, cols, rows);
         double[] sy = ReferenceLinalg.singularValues(y, n, rows);
         double[] sw = ReferenceLinalg.singularValues(wd, rows, cols);
@@ -81,6 +84,8 @@ class LowRankReferenceCaseTest {
         // below these tails, so 1e-4 relative holds the fp16 results to the exact optima.
         assertEquals(optimum, out.get(LowRankVariant.LORD), 1e-4 * optimum, "LoRD reaches the optimum");
         assertEquals(weightOptimum, svdWeight, 1e-4 * weightOptimum, "SVD reaches Eckart–Young on W");
+        assertEquals(weightOptimum, weight.get(LowRankVariant.FISHER), 1e-4 * weightOptimum,
+                "FWSVD with uniform Fisher is plain SVD");
         assertTrue(out.get(LowRankVariant.WHITENED) >= optimum * (1 - 1e-4), "nothing beats the optimum");
 
         // Composed with RTN of the factors (A per row, B in groups of 64, asymmetric): 8 bits stays within 2% of

@@ -43,7 +43,8 @@ class LowRankTensorTest {
         }
         assertArrayEquals(product(a, b, ROWS, 6, COLS), t.dequantize(), 1e-6f);
         // The stored values are the exact factors rounded once to fp16 (relative error ≤ 2⁻¹¹).
-        LowRankFactors exact = LowRankFactors.compute("t", in.weight(), ROWS, COLS, in.hessian(), v, 6, 0.01);
+        LowRankFactors exact = LowRankFactors.compute("t", in.weight(), ROWS, COLS, in.hessian(), in.fisher(), v, 6,
+                0.01);
         for (int i = 0; i < a.length; i++) {
             assertEquals(exact.a()[i], a[i], Math.abs(exact.a()[i]) * 0x1p-11 + 1e-7);
         }
@@ -150,7 +151,12 @@ class LowRankTensorTest {
                 h[i * COLS + j] = (float) (2 * s / n);
             }
         }
-        return new LayerInput("t", w, ROWS, COLS, h);
+        // A Fisher diagonal for the Fisher-weighted variant: positive, unequal per input.
+        float[] fisher = new float[ROWS * COLS];
+        for (int i = 0; i < fisher.length; i++) {
+            fisher[i] = (float) (rnd.nextDouble() * (1 + i % COLS % 7));
+        }
+        return new LayerInput("t", w, ROWS, COLS, h, fisher);
     }
 
     static float[] product(float[] a, float[] b, int rows, int r, int cols) {
