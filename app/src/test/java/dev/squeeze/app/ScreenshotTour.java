@@ -187,7 +187,14 @@ class ScreenshotTour {
         });
         // Sensitivity of every layer at every RTN and low-rank level, measured by the engine (about a minute).
         var sensitivity = app.viewModel().sensitivity();
-        fx(() -> app.view().showSensitivity());
+        fx(() -> {
+            app.view().showSensitivity();
+            // A wider editor, so that its ΔKL column shows beside the method.
+            stage.getScene().getRoot().lookupAll(".split-pane").stream()
+                    .map(n -> (javafx.scene.control.SplitPane) n)
+                    .filter(p -> p.getOrientation() == javafx.geometry.Orientation.HORIZONTAL)
+                    .forEach(p -> p.setDividerPositions(0.5));
+        });
         fx(sensitivity::compute);
         WaitForAsyncUtils.waitFor(600, TimeUnit.SECONDS, () -> !sensitivity.computing().get()
                 && !sensitivity.table().get().isEmpty());
@@ -226,9 +233,9 @@ class ScreenshotTour {
             ((javafx.scene.control.TitledPane) dialog.root().lookup("#search-advanced")).setExpanded(false);
             search.start();
         });
-        WaitForAsyncUtils.waitFor(30, TimeUnit.SECONDS, () -> search.state().get()
-                == dev.squeeze.app.search.FindPlanViewModel.State.RUNNING || search.state().get().ended());
-        WaitForAsyncUtils.sleep(3000, TimeUnit.MILLISECONDS);
+        // While it searches: the budget and EvoPress's generation.
+        WaitForAsyncUtils.waitFor(300, TimeUnit.SECONDS, () -> search.detail().get().contains("generation")
+                || search.state().get().ended());
         fx(() -> dialog.stage().sizeToScene());
         shoot(dialog.stage().getScene(), out.resolve("search-dialog-running.png"));
         WaitForAsyncUtils.waitFor(600, TimeUnit.SECONDS, () -> search.state().get().ended()

@@ -413,13 +413,14 @@ public final class ParetoViewModel {
                 .comparing((RunSummary r) -> !"dense".equals(r.methodFamily()))
                 .thenComparing(r -> r.methodFamily())
                 .thenComparingInt(r -> modelOrder.indexOf(r.modelHash()));
-        // Runs a search made are a series of their own per search tag (and model), drawn as a line: the front
-        // against the uniform settings, which stay in their families' series.
+        // Plans a search found are a series of their own per search tag (and model), drawn as a line: the front
+        // against the uniform settings (those the search stored beside it included), which stay in their families'
+        // series.
         Map<Long, String> seriesOf = new HashMap<>();
         Map<String, Integer> searchColour = new LinkedHashMap<>();
         kept.stream().filter(r -> plotted.containsKey(r.id())).sorted(seriesOrder).forEach(r -> {
             String fam = r.methodFamily();
-            if (s.searches().containsKey(r.id())) {
+            if (dev.squeeze.app.search.SearchProvenance.searchedPlan(s.searches().get(r.id()))) {
                 List<String> runTags = s.tags().getOrDefault(r.id(), List.of());
                 fam = "search" + (runTags.isEmpty() ? "" : " · " + String.join(", ", runTags));
                 searchColour.putIfAbsent(fam, SEARCH_COLOURS[searchColour.size() % SEARCH_COLOURS.length]);

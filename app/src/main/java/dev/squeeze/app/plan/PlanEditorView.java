@@ -459,7 +459,7 @@ public final class PlanEditorView {
     /** A ΔKL as the sensitivity column shows it: three significant digits. */
     static String sensitivityText(double v) {
         return v == 0 ? "0" : Math.abs(v) >= 1e-3 ? String.format(Locale.ROOT, "%.3g", v).replaceFirst(
-                "(\\.\\d*?)0+$", "$1").replaceFirst("\\.$", "") : String.format(Locale.ROOT, "%.2e", v);
+                "(\\.\\d*?)0+$", "$1").replaceFirst("\\.$", "") : String.format(Locale.ROOT, "%.1e", v);
     }
 
     /** An empty header graphic that explains a column on hover. */

@@ -113,6 +113,8 @@ public final class FindPlanViewModel {
     private final ObjectProperty<SearchJobs.FoundRun> selected = new SimpleObjectProperty<>();
 
     private Long jobId;
+    /** What the current phase said it does (a search phase: the budget), kept beside its progress. */
+    private String phaseDetail = "";
     /** Events that came before the engine said which job is ours (a fast worker can start first). */
     private final List<JobEvent> early = new ArrayList<>();
     private String submittedTag;
@@ -451,15 +453,17 @@ public final class FindPlanViewModel {
                     state.set(State.RUNNING);
                 }
                 phase.set(e.phase() == null ? "" : e.phase());
-                detail.set(e.detail() == null ? "" : e.detail());
+                phaseDetail = e.detail() == null ? "" : e.detail();
+                detail.set(phaseDetail);
                 progress.set(-1);
             }
             case PROGRESS -> {
                 JobEvent.PhaseProgress p = e.progress();
                 if (p != null) {
                     progress.set(p.fraction());
-                    detail.set(p.unit() == null || p.unit().isBlank() ? p.done() + " of " + p.total()
-                            : progressWords(p));
+                    String words = p.unit() == null || p.unit().isBlank() ? p.done() + " of " + p.total()
+                            : progressWords(p);
+                    detail.set(phaseDetail.isEmpty() ? words : phaseDetail + " · " + words);
                 }
             }
             case LAYER -> {

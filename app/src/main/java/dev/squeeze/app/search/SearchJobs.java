@@ -30,11 +30,13 @@ public interface SearchJobs {
      * @param bitsPerWeight bits per weight as stored, or null
      * @param metric        the headline metric in words ({@code perplexity 7.12}), or "—"
      * @param planJson      the plan, canonical JSON (what "Open in plan editor" loads)
-     * @param search        what the search recorded in the run's provenance; empty for a uniform baseline it stored
+     * @param search        what the search recorded in the run's provenance (for a uniform baseline it stored, it says
+     *                      so: {@link SearchProvenance})
      */
     record FoundRun(long runId, String label, Double bitsPerWeight, String metric, String planJson, String search) {
+        /** A plan the search found (not one of the uniform baselines it stored beside them). */
         public boolean fromSearch() {
-            return search != null && !search.isEmpty();
+            return SearchProvenance.searchedPlan(search);
         }
 
         @Override

@@ -198,14 +198,15 @@ class FindPlanViewModelTest {
         assertEquals(-1, vm.progress().get());
         jobs.event(JobEvent.Kind.PROGRESS, JobStatus.RUNNING, "search", null,
                 new JobEvent.PhaseProgress(3, 20, "generations"), null, null);
-        assertEquals("generation 3 of 20", vm.detail().get());
+        assertEquals("budget 3 of 17; best KL 0.0123 · generation 3 of 20", vm.detail().get());
         assertEquals(0.15, vm.progress().get(), 1e-12);
         assertTrue(vm.canStop().get());
 
         String plan2 = "{\"defaults\":{\"bits\":2,\"groupSize\":32,\"method\":\"rtn\",\"symmetric\":false},\"schema\":1}";
         String plan4 = "{\"defaults\":{\"bits\":4,\"groupSize\":32,\"method\":\"rtn\",\"symmetric\":false},\"schema\":1}";
         jobs.runs = List.of(new SearchJobs.FoundRun(11, "search 2 bpw", 2.0, "top-1 70.1 %", plan2, "search ≤ 2.0"),
-                new SearchJobs.FoundRun(12, "rtn 4-bit g32", 4.0, "top-1 80.0 %", plan4, ""),
+                new SearchJobs.FoundRun(12, "uniform RTN 4-bit g32", 4.0, "top-1 80.0 %", plan4,
+                        "search front 2:6:0.25; seed 0; uniform baseline RTN 4-bit g32 from the same level database"),
                 new SearchJobs.FoundRun(13, "search 4 bpw", 4.0, "top-1 80.5 %", plan4, "search ≤ 4.0"));
         jobs.event(JobEvent.Kind.ENDED, JobStatus.DONE, null, null, null, null, 13L);
         assertEquals(FindPlanViewModel.State.DONE, vm.state().get());

@@ -48,8 +48,10 @@ class SearchFrontTest {
                 .top1(0.74).tag("front-1").search("search front 2.5:3.5:0.5; methods rtn,lowrank; seed 0").store();
         s35 = run(store, "search ≤ 3.5 bpw", 105).bpw(3.5).layer("fc1", "rtn", "bits=4", 350, 3.5, 0.015)
                 .top1(0.83).tag("front-1").search("search front 2.5:3.5:0.5; methods rtn,lowrank; seed 0").store();
-        base3 = run(store, "RTN 3-bit (uniform)", 90).bpw(3).layer("fc1", "rtn", "bits=3", 300, 3, 0.05).top1(0.72)
-                .tag("front-1").store();
+        // As SearchJob records a uniform baseline it stores beside the front.
+        base3 = run(store, "uniform RTN 3-bit", 90).bpw(3).layer("fc1", "rtn", "bits=3", 300, 3, 0.05).top1(0.72)
+                .tag("front-1").search("search front 2.5:3.5:0.5; methods rtn,lowrank; seed 0; uniform baseline"
+                        + " RTN 3-bit asym per-row from the same level database").store();
         vm = new ParetoViewModel(new InlineExecutor(), () -> store);
     }
 
