@@ -272,7 +272,7 @@ public final class FindPlanDialog {
             @Override
             protected void updateItem(SearchJobs.FoundRun item, boolean empty) {
                 super.updateItem(item, empty);
-                setText(empty || item == null ? null : item + (item.fromSearch() ? "" : " · uniform baseline"));
+                setText(empty || item == null ? null : item.toString());
                 setTooltip(empty || item == null || !item.fromSearch() ? null : new Tooltip(item.search()));
             }
         });
