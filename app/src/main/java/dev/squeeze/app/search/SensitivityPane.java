@@ -45,6 +45,7 @@ public final class SensitivityPane {
     private final ChartViewer viewer;
     private final ComboBox<View> view = new ComboBox<>();
     private JFreeChart chart;
+    private boolean dark;
 
     public SensitivityPane(SensitivityViewModel vm, PlanEditorViewModel plan) {
         this.vm = vm;
@@ -122,6 +123,12 @@ public final class SensitivityPane {
         return chart;
     }
 
+    /** Draws the chart's frame in the dark theme ({@code true}) or the light one, as the explorer's. */
+    public void setDarkCharts(boolean dark) {
+        this.dark = dark;
+        redraw();
+    }
+
     /** Chooses what the chart shows: the heat map, the plan's settings, or a level by its words. */
     public void show(String words) {
         view.getItems().stream().filter(v -> v.words().equals(words)).findFirst().ifPresent(view::setValue);
@@ -160,6 +167,16 @@ public final class SensitivityPane {
             chart = SensitivityChart.bars(t, layers, planKeys::get, null);
         } else {
             chart = SensitivityChart.bars(t, layers, layer -> v.key(), null);
+        }
+        dev.squeeze.app.pareto.ChartStyle.apply(chart, dark);
+        java.awt.Color text = (dark ? dev.squeeze.app.settings.Theme.DARK : dev.squeeze.app.settings.Theme.LIGHT)
+                .chartForeground();
+        for (int i = 0; i < chart.getSubtitleCount(); i++) {
+            if (chart.getSubtitle(i) instanceof org.jfree.chart.title.PaintScaleLegend legend) {
+                legend.getAxis().setLabelPaint(text);
+                legend.getAxis().setTickLabelPaint(text);
+                legend.getAxis().setTickMarkPaint(text);
+            }
         }
         viewer.setChart(chart);
     }

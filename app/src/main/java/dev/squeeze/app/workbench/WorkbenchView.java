@@ -212,7 +212,11 @@ public final class WorkbenchView {
         // Issue 13: the sensitivity chart in a tab beside the runs (the editor has its ΔKL column), and the search
         // dialog.
         sensitivityTab.setId("sensitivity-tab");
-        sensitivityTab.setContent(new dev.squeeze.app.search.SensitivityPane(vm.sensitivity(), vm.plan()).root());
+        dev.squeeze.app.search.SensitivityPane sensitivityPane =
+                new dev.squeeze.app.search.SensitivityPane(vm.sensitivity(), vm.plan());
+        sensitivityPane.setDarkCharts(settings.theme().get() == Theme.DARK);
+        settings.theme().addListener((obs, old, t) -> sensitivityPane.setDarkCharts(t == Theme.DARK));
+        sensitivityTab.setContent(sensitivityPane.root());
         setTab(sensitivityTab, sensitivityTab.getContent(), 3);
         Button find = new Button("Find best plan…");
         find.setId("plan-find");
