@@ -53,9 +53,8 @@ public final class FindPlanDialog {
         stage.initModality(Modality.NONE);
         stage.setTitle("Find best plan — " + vm.model().name());
 
-        Label intro = new Label("Searches a per-layer mix of the chosen methods that fits the budget with the least"
-                + " change to the model's outputs (KL to the dense model on calibration data), and stores each plan"
-                + " found as a run, evaluated like every other run.");
+        Label intro = new Label("Finds the per-layer mix of methods that fits the budget with the least change to the"
+                + " model's outputs (KL to the dense model on calibration data); each plan found is stored as a run.");
         intro.setWrapText(true);
         intro.getStyleClass().add("search-intro");
 
@@ -63,12 +62,17 @@ public final class FindPlanDialog {
                 results(), buttons());
         root.setId("find-plan");
         root.setPadding(new Insets(12));
-        root.setPrefWidth(560);
-        Scene scene = new Scene(root);
+        root.setPrefWidth(600);
+        // Scrolls rather than outgrows a small screen.
+        javafx.scene.control.ScrollPane scroll = new javafx.scene.control.ScrollPane(root);
+        scroll.setFitToWidth(true);
+        scroll.setHbarPolicy(javafx.scene.control.ScrollPane.ScrollBarPolicy.NEVER);
+        Scene scene = new Scene(scroll);
         if (owner != null && owner.getScene() != null) {
             scene.getStylesheets().addAll(owner.getScene().getStylesheets());
         }
         stage.setScene(scene);
+        stage.setMaxHeight(javafx.stage.Screen.getPrimary().getVisualBounds().getHeight());
         stage.setOnHidden(e -> vm.close());
     }
 
@@ -167,8 +171,8 @@ public final class FindPlanDialog {
         VBox box = new VBox(4, boxes);
         if (!reasons.isEmpty()) {
             // A disabled check box shows no tooltip: the reason is written out too.
-            Label why = new Label(String.join(", ", reasons) + ": " + vm.unavailableReason(reasons.getFirst())
-                    .replaceFirst("^\\S+ needs", "need"));
+            Label why = new Label(String.join(", ", reasons) + " need calibration data (layer Hessians): "
+                    + vm.model().name() + " takes the data-free methods only");
             why.setId("methods-unavailable");
             why.setWrapText(true);
             why.getStyleClass().add("search-note");
@@ -194,11 +198,14 @@ public final class FindPlanDialog {
         baselines.selectedProperty().bindBidirectional(vm.baselines());
         baselines.setTooltip(new Tooltip("e.g. GPTQ 3-bit g32 on every layer, evaluated as the searched plans: the"
                 + " front is drawn against them"));
-        g.addRow(0, new Label("Generations"), gens);
-        g.addRow(1, new Label("Offspring"), kids);
-        g.addRow(2, new Label("Time limit"), limit);
-        g.addRow(3, new Label("Seed"), seed);
-        g.add(baselines, 0, 4, 2, 1);
+        ColumnConstraints labels = new ColumnConstraints();
+        labels.setMinWidth(Region.USE_PREF_SIZE);
+        ColumnConstraints fields = new ColumnConstraints();
+        fields.setHgrow(Priority.ALWAYS);
+        g.getColumnConstraints().addAll(labels, fields);
+        g.addRow(0, new Label("Generations"), gens, new Label("Offspring"), kids);
+        g.addRow(1, new Label("Time limit"), limit, new Label("Seed"), seed);
+        g.add(baselines, 0, 2, 4, 1);
         TitledPane p = new TitledPane("Advanced: EvoPress effort, time limit, seed", g);
         p.setId("search-advanced");
         p.setExpanded(false);
@@ -266,7 +273,7 @@ public final class FindPlanDialog {
     private ListView<SearchJobs.FoundRun> results() {
         ListView<SearchJobs.FoundRun> list = new ListView<>(vm.found());
         list.setId("search-found");
-        list.setPrefHeight(110);
+        list.setPrefHeight(100);
         list.setPlaceholder(new Label("The plans the search stores are listed here"));
         list.setCellFactory(l -> new ListCell<>() {
             @Override
