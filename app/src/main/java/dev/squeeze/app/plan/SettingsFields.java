@@ -31,7 +31,7 @@ public final class SettingsFields {
     /** The method column's choices; {@code dense} keeps the layer as stored. */
     public static final String DENSE = "dense";
     public static final List<String> METHODS = List.of(DENSE, "rtn", "gptq", "spqr", "sparsegpt", "magnitude",
-            "lowrank-svd", "lowrank-activation", "lowrank-whitened", "lowrank-lord");
+            "lowrank-svd", "lowrank-activation", "lowrank-whitened", "lowrank-lord", "lowrank-fisher");
 
     /** The table's editable setting columns. */
     public static final String BITS = "bits";

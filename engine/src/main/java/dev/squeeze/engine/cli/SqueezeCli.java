@@ -25,7 +25,7 @@ import java.util.ServiceLoader;
 @Command(name = "squeeze", mixinStandardHelpOptions = true, versionProvider = SqueezeCli.Version.class,
         description = "Squeeze: neural-network compression workbench (headless CLI).",
         subcommands = {ModelsCommand.class, InspectCommand.class, BaselineCommand.class, RtnCommand.class,
-                RunCommand.class, SweepCommand.class, SearchCommand.class, JobsCommand.class, ResumeCommand.class, CancelCommand.class,
+                RunCommand.class, SweepCommand.class, SearchCommand.class, SensitivityCommand.class, JobsCommand.class, ResumeCommand.class, CancelCommand.class,
                 RunsCommand.class, ParetoCommand.class, ExportCommand.class, EvalCommand.class,
                 CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",

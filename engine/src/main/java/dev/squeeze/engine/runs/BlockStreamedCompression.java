@@ -5,10 +5,13 @@ import dev.squeeze.engine.compress.LayerInput;
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.Methods;
 import dev.squeeze.engine.compress.hessian.HessianAccumulator;
+import dev.squeeze.engine.compress.lowrank.LowRankSettings;
 import dev.squeeze.engine.eval.SizeAccounting;
 import dev.squeeze.engine.model.Model;
 import dev.squeeze.engine.model.Tensor;
 import dev.squeeze.engine.nn.LinearOp;
+import dev.squeeze.engine.nn.grad.FisherDiagonals;
+import dev.squeeze.engine.nn.grad.LlamaFisher;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.nn.llama.LinearInputListener;
 import dev.squeeze.engine.nn.llama.LlamaLayers;
@@ -127,6 +130,9 @@ public final class BlockStreamedCompression {
             }
         }
         int index = 0;
+        // The Fisher diagonals (gradients of the DENSE model on the calibration windows), computed when the first
+        // layer that needs them is compressed.
+        FisherDiagonals fisher = null;
         Activations acts = new Activations(calibration);
         // Blocks whose layers all came back from checkpoints before the hidden states were needed: replayed (with
         // their restored layers) only if a later block needs the hidden states.
@@ -180,7 +186,19 @@ public final class BlockStreamedCompression {
                         float[] weights = blocks.weights(n, timer);
                         long t1 = System.nanoTime();
                         float[] h = hessians.take(n);
-                        c = Methods.compress(new LayerInput(n, weights, (int) w.dim(0), (int) w.dim(1), h),
+                        float[] f = null;
+                        if (needsFisher(settings.get(n)) && !calibration.isEmpty()) {
+                            if (fisher == null) {
+                                hooks.phase(RunHooks.Phase.CALIBRATION, "Fisher information of the dense model on "
+                                        + calibration.size() + " windows");
+                                long f0 = System.nanoTime();
+                                fisher = LlamaFisher.compute(model, calibration);
+                                LOG.info("{}: Fisher diagonals on {} windows in {} ms", label, calibration.size(),
+                                        (System.nanoTime() - f0) / 1_000_000);
+                            }
+                            f = fisher.of(n);
+                        }
+                        c = Methods.compress(new LayerInput(n, weights, (int) w.dim(0), (int) w.dim(1), h, f),
                                 settings.get(n));
                         double err = SizeAccounting.relativeError(weights, c.dequantize());
                         long t2 = System.nanoTime();
@@ -216,6 +234,11 @@ public final class BlockStreamedCompression {
         }
         return new Stats(last + 1, calibration.size(), acts.tokens(), timer.load, timer.embed, timer.forward,
                 timer.hessian, timer.compress, timer.propagate, System.nanoTime() - start, acts.bytes());
+    }
+
+    /** Whether a layer's method needs the Fisher diagonal of its weights (the low-rank variant 'fisher'). */
+    static boolean needsFisher(MethodSettings s) {
+        return s instanceof LowRankSettings l && l.variant() != null && l.variant().needsFisher();
     }
 
     static List<String> blockLinears(int b) {

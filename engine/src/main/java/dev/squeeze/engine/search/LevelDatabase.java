@@ -9,6 +9,7 @@ import dev.squeeze.engine.compress.CompressedTensor;
 import dev.squeeze.engine.compress.LayerInput;
 import dev.squeeze.engine.compress.MethodSettings;
 import dev.squeeze.engine.compress.Methods;
+import dev.squeeze.engine.compress.linalg.Blas;
 import dev.squeeze.engine.eval.SizeAccounting;
 import dev.squeeze.engine.jobs.checkpoint.CheckpointStore;
 import dev.squeeze.engine.nn.LinearOp;
@@ -44,12 +45,15 @@ import java.util.function.BooleanSupplier;
  *
  * <p>On disk, under {@code root/<key>} where the key is SHA-256 of (model content hash, calibration hash, format):
  * <pre>
- *   manifest.json                          every finished level: layer, setting key, stored bits, relative error
+ *   manifest.json                          every finished level: layer, setting key, stored bits, relative error,
+ *                                          file size
  *   levels/&lt;layer&gt;/&lt;sha256(key)[:24]&gt;/00000.ckpt  the level's CompressedTensor ({@link CheckpointStore} format)
  * </pre>
- * A level file is written atomically (temp name, fsync, rename) by {@link CheckpointStore} with the database key as
+ * A level file is written atomically (temp name, then rename; not forced to disk: the database is a cache that can be
+ * recomputed, and a file torn by a power cut fails its checksum) by {@link CheckpointStore} with the database key as
  * its job key and {@code "<layer> <setting key>"} as its layer name, and is trusted only after its SHA-256, key and
- * name check; the manifest is rewritten atomically ({@link AtomicFiles}) after each block of layers and at the end.
+ * name check; the manifest is rewritten atomically ({@link AtomicFiles}) after each block of layers and at the end. A level
+ * the manifest lists is trusted when its file has the listed size, and is read in full (checksum) when used.
  * A build killed at any moment (kill -9) therefore loses at most the levels in flight: on the next build, levels in
  * the manifest are reused as listed, level files finished after the last manifest write are validated and reused,
  * and a damaged or half-written file is recomputed. Candidates are keyed by their canonical setting
@@ -72,9 +76,14 @@ public final class LevelDatabase {
      * @param description   the setting in words
      * @param bits          {@code CompressedTensor.storedBits()}
      * @param relativeError {@code ‖W − Ŵ‖_F / ‖W‖_F}
+     * @param outputError   the layer-output error on the calibration data relative to the output's energy,
+     *                      {@code tr(ΔW H ΔWᵀ) / tr(W H Wᵀ)} with the dense model's Hessian H; without calibration data
+     *                      the squared relative weight error (H = I)
      * @param millis        how long the compression took
+     * @param fileBytes     the size of the level's file (a file of another size is not trusted)
      */
-    public record Entry(String layer, String key, String description, long bits, double relativeError, long millis) {
+    public record Entry(String layer, String key, String description, long bits, double relativeError,
+                        double outputError, long millis, long fileBytes) {
     }
 
     /** Progress of a build: {@code done} of {@code total} levels finished (reused ones included). */
@@ -172,15 +181,18 @@ public final class LevelDatabase {
                 String k = Level.keyOf(s);
                 String id = id(l.layer(), k);
                 Entry e = found.get(id);
-                if (e != null && !Files.isRegularFile(levelFile(dir, l.layer(), k))) {
-                    e = null; // listed, but its file is gone: recompute
+                if (e != null && fileSize(levelFile(dir, l.layer(), k)) != e.fileBytes()) {
+                    e = null; // listed, but its file is gone or cut short: check it in full
                 }
                 if (e == null) {
-                    e = loadEntry(dir, key, l.layer(), k, s);
+                    e = loadEntry(dir, key, l.layer(), k, s, subject.hasCalibrationData());
                 }
                 if (e != null) {
                     entries.put(id, e);
                     reused++;
+                    if (Double.isNaN(e.outputError())) {
+                        missingLayers.add(l.layer()); // its output error needs the layer's Hessian
+                    }
                 } else {
                     missingLayers.add(l.layer());
                 }
@@ -201,16 +213,27 @@ public final class LevelDatabase {
                     SearchSubject.Linear lin = linear(subject, layer);
                     List<MethodSettings> todo = settingsOf.get(layer).stream()
                             .filter(s -> !entries.containsKey(id(layer, Level.keyOf(s)))).toList();
-                    if (todo.isEmpty()) {
+                    List<Entry> unmeasured = entries.values().stream()
+                            .filter(e -> e.layer().equals(layer) && Double.isNaN(e.outputError())).toList();
+                    if (todo.isEmpty() && unmeasured.isEmpty()) {
                         continue;
                     }
                     float[] w = subject.weights(layer);
-                    boolean needs = todo.stream().anyMatch(MethodSettings::needsCalibration);
-                    float[] h = needs ? hessianOf.apply(layer) : null;
+                    float[] h = subject.hasCalibrationData() ? hessianOf.apply(layer) : null;
+                    double energy = h == null ? 0 : quadratic(w, h, lin.rows(), lin.cols());
+                    for (Entry e : unmeasured) {
+                        CheckpointStore.Loaded loaded = store(dir, key, layer, e.key()).load(0, name(layer, e.key()));
+                        if (loaded instanceof CheckpointStore.Loaded.Present p && h != null && energy > 0) {
+                            double out = quadratic(difference(w, p.tensor().dequantize()), h, lin.rows(), lin.cols())
+                                    / energy;
+                            entries.put(id(layer, e.key()), new Entry(e.layer(), e.key(), e.description(), e.bits(),
+                                    e.relativeError(), out, e.millis(), e.fileBytes()));
+                        }
+                    }
                     Parallelism.forEach(todo.size(), i -> {
                         checkCancelled(cancelled);
                         MethodSettings s = todo.get(i);
-                        Entry e = compressLevel(dir, key, lin, w, h, s);
+                        Entry e = compressLevel(dir, key, lin, w, h, energy, s);
                         entries.put(id(layer, e.key()), e);
                         int d = done.incrementAndGet();
                         if (progress != null) {
@@ -274,6 +297,67 @@ public final class LevelDatabase {
             throw new IllegalArgumentException("level " + level + " of " + l.layer() + " is dense");
         }
         return entries.get(id(l.layer(), lv.key()));
+    }
+
+    /**
+     * A view of this database with only the levels {@code keep} accepts (dense is always kept), sharing its files:
+     * a search over fewer levels per layer. Level indices refer to the view's {@link #layers()}.
+     */
+    public LevelDatabase retain(java.util.function.BiPredicate<LayerLevels, Level> keep) {
+        List<LayerLevels> kept = new ArrayList<>();
+        for (LayerLevels l : layers) {
+            List<Level> levels = new ArrayList<>();
+            for (Level lv : l.levels()) {
+                if (lv.dense() || keep.test(l, lv)) {
+                    levels.add(lv);
+                }
+            }
+            kept.add(new LayerLevels(l.layer(), l.rows(), l.cols(), levels));
+        }
+        return new LevelDatabase(subject, dir, key, kept, entries, stats);
+    }
+
+    /** The layer-output error of a level ({@link Entry#outputError()}); 0 for dense. */
+    public double outputError(String layer, Level level) {
+        return level.dense() ? 0.0 : entries.get(id(layer, level.key())).outputError();
+    }
+
+    /**
+     * The view ({@link #retain}) that keeps, per layer, only the levels no other level of the layer beats on both
+     * stored bits and layer-output error ({@link Entry#outputError()}; dense counts as error 0): a cheap,
+     * calibration-based pre-selection before the KL sensitivity of the remaining levels is measured. Of levels with
+     * equal bits and error the first is kept.
+     */
+    public LevelDatabase paretoByOutputError() {
+        Map<String, Set<String>> keep = new HashMap<>();
+        for (LayerLevels l : layers) {
+            List<Level> sorted = new ArrayList<>(l.levels());
+            // Fewest bits first, then least error, then level order: a level is kept when its error is below that of
+            // every level before it.
+            List<Integer> order = new ArrayList<>();
+            for (int j = 0; j < sorted.size(); j++) {
+                order.add(j);
+            }
+            order.sort((a, b) -> {
+                int c = Long.compare(sorted.get(a).bits(), sorted.get(b).bits());
+                if (c != 0) {
+                    return c;
+                }
+                c = Double.compare(outputError(l.layer(), sorted.get(a)), outputError(l.layer(), sorted.get(b)));
+                return c != 0 ? c : Integer.compare(a, b);
+            });
+            Set<String> k = new java.util.HashSet<>();
+            double best = Double.POSITIVE_INFINITY;
+            for (int j : order) {
+                double e = outputError(l.layer(), sorted.get(j));
+                if (e < best) {
+                    k.add(sorted.get(j).key());
+                    best = e;
+                }
+            }
+            keep.put(l.layer(), k);
+        }
+        return retain((l, lv) -> keep.get(l.layer()).contains(lv.key()));
     }
 
     /** The index of a layer in {@link #layers()}, or an error naming it. */
@@ -396,21 +480,49 @@ public final class LevelDatabase {
     // ------------------------------------------------------------------ building
 
     private static Entry compressLevel(Path dir, String key, SearchSubject.Linear l, float[] w, float[] h,
-                                       MethodSettings s) {
+                                       double energy, MethodSettings s) {
         long t0 = System.nanoTime();
         CompressedTensor c = Methods.compress(new LayerInput(l.layer(), w, l.rows(), l.cols(),
                 s.needsCalibration() ? h : null), s);
-        double err = SizeAccounting.relativeError(w, c.dequantize());
+        float[] approx = c.dequantize();
+        double err = SizeAccounting.relativeError(w, approx);
+        double out;
+        if (h != null && energy > 0) {
+            out = quadratic(difference(w, approx), h, l.rows(), l.cols()) / energy;
+        } else {
+            out = err * err;
+        }
         long ms = (System.nanoTime() - t0) / 1_000_000;
         String k = Level.keyOf(s);
         RunRecord.LayerResult result = new RunRecord.LayerResult(l.layer(), s.method(), k, c.storedBits(),
                 c.bitsPerWeight(), err, ms);
         store(dir, key, l.layer(), k).save(0, name(l.layer(), k), c, result);
-        return new Entry(l.layer(), k, s.describe(), c.storedBits(), err, ms);
+        return new Entry(l.layer(), k, s.describe(), c.storedBits(), err, out, ms,
+                fileSize(levelFile(dir, l.layer(), k)));
+    }
+
+    private static float[] difference(float[] a, float[] b) {
+        float[] d = new float[a.length];
+        for (int i = 0; i < a.length; i++) {
+            d[i] = a[i] - b[i];
+        }
+        return d;
+    }
+
+    /** {@code tr(D H Dᵀ) = Σ_r d_r H d_rᵀ} for a {@code rows × cols} matrix D and a {@code cols × cols} H. */
+    static double quadratic(float[] d, float[] h, int rows, int cols) {
+        float[] dh = new float[d.length];
+        Blas.get().sgemm(false, false, rows, cols, cols, 1f, d, 0, cols, h, 0, cols, 0f, dh, 0, cols);
+        double sum = 0;
+        for (int i = 0; i < d.length; i++) {
+            sum += (double) dh[i] * d[i];
+        }
+        return sum;
     }
 
     /** A level whose file was finished after the last manifest write: validated in full, or null. */
-    private static Entry loadEntry(Path dir, String key, String layer, String k, MethodSettings s) {
+    private static Entry loadEntry(Path dir, String key, String layer, String k, MethodSettings s,
+                                   boolean withHessian) {
         if (!Files.isRegularFile(levelFile(dir, layer, k))) {
             return null;
         }
@@ -420,8 +532,11 @@ public final class LevelDatabase {
                 return null;
             }
             RunRecord.LayerResult r = p.result();
-            return new Entry(layer, k, s.describe(), r.storedBits(), r.reconError() == null ? Double.NaN
-                    : r.reconError(), r.millis());
+            // The output error is not in the level file: with calibration data the build recomputes it (NaN marks it),
+            // without, it is the squared weight error.
+            double err = r.reconError() == null ? Double.NaN : r.reconError();
+            return new Entry(layer, k, s.describe(), r.storedBits(), err, withHessian ? Double.NaN : err * err,
+                    r.millis(), fileSize(levelFile(dir, layer, k)));
         }
         if (loaded instanceof CheckpointStore.Loaded.Damaged d) {
             LOG.warn("{}; the level will be recomputed", d.reason());
@@ -429,8 +544,16 @@ public final class LevelDatabase {
         return null;
     }
 
+    private static long fileSize(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
     private static CheckpointStore store(Path dir, String key, String layer, String k) {
-        return new CheckpointStore(levelDir(dir, layer, k), key);
+        return new CheckpointStore(levelDir(dir, layer, k), key, false);
     }
 
     private static Path levelDir(Path dir, String layer, String k) {
@@ -489,7 +612,8 @@ public final class LevelDatabase {
         }
         for (JsonNode n : root.path("levels")) {
             Entry e = new Entry(n.path("layer").asText(), n.path("key").asText(), n.path("description").asText(),
-                    n.path("bits").asLong(), n.path("relativeError").asDouble(Double.NaN), n.path("millis").asLong());
+                    n.path("bits").asLong(), n.path("relativeError").asDouble(Double.NaN),
+                    n.path("outputError").asDouble(Double.NaN), n.path("millis").asLong(), n.path("fileBytes").asLong(-1));
             if (e.bits() > 0 && !e.layer().isEmpty() && !e.key().isEmpty()) {
                 out.put(id(e.layer(), e.key()), e);
             }
@@ -517,7 +641,11 @@ public final class LevelDatabase {
             if (Double.isFinite(e.relativeError())) {
                 n.put("relativeError", e.relativeError());
             }
+            if (Double.isFinite(e.outputError())) {
+                n.put("outputError", e.outputError());
+            }
             n.put("millis", e.millis());
+            n.put("fileBytes", e.fileBytes());
         }
         AtomicFiles.write(dir.resolve(MANIFEST), out -> JSON.writerWithDefaultPrettyPrinter().writeValue(
                 new java.io.FilterOutputStream(out) {

@@ -20,7 +20,7 @@ import java.util.Objects;
  * with the given seed: {@code ceil(samples / windowTokens)} windows, at least one.
  *
  * <p>The dense model's side of each window set is computed once and kept (the last {@value #KEPT_SETS} window sets):
- * its log-probabilities, either all of them ({@code positions × vocab} floats) or, when that would exceed the memory
+ * its logits and probabilities, either all of them ({@code 2 × positions × vocab} floats) or, when that would exceed the memory
  * bound, only the top {@code K} per position with the rest of the mass in one bucket (the reference's
  * {@code sparse_kl}: {@code Σ_{v∈K} p_v (log p_v − log q_v) + p_rest (log p_rest − log q_rest)}, the KL of the
  * distributions coarsened to K tokens and "other": a lower bound of the full KL, equal to it when K = vocab). It also
@@ -170,13 +170,21 @@ public final class LlamaKlFitness implements Fitness {
     private final class Reference {
         final List<int[]> windows;
         final int k;
-        /** Full mode: [window][position × vocab] probabilities, and per position Σ p log p and Σ p. */
+        /**
+         * Full mode: [window][position × vocab] raw logits and probabilities, and per position the log of the
+         * normaliser. Each KL term is {@code p_v ((x_v − lse_x) − (y_v − lse_y))} in double, the logit difference taken
+         * first: no cancellation between large sums when the two models are close.
+         */
+        final float[][] logit;
         final float[][] prob;
-        final double[][] plogp;
-        final double[][] pmass;
-        /** Top-K mode: [window][position × k] token ids and log-probabilities, and log of the rest's mass. */
+        final double[][] lse;
+        /**
+         * Top-K mode: [window][position × k] token ids and raw logits, per position the log of the normaliser and
+         * of the rest's mass.
+         */
         final int[][] topIds;
-        final float[][] topLogp;
+        final float[][] topLogit;
+        final double[][] topLse;
         final double[][] restLogp;
         /** [window][block][tokens × dim]: dense hidden states at each block's input, or null when they do not fit. */
         final float[][][] hidden;
@@ -190,20 +198,21 @@ public final class LlamaKlFitness implements Fitness {
             long tokens = windows.stream().mapToLong(w -> w.length).sum();
             int chosen;
             if (topK == 0) {
-                chosen = positions * vocab * 4L <= memoryBytes ? vocab : Math.min(vocab, DEFAULT_TOP_K);
+                chosen = positions * vocab * 8L <= memoryBytes ? vocab : Math.min(vocab, DEFAULT_TOP_K);
             } else {
                 chosen = Math.min(topK, vocab);
             }
             this.k = chosen;
             boolean full = chosen == vocab;
-            long kept = full ? positions * vocab * 4L : positions * chosen * 8L + positions * 8L;
+            long kept = full ? positions * vocab * 8L : positions * chosen * 8L + positions * 8L;
             boolean keepHidden = kept + tokens * dim * (long) layers * 4L <= memoryBytes;
             int n = windows.size();
+            logit = full ? new float[n][] : null;
             prob = full ? new float[n][] : null;
-            plogp = full ? new double[n][] : null;
-            pmass = full ? new double[n][] : null;
+            lse = full ? new double[n][] : null;
             topIds = full ? null : new int[n][];
-            topLogp = full ? null : new float[n][];
+            topLogit = full ? null : new float[n][];
+            topLse = full ? null : new double[n][];
             restLogp = full ? null : new double[n][];
             hidden = keepHidden ? new float[n][][] : null;
             Parallelism.forEach(n, i -> denseWindow(i, vocab, dim, layers));
@@ -226,32 +235,24 @@ public final class LlamaKlFitness implements Fitness {
             }
             float[] logits = new float[(len - 1) * vocab];
             dense.head(x, 0, len - 1, logits);
-            for (int t = 0; t < len - 1; t++) {
-                double lse = RowKernels.logSumExp(logits, t * vocab, vocab);
-                for (int v = 0; v < vocab; v++) {
-                    logits[t * vocab + v] = (float) (logits[t * vocab + v] - lse);
-                }
-            }
             if (prob != null) {
-                double[] neg = new double[len - 1];
-                double[] mass = new double[len - 1];
+                float[] p = new float[logits.length];
+                double[] norm = new double[len - 1];
                 for (int t = 0; t < len - 1; t++) {
-                    double e = 0;
-                    double m = 0;
+                    double z = RowKernels.logSumExp(logits, t * vocab, vocab);
+                    norm[t] = z;
                     for (int v = t * vocab; v < (t + 1) * vocab; v++) {
-                        double lp = logits[v];
-                        float p = (float) Math.exp(lp);
-                        logits[v] = p;
-                        e += p * lp;
-                        m += p;
+                        p[v] = (float) Math.exp(logits[v] - z);
                     }
-                    neg[t] = e;
-                    mass[t] = m;
                 }
-                prob[i] = logits;
-                plogp[i] = neg;
-                pmass[i] = mass;
+                logit[i] = logits;
+                prob[i] = p;
+                lse[i] = norm;
                 return;
+            }
+            double[] norm = new double[len - 1];
+            for (int t = 0; t < len - 1; t++) {
+                norm[t] = RowKernels.logSumExp(logits, t * vocab, vocab);
             }
             int[] ids = new int[(len - 1) * k];
             float[] lp = new float[(len - 1) * k];
@@ -271,35 +272,38 @@ public final class LlamaKlFitness implements Fitness {
                 for (int j = 0; j < k; j++) {
                     ids[t * k + j] = order[j];
                     lp[t * k + j] = logits[row + order[j]];
-                    mass += Math.exp(logits[row + order[j]]);
+                    mass += Math.exp(logits[row + order[j]] - norm[t]);
                 }
                 rest[t] = mass >= 1 ? Double.NEGATIVE_INFINITY : Math.log1p(-mass);
             }
             topIds[i] = ids;
-            topLogp[i] = lp;
+            topLogit[i] = lp;
+            topLse[i] = norm;
             restLogp[i] = rest;
         }
 
         /** KL(P_dense ‖ Q) at position t of window i, Q from the compared model's raw logits at {@code q[off..]}. */
         double kl(int i, int t, float[] q, int off, int vocab) {
-            double lse = RowKernels.logSumExp(q, off, vocab);
+            double lseQ = RowKernels.logSumExp(q, off, vocab);
             if (prob != null) {
-                // Σ p (log p − q + lse) = Σ p log p − Σ p q + lse Σ p, with p and Σ p log p kept from the dense pass.
+                float[] x = logit[i];
                 float[] p = prob[i];
                 int row = t * vocab;
-                double pq = 0;
+                double shift = lseQ - lse[i][t];
+                double kl = 0;
                 for (int v = 0; v < vocab; v++) {
-                    pq += (double) p[row + v] * q[off + v];
+                    kl += p[row + v] * ((double) x[row + v] - q[off + v] + shift);
                 }
-                return plogp[i][t] - pq + lse * pmass[i][t];
+                return kl;
             }
             double kl = 0;
             double qMass = 0;
+            double shift = lseQ - topLse[i][t];
             for (int j = 0; j < k; j++) {
-                double lp = topLogp[i][t * k + j];
-                double lq = q[off + topIds[i][t * k + j]] - lse;
-                kl += Math.exp(lp) * (lp - lq);
-                qMass += Math.exp(lq);
+                float x = topLogit[i][t * k + j];
+                float y = q[off + topIds[i][t * k + j]];
+                kl += Math.exp(x - topLse[i][t]) * ((double) x - y + shift);
+                qMass += Math.exp(y - lseQ);
             }
             double restP = restLogp[i][t];
             if (restP != Double.NEGATIVE_INFINITY) {

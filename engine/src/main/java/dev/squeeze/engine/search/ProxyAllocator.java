@@ -15,9 +15,12 @@ import java.util.Optional;
  * layer's levels are Pareto-pruned first; merging a layer adds each of its levels to every frontier state and
  * keeps only the states no other state beats in both bits and error (at most one per distinct bit count, so
  * costs need no scaling: equal sums collapse by themselves). With a budget, states that cannot finish under it
- * are dropped, and of the states cheap enough that every finish fits only the best is kept. Both prunings keep the
- * optimum, so the result is exact. The states of every layer are kept for the backtrack (a parent index and a level
- * per state); when more than {@code maxStates} would be kept, the allocator falls back to the Lagrangian path.
+ * are dropped, and of the states cheap enough that every finish fits only the best is kept; and (branch and bound)
+ * a state is dropped when its error plus the linear-relaxation lower bound of the remaining layers under the bits
+ * left exceeds the Lagrangian answer (the incumbent) by more than a relative 1e-9 (a margin for the rounding of
+ * summed errors). These prunings keep the optimum, so the result is exact. The states of every layer are kept for the backtrack (a parent index and a level
+ * per state); when more than {@code maxStates} would be kept, or more than {@code 5 × maxStates} candidates looked
+ * at, the allocator falls back to the Lagrangian path.
  *
  * <p>Lagrangian path: per layer the lower convex hull of its (bits, error) levels; hull segments are taken in the
  * order of error saved per bit while they fit (the exact optimum of the relaxation, and exact for its own size),
@@ -130,7 +133,9 @@ public final class ProxyAllocator {
 
     /**
      * The whole exact Pareto front (bits, error) over all budgets, one dynamic program answering every budget
-     * (see {@link Front#at(long)}); empty when it needs more than {@code maxStates} states.
+     * (see {@link Front#at(long)}); empty when it would keep more than {@code maxStates} states or look at more than
+     * {@code 5 × maxStates} candidates. Cheap for small models (35 layers × 60 levels: milliseconds); for models
+     * with hundreds of layers call {@link #allocate} per budget (bounded, so far faster).
      */
     public Optional<Front> frontier() {
         return Optional.ofNullable(run(Long.MAX_VALUE));
@@ -266,6 +271,17 @@ public final class ProxyAllocator {
             sufMin[i] = sufMin[i + 1] + cost[i][0];
             sufMax[i] = sufMax[i + 1] + cost[i][cost[i].length - 1];
         }
+        // with a budget: bound and prune. The incumbent is the Lagrangian answer; a state whose error plus the
+        // linear-relaxation bound of the layers after it (under the bits left) exceeds the incumbent cannot lead
+        // to anything better and is dropped. The relaxation is a true lower bound, so the optimum survives.
+        Allocation incumbent = null;
+        Relaxation[] relax = null;
+        double cutoff = Double.POSITIVE_INFINITY;
+        if (bounded) {
+            incumbent = lagrangian(budget);
+            relax = Relaxation.suffixes(cost, err);
+            cutoff = incumbent.error() + BOUND_TOLERANCE * Math.max(Math.abs(incumbent.error()), Double.MIN_NORMAL);
+        }
         long[] fc = {0};
         double[] fe = {0};
         int[][] prevs = new int[n][];
@@ -274,7 +290,7 @@ public final class ProxyAllocator {
         Merge merge = new Merge();
         for (int k = 0; k < n; k++) {
             long hi = bounded ? budget - sufMin[k + 1] : Long.MAX_VALUE;
-            merge.run(fc, fe, cost[k], err[k], hi, maxStates - stored);
+            merge.run(fc, fe, cost[k], err[k], hi, maxStates - stored, WORK_PER_STATE * maxStates);
             if (merge.size < 0) {
                 return null;
             }
@@ -284,6 +300,8 @@ public final class ProxyAllocator {
                 long lo = budget - sufMax[k + 1];
                 int j = upperIndex(merge.cost, merge.size, lo);
                 start = Math.max(j, 0);
+                merge.keep(start, relax[k + 1], budget, cutoff);
+                start = 0;
             }
             int size = merge.size - start;
             stored += size;
@@ -294,8 +312,105 @@ public final class ProxyAllocator {
             fe = Arrays.copyOfRange(merge.err, start, merge.size);
             prevs[k] = Arrays.copyOfRange(merge.prev, start, merge.size);
             levs[k] = Arrays.copyOfRange(merge.level, start, merge.size);
+            if (size == 0) {
+                break; // nothing beats the incumbent
+            }
         }
-        return new Front(fc, fe, prevs, levs);
+        if (bounded && fc.length == 0) {
+            // every state was cut off by the incumbent: it is the optimum (within the bound's rounding margin)
+            return new Front(new long[0], new double[0], prevs, levs, incumbent);
+        }
+        return new Front(fc, fe, prevs, levs, incumbent);
+    }
+
+    /** The dynamic program gives up after this many candidate states per state it may keep. */
+    static final long WORK_PER_STATE = 5;
+
+    /** Relative margin of the bound cut-off: far above the rounding of summed errors, far below any real gap. */
+    private static final double BOUND_TOLERANCE = 1e-9;
+
+    /**
+     * The linear relaxation of the layers from some index on: starting from every layer's cheapest level, the hull
+     * segments of all those layers in order of error saved per bit (fractions allowed) give the least error
+     * reachable with a number of extra bits, a lower bound of the exact optimum.
+     */
+    private static final class Relaxation {
+        final long baseCost;
+        final double baseErr;
+        final long[] cumCost; // bits of the first j segments
+        final double[] cumGain; // error saved by the first j segments
+        final double[] slope; // error saved per bit of segment j
+
+        private Relaxation(long baseCost, double baseErr, long[] segCost, double[] segGain) {
+            this.baseCost = baseCost;
+            this.baseErr = baseErr;
+            int s = segCost.length;
+            cumCost = new long[s + 1];
+            cumGain = new double[s + 1];
+            slope = new double[s];
+            for (int j = 0; j < s; j++) {
+                cumCost[j + 1] = cumCost[j] + segCost[j];
+                cumGain[j + 1] = cumGain[j] + segGain[j];
+                slope[j] = segGain[j] / segCost[j];
+            }
+        }
+
+        /** Lower bound of the error of these layers within {@code bits} (at least their cheapest total). */
+        double bound(long bits) {
+            long r = bits - baseCost;
+            if (r < 0) {
+                return Double.POSITIVE_INFINITY;
+            }
+            int j = upperIndex(cumCost, cumCost.length, r);
+            double e = baseErr - cumGain[j];
+            if (j < slope.length) {
+                e -= slope[j] * (r - cumCost[j]);
+            }
+            return e;
+        }
+
+        /** Relaxations of every suffix of layers (index n: no layers). */
+        static Relaxation[] suffixes(long[][] cost, double[][] err) {
+            int n = cost.length;
+            Relaxation[] out = new Relaxation[n + 1];
+            long[] sc = new long[0];
+            double[] sg = new double[0];
+            long base = 0;
+            double baseErr = 0;
+            out[n] = new Relaxation(0, 0, sc, sg);
+            for (int k = n - 1; k >= 0; k--) {
+                int[] hull = lowerHull(cost[k], err[k]);
+                int h = hull.length - 1;
+                long[] lc = new long[h];
+                double[] lg = new double[h];
+                for (int s = 0; s < h; s++) {
+                    lc[s] = cost[k][hull[s + 1]] - cost[k][hull[s]];
+                    lg[s] = err[k][hull[s]] - err[k][hull[s + 1]];
+                }
+                // merge by slope, descending
+                long[] mc = new long[sc.length + h];
+                double[] mg = new double[sc.length + h];
+                int a = 0;
+                int b = 0;
+                int o = 0;
+                while (a < sc.length || b < h) {
+                    boolean takeA = b >= h || (a < sc.length && sg[a] / sc[a] >= lg[b] / lc[b]);
+                    if (takeA) {
+                        mc[o] = sc[a];
+                        mg[o++] = sg[a++];
+                    } else {
+                        mc[o] = lc[b];
+                        mg[o++] = lg[b++];
+                    }
+                }
+                sc = mc;
+                sg = mg;
+                base += cost[k][0];
+                baseErr += err[k][0];
+                out[k] = new Relaxation(base, baseErr, sc, sg);
+            }
+            return out;
+        }
     }
 
     /** The largest index i < size with a[i] <= x, or -1. */
@@ -322,8 +437,10 @@ public final class ProxyAllocator {
         int[] prev = new int[16];
         short[] level = new short[16];
         int size;
+        /** Candidates looked at so far, over all layers. */
+        long work;
 
-        void run(long[] fc, double[] fe, long[] lc, double[] le, long hi, long room) {
+        void run(long[] fc, double[] fe, long[] lc, double[] le, long hi, long room, long maxWork) {
             int m = lc.length;
             int[] ptr = new int[m];
             int[] heap = new int[m];
@@ -337,6 +454,10 @@ public final class ProxyAllocator {
             size = 0;
             double last = Double.POSITIVE_INFINITY;
             while (hs > 0) {
+                if (++work > maxWork) {
+                    size = -1;
+                    return;
+                }
                 int s = heap[0];
                 int p = ptr[s];
                 double e = fe[p] + le[s];
@@ -366,6 +487,21 @@ public final class ProxyAllocator {
             if (size > room) {
                 size = -1;
             }
+        }
+
+        /** Keeps the states from {@code start} on whose bound does not exceed {@code cutoff}, in order. */
+        void keep(int start, Relaxation rest, long budget, double cutoff) {
+            int o = 0;
+            for (int i = start; i < size; i++) {
+                if (err[i] + rest.bound(budget - cost[i]) <= cutoff) {
+                    cost[o] = cost[i];
+                    err[o] = err[i];
+                    prev[o] = prev[i];
+                    level[o] = level[i];
+                    o++;
+                }
+            }
+            size = o;
         }
 
         private void grow() {
@@ -436,12 +572,15 @@ public final class ProxyAllocator {
         private final double[] error;
         private final int[][] prevs;
         private final short[][] levs;
+        /** The Lagrangian answer a bounded run pruned against (null for the whole front). */
+        private final Allocation incumbent;
 
-        private Front(long[] bits, double[] error, int[][] prevs, short[][] levs) {
+        private Front(long[] bits, double[] error, int[][] prevs, short[][] levs, Allocation incumbent) {
             this.bits = bits;
             this.error = error;
             this.prevs = prevs;
             this.levs = levs;
+            this.incumbent = incumbent;
         }
 
         public int size() {
@@ -471,6 +610,11 @@ public final class ProxyAllocator {
         public Allocation at(long budgetBits) {
             requireFeasible(budgetBits);
             int i = upperIndex(bits, bits.length, budgetBits);
+            if (incumbent != null && (i < 0 || incumbent.error() < error[i])) {
+                // the dynamic program proved that nothing beats the incumbent
+                return new Allocation(incumbent.choice(), incumbent.bits(), incumbent.error(), true,
+                        Allocation.DYNAMIC_PROGRAMMING);
+            }
             if (i < 0) {
                 throw new IllegalStateException("no front point under " + budgetBits + " bits");
             }

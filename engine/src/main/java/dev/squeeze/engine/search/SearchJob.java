@@ -108,21 +108,32 @@ public final class SearchJob {
         LevelDatabase db = LevelDatabase.build(subject, levelRoot, spec.methods(),
                 (layer, level, done, total) -> hooks.progress(RunHooks.Phase.COMPRESSION, done, total, "levels"),
                 cancelled);
+        LevelDatabase all = db;
+        long totalWeights = Allocation.totalWeights(all.layers());
+        // Per layer, only the levels that no other level beats on both stored bits and layer-output error on the
+        // calibration data go on (a level worse on both is not worth measuring end to end, nor choosing).
+        db = all.paretoByOutputError();
         List<LayerLevels> layers = db.layers();
-        long totalWeights = Allocation.totalWeights(layers);
+        int kept = layers.stream().mapToInt(l -> l.size() - 1).sum();
+        int levels = all.layers().stream().mapToInt(l -> l.size() - 1).sum();
 
         // 2. Sensitivity: the proxy error of every level.
-        hooks.phase(RunHooks.Phase.SENSITIVITY, "KL to the dense model on calibration data, one layer at a time");
+        hooks.phase(RunHooks.Phase.SENSITIVITY, "KL to the dense model on calibration data, one layer at a time ("
+                + kept + " of " + levels + " levels: those on each layer's size/output-error front)");
         Fitness fitness = language ? new LlamaKlFitness(db) : new ClassifierKlFitness(db);
         long samples = language ? Sensitivity.DEFAULT_TOKENS : Sensitivity.DEFAULT_IMAGES;
-        Sensitivity.Table table = Sensitivity.measure(db, fitness, null, samples, Sensitivity.DEFAULT_SEED,
+        // Cached beside the level database (a worker never opens the results database), so the next search of the
+        // same model and calibration data measures only levels it has not seen.
+        SensitivityCache cache = SensitivityCache.inFolder(db.dir(), subject, SensitivityCache.KL, samples,
+                Sensitivity.DEFAULT_SEED);
+        Sensitivity.Table table = Sensitivity.measure(db, fitness, cache, samples, Sensitivity.DEFAULT_SEED,
                 (layer, level, done, total, cached) -> hooks.progress(RunHooks.Phase.SENSITIVITY, done, total, "levels"),
                 cancelled);
         ProxyAllocator allocator = new ProxyAllocator(layers, table.errors());
 
         // 3. The budgets, in total stored bits of the searched linears.
         List<Budget> budgets = budgets(spec, db, model, totalWeights, allocator);
-        List<Baseline> baselines = spec.baselines() ? baselines(layers, budgets, totalWeights) : List.of();
+        List<Baseline> baselines = spec.baselines() ? baselines(all.layers(), budgets, totalWeights) : List.of();
         int total = baselines.size() + budgets.size();
         if (total == 0) {
             throw new SqueezeException("No budget of the search can be met: the smallest plan takes "
@@ -144,7 +155,7 @@ public final class SearchJob {
                 break;
             }
             String runLabel = "uniform " + b.description();
-            stored.add(store(subject, db, evaluationText, evaluationImages, b.choice(), b.key(), runLabel,
+            stored.add(store(subject, all, evaluationText, evaluationImages, b.choice(), b.key(), runLabel,
                     spec.describe() + "; uniform baseline " + b.description() + " from the same level database",
                     Double.NaN, Double.NaN, started, last, spec));
         }

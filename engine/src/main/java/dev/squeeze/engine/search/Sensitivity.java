@@ -19,8 +19,8 @@ import java.util.function.BooleanSupplier;
  * {@link LlamaKlFitness} a layer of block {@code b} runs only blocks {@code b..} from the dense hidden states it keeps.
  */
 public final class Sensitivity {
-    /** Calibration tokens per measurement for language models: 16 windows of 256 tokens. */
-    public static final long DEFAULT_TOKENS = 4096;
+    /** Calibration tokens per measurement for language models: 8 windows of 256 tokens. */
+    public static final long DEFAULT_TOKENS = 2048;
     /** Calibration images per measurement for classifiers: all of them (the calibration fifth is small). */
     public static final long DEFAULT_IMAGES = Long.MAX_VALUE;
     /** The seed of the sample (the same sample for every cell, so cells are comparable). */

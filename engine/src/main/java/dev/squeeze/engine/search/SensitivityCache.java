@@ -18,13 +18,78 @@ public final class SensitivityCache {
     /** The proxy name of the KL sensitivity. */
     public static final String KL = "kl";
 
-    private final SensitivityRecords records;
+    /** Where cached rows live: the results database, or a file beside a worker's level database. */
+    public interface Backend {
+        List<SensitivityRecords.Row> find(SensitivityRecords.Key key);
+
+        void put(SensitivityRecords.Key key, List<SensitivityRecords.Row> rows);
+    }
+
+    private final Backend records;
     private final SensitivityRecords.Key key;
     private final Map<String, SensitivityRecords.Row> rows = new HashMap<>();
 
     /** Loads what {@code store} holds for this subject, proxy and sample. */
     public SensitivityCache(ResultsStore store, SearchSubject subject, String proxy, long samples, long seed) {
-        this.records = Objects.requireNonNull(store, "store").sensitivity();
+        this(backendOf(Objects.requireNonNull(store, "store").sensitivity()), subject, proxy, samples, seed);
+    }
+
+    /**
+     * The cache of a job worker, which never opens the results database: the rows live in
+     * {@link SensitivityFile}s beside the level database, keyed the same way.
+     */
+    public static SensitivityCache inFolder(java.nio.file.Path dir, SearchSubject subject, String proxy, long samples,
+                                            long seed) {
+        return new SensitivityCache(new SensitivityFile(dir), subject, proxy, samples, seed);
+    }
+
+    /**
+     * The cache of a process that holds the results database: rows from the database and from the level database's
+     * folder (where job workers left theirs), new rows written to both, so a search's measurements serve
+     * {@code squeeze sensitivity} and the workbench, and theirs serve the next search.
+     */
+    public static SensitivityCache inStoreAndFolder(ResultsStore store, java.nio.file.Path dir, SearchSubject subject,
+                                                    String proxy, long samples, long seed) {
+        Backend db = backendOf(Objects.requireNonNull(store, "store").sensitivity());
+        Backend file = new SensitivityFile(dir);
+        return new SensitivityCache(new Backend() {
+            @Override
+            public List<SensitivityRecords.Row> find(SensitivityRecords.Key key) {
+                Map<String, SensitivityRecords.Row> rows = new java.util.LinkedHashMap<>();
+                for (SensitivityRecords.Row r : file.find(key)) {
+                    rows.put(id(r.layer(), r.settingKey()), r);
+                }
+                for (SensitivityRecords.Row r : db.find(key)) {
+                    rows.put(id(r.layer(), r.settingKey()), r);
+                }
+                return List.copyOf(rows.values());
+            }
+
+            @Override
+            public void put(SensitivityRecords.Key key, List<SensitivityRecords.Row> rows) {
+                db.put(key, rows);
+                file.put(key, rows);
+            }
+        }, subject, proxy, samples, seed);
+    }
+
+    private static Backend backendOf(SensitivityRecords r) {
+        return new Backend() {
+            @Override
+            public List<SensitivityRecords.Row> find(SensitivityRecords.Key key) {
+                return r.find(key);
+            }
+
+            @Override
+            public void put(SensitivityRecords.Key key, List<SensitivityRecords.Row> rows) {
+                r.put(key, rows);
+            }
+        };
+    }
+
+    /** Loads what {@code backend} holds for this subject, proxy and sample. */
+    public SensitivityCache(Backend backend, SearchSubject subject, String proxy, long samples, long seed) {
+        this.records = Objects.requireNonNull(backend, "backend");
         this.key = new SensitivityRecords.Key(subject.modelHash(), subject.calibrationHash(), proxy, samples, seed);
         for (SensitivityRecords.Row r : records.find(key)) {
             rows.put(id(r.layer(), r.settingKey()), r);

@@ -80,9 +80,14 @@ public final class Stories260KCompressionTable {
         c.put("magnitude-2of4", (rows, cols) -> MagnitudeSettings.of(Sparsity.nOfM(2, 4)));
         // Low rank: LoRD at half and three quarters of the largest rank that still saves space in each layer
         // (k/v are 32 × 64, so one rank for every layer would either save nothing there or little elsewhere).
-        for (double share : new double[]{0.5, 0.75}) {
-            c.put("lord-" + Math.round(share * 100), (rows, cols) -> LowRankSettings.of(LowRankVariant.LORD,
-                    Math.max(1, (int) (share * LowRankSettings.maxUsefulRank(rows, cols)))));
+        // The other variants at the same ranks (fisher: FWSVD, Fisher diagonals of the dense model on the same
+        // calibration windows).
+        for (LowRankVariant v : new LowRankVariant[]{LowRankVariant.LORD, LowRankVariant.SVD,
+                LowRankVariant.ACTIVATION, LowRankVariant.WHITENED, LowRankVariant.FISHER}) {
+            for (double share : new double[]{0.5, 0.75}) {
+                c.put(v.key() + "-" + Math.round(share * 100), (rows, cols) -> LowRankSettings.of(v,
+                        Math.max(1, (int) (share * LowRankSettings.maxUsefulRank(rows, cols)))));
+            }
         }
         return c;
     }
@@ -114,7 +119,8 @@ public final class Stories260KCompressionTable {
                             var w = model.tensor(layer + ".weight");
                             return config.apply((int) w.dim(0), (int) w.dim(1));
                         }, name.endsWith("-ts"),
-                        name.startsWith("lord") ? "LoRD " + name.substring(5) + "% of the useful rank"
+                        s instanceof LowRankSettings l ? l.variant().label() + " "
+                                + name.substring(name.lastIndexOf('-') + 1) + "% of the useful rank"
                                 : s.describe() + (name.endsWith("-ts") ? " true-sequential" : ""),
                         "{\"schema\":1,\"table\":\"" + name + "\"}", SEED);
                 System.out.printf(Locale.ROOT, "| %s | %s | %.3f | %,d | %.4f |   (%.0f s)%n", name, s.describe(),

@@ -98,6 +98,7 @@ public final class CheckpointStore {
 
     private final Path dir;
     private final String jobKey;
+    private final boolean sync;
 
     /** The outcome of loading one layer's checkpoint. */
     public sealed interface Loaded {
@@ -119,6 +120,16 @@ public final class CheckpointStore {
      * @param jobKey the hash of the job spec, written into every file and checked on load
      */
     public CheckpointStore(Path dir, String jobKey) {
+        this(dir, jobKey, true);
+    }
+
+    /**
+     * @param sync whether each save is forced to disk (fsync of the file and the folder) before it counts. Without,
+     *             a save is still atomic (temp file, rename), so a killed process leaves no torn file; only a power
+     *             cut may (the checksum then rejects it). For caches that can be recomputed (the level database).
+     */
+    public CheckpointStore(Path dir, String jobKey, boolean sync) {
+        this.sync = sync;
         this.dir = Objects.requireNonNull(dir, "dir").toAbsolutePath();
         this.jobKey = Objects.requireNonNull(jobKey, "jobKey");
         if (jobKey.isEmpty()) {
@@ -178,7 +189,9 @@ public final class CheckpointStore {
                 file.write(md.digest());
                 file.flush();
                 // The data must be on disk before the rename makes it visible under the final name.
-                ch.force(true);
+                if (sync) {
+                    ch.force(true);
+                }
             }
             try {
                 Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -186,7 +199,9 @@ public final class CheckpointStore {
                 Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
             }
             tmp = null;
-            syncDirectory();
+            if (sync) {
+                syncDirectory();
+            }
         } catch (IOException e) {
             DiskProblem disk = DiskProblem.of(e);
             String why = disk != null ? disk.describe() : describe(e);

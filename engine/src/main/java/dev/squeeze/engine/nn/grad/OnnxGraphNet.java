@@ -1,6 +1,7 @@
 package dev.squeeze.engine.nn.grad;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.compress.linalg.Blas;
 import dev.squeeze.engine.model.Tensor;
 import dev.squeeze.engine.model.onnx.OnnxModel;
 import dev.squeeze.engine.model.onnx.proto.OnnxProto.AttributeProto;
@@ -44,6 +45,8 @@ public final class OnnxGraphNet implements ImageClassifier {
     private static final Set<String> SUPPORTED = Set.of("Conv", "MaxPool", "Relu", "Add", "Sub", "Mul", "MatMul",
             "Gemm", "Reshape", "Flatten", "Identity", "Dropout", "Constant");
     private static final int FLOAT = 1;
+    /** The convolutions' matrix products (exact and deterministic, see {@link Blas}). */
+    private static final Blas BLAS = Blas.java();
     private static final int INT64 = 7;
 
     /** A value of the graph: float64 data, or int64 data for shapes. {@code argmax} holds MaxPool's choices. */
@@ -708,33 +711,41 @@ public final class OnnxGraphNet implements ImageClassifier {
         double[] y = new double[batch * m * h.out * wd.out];
         int plane = h.out * wd.out;
         int mg = m / group;
+        int taps = cg * h.kernel * wd.kernel;
+        // im2col: row (ci, kh, kw) of the column matrix holds, for every output position, the input value that tap
+        // reads (0 in the padding); then Y (mg × plane) = W (mg × taps) · columns (taps × plane) per group.
+        double[] columns = new double[taps * plane];
         for (int b = 0; b < batch; b++) {
-            for (int o = 0; o < m; o++) {
-                int yOff = (b * m + o) * plane;
-                if (bias != null) {
-                    Arrays.fill(y, yOff, yOff + plane, bias[o]);
-                }
-                int g = o / mg;
+            for (int g = 0; g < group; g++) {
+                Arrays.fill(columns, 0);
                 for (int ci = 0; ci < cg; ci++) {
                     int xOff = (b * c + g * cg + ci) * h.in * wd.in;
                     for (int kh = 0; kh < h.kernel; kh++) {
                         int ohLo = h.firstOut(kh);
                         int ohHi = h.endOut(kh);
                         for (int kw = 0; kw < wd.kernel; kw++) {
-                            double wv = w.data[((o * cg + ci) * h.kernel + kh) * wd.kernel + kw];
+                            int rowOff = ((ci * h.kernel + kh) * wd.kernel + kw) * plane;
                             int owLo = wd.firstOut(kw);
                             int owHi = wd.endOut(kw);
                             int shift = kw * wd.dilation - wd.padBegin;
                             for (int oh = ohLo; oh < ohHi; oh++) {
-                                int row = xOff + (oh * h.stride - h.padBegin + kh * h.dilation) * wd.in + shift;
-                                int yRow = yOff + oh * wd.out;
+                                int src = xOff + (oh * h.stride - h.padBegin + kh * h.dilation) * wd.in + shift;
+                                int dst = rowOff + oh * wd.out;
                                 for (int ow = owLo; ow < owHi; ow++) {
-                                    y[yRow + ow] += wv * x.data[row + ow * wd.stride];
+                                    columns[dst + ow] = x.data[src + ow * wd.stride];
                                 }
                             }
                         }
                     }
                 }
+                int yOff = (b * m + g * mg) * plane;
+                if (bias != null) {
+                    for (int o = 0; o < mg; o++) {
+                        Arrays.fill(y, yOff + o * plane, yOff + (o + 1) * plane, bias[g * mg + o]);
+                    }
+                }
+                BLAS.dgemm(false, false, mg, plane, taps, 1.0, w.data, g * mg * taps, taps, columns, 0, plane,
+                        bias != null ? 1.0 : 0.0, y, yOff, plane);
             }
         }
         return Value.of(new int[]{batch, m, h.out, wd.out}, y);
