@@ -25,11 +25,13 @@ import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
 /**
- * Sensitivity from the engine ({@code search.Sensitivity}) with its cache in the workbench's results database: the
- * model's search subject (TinyStories stories 1–500 for a language model, the last fifth of a classifier's evaluation
- * images), its level database under {@link LevelDatabase#defaultRoot()}, and the KL of every layer at every level
- * with the rest dense, on the default sample ({@link Sensitivity#defaultSamples}, seed {@link Sensitivity#DEFAULT_SEED})
- * as the CLI measures it; so what either stored is reused by the other.
+ * Sensitivity from the engine ({@code search.Sensitivity}) with its cache in the workbench's results database and
+ * beside the level database: the model's search subject (TinyStories stories 1–500 for a language model, the last
+ * fifth of a classifier's evaluation images), its level database where {@code squeeze sensitivity} and the search
+ * jobs keep theirs ({@code <database>-checkpoints/levels}, or {@link LevelDatabase#defaultRoot()} for a database
+ * without a folder), and the KL of every layer at every level with the rest dense, on the default sample
+ * ({@link Sensitivity#defaultSamples}, seed {@link Sensitivity#DEFAULT_SEED}), as the CLI measures it: what one
+ * measured, the others reuse ({@link SensitivityCache#inStoreAndFolder}).
  */
 public final class EngineSensitivitySource implements SensitivitySource {
     private final Supplier<ResultsStore> store;
@@ -37,10 +39,10 @@ public final class EngineSensitivitySource implements SensitivitySource {
 
     /** @param store the results database (null from the supplier: nothing can be stored, and this says so) */
     public EngineSensitivitySource(Supplier<ResultsStore> store) {
-        this(store, LevelDatabase.defaultRoot());
+        this(store, null);
     }
 
-    /** As above, with the level databases under {@code levelRoot} (tests). */
+    /** As above, with the level databases under {@code levelRoot} (tests; null: where the CLI keeps them). */
     public EngineSensitivitySource(Supplier<ResultsStore> store, Path levelRoot) {
         this.store = store;
         this.levelRoot = levelRoot;
@@ -88,12 +90,12 @@ public final class EngineSensitivitySource implements SensitivitySource {
         try (SearchSubject subject = subject(model)) {
             List<String> families = subject.hasCalibrationData() ? methods
                     : methods.stream().filter(m -> !FindPlanViewModel.DATA_HUNGRY.contains(m)).toList();
-            LevelDatabase db = LevelDatabase.build(subject, levelRoot, families,
+            LevelDatabase db = LevelDatabase.build(subject, root(s), families,
                     (layer, level, done, total) -> progress.report(done, total, "levels: " + layer + " at " + level),
                     cancelled);
             long samples = Sensitivity.defaultSamples(subject);
-            SensitivityCache cache = new SensitivityCache(s, subject, SensitivityCache.KL, samples,
-                    Sensitivity.DEFAULT_SEED);
+            SensitivityCache cache = SensitivityCache.inStoreAndFolder(s, db.dir(), subject, SensitivityCache.KL,
+                    samples, Sensitivity.DEFAULT_SEED);
             Sensitivity.Table table = Sensitivity.measure(db, Sensitivity.fitnessOf(db), cache, samples,
                     Sensitivity.DEFAULT_SEED, (layer, level, done, total, cached) -> progress.report(done, total,
                             "ΔKL: " + layer + " at " + level), cancelled);
@@ -131,6 +133,14 @@ public final class EngineSensitivitySource implements SensitivitySource {
         } catch (RuntimeException | com.fasterxml.jackson.core.JsonProcessingException e) {
             return key;
         }
+    }
+
+    /** Where level databases live: as {@code squeeze sensitivity} and the search jobs keep them. */
+    private Path root(ResultsStore s) {
+        if (levelRoot != null) {
+            return levelRoot;
+        }
+        return s.checkpointRoot() != null ? s.checkpointRoot().resolve("levels") : LevelDatabase.defaultRoot();
     }
 
     private ResultsStore requireStore() {
