@@ -63,16 +63,11 @@ public final class FindPlanDialog {
         root.setId("find-plan");
         root.setPadding(new Insets(12));
         root.setPrefWidth(600);
-        // Scrolls rather than outgrows a small screen.
-        javafx.scene.control.ScrollPane scroll = new javafx.scene.control.ScrollPane(root);
-        scroll.setFitToWidth(true);
-        scroll.setHbarPolicy(javafx.scene.control.ScrollPane.ScrollBarPolicy.NEVER);
-        Scene scene = new Scene(scroll);
+        Scene scene = new Scene(root);
         if (owner != null && owner.getScene() != null) {
             scene.getStylesheets().addAll(owner.getScene().getStylesheets());
         }
         stage.setScene(scene);
-        stage.setMaxHeight(javafx.stage.Screen.getPrimary().getVisualBounds().getHeight());
         stage.setOnHidden(e -> vm.close());
     }
 
