@@ -64,9 +64,12 @@ final class RunsCommand implements Callable<Integer> {
     }
 
     static void printTable(PrintWriter out, List<RunSummary> runs) {
-        out.printf("%5s  %-16s %-26s %12s %8s  %s%n", "ID", "MODEL", "RUN", "SIZE BYTES", "BITS/W", "METRIC");
+        // The RUN column is as wide as the longest label (a search's "uniform GPTQ 3-bit asym per-row …"), at least 26.
+        int w = Math.max(26, runs.stream().mapToInt(r -> r.label().length()).max().orElse(0));
+        out.printf("%5s  %-16s %-" + w + "s %12s %8s  %s%n", "ID", "MODEL", "RUN", "SIZE BYTES", "BITS/W", "METRIC");
         for (RunSummary r : runs) {
-            out.printf(Locale.ROOT, "%5d  %-16s %-26s %,12d %8s  %s%n", r.id(), r.modelName(), r.label(), r.sizeBytes(),
+            out.printf(Locale.ROOT, "%5d  %-16s %-" + w + "s %,12d %8s  %s%n", r.id(), r.modelName(), r.label(),
+                    r.sizeBytes(),
                     r.bitsPerWeight() == null ? "-" : String.format(Locale.ROOT, "%.3f", r.bitsPerWeight()),
                     r.metricText());
         }

@@ -3,6 +3,7 @@ package dev.squeeze.engine.cli;
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.jobs.JobEngine;
 import dev.squeeze.engine.jobs.JobSpec;
+import dev.squeeze.engine.jobs.JobsRejected;
 import dev.squeeze.engine.search.SearchSpec;
 import dev.squeeze.engine.store.JobRow;
 import dev.squeeze.engine.store.ResultsStore;
@@ -12,6 +13,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
@@ -92,12 +94,53 @@ final class SearchCommand implements Callable<Integer> {
     @Mixin
     JobsSupport.EngineOptions engineOptions;
 
+    @Mixin
+    JobsSupport.ImageOptions imageOptions;
+
     /** EvoPress generations for one budget when none are given. */
     static final int DEFAULT_GENERATIONS = 40;
 
     @Override
     public Integer call() {
         JobEngine.Options options = engineOptions.toOptions();
+        SearchSpec search;
+        try {
+            search = searchSpec();
+        } catch (SqueezeException e) {
+            // A budget, a front, a duration or a method that cannot be: a usage error (2), as picocli's own.
+            throw new ParameterException(spec.commandLine(), "squeeze search: " + e.getMessage());
+        }
+        String searchTag = tag != null ? tag
+                : "search-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+        JobSpec job = new JobSpec(model, null, "search " + searchTag, lm.windows, lm.seed, false,
+                lm.evaluationStories, path(imageOptions.images), path(imageOptions.labels), List.of(searchTag), search);
+        var out = spec.commandLine().getOut();
+        out.printf("Search %s on %s: %s%n", searchTag, model, search.describe());
+        try (ResultsStore store = parent.openStore()) {
+            List<JobRow> ended = JobsSupport.runInForeground(parent, store, options, engine -> {
+                try {
+                    return List.of(engine.submit(job));
+                } catch (JobsRejected e) {
+                    // A search is refused only for its methods (data-hungry ones on a classifier): a usage error.
+                    throw new ParameterException(spec.commandLine(), "squeeze search: " + e.getMessage());
+                }
+            });
+            java.util.Map<Long, List<String>> tags = store.tagsByRun(null);
+            List<RunSummary> runs = store.runs(null).stream()
+                    .filter(r -> tags.getOrDefault(r.id(), List.of()).contains(searchTag)).toList();
+            out.printf("Stored %d runs in %s (tag %s); 'squeeze pareto %s --tag %s' shows the front%n", runs.size(),
+                    store.location(), searchTag, model, searchTag);
+            RunsCommand.printTable(out, runs);
+            return JobsSupport.summarize(out, ended);
+        }
+    }
+
+    private static String path(java.nio.file.Path p) {
+        return p == null ? null : p.toAbsolutePath().toString();
+    }
+
+    /** The search the options describe; a {@link SqueezeException} names what is wrong with them. */
+    private SearchSpec searchSpec() {
         Double from = null;
         Double to = null;
         Double step = null;
@@ -108,27 +151,11 @@ final class SearchCommand implements Callable<Integer> {
             step = f[2];
         }
         int gens = generations != null ? generations : budget.front != null ? 0 : DEFAULT_GENERATIONS;
-        SearchSpec search = new SearchSpec(methods, budget.bpw, budget.bytes, from, to, step, gens, offspring,
-                timeLimit == null ? 0 : seconds(timeLimit), searchSeed, !noBaselines);
-        String searchTag = tag != null ? tag
-                : "search-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
         if (lm.windows < 1) {
             throw new SqueezeException("--calibration-windows is " + lm.windows, "give at least 1");
         }
-        JobSpec job = new JobSpec(model, null, "search " + searchTag, lm.windows, lm.seed, false,
-                lm.evaluationStories, null, null, List.of(searchTag), search);
-        var out = spec.commandLine().getOut();
-        out.printf("Search %s on %s: %s%n", searchTag, model, search.describe());
-        try (ResultsStore store = parent.openStore()) {
-            List<JobRow> ended = JobsSupport.runInForeground(parent, store, options, engine -> List.of(engine.submit(job)));
-            java.util.Map<Long, List<String>> tags = store.tagsByRun(null);
-            List<RunSummary> runs = store.runs(null).stream()
-                    .filter(r -> tags.getOrDefault(r.id(), List.of()).contains(searchTag)).toList();
-            out.printf("Stored %d runs in %s (tag %s); 'squeeze pareto %s --tag %s' shows the front%n", runs.size(),
-                    store.location(), searchTag, model, searchTag);
-            RunsCommand.printTable(out, runs);
-            return JobsSupport.summarize(out, ended);
-        }
+        return new SearchSpec(methods, budget.bpw, budget.bytes, from, to, step, gens, offspring,
+                timeLimit == null ? 0 : seconds(timeLimit), searchSeed, !noBaselines);
     }
 
     /** FROM:TO:STEP in bits per weight. */

@@ -20,6 +20,9 @@ import java.util.List;
  *       does (to cancel mid-layer);</li>
  *   <li>{@code hang-in-calibration:N}: when a calibration pass begins after N layers are done, wait there until
  *       cancelled (a cancel, or the parent's end);</li>
+ *   <li>{@code hang-after-state:N}: after the worker saved its Nth piece of job state (a search saves one after
+ *       every EvoPress generation and after every stored point; counted from the worker's start), wait forever (to
+ *       be killed with kill -9 in the middle of a search);</li>
  *   <li>{@code hang-after-result:0}: after sending the finished run, wait until cancelled instead of exiting;</li>
  *   <li>{@code slow-evaluation:0:MILLIS}: after each evaluation progress report that goes out (before the last),
  *       spend MILLIS checking for cancellation (so a test sees an evaluation take long enough to report several
@@ -97,6 +100,17 @@ final class FaultInjection {
                 while (true) {
                     hooks.checkCancelled();
                     sleep(10);
+                }
+            }
+        }
+    }
+
+    void afterState(int saved) {
+        for (Fault f : faults) {
+            if (f.kind.equals("hang-after-state") && f.layer == saved) {
+                System.err.println("fault injection: hanging after state " + saved);
+                while (true) {
+                    sleep(1000);
                 }
             }
         }

@@ -617,8 +617,10 @@ public final class JobEngine implements AutoCloseable {
             end(id, label, JobStatus.INTERRUPTED, "Squeeze closed while the job ran, after " + progress[0] + " of "
                     + progress[1] + " layers", null, now);
         } else {
-            end(id, label, JobStatus.FAILED, ending.crash() + " — after " + progress[0] + " of " + progress[1]
-                    + " layers; resume the job to continue from there", null, now);
+            // A search reports phases and points, not layers: "after 0 of 0 layers" would say nothing.
+            String where = progress[1] > 0 ? " — after " + progress[0] + " of " + progress[1] + " layers" : "";
+            end(id, label, JobStatus.FAILED, ending.crash() + where + "; resume the job to continue from there", null,
+                    now);
         }
     }
 

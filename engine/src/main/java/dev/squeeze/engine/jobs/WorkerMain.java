@@ -104,6 +104,7 @@ public final class WorkerMain {
         CheckpointStore checkpoints = new CheckpointStore(Path.of(start.checkpointDir()), start.specHash());
         FaultInjection faults = FaultInjection.fromSystemProperty(start.jobId());
         int[] layersDone = {0};
+        int[] statesSaved = {0};
         ProgressThrottle throttle = new ProgressThrottle(ProgressThrottle.INTERVAL_NANOS);
         RunHooks hooks = new RunHooks() {
             @Override
@@ -176,6 +177,7 @@ public final class WorkerMain {
             @Override
             public void saveState(String key, byte[] state) {
                 checkpoints.saveState(key, state);
+                faults.afterState(++statesSaved[0]);
             }
 
             @Override
