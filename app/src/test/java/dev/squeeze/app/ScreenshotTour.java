@@ -165,6 +165,118 @@ class ScreenshotTour {
         fx(() -> app.settings().theme().set(Theme.LIGHT));
     }
 
+    /**
+     * Issue 13's screens on the sample: the plan editor with its sensitivity column and heat map (measured by the
+     * engine), the "Find best plan" dialog, and, once the search job runs, the dialog with the plans it found and the
+     * explorer with the front drawn against the uniform settings. Only this part:
+     * {@code -Dtest=ScreenshotTour#searchScreens}; {@code SQUEEZE_TOUR_SEARCH=0} skips running the search;
+     * {@code SQUEEZE_TOUR_MODEL=../shared/models/stories260K} does it on that model instead (methods rtn and gptq,
+     * the proxy allocator alone, a 2:6:0.5 front; names get the model's name).
+     */
+    @Test
+    void searchScreens() throws Exception {
+        Path out = Path.of(System.getenv("SQUEEZE_SCREENSHOTS"));
+        Files.createDirectories(out);
+        FxToolkit.registerPrimaryStage();
+        app = (SqueezeApp) FxToolkit.setupApplication(() -> new SqueezeApp(ResultsStore::inMemory, false));
+        WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
+                && app.viewModel().pareto().rows().size() >= 3);
+        Stage stage = WaitForAsyncUtils.asyncFx(() -> (Stage) app.view().root().getScene().getWindow())
+                .get(10, TimeUnit.SECONDS);
+        fx(() -> {
+            stage.setWidth(1280);
+            stage.setHeight(800);
+        });
+        String other = System.getenv("SQUEEZE_TOUR_MODEL");
+        String suffix = "";
+        if (other != null && !other.isBlank()) {
+            Path file = Path.of(other).toAbsolutePath().normalize();
+            fx(() -> app.viewModel().openFile(file));
+            WaitForAsyncUtils.waitFor(300, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
+                    && app.viewModel().currentModel().get() != null
+                    && !app.viewModel().currentModel().get().source().startsWith("builtin:"));
+            suffix = "-" + app.viewModel().currentModel().get().name();
+        }
+        boolean language = !suffix.isEmpty();
+        // Sensitivity of every layer at every candidate level, measured by the engine (about a minute on the sample).
+        var sensitivity = app.viewModel().sensitivity();
+        fx(() -> {
+            app.view().showSensitivity();
+            // A wider editor, so that its ΔKL column shows beside the method.
+            stage.getScene().getRoot().lookupAll(".split-pane").stream()
+                    .map(n -> (javafx.scene.control.SplitPane) n)
+                    .filter(p -> p.getOrientation() == javafx.geometry.Orientation.HORIZONTAL)
+                    .forEach(p -> p.setDividerPositions(0.5));
+        });
+        fx(sensitivity::compute);
+        WaitForAsyncUtils.waitFor(1800, TimeUnit.SECONDS, () -> !sensitivity.computing().get()
+                && !sensitivity.table().get().isEmpty());
+        fx(() -> {
+            var plan = app.viewModel().plan();
+            var linears = plan.rows().stream().filter(dev.squeeze.app.plan.PlanRow::compressible).toList();
+            plan.setMethod(linears, "rtn");
+            plan.setColumn(linears, "bits", "3");
+            plan.setColumn(linears, "groupSize", language ? "32" : "row");
+            plan.setColumn(plan.rowsMatching(language ? ".*wo" : "fc3"), "bits", "8");
+        });
+        WaitForAsyncUtils.sleep(1000, TimeUnit.MILLISECONDS);
+        shoot(stage.getScene(), out.resolve("search-sensitivity-heatmap" + suffix + ".png"));
+        fx(() -> ((javafx.scene.control.ComboBox<?>) stage.getScene().lookup("#sensitivity-view"))
+                .getSelectionModel().select(1));
+        WaitForAsyncUtils.sleep(800, TimeUnit.MILLISECONDS);
+        shoot(stage.getScene(), out.resolve("search-sensitivity-bars" + suffix + ".png"));
+
+        // The dialog: a front of budgets over RTN and low rank.
+        var dialog = WaitForAsyncUtils.asyncFx(() -> app.view().openFindPlan()).get(10, TimeUnit.SECONDS);
+        var search = dialog.viewModel();
+        fx(() -> {
+            search.budgetKind().set(dev.squeeze.app.search.FindPlanViewModel.BudgetKind.FRONT);
+            search.front().set(language ? "2:6:0.5" : "2:6:1");
+            if (language) {
+                search.methods().forEach((family, on) -> on.set(family.equals("rtn") || family.equals("gptq")));
+            }
+            search.generations().set(language ? "0" : "40");
+            search.offspring().set("8");
+            search.timeLimit().set("2m");
+            search.tag().set("tour front");
+            ((javafx.scene.control.TitledPane) dialog.root().lookup("#search-advanced")).setExpanded(true);
+            dialog.stage().sizeToScene();
+        });
+        shoot(dialog.stage().getScene(), out.resolve("search-dialog" + suffix + ".png"));
+        if ("0".equals(System.getenv("SQUEEZE_TOUR_SEARCH"))) {
+            return;
+        }
+        fx(() -> {
+            ((javafx.scene.control.TitledPane) dialog.root().lookup("#search-advanced")).setExpanded(false);
+            search.start();
+        });
+        // While it works: the phase and its progress.
+        WaitForAsyncUtils.waitFor(900, TimeUnit.SECONDS, () -> search.detail().get().contains("generation")
+                || ("sensitivity".equals(search.phase().get()) && search.progress().get() > 0.3)
+                || search.state().get().ended());
+        fx(() -> dialog.stage().sizeToScene());
+        shoot(dialog.stage().getScene(), out.resolve("search-dialog-running" + suffix + ".png"));
+        WaitForAsyncUtils.waitFor(1800, TimeUnit.SECONDS, () -> search.state().get().ended()
+                && (!search.found().isEmpty() || search.state().get()
+                == dev.squeeze.app.search.FindPlanViewModel.State.FAILED));
+        WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+        fx(() -> dialog.stage().sizeToScene());
+        shoot(dialog.stage().getScene(), out.resolve("search-dialog-done" + suffix + ".png"));
+        if (search.found().isEmpty()) {
+            return;
+        }
+        fx(() -> {
+            search.showFront();
+            app.viewModel().pareto().xAxis().set(dev.squeeze.engine.store.Pareto.XAxis.BITS_PER_WEIGHT);
+        });
+        WaitForAsyncUtils.sleep(2000, TimeUnit.MILLISECONDS);
+        shoot(stage.getScene(), out.resolve("search-front" + suffix + ".png"));
+        fx(search::openInEditor);
+        WaitForAsyncUtils.sleep(1500, TimeUnit.MILLISECONDS);
+        shoot(stage.getScene(), out.resolve("search-plan-in-editor" + suffix + ".png"));
+        fx(() -> dialog.stage().close());
+    }
+
     /** The run detail's Export dialog: the run written as a bundle, then its plan in llama.cpp's words. */
     private void exportDialog(Stage stage, Path out, String theme) throws Exception {
         fx(() -> ((javafx.scene.control.Button) stage.getScene().getRoot().lookup("#export-run")).fire());

@@ -147,7 +147,7 @@ class WorkbenchShellTest {
     void featureViewsPlugIntoTheCentreAndTheRunsTabs() throws Exception {
         WorkbenchView view = app.view();
         TabPane tabs = robot.lookup("#runs-tabs").queryAs(TabPane.class);
-        assertEquals(1, tabs.getTabs().size(), "only the explorer until detail and compare are plugged in");
+        assertEquals(2, tabs.getTabs().size(), "the explorer and the sensitivity until detail and compare are plugged in");
         Label editor = new Label("plan editor");
         editor.setId("test-editor");
         Label detail = new Label("detail");
@@ -158,7 +158,7 @@ class WorkbenchShellTest {
             view.setDetail(detail);
         });
         assertNotNull(robot.lookup("#test-editor").tryQuery().orElse(null));
-        assertEquals(java.util.List.of("Runs — fashion-mlp", "Run detail", "Compare"),
+        assertEquals(java.util.List.of("Runs — fashion-mlp", "Run detail", "Compare", "Sensitivity"),
                 tabs.getTabs().stream().map(javafx.scene.control.Tab::getText).toList(),
                 "the explorer's tab is named after the open model");
         fx(view::showCompare);

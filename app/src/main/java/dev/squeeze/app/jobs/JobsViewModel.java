@@ -109,6 +109,7 @@ public final class JobsViewModel {
     private final StringProperty openModelRef = new SimpleStringProperty();
     private final StringProperty openModelName = new SimpleStringProperty();
     private final Consumer<JobEvent> listener = this::accept;
+    private final List<Consumer<JobEvent>> eventListeners = new java.util.concurrent.CopyOnWriteArrayList<>();
     private List<Long> interrupted = List.of();
 
     /** Touched only on the jobs thread. */
@@ -338,6 +339,23 @@ public final class JobsViewModel {
         }, id -> refresh(), onError);
     }
 
+    /**
+     * Queues a job described in full (a search: {@link JobSpec#search}); {@code onQueued} gets its id, or
+     * {@code onError} the reason it was refused (both on the FX thread).
+     */
+    public void queue(JobSpec spec, Consumer<Long> onQueued, Consumer<String> onError) {
+        executor.submit(() -> requireEngine().submit(spec), id -> {
+            refresh();
+            onQueued.accept(id);
+        }, onError);
+    }
+
+    /** Sends every job event to {@code listener} where the view's properties may change, until the handle runs. */
+    public Runnable addEventListener(Consumer<JobEvent> listener) {
+        eventListeners.add(listener);
+        return () -> eventListeners.remove(listener);
+    }
+
     /** Cancels a job (a queued one at once, a running one at its next safe point). */
     public void cancel(long id) {
         executor.submit(() -> {
@@ -469,6 +487,7 @@ public final class JobsViewModel {
 
     /** Where the view's properties may change (the FX thread). */
     private void apply(JobEvent e) {
+        eventListeners.forEach(l -> l.accept(e));
         JobItem item = byId.get(e.jobId());
         if (item == null) {
             refresh(); // a job this view has not read yet: the database has it

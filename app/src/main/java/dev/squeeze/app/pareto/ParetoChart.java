@@ -38,6 +38,7 @@ public final class ParetoChart {
     private final JFreeChart chart;
     private final XYSeriesCollection pointsData = new XYSeriesCollection();
     private final XYSeriesCollection frontierData = new XYSeriesCollection();
+    private final XYSeriesCollection searchData = new XYSeriesCollection();
     private final ParetoRenderer renderer = new ParetoRenderer();
 
     public ParetoChart() {
@@ -48,6 +49,11 @@ public final class ParetoChart {
         XYStepRenderer step = new XYStepRenderer();
         step.setDefaultToolTipGenerator((d, s, i) -> d.getSeriesKey(s).toString());
         plot.setRenderer(1, step);
+        // A search's front: a line through its runs in x order (its points are drawn by the points' renderer).
+        plot.setDataset(2, searchData);
+        org.jfree.chart.renderer.xy.XYLineAndShapeRenderer fronts =
+                new org.jfree.chart.renderer.xy.XYLineAndShapeRenderer(true, false);
+        plot.setRenderer(2, fronts);
         plot.setDomainAxis(new NumberAxis());
         plot.setRangeAxis(new NumberAxis());
         plot.setBackgroundPaint(new Color(0xfafafa));
@@ -97,6 +103,7 @@ public final class ParetoChart {
         try {
             pointsData.removeAllSeries();
             frontierData.removeAllSeries();
+            searchData.removeAllSeries();
             plot.clearRangeMarkers();
             List<List<ChartPoint>> bySeries = new ArrayList<>();
             for (int s = 0; s < data.series().size(); s++) {
@@ -123,6 +130,15 @@ public final class ParetoChart {
                 step.setSeriesPaint(i, new Color(0x555555));
                 step.setSeriesStroke(i, new BasicStroke(1.4f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND, 1f,
                         i == 0 ? null : new float[]{6f, 3f}, 0f));
+            }
+            org.jfree.chart.renderer.xy.XYItemRenderer fronts = plot.getRenderer(2);
+            for (int i = 0; i < data.searchFronts().size(); i++) {
+                ParetoViewModel.SearchFront f = data.searchFronts().get(i);
+                XYSeries series = new XYSeries(f.series() + " (front)", false, true);
+                f.points().forEach(p -> series.add(p[0], p[1]));
+                searchData.addSeries(series);
+                fronts.setSeriesPaint(i, new Color(f.rgb()));
+                fronts.setSeriesStroke(i, new BasicStroke(2f, BasicStroke.CAP_ROUND, BasicStroke.JOIN_ROUND));
             }
             plot.setFixedLegendItems(legendItems(data));
             for (ParetoViewModel.BaselineLine b : data.baselines()) {
@@ -182,15 +198,25 @@ public final class ParetoChart {
     private static LegendItemCollection legendItems(ChartData data) {
         LegendItemCollection items = new LegendItemCollection();
         Shape dot = ParetoRenderer.markerOf(0);
-        java.util.Set<String> families = new java.util.LinkedHashSet<>();
+        java.util.Map<String, Integer> families = new java.util.LinkedHashMap<>();
         java.util.Map<String, Integer> models = new java.util.LinkedHashMap<>();
         for (ParetoViewModel.Series se : data.series()) {
-            families.add(se.family());
+            families.putIfAbsent(se.family(), se.rgb());
             models.putIfAbsent(se.modelName(), se.modelIndex());
         }
-        for (String family : families) {
-            items.add(new LegendItem(family, null, "method family " + family, null, dot,
-                    new Color(FamilyColors.rgb(family))));
+        java.util.Set<String> searches = new java.util.HashSet<>();
+        data.searchFronts().forEach(f -> data.series().stream().filter(se -> se.key().equals(f.series()))
+                .forEach(se -> searches.add(se.family())));
+        for (var family : families.entrySet()) {
+            Color c = new Color(family.getValue());
+            if (searches.contains(family.getKey())) {
+                // A search: its points joined by its front's line.
+                items.add(new LegendItem(family.getKey(), null, "the runs a search stored under this tag", null, true,
+                        dot, true, c, false, c, new BasicStroke(1f), true,
+                        new java.awt.geom.Line2D.Double(-8, 0, 8, 0), new BasicStroke(2f), c));
+            } else {
+                items.add(new LegendItem(family.getKey(), null, "method family " + family.getKey(), null, dot, c));
+            }
         }
         if (models.size() > 1) {
             models.forEach((name, index) -> {

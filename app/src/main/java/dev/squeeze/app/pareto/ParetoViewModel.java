@@ -115,14 +115,38 @@ public final class ParetoViewModel {
     public record BaselineLine(long runId, String modelName, String label, double y) {
     }
 
+    /**
+     * The runs one search stored (provenance records the search), as a line through them by x: its front, drawn
+     * against the uniform settings.
+     *
+     * @param series the key of the series that holds these runs' points
+     * @param points {x, y as shown}, sorted by x
+     */
+    public record SearchFront(String series, String modelName, int rgb, List<double[]> points) {
+        public SearchFront {
+            points = List.copyOf(points);
+        }
+    }
+
+    /** Colours of the search fronts, in order of their tags; no method family uses them. */
+    static final int[] SEARCH_COLOURS = {0xe377c2, 0x17becf, 0xbcbd22, 0x7b4173, 0x3182bd};
+
     /** Everything the chart draws. */
     public record ChartData(String xLabel, String yLabel, boolean logX, List<Series> series, List<ChartPoint> points,
-                            List<FrontierLine> frontiers, List<BaselineLine> baselines, String message) {
+                            List<FrontierLine> frontiers, List<BaselineLine> baselines, String message,
+                            List<SearchFront> searchFronts) {
         public ChartData {
             series = List.copyOf(series);
             points = List.copyOf(points);
             frontiers = List.copyOf(frontiers);
             baselines = List.copyOf(baselines);
+            searchFronts = List.copyOf(searchFronts);
+        }
+
+        /** Without search fronts (the reports' charts). */
+        public ChartData(String xLabel, String yLabel, boolean logX, List<Series> series, List<ChartPoint> points,
+                         List<FrontierLine> frontiers, List<BaselineLine> baselines, String message) {
+            this(xLabel, yLabel, logX, series, points, frontiers, baselines, message, List.of());
         }
 
         static ChartData empty(String message) {
@@ -137,7 +161,7 @@ public final class ParetoViewModel {
 
     /** What one load read from the store; filters are applied to it without reading again. */
     private record Snapshot(List<ModelRef> storedModels, List<ModelRef> shownModels, List<RunSummary> runs,
-                            Map<Long, List<String>> tags, Map<Long, String> plans,
+                            Map<Long, List<String>> tags, Map<Long, String> plans, Map<Long, String> searches,
                             List<String> metrics, String metric, Pareto.XAxis x, Map<Long, Double> values,
                             Map<String, Pareto.Result> results) {
     }
@@ -272,6 +296,7 @@ public final class ParetoViewModel {
         String scope = all ? null : hash; // the bulk reads: one model, or every model
         Map<Long, String> plans = s.planDescriptions(scope);
         Map<Long, List<String>> tags = s.tagsByRun(scope);
+        Map<Long, String> searches = s.searchDescriptions(scope);
         TreeSet<String> metricNames = new TreeSet<>();
         Map<String, List<String>> metricsOf = new HashMap<>();
         for (ModelRef m : shown) {
@@ -295,7 +320,7 @@ public final class ParetoViewModel {
                 }
             }
         }
-        return new Snapshot(stored, shown, runs, tags, plans, metrics, chosen, x, values, results);
+        return new Snapshot(stored, shown, runs, tags, plans, searches, metrics, chosen, x, values, results);
     }
 
     private void show(Snapshot loaded) {
@@ -388,12 +413,29 @@ public final class ParetoViewModel {
                 .comparing((RunSummary r) -> !"dense".equals(r.methodFamily()))
                 .thenComparing(r -> r.methodFamily())
                 .thenComparingInt(r -> modelOrder.indexOf(r.modelHash()));
+        // Plans a search found are a series of their own per search tag (and model), drawn as a line: the front
+        // against the uniform settings (those the search stored beside it included), which stay in their families'
+        // series.
+        Map<Long, String> seriesOf = new HashMap<>();
+        Map<String, Integer> searchColour = new LinkedHashMap<>();
         kept.stream().filter(r -> plotted.containsKey(r.id())).sorted(seriesOrder).forEach(r -> {
             String fam = r.methodFamily();
+            if (dev.squeeze.app.search.SearchProvenance.searchedPlan(s.searches().get(r.id()))) {
+                List<String> runTags = s.tags().getOrDefault(r.id(), List.of());
+                fam = "search" + (runTags.isEmpty() ? "" : " · " + String.join(", ", runTags));
+                searchColour.putIfAbsent(fam, SEARCH_COLOURS[searchColour.size() % SEARCH_COLOURS.length]);
+            }
             String key = several ? fam + " · " + r.modelName() : fam;
-            series.computeIfAbsent(key, k -> new Series(k, fam, r.modelHash(), r.modelName(),
-                    modelOrder.indexOf(r.modelHash()), FamilyColors.rgb(fam)));
+            seriesOf.put(r.id(), key);
+            String family = fam;
+            series.computeIfAbsent(key, k -> new Series(k, family, r.modelHash(), r.modelName(),
+                    modelOrder.indexOf(r.modelHash()), searchColour.getOrDefault(family, FamilyColors.rgb(family))));
         });
+        // Family series first (dense leading), then the searches.
+        List<Series> ordered = new ArrayList<>(series.values());
+        ordered.sort(Comparator.comparing((Series se) -> searchColour.containsKey(se.family())));
+        series.clear();
+        ordered.forEach(se -> series.put(se.key(), se));
 
         String yLabel = s.metric() == null ? "" : MetricKind.axisLabel(s.metric());
         List<ChartPoint> points = new ArrayList<>();
@@ -424,7 +466,7 @@ public final class ParetoViewModel {
         }
         for (Series se : series.values()) {
             kept.stream().filter(r -> plotted.containsKey(r.id()))
-                    .filter(r -> r.methodFamily().equals(se.family()) && r.modelHash().equals(se.modelHash()))
+                    .filter(r -> se.key().equals(seriesOf.get(r.id())))
                     // Frontier points first, so their labels win the space when labels would collide.
                     .sorted(Comparator.comparing((RunSummary r) -> !onFrontier.contains(r.id())))
                     .forEach(r -> {
@@ -436,6 +478,15 @@ public final class ParetoViewModel {
                                 front || base, tooltip(r, se, s, p, front)));
                     });
         }
+        List<SearchFront> fronts = new ArrayList<>();
+        for (Series se : series.values()) {
+            if (searchColour.containsKey(se.family())) {
+                List<double[]> line = points.stream().filter(p -> p.series().equals(se.key()))
+                        .sorted(Comparator.comparingDouble(ChartPoint::x)).map(p -> new double[]{p.x(), p.y()})
+                        .toList();
+                fronts.add(new SearchFront(se.key(), se.modelName(), se.rgb(), line));
+            }
+        }
         String xLabel = s.x().label();
         int hidden = s.runs().size() - kept.size();
         long notPlotted = tableRows.stream().filter(r -> !r.onChart()).count();
@@ -443,7 +494,7 @@ public final class ParetoViewModel {
                 : s.metric() == null ? "No evaluated runs stored" : kept.isEmpty() ? "No run passes the filters"
                 : points.isEmpty() ? "No run has both " + s.metric() + " and " + s.x().shortName() : null;
         chart.set(new ChartData(xLabel, yLabel, logX.get(), List.copyOf(series.values()), points, lines, baselines,
-                message));
+                message, fronts));
         rows.setAll(tableRows);
         status.set(String.format(Locale.ROOT, "%d runs, %d on the chart, %d on the frontier%s%s", kept.size(),
                 points.size(), onFrontier.size(), hidden > 0 ? ", " + hidden + " hidden by filters" : "",
@@ -458,6 +509,10 @@ public final class ParetoViewModel {
         String plan = s.plans().get(r.id());
         if (plan != null && !plan.isBlank()) {
             t.append("plan: ").append(plan).append('\n');
+        }
+        String search = s.searches().get(r.id());
+        if (search != null) {
+            t.append(search.length() > 160 ? search.substring(0, 159) + "…" : search).append('\n');
         }
         t.append(s.metric()).append(": ").append(Metrics.format(s.metric(), p.y())).append('\n');
         t.append("size: ").append(dev.squeeze.app.models.Bytes.human(r.sizeBytes()));

@@ -57,6 +57,8 @@ public final class PlanEditorView {
     private final TableView<PlanRow> table;
     private final PropertySheet sheet = new PropertySheet();
     private final TextField label = new TextField();
+    private final VBox split;
+    private FlowPane toolbar;
     private Class<?> sheetType;
     private PlanRow sheetRow;
 
@@ -81,7 +83,7 @@ public final class PlanEditorView {
         sheet.setPrefHeight(170);
         fields.visibleProperty().bind(Bindings.isNotEmpty(table.getSelectionModel().getSelectedItems()));
         fields.managedProperty().bind(fields.visibleProperty());
-        VBox split = new VBox(4, table, fields);
+        split = new VBox(4, table, fields);
         VBox.setVgrow(table, Priority.ALWAYS);
         VBox.setVgrow(split, Priority.ALWAYS);
 
@@ -113,7 +115,8 @@ public final class PlanEditorView {
         notice.visibleProperty().bind(vm.notice().isNotNull());
         notice.managedProperty().bind(notice.visibleProperty());
 
-        root = new VBox(4, toolbar(), bulkBar(), split, summary, problems, error, notice);
+        toolbar = toolbar();
+        root = new VBox(4, toolbar, bulkBar(), split, summary, problems, error, notice);
         root.setPadding(new Insets(6, 10, 6, 10));
         root.getStylesheets().add(PlanEditorView.class.getResource("plan-editor.css").toExternalForm());
         root.addEventFilter(javafx.scene.input.KeyEvent.KEY_PRESSED, e -> {
@@ -156,6 +159,15 @@ public final class PlanEditorView {
     /** Run ▸ Launch: queues the plan under the label typed in the toolbar (or the default label). */
     public void launch() {
         vm.launch(label.getText());
+    }
+
+    /** Adds a control at the end of the editor's toolbar (the window's "Find best plan…"). */
+    public void addTool(javafx.scene.Node tool) {
+        tool.getStyleClass().add("small");
+        if (tool instanceof Button b) {
+            b.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        }
+        toolbar.getChildren().add(tool);
     }
 
     /** The side panel: the selected layers' method fields. */
@@ -381,6 +393,25 @@ public final class PlanEditorView {
         method.setPrefWidth(115);
 
         t.getColumns().addAll(List.of(name, role, shape, params, method));
+        TableColumn<PlanRow, Double> kl = new TableColumn<>("ΔKL");
+        kl.setId("col-sensitivity");
+        kl.setCellValueFactory(c -> Bindings.createObjectBinding(() -> vm.sensitivityOf(c.getValue()),
+                c.getValue().settings(), vm.sensitivity()));
+        kl.setCellFactory(c -> new TableCell<>() {
+            {
+                getStyleClass().add("number-cell");
+            }
+
+            @Override
+            protected void updateItem(Double item, boolean empty) {
+                super.updateItem(item, empty);
+                setText(empty || item == null ? null : sensitivityText(item));
+            }
+        });
+        kl.setPrefWidth(70);
+        kl.setGraphic(tip("sensitivity: KL divergence to the dense model on calibration data with only this layer at"
+                + " its setting (blank: not measured at this setting; see the Sensitivity tab)"));
+        t.getColumns().add(kl);
         for (String col : SettingsFields.COLUMNS) {
             TableColumn<PlanRow, String> c = new TableColumn<>(switch (col) {
                 case SettingsFields.GROUP_SIZE -> "Group";
@@ -423,6 +454,12 @@ public final class PlanEditorView {
         bytes.setGraphic(tip("estimated stored size of the weight as the plan leaves it"));
         t.getColumns().addAll(List.of(bits, bytes));
         return t;
+    }
+
+    /** A ΔKL as the sensitivity column shows it: three significant digits. */
+    static String sensitivityText(double v) {
+        return v == 0 ? "0" : Math.abs(v) >= 1e-3 ? String.format(Locale.ROOT, "%.3g", v).replaceFirst(
+                "(\\.\\d*?)0+$", "$1").replaceFirst("\\.$", "") : String.format(Locale.ROOT, "%.1e", v);
     }
 
     /** An empty header graphic that explains a column on hover. */

@@ -73,6 +73,8 @@ public final class PlanEditorViewModel {
     private final Deque<Edit> undo = new ArrayDeque<>();
     private final Deque<Edit> redo = new ArrayDeque<>();
     private final Map<PlanRow, Integer> index = new HashMap<>();
+    private final javafx.beans.property.ObjectProperty<dev.squeeze.app.search.SensitivityTable> sensitivity =
+            new javafx.beans.property.SimpleObjectProperty<>(dev.squeeze.app.search.SensitivityTable.EMPTY);
 
     private Model model;
     private long fileBytes;
@@ -152,6 +154,32 @@ public final class PlanEditorViewModel {
 
     public ReadOnlyStringProperty redoText() {
         return redoText.getReadOnlyProperty();
+    }
+
+    /**
+     * The open model's per-layer sensitivity (the workbench binds it to its sensitivity view-model); the
+     * sensitivity column shows {@link #sensitivityOf} from it.
+     */
+    public javafx.beans.property.ObjectProperty<dev.squeeze.app.search.SensitivityTable> sensitivity() {
+        return sensitivity;
+    }
+
+    /**
+     * The ΔKL of the row's current setting (looked up by layer and {@code Level.keyOf(settings)}), or null when it
+     * was not measured.
+     */
+    public Double sensitivityOf(PlanRow r) {
+        dev.squeeze.app.search.SensitivityTable t = sensitivity.get();
+        if (t == null || t.isEmpty()) {
+            return null;
+        }
+        String key;
+        try {
+            key = dev.squeeze.engine.search.Level.keyOf(r.current());
+        } catch (RuntimeException e) {
+            return null; // settings that do not write as JSON are no measured level
+        }
+        return t.deltaKl(r.name(), key);
     }
 
     /** The open model, or null. */

@@ -14,5 +14,7 @@ public enum WorkbenchAction {
     /** Run ▸ Launch plan (Ctrl+R): queue the editor's plan as a job. */
     LAUNCH,
     /** Run ▸ Compare selected runs (Ctrl+D). */
-    COMPARE
+    COMPARE,
+    /** Run ▸ Find best plan… (Ctrl+Shift+F): search a per-layer plan under a budget, or a front. */
+    FIND_PLAN
 }

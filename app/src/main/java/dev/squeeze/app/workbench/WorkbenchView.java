@@ -86,6 +86,7 @@ public final class WorkbenchView {
     private final Tab explorerTab = new Tab("Runs");
     private final Tab detailTab = new Tab("Run detail");
     private final Tab compareTab = new Tab("Compare");
+    private final Tab sensitivityTab = new Tab("Sensitivity");
     private final Map<WorkbenchAction, ObjectProperty<Runnable>> actions = new EnumMap<>(WorkbenchAction.class);
     private final Map<WorkbenchAction, ObjectProperty<ObservableBooleanValue>> enabled =
             new EnumMap<>(WorkbenchAction.class);
@@ -208,6 +209,48 @@ public final class WorkbenchView {
         wire(WorkbenchAction.OPEN_PLAN, planView::openPlan, modelOpen);
         wire(WorkbenchAction.SAVE_PLAN, planView::savePlan, modelOpen);
         wire(WorkbenchAction.LAUNCH, planView::launch, vm.plan().launchable());
+        // Issue 13: the sensitivity chart in a tab beside the runs (the editor has its ΔKL column), and the search
+        // dialog.
+        sensitivityTab.setId("sensitivity-tab");
+        dev.squeeze.app.search.SensitivityPane sensitivityPane =
+                new dev.squeeze.app.search.SensitivityPane(vm.sensitivity(), vm.plan());
+        sensitivityPane.setDarkCharts(settings.theme().get() == Theme.DARK);
+        settings.theme().addListener((obs, old, t) -> sensitivityPane.setDarkCharts(t == Theme.DARK));
+        sensitivityTab.setContent(sensitivityPane.root());
+        setTab(sensitivityTab, sensitivityTab.getContent(), 3);
+        Button find = new Button("Find best plan…");
+        find.setId("plan-find");
+        find.setTooltip(new Tooltip("Search a per-layer plan under a size budget, or a whole front of budgets"));
+        find.disableProperty().bind(modelOpen.not());
+        find.setOnAction(e -> openFindPlan());
+        planView.addTool(find);
+        wire(WorkbenchAction.FIND_PLAN, this::openFindPlan, modelOpen);
+    }
+
+    private dev.squeeze.app.search.FindPlanDialog findPlan;
+
+    /** Run ▸ Find best plan…: the search dialog for the open model (the one open already, if it is for it). */
+    public dev.squeeze.app.search.FindPlanDialog openFindPlan() {
+        dev.squeeze.engine.model.Model m = vm.currentModel().get();
+        if (m == null) {
+            return null;
+        }
+        if (findPlan != null && findPlan.stage().isShowing() && findPlan.viewModel().model() == m) {
+            findPlan.show();
+            return findPlan;
+        }
+        dev.squeeze.app.search.FindPlanViewModel search = new dev.squeeze.app.search.FindPlanViewModel(m,
+                vm.searchJobs());
+        search.setOnOpenPlan(json -> vm.plan().loadPlanJson(json));
+        search.setOnShowFront(tag -> {
+            vm.pareto().allModels().set(false);
+            vm.pareto().tagFilter().setAll(tag);
+            vm.pareto().reload(); // the tag is a choice once the search's runs are read
+            showExplorer();
+        });
+        findPlan = new dev.squeeze.app.search.FindPlanDialog(search, stage);
+        findPlan.show();
+        return findPlan;
     }
 
     private void applyThemeClass(Theme t) {
@@ -266,7 +309,8 @@ public final class WorkbenchView {
 
         Menu run = new Menu("Run", null,
                 hooked("Launch plan", "menu-launch", "Shortcut+R", WorkbenchAction.LAUNCH),
-                hooked("Compare selected runs", "menu-compare", "Shortcut+D", WorkbenchAction.COMPARE));
+                hooked("Compare selected runs", "menu-compare", "Shortcut+D", WorkbenchAction.COMPARE),
+                hooked("Find best plan…", "menu-find-plan", "Shortcut+Shift+F", WorkbenchAction.FIND_PLAN));
 
         ToggleGroup themes = new ToggleGroup();
         Menu theme = new Menu("Theme");
@@ -412,6 +456,7 @@ public final class WorkbenchView {
                 Ctrl+R   Launch the plan as a job
                 Ctrl+S   Save the plan
                 Ctrl+D   Compare the selected runs
+                Ctrl+Shift+F   Find the best plan under a budget
                 Ctrl+,   Settings
                 Ctrl+Q   Quit
                 F1       This list
@@ -561,11 +606,16 @@ public final class WorkbenchView {
         setTab(compareTab, view, 2);
     }
 
+    /** Each right-hand tab's place: explorer, detail, compare, then sensitivity, whatever order they come in. */
+    private final Map<Tab, Integer> tabOrder = new java.util.HashMap<>();
+
     private void setTab(Tab tab, Node view, int order) {
         tab.setContent(view);
+        tabOrder.put(tab, order);
         if (!rightTabs.getTabs().contains(tab)) {
             List<Tab> tabs = new ArrayList<>(rightTabs.getTabs());
-            tabs.add(Math.min(order, tabs.size()), tab);
+            int at = (int) tabs.stream().filter(t -> tabOrder.getOrDefault(t, 0) < order).count();
+            tabs.add(at, tab);
             rightTabs.getTabs().setAll(tabs);
         }
     }
@@ -578,6 +628,11 @@ public final class WorkbenchView {
     /** Selects the comparison tab. */
     public void showCompare() {
         rightTabs.getSelectionModel().select(compareTab);
+    }
+
+    /** Selects the sensitivity tab (the chart of the open model's per-layer sensitivity). */
+    public void showSensitivity() {
+        rightTabs.getSelectionModel().select(sensitivityTab);
     }
 
     /** Selects the Pareto explorer tab. */

@@ -51,6 +51,7 @@ public final class WorkbenchViewModel {
     /** The plan editor's own thread in the window (its size summaries must not wait behind a baseline). */
     private final EngineExecutor planThread;
     private final PlanEditorViewModel plan;
+    private final dev.squeeze.app.search.SensitivityViewModel sensitivity;
     private final NotificationsViewModel notifications = new NotificationsViewModel();
     private final ReadOnlyObjectWrapper<JobsViewModel> jobs = new ReadOnlyObjectWrapper<>();
     private final IntegerProperty workers = new SimpleIntegerProperty();
@@ -60,8 +61,8 @@ public final class WorkbenchViewModel {
     private final ReadOnlyObjectWrapper<Path> database = new ReadOnlyObjectWrapper<>();
     private Consumer<Path> onFileOpened = p -> { };
     private Notification interruptedNotice;
-    /** Touched only on the engine thread. */
-    private ResultsStore store;
+    /** Opened and closed only on the engine thread; read elsewhere (the sensitivity thread) once open. */
+    private volatile ResultsStore store;
     private boolean storeFailed;
     /** The jobs view-model the engine thread attaches the store to (it changes when the database does). */
     private volatile JobsViewModel jobsForStore;
@@ -110,6 +111,10 @@ public final class WorkbenchViewModel {
         this.reports = new ReportViewModel(executor, this::store, notifications::add);
         this.planThread = executor instanceof EngineExecutor ? new EngineExecutor("squeeze-plan") : null;
         this.plan = new PlanEditorViewModel(planThread != null ? planThread : executor);
+        // Measuring sensitivity takes minutes: a thread of its own, so reads and baselines do not wait behind it.
+        this.sensitivity = new dev.squeeze.app.search.SensitivityViewModel(executor.dedicated("squeeze-sensitivity"));
+        plan.sensitivity().bind(sensitivity.table());
+        sensitivity.source().set(new dev.squeeze.app.search.EngineSensitivitySource(() -> store));
         // The editor launches on whichever jobs view-model is current (a new one after a database switch).
         plan.setOnLaunch((label, json) -> jobs().queuePlanJson(label, json));
         // The explorer's read and export failures go to the banner like every other error.
@@ -192,6 +197,16 @@ public final class WorkbenchViewModel {
     /** The per-layer plan editor of the open model. */
     public PlanEditorViewModel plan() {
         return plan;
+    }
+
+    /** The open model's per-layer sensitivity (the plan editor's column and chart). */
+    public dev.squeeze.app.search.SensitivityViewModel sensitivity() {
+        return sensitivity;
+    }
+
+    /** What the "Find best plan" dialog uses: the current jobs and the results database. */
+    public dev.squeeze.app.search.SearchJobs searchJobs() {
+        return new dev.squeeze.app.search.WorkbenchSearchJobs(this::jobs, engine, this::store);
     }
 
     /** Writes comparison reports ("Report…" in the explorer and the comparison view). */
@@ -304,6 +319,7 @@ public final class WorkbenchViewModel {
         model.show(loaded.model(), loaded.runs());
         if (plan.model() != loaded.model()) {
             plan.show(loaded.model());
+            sensitivity.show(loaded.model());
         }
         pareto.showModel(loaded.model().contentHash(), loaded.model().name(), MetricKind.defaultFor(loaded.model()));
         busy.set(false);

@@ -26,6 +26,7 @@ public final class StoredRuns {
     private final List<String> tags = new ArrayList<>();
     private Instant finished = NOV_27;
     private String plan = "{\"schema\":1,\"defaults\":{\"method\":\"rtn\",\"bits\":4}}";
+    private String search = "";
 
     private StoredRuns(ResultsStore store, String label) {
         this.store = store;
@@ -85,6 +86,12 @@ public final class StoredRuns {
         return this;
     }
 
+    /** A run a search made: its provenance records {@code description}. */
+    public StoredRuns search(String description) {
+        this.search = description;
+        return this;
+    }
+
     public StoredRuns plan(String json) {
         this.plan = json;
         return this;
@@ -100,7 +107,7 @@ public final class StoredRuns {
                 new Provenance("0.1.0", "abc123", "host-1", "25", "java",
                         "gemm=java-vector-512 ×2 threads, cholesky=java, trinv=java, eigen=nd4j-openblas,"
                                 + " packed=unused, sparse=unused",
-                        "Test CPU; 2 logical CPUs; avx2 fma"), size, fp16, bpw, layers, metrics,
+                        "Test CPU; 2 logical CPUs; avx2 fma", search), size, fp16, bpw, layers, metrics,
                 null, tags, null);
         return store.recordRun(r);
     }

@@ -634,6 +634,28 @@ public final class ResultsStore implements AutoCloseable {
     }
 
     /**
+     * The search description ({@link Provenance#search()}) of each run of a model that a search made (all models
+     * when {@code modelHash} is null), by run id, in one read; runs no search made are not in the map.
+     */
+    public synchronized Map<Long, String> searchDescriptions(String modelHash) {
+        return read("read searches", connection -> {
+            try (PreparedStatement ps = connection.prepareStatement("""
+                    SELECT r.id, r.search FROM run r JOIN model m ON m.id = r.model_id
+                    WHERE (? IS NULL OR m.content_hash = ?) AND r.search <> '' ORDER BY r.id""")) {
+                ps.setString(1, modelHash);
+                ps.setString(2, modelHash);
+                Map<Long, String> out = new LinkedHashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.put(rs.getLong(1), rs.getString(2));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    /**
      * The tags of each tagged run of a model (all models when {@code modelHash} is null), by run id, each run's
      * tags sorted, in one read.
      */
