@@ -211,6 +211,8 @@ public final class SearchJob {
                             @Override
                             public void generationDone(EvoPress.State state, int children) {
                                 hooks.saveState(stateKey(b.key()), state.toJson().getBytes(StandardCharsets.UTF_8));
+                                hooks.progress(RunHooks.Phase.SEARCH, Math.min(state.generation(), generations),
+                                        generations, "generations");
                             }
                         });
                 choice = r.choice();
