@@ -207,10 +207,16 @@ public final class OnnxClassifier implements ImageClassifier, AutoCloseable {
         }
     }
 
+    /** Closes the session once; closing again is a no-op (a classifier may be closed by its user and its subject). */
     @Override
-    public void close() {
-        closeQuietly(session);
+    public synchronized void close() {
+        if (!closed) {
+            closed = true;
+            closeQuietly(session);
+        }
     }
+
+    private boolean closed;
 
     private TensorInfo floatTensor(NodeInfo info) {
         if (!(info.getInfo() instanceof TensorInfo t) || t.type != OnnxJavaType.FLOAT) {

@@ -78,6 +78,14 @@ class OnnxClassifierTest {
     }
 
     @Test
+    void aClassifierClosedByItsUserAndAgainByItsOwnerClosesOnce() {
+        // A search's fitness closes each network it opens; the subject that tracked it closes it again at the end.
+        OnnxClassifier net = OnnxClassifier.open(mnist7);
+        net.close();
+        org.junit.jupiter.api.Assertions.assertDoesNotThrow(net::close);
+    }
+
+    @Test
     void replacingWeightsWithTheirOwnValuesChangesNothingAndWithZerosChangesTheOutputs() {
         ImageSet few = mnistTest.head(50);
         float[] x = few.batch(0, few.count());
