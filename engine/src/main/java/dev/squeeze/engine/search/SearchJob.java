@@ -331,27 +331,14 @@ public final class SearchJob {
         double bestFit = proxyFit;
         String bestDescription = null;
         List<LayerLevels> layers = db.layers();
-        LayerLevels first = layers.getFirst();
         // The uniform settings that fit, largest first; the GUARD_UNIFORM largest are compared (a smaller uniform
         // setting is rarely better than a larger one, and each comparison costs a fitness evaluation).
         List<int[]> fitting = new ArrayList<>();
         List<String> names = new ArrayList<>();
-        for (int j = 1; j < first.size(); j++) {
-            String key = first.level(j).key();
-            int[] c = new int[layers.size()];
-            boolean everywhere = true;
-            for (int i = 0; i < layers.size() && everywhere; i++) {
-                c[i] = -1;
-                for (int k = 0; k < layers.get(i).size(); k++) {
-                    if (layers.get(i).level(k).key().equals(key)) {
-                        c[i] = k;
-                    }
-                }
-                everywhere = c[i] >= 0;
-            }
-            if (everywhere && Allocation.bitsOf(layers, c) <= budgetBits) {
-                fitting.add(c);
-                names.add(first.level(j).describe());
+        for (Map.Entry<String, int[]> u : uniformChoices(layers).entrySet()) {
+            if (Allocation.bitsOf(layers, u.getValue()) <= budgetBits) {
+                fitting.add(u.getValue());
+                names.add(layers.getFirst().level(u.getValue()[0]).describe());
             }
         }
         Integer[] order = new Integer[fitting.size()];
@@ -448,25 +435,7 @@ public final class SearchJob {
             lo -= 1;
             hi += 1;
         }
-        Map<String, int[]> uniform = new LinkedHashMap<>();
-        LayerLevels first = layers.getFirst();
-        for (int j = 1; j < first.size(); j++) {
-            String key = first.level(j).key();
-            int[] choice = new int[layers.size()];
-            boolean everywhere = true;
-            for (int i = 0; i < layers.size() && everywhere; i++) {
-                choice[i] = -1;
-                for (int k = 0; k < layers.get(i).size(); k++) {
-                    if (layers.get(i).level(k).key().equals(key)) {
-                        choice[i] = k;
-                    }
-                }
-                everywhere = choice[i] >= 0;
-            }
-            if (everywhere) {
-                uniform.put(key, choice);
-            }
-        }
+        Map<String, int[]> uniform = uniformChoices(layers);
         List<Baseline> out = new ArrayList<>();
         for (Map.Entry<String, int[]> e : uniform.entrySet()) {
             long bits = Allocation.bitsOf(layers, e.getValue());
@@ -479,6 +448,38 @@ public final class SearchJob {
         }
         out.sort(java.util.Comparator.comparingLong(Baseline::bits).thenComparing(Baseline::key));
         return out.size() <= MAX_BASELINES ? out : out.subList(0, MAX_BASELINES);
+    }
+
+    /**
+     * The uniform settings: every non-dense setting key that every layer has, in the first layer's level order, with
+     * the level index of that setting in each layer.
+     */
+    static Map<String, int[]> uniformChoices(List<LayerLevels> layers) {
+        Map<String, int[]> uniform = new LinkedHashMap<>();
+        LayerLevels first = layers.getFirst();
+        for (int j = 1; j < first.size(); j++) {
+            String key = first.level(j).key();
+            int[] choice = new int[layers.size()];
+            boolean everywhere = true;
+            for (int i = 0; i < layers.size() && everywhere; i++) {
+                choice[i] = indexOf(layers.get(i), key);
+                everywhere = choice[i] >= 0;
+            }
+            if (everywhere) {
+                uniform.put(key, choice);
+            }
+        }
+        return uniform;
+    }
+
+    /** The index of the level with setting {@code key} in {@code layer}, or -1. */
+    static int indexOf(LayerLevels layer, String key) {
+        for (int k = 0; k < layer.size(); k++) {
+            if (layer.level(k).key().equals(key)) {
+                return k;
+            }
+        }
+        return -1;
     }
 
     private static String shortHash(String s) {

@@ -131,23 +131,7 @@ public final class SensitivityProxies {
      */
     public static List<String> representativeKeys(List<LayerLevels> layers, int n) {
         Map<String, Long> shared = new LinkedHashMap<>();
-        LayerLevels first = layers.getFirst();
-        for (int j = 1; j < first.size(); j++) {
-            String key = first.level(j).key();
-            long bits = 0;
-            boolean everywhere = true;
-            for (LayerLevels l : layers) {
-                int k = indexOf(l, key);
-                if (k < 0) {
-                    everywhere = false;
-                    break;
-                }
-                bits += l.level(k).bits();
-            }
-            if (everywhere) {
-                shared.put(key, bits);
-            }
-        }
+        SearchJob.uniformChoices(layers).forEach((key, choice) -> shared.put(key, Allocation.bitsOf(layers, choice)));
         List<Map.Entry<String, Long>> sorted = new ArrayList<>(shared.entrySet());
         sorted.sort(Map.Entry.<String, Long>comparingByValue().reversed().thenComparing(Map.Entry.comparingByKey()));
         if (sorted.size() <= n) {
@@ -213,11 +197,6 @@ public final class SensitivityProxies {
     }
 
     private static int indexOf(LayerLevels l, String key) {
-        for (int k = 0; k < l.size(); k++) {
-            if (l.level(k).key().equals(key)) {
-                return k;
-            }
-        }
-        return -1;
+        return SearchJob.indexOf(l, key);
     }
 }
