@@ -45,7 +45,8 @@ public final class SearchFrontBench {
         if (mode.equals("front")) {
             String[] f = args[3].split(":");
             spec = new SearchSpec(methods, null, null, Double.parseDouble(f[0]), Double.parseDouble(f[1]),
-                    Double.parseDouble(f[2]), 0, 1, 0, 0, true);
+                    Double.parseDouble(f[2]), 0, 1, 0, 0,
+                    !"false".equals(System.getProperty("squeeze.bench.baselines")));
             levelsArg = 4;
         } else {
             spec = new SearchSpec(methods, Double.parseDouble(args[3]), null, null, null, null,
