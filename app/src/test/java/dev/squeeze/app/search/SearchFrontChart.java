@@ -5,7 +5,7 @@ import dev.squeeze.engine.store.ResultsStore;
 import dev.squeeze.engine.store.RunRecord;
 import dev.squeeze.engine.store.RunSummary;
 import org.jfree.chart.JFreeChart;
-import org.jfree.chart.axis.LogAxis;
+import org.jfree.chart.axis.LogarithmicAxis;
 import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
@@ -62,7 +62,10 @@ public final class SearchFrontChart {
         data.addSeries(gptq);
         NumberAxis x = new NumberAxis("bits per weight (every searched linear, every stored bit)");
         x.setAutoRangeIncludesZero(false);
-        LogAxis y = new LogAxis("perplexity, stories 501–1000 (log scale)");
+        LogarithmicAxis y = new LogarithmicAxis("perplexity, stories 501–1000 (log scale)");
+        y.setLog10TickLabelsFlag(false);
+        y.setExpTickLabelsFlag(false);
+        y.setAutoRangeNextLogFlag(true);
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer();
         Color[] colors = {new Color(0x1f77b4), new Color(0xd62728), new Color(0x2ca02c), new Color(0x9467bd)};
         for (int i = 0; i < data.getSeriesCount() - 2; i++) {
