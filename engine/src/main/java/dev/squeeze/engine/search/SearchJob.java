@@ -130,6 +130,7 @@ public final class SearchJob {
                 (layer, level, done, total, cached) -> hooks.progress(RunHooks.Phase.SENSITIVITY, done, total, "levels"),
                 cancelled);
         ProxyAllocator allocator = new ProxyAllocator(layers, table.errors());
+        Map<String, int[]> uniform = uniformChoices(layers); // what each budget's plan is checked against
 
         // 3. The budgets, in total stored bits of the searched linears.
         List<Budget> budgets = budgets(spec, db, model, totalWeights, allocator);
@@ -150,7 +151,7 @@ public final class SearchJob {
             if (!last && hooks.loadState(doneKey(b.key())).isPresent()) {
                 continue;
             }
-            if (isCancelled(cancelled)) {
+            if (cancelled.getAsBoolean()) {
                 stopped = true;
                 break;
             }
@@ -176,7 +177,7 @@ public final class SearchJob {
             // The additive proxy can misjudge far from the dense model (layer errors stop adding up): the plan is
             // checked against the uniform settings that fit the same budget, on the fitness (KL to the dense model
             // on calibration data, never the evaluation split), and the better one is kept.
-            Guarded guarded = guard(db, fitness, choice, b.bits(), language, spec.seed());
+            Guarded guarded = guard(layers, uniform, fitness, choice, b.bits(), language, spec.seed());
             if (guarded.replaced()) {
                 choice = guarded.choice();
                 how = "uniform " + guarded.description() + " (KL " + fmt(guarded.fitness())
@@ -297,7 +298,10 @@ public final class SearchJob {
         Instant start = Instant.now();
         if (subject instanceof SearchSubject.Language lang) {
             hooks.phase(RunHooks.Phase.EVALUATION, label + ": " + text.describe());
-            id = LanguageModelRuns.evaluateAndStore(out, evalHooks, model, lang.network(compressed), text, planJson,
+            // The database's operators (already packed for the fitness), not a fresh asLinearOp of every tensor.
+            Map<String, dev.squeeze.engine.nn.LinearOp> ops = db.ops(choice);
+            id = LanguageModelRuns.evaluateAndStore(out, evalHooks, model,
+                    ops.isEmpty() ? lang.dense() : lang.dense().withLinears(ops), text, planJson,
                     label, label, start, spec.seed(), byTensor, results, extra, null).runId();
         } else {
             id = ClassifierRuns.evaluateAndStore(out, evalHooks, model,
@@ -322,20 +326,19 @@ public final class SearchJob {
     record Guarded(int[] choice, double fitness, double proxyFitness, boolean replaced, String description) {
     }
 
-    static Guarded guard(LevelDatabase db, Fitness fitness, int[] proxyChoice, long budgetBits, boolean language,
-                         long seed) {
+    static Guarded guard(List<LayerLevels> layers, Map<String, int[]> uniform, Fitness fitness, int[] proxyChoice,
+                         long budgetBits, boolean language, long seed) {
         long samples = guardSamples(language);
         long sampleSeed = seed ^ 0x5EED_6A4DL;
         double proxyFit = fitness.evaluate(proxyChoice, samples, sampleSeed);
         int[] best = proxyChoice;
         double bestFit = proxyFit;
         String bestDescription = null;
-        List<LayerLevels> layers = db.layers();
         // The uniform settings that fit, largest first; the GUARD_UNIFORM largest are compared (a smaller uniform
         // setting is rarely better than a larger one, and each comparison costs a fitness evaluation).
         List<int[]> fitting = new ArrayList<>();
         List<String> names = new ArrayList<>();
-        for (Map.Entry<String, int[]> u : uniformChoices(layers).entrySet()) {
+        for (Map.Entry<String, int[]> u : uniform.entrySet()) {
             if (Allocation.bitsOf(layers, u.getValue()) <= budgetBits) {
                 fitting.add(u.getValue());
                 names.add(layers.getFirst().level(u.getValue()[0]).describe());
@@ -510,10 +513,6 @@ public final class SearchJob {
         } catch (RunCancelledException e) {
             return true;
         }
-    }
-
-    private static boolean isCancelled(BooleanSupplier cancelled) {
-        return cancelled.getAsBoolean();
     }
 
     /** The hooks, except that cancelling no longer stops: the best plan found is being stored. */

@@ -160,7 +160,40 @@ public final class CheckpointStore {
         Objects.requireNonNull(tensor, "tensor");
         Objects.requireNonNull(result, "result");
         byte[] serialized = serialize(tensor);
-        Path target = file(index);
+        writeChecked(file(index), "the checkpoint of layer " + layer + " (index " + index + ")", out -> {
+            out.write(MAGIC);
+            out.writeInt(FORMAT_VERSION);
+            writeString(out, jobKey);
+            out.writeInt(index);
+            writeString(out, layer);
+            out.writeInt(serialized.length);
+            out.write(serialized);
+            writeString(out, result.layer());
+            writeString(out, result.method());
+            writeString(out, result.settings());
+            out.writeLong(result.storedBits());
+            out.writeLong(Double.doubleToRawLongBits(result.bitsPerWeight()));
+            out.writeBoolean(result.reconError() != null);
+            out.writeLong(result.reconError() == null ? 0L : Double.doubleToRawLongBits(result.reconError()));
+            out.writeLong(result.millis());
+        });
+    }
+
+    /** Writes the body of one checksummed file. */
+    @FunctionalInterface
+    private interface Body {
+        void write(DataOutputStream out) throws IOException;
+    }
+
+    /**
+     * Writes {@code target} atomically: the body, then a SHA-256 of it, into a hidden temp file, forced to disk (when
+     * this store syncs) before the rename makes it visible under its final name. A crash at any point leaves either
+     * no file or the complete one.
+     *
+     * @param what the file in words, for the error ("the checkpoint of layer fc1 (index 0)")
+     * @throws SqueezeException naming the folder when the file cannot be written (unwritable, disk full)
+     */
+    private void writeChecked(Path target, String what, Body body) {
         Path tmp = null;
         try {
             Files.createDirectories(dir);
@@ -170,21 +203,7 @@ public final class CheckpointStore {
                 MessageDigest md = sha256();
                 OutputStream file = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
                 DataOutputStream out = new DataOutputStream(new java.security.DigestOutputStream(file, md));
-                out.write(MAGIC);
-                out.writeInt(FORMAT_VERSION);
-                writeString(out, jobKey);
-                out.writeInt(index);
-                writeString(out, layer);
-                out.writeInt(serialized.length);
-                out.write(serialized);
-                writeString(out, result.layer());
-                writeString(out, result.method());
-                writeString(out, result.settings());
-                out.writeLong(result.storedBits());
-                out.writeLong(Double.doubleToRawLongBits(result.bitsPerWeight()));
-                out.writeBoolean(result.reconError() != null);
-                out.writeLong(result.reconError() == null ? 0L : Double.doubleToRawLongBits(result.reconError()));
-                out.writeLong(result.millis());
+                body.write(out);
                 out.flush();
                 file.write(md.digest());
                 file.flush();
@@ -205,8 +224,7 @@ public final class CheckpointStore {
         } catch (IOException e) {
             DiskProblem disk = DiskProblem.of(e);
             String why = disk != null ? disk.describe() : describe(e);
-            throw new SqueezeException("Cannot write the checkpoint of layer " + layer + " (index " + index
-                    + ") in folder " + dir + ": " + why, FIX, e);
+            throw new SqueezeException("Cannot write " + what + " in folder " + dir + ": " + why, FIX, e);
         } finally {
             if (tmp != null) {
                 try {
@@ -413,46 +431,13 @@ public final class CheckpointStore {
      * {@link #save}: magic {@code SQSTATE1}, the job key, the bytes, a SHA-256 of all of it.
      */
     public void saveState(String key, byte[] state) {
-        Path target = stateFile(key);
-        Path tmp = null;
-        try {
-            Files.createDirectories(dir);
-            deleteStaleTemps(target);
-            tmp = Files.createTempFile(dir, "." + target.getFileName(), TEMP_SUFFIX);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                MessageDigest md = sha256();
-                OutputStream file = new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16);
-                DataOutputStream out = new DataOutputStream(new java.security.DigestOutputStream(file, md));
-                out.write(STATE_MAGIC);
-                writeString(out, jobKey);
-                writeString(out, key);
-                out.writeInt(state.length);
-                out.write(state);
-                out.flush();
-                file.write(md.digest());
-                file.flush();
-                ch.force(true);
-            }
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-            tmp = null;
-            syncDirectory();
-        } catch (IOException e) {
-            DiskProblem disk = DiskProblem.of(e);
-            String why = disk != null ? disk.describe() : describe(e);
-            throw new SqueezeException("Cannot write the job state '" + key + "' in folder " + dir + ": " + why, FIX, e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // Best effort, as for layer checkpoints.
-                }
-            }
-        }
+        writeChecked(stateFile(key), "the job state '" + key + "'", out -> {
+            out.write(STATE_MAGIC);
+            writeString(out, jobKey);
+            writeString(out, key);
+            out.writeInt(state.length);
+            out.write(state);
+        });
     }
 
     /**
