@@ -241,7 +241,7 @@ public final class BlockStreamedCompression {
         return s instanceof LowRankSettings l && l.variant() != null && l.variant().needsFisher();
     }
 
-    static List<String> blockLinears(int b) {
+    public static List<String> blockLinears(int b) {
         return List.of(LlamaLayers.q(b), LlamaLayers.k(b), LlamaLayers.v(b), LlamaLayers.o(b),
                 LlamaLayers.gate(b), LlamaLayers.up(b), LlamaLayers.down(b));
     }
@@ -255,8 +255,11 @@ public final class BlockStreamedCompression {
                 List.of(LlamaLayers.gate(b), LlamaLayers.up(b)), List.of(LlamaLayers.down(b)));
     }
 
-    /** The linears that see the same input share one Hessian: q, k, v; o; gate, up; down. */
-    private static String inputOf(String layer) {
+    /**
+     * The linears that see the same input share one Hessian: q, k, v; o; gate, up; down. The key of a linear's
+     * input (the same for q, k and v of a block, and for gate and up).
+     */
+    public static String inputOf(String layer) {
         int dot = layer.lastIndexOf('.');
         String leaf = layer.substring(dot + 1);
         String block = layer.substring(0, layer.lastIndexOf('.', dot - 1));

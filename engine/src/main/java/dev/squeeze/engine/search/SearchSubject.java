@@ -17,6 +17,7 @@ import dev.squeeze.engine.nn.LinearOp;
 import dev.squeeze.engine.nn.llama.LlamaConfig;
 import dev.squeeze.engine.nn.llama.LlamaLayers;
 import dev.squeeze.engine.nn.llama.LlamaModel;
+import dev.squeeze.engine.runs.BlockStreamedCompression;
 import dev.squeeze.engine.runs.ClassifierSubject;
 import dev.squeeze.engine.util.Hashing;
 
@@ -155,7 +156,7 @@ public sealed interface SearchSubject extends AutoCloseable permits SearchSubjec
             this.hessianSeed = hessianSeed;
             List<Linear> ls = new ArrayList<>();
             for (int b = 0; b < config.nLayers(); b++) {
-                for (String n : blockLinears(b)) {
+                for (String n : BlockStreamedCompression.blockLinears(b)) {
                     Tensor t = model.tensor(n + ".weight");
                     ls.add(new Linear(n, t.name(), (int) t.dim(0), (int) t.dim(1), denseBits(model, t)));
                 }
@@ -248,7 +249,7 @@ public sealed interface SearchSubject extends AutoCloseable permits SearchSubjec
         public void hessians(Set<String> layers, HessianConsumer consumer, BooleanSupplier cancelled) {
             int last = -1;
             for (int b = 0; b < config.nLayers(); b++) {
-                for (String n : blockLinears(b)) {
+                for (String n : BlockStreamedCompression.blockLinears(b)) {
                     if (layers.contains(n)) {
                         last = b;
                     }
@@ -264,13 +265,13 @@ public sealed interface SearchSubject extends AutoCloseable permits SearchSubjec
             }
             for (int b = 0; b <= last; b++) {
                 checkCancelled(cancelled);
-                List<String> wanted = blockLinears(b).stream().filter(layers::contains).toList();
+                List<String> wanted = BlockStreamedCompression.blockLinears(b).stream().filter(layers::contains).toList();
                 Map<String, HessianAccumulator> acc = new HashMap<>();
                 LlamaModel.State state = dense.newState();
                 LlamaModel listening = wanted.isEmpty() ? dense : dense.withListener((layer, x, rows, cols) -> {
-                    String key = inputOf(layer);
+                    String key = BlockStreamedCompression.inputOf(layer);
                     // q/k/v (and gate/up) see the same input: one accumulator, fed once per window by its first user.
-                    if (wanted.stream().anyMatch(w -> inputOf(w).equals(key)) && firstOfInput(layer)) {
+                    if (wanted.stream().anyMatch(w -> BlockStreamedCompression.inputOf(w).equals(key)) && firstOfInput(layer)) {
                         acc.computeIfAbsent(key, k -> new HessianAccumulator(cols)).addBatch(x, rows, 1);
                     }
                 });
@@ -281,34 +282,16 @@ public sealed interface SearchSubject extends AutoCloseable permits SearchSubjec
                 }
                 if (!wanted.isEmpty()) {
                     consumer.accept(wanted, l -> {
-                        HessianAccumulator h = acc.get(inputOf(l));
+                        HessianAccumulator h = acc.get(BlockStreamedCompression.inputOf(l));
                         return h == null ? null : h.hessian();
                     });
                 }
             }
         }
 
-        /** The linears of block {@code b} in forward order. */
-        static List<String> blockLinears(int b) {
-            return List.of(LlamaLayers.q(b), LlamaLayers.k(b), LlamaLayers.v(b), LlamaLayers.o(b),
-                    LlamaLayers.gate(b), LlamaLayers.up(b), LlamaLayers.down(b));
-        }
-
         /** The block a searched linear belongs to. */
         int blockOf(String layer) {
             return LlamaLayers.layerIndexOf(layer);
-        }
-
-        /** The linears that see the same input share one Hessian: q, k, v; o; gate, up; down. */
-        static String inputOf(String layer) {
-            int dot = layer.lastIndexOf('.');
-            String leaf = layer.substring(dot + 1);
-            String block = layer.substring(0, layer.lastIndexOf('.', dot - 1));
-            return switch (leaf) {
-                case "q_proj", "k_proj", "v_proj" -> block + ".attn_in";
-                case "gate_proj", "up_proj" -> block + ".mlp_in";
-                default -> layer;
-            };
         }
 
         private static boolean firstOfInput(String layer) {
