@@ -615,11 +615,16 @@ public final class ResultsStore implements AutoCloseable {
      * read (the explorer's tooltips; {@link #run(long)} reads a run's whole record).
      */
     public synchronized Map<Long, String> planDescriptions(String modelHash) {
-        return read("read plans", connection -> {
-            try (PreparedStatement ps = connection.prepareStatement("""
-                    SELECT r.id, p.description FROM run r JOIN model m ON m.id = r.model_id
-                    JOIN plan p ON p.id = r.plan_id
-                    WHERE ? IS NULL OR m.content_hash = ? ORDER BY r.id""")) {
+        return textByRun("read plans", """
+                SELECT r.id, p.description FROM run r JOIN model m ON m.id = r.model_id
+                JOIN plan p ON p.id = r.plan_id
+                WHERE ? IS NULL OR m.content_hash = ? ORDER BY r.id""", modelHash);
+    }
+
+    /** One text per run from {@code sql} (run id, text; the model hash bound twice), in one read. */
+    private Map<Long, String> textByRun(String what, String sql, String modelHash) {
+        return read(what, connection -> {
+            try (PreparedStatement ps = connection.prepareStatement(sql)) {
                 ps.setString(1, modelHash);
                 ps.setString(2, modelHash);
                 Map<Long, String> out = new LinkedHashMap<>();
@@ -638,21 +643,9 @@ public final class ResultsStore implements AutoCloseable {
      * when {@code modelHash} is null), by run id, in one read; runs no search made are not in the map.
      */
     public synchronized Map<Long, String> searchDescriptions(String modelHash) {
-        return read("read searches", connection -> {
-            try (PreparedStatement ps = connection.prepareStatement("""
-                    SELECT r.id, r.search FROM run r JOIN model m ON m.id = r.model_id
-                    WHERE (? IS NULL OR m.content_hash = ?) AND r.search <> '' ORDER BY r.id""")) {
-                ps.setString(1, modelHash);
-                ps.setString(2, modelHash);
-                Map<Long, String> out = new LinkedHashMap<>();
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        out.put(rs.getLong(1), rs.getString(2));
-                    }
-                }
-                return out;
-            }
-        });
+        return textByRun("read searches", """
+                SELECT r.id, r.search FROM run r JOIN model m ON m.id = r.model_id
+                WHERE (? IS NULL OR m.content_hash = ?) AND r.search <> '' ORDER BY r.id""", modelHash);
     }
 
     /**
