@@ -2,6 +2,11 @@ package dev.squeeze.engine.jobs;
 
 import dev.squeeze.engine.SqueezeException;
 import dev.squeeze.engine.jobs.checkpoint.CheckpointStore;
+import dev.squeeze.engine.jobs.launch.Placement;
+import dev.squeeze.engine.jobs.launch.SlurmLauncher;
+import dev.squeeze.engine.jobs.launch.SlurmSettings;
+import dev.squeeze.engine.jobs.launch.Worker;
+import dev.squeeze.engine.jobs.launch.WorkerEnding;
 import dev.squeeze.engine.jobs.protocol.ParentMessage;
 import dev.squeeze.engine.jobs.protocol.Protocol;
 import dev.squeeze.engine.jobs.protocol.WorkerMessage;
@@ -59,12 +64,33 @@ public final class JobEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(JobEngine.class);
 
     /**
-     * @param workers      jobs running at once (worker processes)
-     * @param workerHeap   the workers' -Xmx (e.g. {@code 4g}); null for the JVM's default (a quarter of memory)
+     * Where workers run: on this machine, or as Slurm jobs with these settings.
+     *
+     * @param slurm null for local workers
+     */
+    public record Launcher(SlurmSettings slurm) {
+        public static final Launcher LOCAL = new Launcher(null);
+
+        public static Launcher slurm(SlurmSettings settings) {
+            return new Launcher(java.util.Objects.requireNonNull(settings));
+        }
+
+        public String kind() {
+            return slurm == null ? Placement.LOCAL : Placement.SLURM;
+        }
+    }
+
+    /**
+     * @param workers      jobs running at once (worker processes; on Slurm, jobs submitted and not yet ended)
+     * @param workerHeap   the workers' -Xmx (e.g. {@code 4g}); null for the JVM's default (a quarter of memory, or
+     *                     80 % of a Slurm job's memory)
      * @param extraJvmArgs more JVM options for workers (tests use this to inject faults)
      * @param cancelGrace  how long a worker may take to stop after a cancel before it is killed
+     * @param launcher     where new jobs' workers run, and where resumed jobs run again; null: new jobs locally,
+     *                     resumed jobs where they were submitted
      */
-    public record Options(int workers, String workerHeap, List<String> extraJvmArgs, Duration cancelGrace) {
+    public record Options(int workers, String workerHeap, List<String> extraJvmArgs, Duration cancelGrace,
+                          Launcher launcher) {
         /** A heap size as {@code java -Xmx} takes it: digits, then k, m, g or t (any case), or bytes. */
         public static final java.util.regex.Pattern HEAP_SIZE = java.util.regex.Pattern.compile("(\\d+)([kKmMgGtT]?)");
 
@@ -80,23 +106,31 @@ public final class JobEngine implements AutoCloseable {
             extraJvmArgs = List.copyOf(extraJvmArgs);
         }
 
+        public Options(int workers, String workerHeap, List<String> extraJvmArgs, Duration cancelGrace) {
+            this(workers, workerHeap, extraJvmArgs, cancelGrace, null);
+        }
+
         /** One worker (the right number on a 2-core machine), the JVM's default heap, 10 s to cancel. */
         public static Options defaults() {
-            return new Options(1, System.getenv("SQUEEZE_WORKER_HEAP"), List.of(), Duration.ofSeconds(10));
+            return new Options(1, System.getenv("SQUEEZE_WORKER_HEAP"), List.of(), Duration.ofSeconds(10), null);
         }
 
         public Options withWorkers(int n) {
-            return new Options(n, workerHeap, extraJvmArgs, cancelGrace);
+            return new Options(n, workerHeap, extraJvmArgs, cancelGrace, launcher);
         }
 
         public Options withWorkerHeap(String heap) {
-            return new Options(workers, heap, extraJvmArgs, cancelGrace);
+            return new Options(workers, heap, extraJvmArgs, cancelGrace, launcher);
+        }
+
+        public Options withLauncher(Launcher l) {
+            return new Options(workers, workerHeap, extraJvmArgs, cancelGrace, l);
         }
     }
 
     /** A job being done by a worker. */
     private static final class Running {
-        volatile WorkerProcess worker;
+        volatile Worker worker;
         volatile String cancelReason;
     }
 
@@ -114,6 +148,12 @@ public final class JobEngine implements AutoCloseable {
     private final Map<Long, Running> active = new ConcurrentHashMap<>();
     private final List<Consumer<JobEvent>> listeners = new CopyOnWriteArrayList<>();
     private final List<JobRow> interruptedAtStart;
+    /** Names this database among others' jobs in a Slurm shared directory (see {@link SlurmLauncher#jobRoot}). */
+    private final String databaseKey;
+    /** One launcher (and so one queue monitor) per distinct Slurm settings. */
+    private final Map<String, SlurmLauncher> slurmLaunchers = new ConcurrentHashMap<>();
+    /** Model content hashes seen when jobs were queued, by model reference: workers on nodes check them. */
+    private final Map<String, String> modelHashes = new ConcurrentHashMap<>();
     private volatile boolean closing;
     /**
      * Why the engine stopped starting jobs (a disk that cannot be written), null while it runs.
@@ -137,6 +177,7 @@ public final class JobEngine implements AutoCloseable {
         this.jobs = store.jobs();
         this.checkpointRoot = checkpointRoot.toAbsolutePath();
         this.options = options;
+        this.databaseKey = databaseKey(this.checkpointRoot);
         this.interruptedAtStart = List.copyOf(recoverInterrupted(jobs));
         this.pool = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "job-supervisor");
@@ -205,9 +246,38 @@ public final class JobEngine implements AutoCloseable {
         dispatch();
     }
 
-    /** The log of job {@code id}'s workers (their standard error, every attempt appended); it may not exist yet. */
+    /**
+     * The log of job {@code id}'s workers (their standard error, every attempt appended); it may not exist yet. A
+     * Slurm job's is in the shared directory.
+     */
     public Path logFile(long id) {
-        return checkpointRoot.resolve("job-" + id + ".log");
+        return jobs.get(id).map(this::jobRoot).orElse(checkpointRoot).resolve("job-" + id + ".log");
+    }
+
+    /** Where a job's checkpoints and log live: beside the database, or (Slurm) under the shared directory. */
+    private Path jobRoot(JobRow row) {
+        if (row.onSlurm() && row.launcherSettings() != null) {
+            return slurmLauncher(SlurmSettings.fromJson(row.launcherSettings())).jobRoot();
+        }
+        return checkpointRoot;
+    }
+
+    /** The launcher for {@code settings}, made once per distinct settings. */
+    public SlurmLauncher slurmLauncher(SlurmSettings settings) {
+        return slurmLaunchers.computeIfAbsent(settings.toJson(),
+                k -> new SlurmLauncher(settings, SlurmLauncher.jobRoot(settings, databaseKey)));
+    }
+
+    /** A short, stable name of this database (its host and checkpoint folder), for folders shared with others. */
+    static String databaseKey(Path checkpointRoot) {
+        String who = dev.squeeze.engine.store.Provenance.hostName() + ":" + checkpointRoot;
+        try {
+            byte[] d = java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(who.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            return java.util.HexFormat.of().formatHex(d, 0, 6);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     public void addListener(Consumer<JobEvent> listener) {
@@ -235,6 +305,11 @@ public final class JobEngine implements AutoCloseable {
         // A sweep names one model many times: open (read and hash) each once. Every job is checked, so that a
         // refusal can name all that do not fit.
         Map<String, dev.squeeze.engine.model.Model> opened = new java.util.HashMap<>();
+        Launcher launcher = options.launcher() == null ? Launcher.LOCAL : options.launcher();
+        if (launcher.slurm() != null && !specs.isEmpty()) {
+            // Refused here, before anything is queued, when this machine or a node cannot write the shared folder.
+            slurmLauncher(launcher.slurm()).checkShared();
+        }
         List<JobsRejected.Refusal> refused = new ArrayList<>();
         for (JobSpec s : specs) {
             dev.squeeze.engine.model.Model model = opened.computeIfAbsent(s.model(), ModelRefs::open);
@@ -247,20 +322,36 @@ public final class JobEngine implements AutoCloseable {
         if (!refused.isEmpty()) {
             throw new JobsRejected(refused);
         }
+        opened.forEach((ref, model) -> modelHashes.put(ref, model.contentHash()));
         List<Long> ids = new ArrayList<>();
         for (JobSpec s : specs) {
-            long id = jobs.add(s.toJson(), s.hash(), s.model(), s.label());
+            long id = jobs.add(s.toJson(), s.hash(), s.model(), s.label(), launcher.kind(),
+                    launcher.slurm() == null ? null : launcher.slurm().toJson());
             ids.add(id);
             schedule(id);
         }
         return ids;
     }
 
-    /** Queues a FAILED, INTERRUPTED or CANCELLED job again; it continues from its checkpoints. */
+    /**
+     * Queues a FAILED, INTERRUPTED or CANCELLED job again; it continues from its checkpoints. A Slurm job still
+     * running on the cluster (its parent ended) is reconnected to, not submitted again. With a {@link Launcher} in the
+     * options the job moves to it (a local job to Slurm, or back); its checkpoints go with it only if both reach them.
+     */
     public void resume(long id) {
         requireRunning();
         JobRow row = jobs.get(id).orElseThrow(() -> new SqueezeException("There is no job " + id,
                 "'squeeze jobs' lists the jobs"));
+        Launcher wanted = options.launcher();
+        if (wanted != null && row.status().canResume()) {
+            String settings = wanted.slurm() == null ? null : wanted.slurm().toJson();
+            if (!wanted.kind().equals(row.launcher()) || !java.util.Objects.equals(settings, row.launcherSettings())) {
+                if (wanted.slurm() != null) {
+                    slurmLauncher(wanted.slurm()).checkShared();
+                }
+                jobs.relaunch(id, wanted.kind(), settings);
+            }
+        }
         if (!jobs.requeue(id)) {
             throw new SqueezeException("Job " + id + " is " + row.status().name().toLowerCase(java.util.Locale.ROOT)
                     + " and cannot be resumed", "only failed, interrupted or cancelled jobs can be resumed");
@@ -278,7 +369,7 @@ public final class JobEngine implements AutoCloseable {
         Running r = active.get(id);
         if (r != null && row.status() == JobStatus.RUNNING) {
             r.cancelReason = "cancelled by the user";
-            WorkerProcess w = r.worker;
+            Worker w = r.worker;
             if (w != null) {
                 w.send(new ParentMessage.Cancel(r.cancelReason));
                 // A search stops at its next fitness evaluation and then evaluates and stores the best plan it found:
@@ -306,7 +397,7 @@ public final class JobEngine implements AutoCloseable {
                 active.notifyAll();
             }
         }
-        checkpoints(id, row.specHash()).deleteAll();
+        checkpoints(row).deleteAll();
         emit(new JobEvent(id, row.label(), JobEvent.Kind.ENDED, JobStatus.CANCELLED, null, null, row.layersDone(),
                 row.layersTotal(), null, "cancelled by the user", null));
     }
@@ -413,7 +504,7 @@ public final class JobEngine implements AutoCloseable {
             LOG.error("{}: {}; no more jobs are started and the running ones are stopped (all can be resumed)", what,
                     detail);
             for (Running r : active.values()) {
-                WorkerProcess w = r.worker;
+                Worker w = r.worker;
                 if (w != null) {
                     w.destroy();
                 }
@@ -434,9 +525,9 @@ public final class JobEngine implements AutoCloseable {
     public void close() {
         closing = true;
         for (Map.Entry<Long, Running> e : active.entrySet()) {
-            WorkerProcess w = e.getValue().worker;
+            Worker w = e.getValue().worker;
             if (w != null) {
-                w.destroy();
+                w.detach(); // a local worker ends; a Slurm job goes on, to be reconnected to
             }
         }
         List<Long> neverStarted;
@@ -541,8 +632,8 @@ public final class JobEngine implements AutoCloseable {
         }
     }
 
-    private CheckpointStore checkpoints(long id, String specHash) {
-        return new CheckpointStore(checkpointRoot.resolve("job-" + id), specHash);
+    private CheckpointStore checkpoints(JobRow row) {
+        return new CheckpointStore(jobRoot(row).resolve("job-" + row.id()), row.specHash());
     }
 
     private void supervise(long id, Running r) {
@@ -552,29 +643,33 @@ public final class JobEngine implements AutoCloseable {
         JobRow row = jobs.get(id).orElseThrow();
         JobSpec spec = JobSpec.fromJson(row.specJson());
         String label = row.label();
-        CheckpointStore checkpoints = checkpoints(id, row.specHash());
-        emit(new JobEvent(id, label, JobEvent.Kind.STARTED, JobStatus.RUNNING, null, null, row.layersDone(),
-                row.layersTotal(), null, null, null));
-        WorkerProcess worker;
+        CheckpointStore checkpoints;
+        Worker worker;
         try {
-            worker = WorkerProcess.start(options, logFile(id));
+            checkpoints = checkpoints(row);
+            emit(new JobEvent(id, label, JobEvent.Kind.STARTED, JobStatus.RUNNING, null, null, row.layersDone(),
+                    row.layersTotal(), null, null, null));
+            worker = launch(row, spec, checkpoints);
         } catch (SqueezeException e) {
             end(id, label, JobStatus.FAILED, e.getMessage(), null, row);
             return;
         }
         r.worker = worker;
         // stop() may have run between the check before start and here; it saw no worker to end, so end it now
-        if (r.cancelReason != null || closing || stopped.get() != null) {
+        if (r.cancelReason != null && worker.placement().launcher().equals(Placement.SLURM)) {
+            worker.send(new ParentMessage.Cancel(r.cancelReason));
+        } else if (r.cancelReason != null || stopped.get() != null) {
             worker.destroy();
+        } else if (closing) {
+            worker.detach();
         }
-        worker.send(new ParentMessage.Start(Protocol.VERSION, id, spec, row.specHash(), checkpoints.dir().toString()));
         int[] progress = {row.layersDone(), row.layersTotal()};
         String[] phase = {null};
         ProgressThrottle throttle = new ProgressThrottle(ProgressThrottle.INTERVAL_NANOS);
         Long[] runId = {null};
         String[] storeError = {null};
         boolean[] lost = {false};
-        WorkerProcess.Ending ending = worker.readUntilEnd(m -> {
+        WorkerEnding ending = worker.readUntilEnd(m -> {
             if (lost[0]) {
                 return; // the database is lost: the worker is being ended, the rest of its messages go nowhere
             }
@@ -607,6 +702,11 @@ public final class JobEngine implements AutoCloseable {
                     null, null, runId[0]));
         } else if (storeError[0] != null) {
             end(id, label, JobStatus.FAILED, storeError[0] + " (the layers done are kept; resume the job)", null, now);
+        } else if (ending.detached()) {
+            JobRow at = jobs.get(id).orElseThrow();
+            end(id, label, JobStatus.INTERRUPTED, "Squeeze closed while the job ran as " + at.where() + ", after "
+                    + progress[0] + " of " + progress[1] + " layers; it goes on there: resume the job to reconnect to it",
+                    null, now);
         } else if (ending.last() instanceof WorkerMessage.Cancelled || (r.cancelReason != null && !closing)) {
             checkpoints.deleteAll();
             end(id, label, JobStatus.CANCELLED, r.cancelReason != null ? r.cancelReason : "cancelled", null, now);
@@ -624,8 +724,40 @@ public final class JobEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Starts the job's worker where its row says (or reconnects to its Slurm job when that still runs, or ended with
+     * its final message while no Squeeze process watched), and records where.
+     */
+    private Worker launch(JobRow row, JobSpec spec, CheckpointStore checkpoints) {
+        long id = row.id();
+        Path log = jobRoot(row).resolve("job-" + id + ".log");
+        if (!row.onSlurm()) {
+            WorkerProcess w = WorkerProcess.start(options, log);
+            jobs.placed(id, w.placement().workerId(), w.placement().node());
+            w.send(new ParentMessage.Start(Protocol.VERSION, id, spec, row.specHash(), checkpoints.dir().toString()));
+            return w;
+        }
+        SlurmLauncher launcher = slurmLauncher(SlurmSettings.fromJson(row.launcherSettings()));
+        if (row.workerId() != null) {
+            java.util.Optional<Worker> again = launcher.reattach(checkpoints.dir(), row.workerId(), log);
+            if (again.isPresent()) {
+                LOG.info("job {}: reconnected to Slurm job {}", id, row.workerId());
+                emit(new JobEvent(id, row.label(), JobEvent.Kind.WARNING, JobStatus.RUNNING, null, null,
+                        row.layersDone(), row.layersTotal(), null, "reconnected to Slurm job " + row.workerId()
+                        + " (it ran on while no Squeeze process watched it)", null));
+                return again.get();
+            }
+        }
+        String hash = modelHashes.computeIfAbsent(spec.model(), ref -> ModelRefs.open(ref).contentHash());
+        Worker w = launcher.submit(id, new ParentMessage.Start(Protocol.VERSION, id, spec, row.specHash(),
+                checkpoints.dir().toString(), hash), log, options.workerHeap(), options.extraJvmArgs());
+        jobs.placed(id, w.placement().workerId(), null);
+        LOG.info("job {}: submitted as Slurm job {}", id, w.placement().workerId());
+        return w;
+    }
+
     /** One message from the worker: progress into the database and to the listeners; the finished run stored. */
-    private void handle(WorkerMessage m, long id, String label, JobSpec spec, WorkerProcess worker, int[] progress,
+    private void handle(WorkerMessage m, long id, String label, JobSpec spec, Worker worker, int[] progress,
                         String[] phase, ProgressThrottle throttle, Long[] runId, String[] storeError) {
         switch (m) {
             case WorkerMessage.Hello h -> {
@@ -633,7 +765,14 @@ public final class JobEngine implements AutoCloseable {
                     storeError[0] = "the worker speaks job protocol " + h.protocol() + ", this Squeeze "
                             + Protocol.VERSION;
                     worker.destroy();
+                    return;
                 }
+                Placement at = worker.placement();
+                String workerId = at.launcher().equals(Placement.LOCAL) ? Long.toString(h.pid()) : at.workerId();
+                jobs.placed(id, workerId, h.host());
+                emit(new JobEvent(id, label, JobEvent.Kind.PHASE, JobStatus.RUNNING, phase[0],
+                        "worker started: " + new Placement(at.launcher(), workerId, h.host()).describe(), progress[0],
+                        progress[1], null, null, null));
             }
             case WorkerMessage.Phase p -> {
                 phase[0] = p.phase();

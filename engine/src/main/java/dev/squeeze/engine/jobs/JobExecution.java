@@ -81,8 +81,17 @@ public final class JobExecution {
 
     /** Runs the job; the finished run goes to {@code sink}; returns what the sink returned. */
     public static long run(JobSpec spec, RunSink sink, RunHooks hooks) {
+        return run(spec, sink, hooks, null);
+    }
+
+    /**
+     * Runs the job, first checking that the model's content has the SHA-256 {@code expectedModelHash} (when not
+     * null): a worker on a cluster node reads the model through a path the parent named, and a different or missing
+     * file there must stop the job before any work, not produce a run of another model.
+     */
+    public static long run(JobSpec spec, RunSink sink, RunHooks hooks, String expectedModelHash) {
         hooks.phase(RunHooks.Phase.LOADING, spec.model());
-        Model m = ModelRefs.open(spec.model());
+        Model m = openChecked(spec.model(), expectedModelHash);
         Map<String, MethodSettings> settings = validate(spec, m);
         if (spec.hasSearch()) {
             return search(spec, m, sink, hooks);
@@ -94,6 +103,33 @@ public final class JobExecution {
         }
         return new ClassifierRuns(sink, hooks).run(m, ModelRefs.evaluationImages(spec.model(), m, path(spec.images()),
                 path(spec.labels())), settings, spec.planJson(), spec.label(), "plan " + spec.label());
+    }
+
+    /** Opens the job's model; with {@code expectedHash}, refuses one whose content differs (see {@link #run}). */
+    static Model openChecked(String ref, String expectedHash) {
+        String host = dev.squeeze.engine.store.Provenance.hostName();
+        Model m;
+        try {
+            m = ModelRefs.open(ref);
+        } catch (SqueezeException e) {
+            if (expectedHash == null) {
+                throw e;
+            }
+            throw new SqueezeException("The model " + ref + " cannot be read on " + host + ": " + e.getMessage(),
+                    "keep models on a filesystem that every cluster node mounts at the same path (e.g. under the "
+                            + "shared directory), then resume the job");
+        }
+        if (expectedHash != null && !expectedHash.equals(m.contentHash())) {
+            throw new SqueezeException("The model " + ref + " on " + host + " is not the one the job was submitted with"
+                    + " (content SHA-256 " + abbreviate(m.contentHash()) + " here, " + abbreviate(expectedHash)
+                    + " when submitted)", "make the file the same on every node (or submit the job again for the"
+                    + " changed model), then resume the job");
+        }
+        return m;
+    }
+
+    private static String abbreviate(String hash) {
+        return hash == null ? "none" : hash.length() > 12 ? hash.substring(0, 12) + "…" : hash;
     }
 
     /**

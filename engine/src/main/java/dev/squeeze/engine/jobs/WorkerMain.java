@@ -30,26 +30,64 @@ import java.util.Optional;
  *
  * <p>If its standard input ends (the parent died), it stops at the next safe point, and exits anyway after
  * {@link #ORPHAN_GRACE_MILLIS}, so no worker outlives its parent for long.
+ *
+ * <p>On a cluster ({@code WorkerMain --in FILE --out FILE}, as the Slurm launcher submits it) the same messages
+ * travel through two files in a directory the parent and the node share: the worker follows {@code --in} for the
+ * parent's lines and appends its own to {@code --out}. There the worker is meant to outlive its parent (a parent
+ * that comes back reconnects by reading {@code --out}), so the end of the parent is not a reason to stop: Slurm's
+ * time limit bounds it, and {@code scancel} ends it.
  */
 public final class WorkerMain {
     static final long ORPHAN_GRACE_MILLIS = 10_000;
 
+    /** Exit status of a worker on a cluster that cannot write its {@code --out} file (the shared directory). */
+    public static final int EXIT_CANNOT_WRITE = 5;
+    /** Exit status of a worker on a cluster that found no start message in its {@code --in} file. */
+    public static final int EXIT_NO_START = 6;
+
+    /** How often a worker on a cluster looks for the parent's lines in its {@code --in} file. */
+    static final long FOLLOW_MILLIS = 250;
+
     private final PrintStream protocolOut;
+    /** The {@code --out} file of a worker on a cluster; null when the protocol goes over standard output. */
+    private final Path outFile;
     private volatile String cancelReason;
 
-    private WorkerMain(PrintStream protocolOut) {
+    private WorkerMain(PrintStream protocolOut, Path outFile) {
         this.protocolOut = protocolOut;
+        this.outFile = outFile;
     }
 
     public static void main(String[] args) throws Exception {
+        Path inFile = null;
+        Path outFile = null;
+        for (int i = 0; i + 1 < args.length; i += 2) {
+            switch (args[i]) {
+                case "--in" -> inFile = Path.of(args[i + 1]);
+                case "--out" -> outFile = Path.of(args[i + 1]);
+                default -> throw new IllegalArgumentException("WorkerMain takes --in FILE --out FILE, not " + args[i]);
+            }
+        }
+        if ((inFile == null) != (outFile == null) || args.length % 2 != 0) {
+            System.err.println("WorkerMain: give both --in FILE and --out FILE, or neither (standard input/output)");
+            System.exit(2);
+        }
         // The protocol owns standard output; anything else printed (logs, libraries) goes to standard error.
         PrintStream protocol = new PrintStream(new FileOutputStream(FileDescriptor.out), false, StandardCharsets.UTF_8);
         System.setOut(System.err);
-        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
-        WorkerMain worker = new WorkerMain(protocol);
+        WorkerMain worker = new WorkerMain(protocol, outFile);
         worker.send(new WorkerMessage.Hello(Protocol.VERSION, ProcessHandle.current().pid(),
-                Provenance.current("").squeezeVersion(), Runtime.version().toString()));
-        String first = in.readLine();
+                Provenance.current("").squeezeVersion(), Runtime.version().toString(), workerHost()));
+        BufferedReader in = null;
+        dev.squeeze.engine.jobs.launch.FollowedFile followed = null;
+        String first;
+        if (inFile != null) {
+            followed = new dev.squeeze.engine.jobs.launch.FollowedFile(inFile);
+            first = nextLine(followed);
+        } else {
+            in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            first = in.readLine();
+        }
         if (first == null) {
             System.exit(0);
         }
@@ -69,10 +107,67 @@ public final class WorkerMain {
             System.exit(2);
             return;
         }
-        Thread listener = new Thread(() -> worker.listen(in), "parent-listener");
+        BufferedReader stdin = in;
+        dev.squeeze.engine.jobs.launch.FollowedFile follow = followed;
+        Thread listener = new Thread(() -> {
+            if (follow != null) {
+                worker.follow(follow);
+            } else {
+                worker.listen(stdin);
+            }
+        }, "parent-listener");
         listener.setDaemon(true);
         listener.start();
         System.exit(worker.run(start));
+    }
+
+    /** The machine this worker runs on: the Slurm node's name on a cluster (several may share one host), else the host name. */
+    static String workerHost() {
+        String node = System.getenv("SLURMD_NODENAME");
+        return node != null && !node.isBlank() ? node : Provenance.hostName();
+    }
+
+    /** The first line of a followed {@code --in} file (written before the job was submitted: there at once). */
+    private static String nextLine(dev.squeeze.engine.jobs.launch.FollowedFile in) throws Exception {
+        long deadline = System.nanoTime() + 60_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            java.util.List<String> lines = in.poll();
+            if (!lines.isEmpty()) {
+                return lines.getFirst();
+            }
+            Thread.sleep(FOLLOW_MILLIS);
+        }
+        System.err.println("WorkerMain: no start message in " + in.file() + " within 60 s");
+        System.exit(EXIT_NO_START);
+        return null;
+    }
+
+    /** A worker on a cluster: reads cancel requests appended to its {@code --in} file, for as long as it runs. */
+    private void follow(dev.squeeze.engine.jobs.launch.FollowedFile in) {
+        boolean first = true;
+        while (true) {
+            try {
+                for (String line : in.poll()) {
+                    if (first) {
+                        first = false; // the start message, already read
+                        continue;
+                    }
+                    if (Protocol.parentMessage(line) instanceof ParentMessage.Cancel c) {
+                        cancelReason = c.reason() == null ? "cancelled" : c.reason();
+                    }
+                }
+                Thread.sleep(FOLLOW_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            } catch (Exception e) {
+                System.err.println("WorkerMain: cannot read " + in.file() + ": " + e.getMessage());
+                try {
+                    Thread.sleep(FOLLOW_MILLIS * 4);
+                } catch (InterruptedException ie) {
+                    return;
+                }
+            }
+        }
     }
 
     /** Reads cancel requests; the end of input means the parent is gone. */
@@ -199,7 +294,7 @@ public final class WorkerMain {
                     send(new WorkerMessage.Point(run, pointKey));
                     return -1;
                 }
-            }, hooks);
+            }, hooks, start.modelHash());
             faults.afterResult(hooks);
             return 0;
         } catch (RunCancelledException e) {
@@ -217,6 +312,18 @@ public final class WorkerMain {
     }
 
     private synchronized void send(WorkerMessage m) {
+        if (outFile != null) {
+            try {
+                // Open, append, force, close: the parent (maybe on another machine, over NFS) sees the line at its
+                // next open of the file.
+                dev.squeeze.engine.jobs.launch.FollowedFile.append(outFile, Protocol.encode(m));
+            } catch (java.io.IOException e) {
+                // Nothing can reach the parent: say so in the log, and stop rather than work on unseen.
+                System.err.println("WorkerMain: cannot write " + outFile + ": " + e.getMessage());
+                Runtime.getRuntime().halt(EXIT_CANNOT_WRITE);
+            }
+            return;
+        }
         protocolOut.println(Protocol.encode(m));
         protocolOut.flush();
     }

@@ -1,6 +1,10 @@
 package dev.squeeze.engine.jobs;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.jobs.launch.Placement;
+import dev.squeeze.engine.jobs.launch.Worker;
+import dev.squeeze.engine.jobs.launch.WorkerEnding;
+import dev.squeeze.engine.jobs.launch.WorkerJvm;
 import dev.squeeze.engine.jobs.protocol.ParentMessage;
 import dev.squeeze.engine.jobs.protocol.Protocol;
 import dev.squeeze.engine.jobs.protocol.WorkerMessage;
@@ -13,21 +17,16 @@ import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Consumer;
 
 /**
- * The parent's side of one worker: starts {@code java ... WorkerMain} (the same Java and class path as this
- * process, its own heap), writes {@link ParentMessage}s to it, reads its {@link WorkerMessage}s, and when it ends
- * tells how: the message that ended the job, or — if it died without one — what its exit status and log say
- * (native crash, out of memory, killed).
+ * The local launcher's worker: starts {@code java ... WorkerMain} on this machine (the same Java and class path as
+ * this process, its own heap), writes {@link ParentMessage}s to its standard input, reads its {@link WorkerMessage}s
+ * from its standard output, and when it ends tells how: the message that ended the job, or — if it died without one
+ * — what its exit status and log say (native crash, out of memory, killed).
  */
-final class WorkerProcess {
-    /** How a worker ended: {@code last} is its Result/Failed/Cancelled message, or null if it died without one. */
-    record Ending(WorkerMessage last, int exitCode, String crash) {
-    }
-
+final class WorkerProcess implements Worker {
     private final Process process;
     private final Writer toWorker;
     private final Path log;
@@ -43,42 +42,14 @@ final class WorkerProcess {
 
     /** The worker's command line. */
     static List<String> command(JobEngine.Options options, Path errorFileDir) {
-        Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        if (!Files.isExecutable(java)) {
-            throw new SqueezeException("This Java runtime (" + System.getProperty("java.home")
-                    + ") has no bin/java to start job workers with", "run Squeeze with a full JDK 25 (./squeeze finds one)");
-        }
-        List<String> cmd = new ArrayList<>();
-        cmd.add(java.toString());
-        if (options.workerHeap() != null && !options.workerHeap().isBlank()) {
-            cmd.add("-Xmx" + options.workerHeap());
-        }
-        cmd.add("-XX:+ExitOnOutOfMemoryError");
-        // The JVM writes crash summaries to standard output, which is the protocol stream here: send them to the log.
-        cmd.add("-XX:+DisplayVMOutputToStderr");
-        // A crashed worker leaves its hs_err report beside its log; no core file of a whole JVM in the working folder.
-        cmd.add("-XX:-CreateCoredumpOnCrash");
-        cmd.add("-XX:ErrorFile=" + errorFileDir.resolve("hs_err_pid%p.log"));
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("--add-modules=jdk.incubator.vector");
-        cmd.add("--sun-misc-unsafe-memory-access=allow");
-        cmd.add("-Dorg.slf4j.simpleLogger.logFile=System.err");
-        // Our own settings travel with the job (kernel backend, data folders, the project root).
-        System.getProperties().stringPropertyNames().stream().sorted()
-                .filter(k -> k.startsWith("squeeze."))
-                .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
-        cmd.addAll(options.extraJvmArgs());
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(WorkerMain.class.getName());
-        return cmd;
+        return WorkerJvm.command(null, options.workerHeap(), options.extraJvmArgs(), errorFileDir);
     }
 
     /** Starts a worker whose standard error is appended to {@code log}. */
     static WorkerProcess start(JobEngine.Options options, Path log) {
         try {
             Files.createDirectories(log.getParent());
-            long logStart = Files.exists(log) ? Files.size(log) : 0;
+            long logStart = WorkerJvm.logSize(log);
             ProcessBuilder pb = new ProcessBuilder(command(options, log.getParent()))
                     .redirectError(ProcessBuilder.Redirect.appendTo(log.toFile()));
             return new WorkerProcess(pb.start(), log, logStart);
@@ -88,7 +59,8 @@ final class WorkerProcess {
         }
     }
 
-    synchronized void send(ParentMessage m) {
+    @Override
+    public synchronized void send(ParentMessage m) {
         try {
             toWorker.write(Protocol.encode(m));
             toWorker.write('\n');
@@ -99,7 +71,8 @@ final class WorkerProcess {
     }
 
     /** Reads the worker's messages until its output ends, then waits for it and says how it ended. */
-    Ending readUntilEnd(Consumer<WorkerMessage> onMessage) {
+    @Override
+    public WorkerEnding readUntilEnd(Consumer<WorkerMessage> onMessage) {
         WorkerMessage last = null;
         try (BufferedReader in = new BufferedReader(new InputStreamReader(process.getInputStream(),
                 StandardCharsets.UTF_8))) {
@@ -130,92 +103,38 @@ final class WorkerProcess {
                 // Supervisors are not interrupted; if one is, wait on: the worker's end must be known.
             }
         }
-        return new Ending(last, code, last == null ? crashReason(code) : null);
+        return new WorkerEnding(last, code, last == null ? crashReason(code) : null, false);
     }
 
-    void destroy() {
+    @Override
+    public void destroy() {
         process.destroyForcibly();
+    }
+
+    /** A local worker cannot outlive its parent's pipes: it is ended (its job resumes from its checkpoints). */
+    @Override
+    public void detach() {
+        destroy();
+    }
+
+    @Override
+    public Placement placement() {
+        return new Placement(Placement.LOCAL, Long.toString(process.pid()),
+                dev.squeeze.engine.store.Provenance.hostName());
     }
 
     /** What the exit status and the log say about a worker that ended without a final message. */
     String crashReason(int code) {
-        String tail = logTail();
-        if (tail.contains("OutOfMemoryError")) {
-            return "the worker ran out of memory (" + firstLineWith(tail, "OutOfMemoryError")
-                    + "); give workers a larger heap (--worker-heap) or run fewer at once";
-        }
-        if (tail.contains("SIGSEGV") || tail.contains("SIGBUS") || tail.contains("A fatal error has been detected")) {
-            String signal = tail.contains("SIGSEGV") ? "SIGSEGV" : tail.contains("SIGBUS") ? "SIGBUS" : "a fatal error";
-            return "the worker crashed in native code (" + signal + ", exit status " + code + "); details in " + log
-                    + " and the hs_err file beside it";
-        }
-        if (code > 128) {
-            int sig = code - 128;
-            return "the worker was killed by signal " + sig + " (" + signalName(sig) + ")"
-                    + (sig == 9 ? ": by a user, or by the system when memory ran out" : "");
-        }
-        String said = lastLines(tail);
-        return "the worker exited with status " + code + " without finishing the job"
-                + (said.isEmpty() ? "" : ": " + said) + " (its log: " + log + ")";
+        return WorkerJvm.crashReason(log, logStart, code);
     }
 
-    /**
-     * The last few lines of the log that say something, joined by " / " — e.g. "Error occurred during
-     * initialization of VM / Too small maximum heap" — without stack frames or the JVM's routine notices.
-     */
+    /** See {@link WorkerJvm#lastLines}. */
     static String lastLines(String tail) {
-        java.util.ArrayDeque<String> keep = new java.util.ArrayDeque<>();
-        for (String line : tail.split("\\R")) {
-            String t = line.strip();
-            if (t.isEmpty() || t.startsWith("at ") || t.matches("\\.\\.\\. \\d+ more")
-                    || t.startsWith("WARNING: Using incubator modules")) {
-                continue;
-            }
-            keep.addLast(t.length() > 200 ? t.substring(0, 200) + "…" : t);
-            if (keep.size() > 3) {
-                keep.removeFirst();
-            }
-        }
-        return String.join(" / ", keep);
+        return WorkerJvm.lastLines(tail);
     }
 
-    private static String signalName(int sig) {
-        return switch (sig) {
-            case 9 -> "SIGKILL";
-            case 15 -> "SIGTERM";
-            case 6 -> "SIGABRT";
-            case 11 -> "SIGSEGV";
-            case 2 -> "SIGINT";
-            default -> "signal " + sig;
-        };
-    }
-
-    private static String firstLineWith(String text, String needle) {
-        for (String line : text.split("\n")) {
-            if (line.contains(needle)) {
-                return line.trim();
-            }
-        }
-        return needle;
-    }
-
-    private String logTail() {
-        try {
-            if (!Files.exists(log)) {
-                return "";
-            }
-            return LogTail.from(log, logStart, 16_384); // this attempt's part, at most its last 16 KiB
-        } catch (IOException e) {
-            return "";
-        }
-    }
-
-    void appendToLog(String line) {
-        try {
-            Files.writeString(log, line + "\n", StandardCharsets.UTF_8,
-                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.APPEND);
-        } catch (IOException ignored) {
-            // The log is a convenience; the job's state is in the database.
-        }
+    @Override
+    public void appendToLog(String line) {
+        WorkerJvm.appendToLog(log, line);
     }
 }

@@ -19,7 +19,7 @@ import java.util.Optional;
 public final class JobRecords {
     private static final String COLUMNS = """
             id, spec_json, spec_hash, model, label, status, created_at, started_at, finished_at, attempts,
-            layers_done, layers_total, phase, reason, run_id""";
+            layers_done, layers_total, phase, reason, run_id, launcher, launcher_settings, worker_id, node""";
 
     private final ResultsStore store;
 
@@ -27,16 +27,30 @@ public final class JobRecords {
         this.store = store;
     }
 
-    /** Adds a queued job; returns its id. */
+    /** Adds a queued job whose worker runs on this machine; returns its id. */
     public long add(String specJson, String specHash, String model, String label) {
+        return add(specJson, specHash, model, label, "local", null);
+    }
+
+    /**
+     * Adds a queued job; returns its id.
+     *
+     * @param launcher         {@code local} or {@code slurm}
+     * @param launcherSettings the Slurm settings as JSON, null for local
+     */
+    public long add(String specJson, String specHash, String model, String label, String launcher,
+                    String launcherSettings) {
         return store.inTransaction("queue job '" + label + "'", c -> {
             try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO job (spec_json, spec_hash, model, label, status) VALUES (?, ?, ?, ?, 'QUEUED')",
+                    "INSERT INTO job (spec_json, spec_hash, model, label, status, launcher, launcher_settings)"
+                            + " VALUES (?, ?, ?, ?, 'QUEUED', ?, ?)",
                     Statement.RETURN_GENERATED_KEYS)) {
                 ps.setString(1, specJson);
                 ps.setString(2, specHash);
                 ps.setString(3, model);
                 ps.setString(4, label);
+                ps.setString(5, launcher);
+                ps.setString(6, launcherSettings);
                 ps.executeUpdate();
                 try (ResultSet keys = ps.getGeneratedKeys()) {
                     keys.next();
@@ -74,6 +88,35 @@ public final class JobRecords {
         return update(id, "start job", """
                 UPDATE job SET status = 'RUNNING', attempts = attempts + 1, reason = NULL, phase = NULL,
                   started_at = COALESCE(started_at, CURRENT_TIMESTAMP) WHERE id = ? AND status = 'QUEUED'""") == 1;
+    }
+
+    /**
+     * Where the job's current attempt runs: its worker's process id or Slurm job id, and its machine (null: not known
+     * yet, keeps what is recorded).
+     */
+    public void placed(long id, String workerId, String node) {
+        store.inTransaction("record where job " + id + " runs", c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "UPDATE job SET worker_id = ?, node = COALESCE(?, node) WHERE id = ?")) {
+                ps.setString(1, workerId);
+                ps.setString(2, node);
+                ps.setLong(3, id);
+                return ps.executeUpdate();
+            }
+        });
+    }
+
+    /** Moves a job that is not running to another launcher (a resume with {@code --launcher}). */
+    public void relaunch(long id, String launcher, String launcherSettings) {
+        store.inTransaction("move job " + id + " to the " + launcher + " launcher", c -> {
+            try (PreparedStatement ps = c.prepareStatement("UPDATE job SET launcher = ?, launcher_settings = ?,"
+                    + " worker_id = NULL, node = NULL WHERE id = ? AND status <> 'RUNNING'")) {
+                ps.setString(1, launcher);
+                ps.setString(2, launcherSettings);
+                ps.setLong(3, id);
+                return ps.executeUpdate();
+            }
+        });
     }
 
     /** Progress of a running job. */
@@ -122,6 +165,12 @@ public final class JobRecords {
     public List<JobRow> interruptOrphans() {
         List<JobRow> running = withStatus(JobStatus.RUNNING);
         for (JobRow j : running) {
+            if (j.onSlurm() && j.workerId() != null) {
+                end(j.id(), JobStatus.INTERRUPTED, "Squeeze stopped while the job ran as " + j.where() + " after "
+                        + j.layersDone() + " of " + j.layersTotal() + " layers; it may still be running there:"
+                        + " resume it to reconnect (or to submit it again if Slurm no longer runs it)");
+                continue;
+            }
             end(j.id(), JobStatus.INTERRUPTED, "Squeeze stopped while the job ran (a crash, a kill, a power loss, or a full disk under the "
                     + "database) after "
                     + j.layersDone() + " of " + j.layersTotal() + " layers");
@@ -161,7 +210,8 @@ public final class JobRecords {
                     out.add(new JobRow(rs.getLong(1), rs.getString(2), rs.getString(3), rs.getString(4),
                             rs.getString(5), JobStatus.valueOf(rs.getString(6)), instant(rs.getTimestamp(7)),
                             instant(rs.getTimestamp(8)), instant(rs.getTimestamp(9)), rs.getInt(10), rs.getInt(11),
-                            rs.getInt(12), rs.getString(13), rs.getString(14), runId));
+                            rs.getInt(12), rs.getString(13), rs.getString(14), runId, rs.getString(16),
+                            rs.getString(17), rs.getString(18), rs.getString(19)));
                 }
             }
             return out;

@@ -86,7 +86,8 @@ public record Provenance(String squeezeVersion, String gitCommit, String host, S
         return v.isEmpty() || v.startsWith("${") ? "unknown" : v;
     }
 
-    private static String hostName() {
+    /** This machine's host name (a cluster node's, in a worker there); "unknown" when it has none. */
+    public static String hostName() {
         try {
             return InetAddress.getLocalHost().getHostName();
         } catch (IOException e) {

@@ -21,6 +21,11 @@ public final class AtomicFiles {
     private AtomicFiles() {
     }
 
+    /** Writes {@code text} as UTF-8. */
+    public static void writeString(Path target, String text) {
+        write(target, out -> out.write(text.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+    }
+
     public static void write(Path target, Writer writer) {
         Path abs = target.toAbsolutePath();
         Path dir = abs.getParent();

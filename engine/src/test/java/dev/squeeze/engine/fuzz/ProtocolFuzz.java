@@ -98,7 +98,7 @@ public final class ProtocolFuzz {
                 List.of(new RunRecord.Metric("top1", "evaluation", 0.75)),
                 new RunRecord.DatasetRecord("cal", "src", "c".repeat(64), "calibration", 8192), List.of("t"), 42L);
         Map<String, Object> messages = new LinkedHashMap<>();
-        messages.put("hello", new WorkerMessage.Hello(Protocol.VERSION, 12345, "0.1.0", "25+36"));
+        messages.put("hello", new WorkerMessage.Hello(Protocol.VERSION, 12345, "0.1.0", "25+36", "node1"));
         messages.put("phase", new WorkerMessage.Phase("calibration", "block 2 of 5"));
         messages.put("progress", new WorkerMessage.Progress("evaluation", 1024, 12802, "tokens"));
         messages.put("layer", new WorkerMessage.Layer(0, 3, "fc1", "started"));

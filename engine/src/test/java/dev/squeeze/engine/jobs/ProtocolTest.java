@@ -63,7 +63,7 @@ class ProtocolTest {
                 full.label(), full.startedAt(), full.finishedAt(), 1, full.provenance(), 1, 2, 3.5, List.of(), List.of(),
                 new RunRecord.DatasetRecord("cal", "src", "c".repeat(64), "calibration", 8192), List.of("t1", "t2"), 42L);
         return List.of(
-                new WorkerMessage.Hello(Protocol.VERSION, 12345, "0.1.0-SNAPSHOT", "25+36-LTS"),
+                new WorkerMessage.Hello(Protocol.VERSION, 12345, "0.1.0-SNAPSHOT", "25+36-LTS", "node1.cluster"),
                 new WorkerMessage.Phase("calibration", "block 2 of 5"),
                 new WorkerMessage.Phase("loading", null),
                 new WorkerMessage.Progress("evaluation", 0, 12802, "tokens"),
@@ -82,6 +82,7 @@ class ProtocolTest {
     static List<ParentMessage> parentMessages() {
         return List.of(
                 new ParentMessage.Start(Protocol.VERSION, 7, spec(), "f".repeat(64), "/tmp/ck\u00e4/job-7"),
+                new ParentMessage.Start(Protocol.VERSION, 8, spec(), "e".repeat(64), "/shared/ck/job-8", "a".repeat(64)),
                 new ParentMessage.Start(99, Long.MAX_VALUE, JobSpec.of("builtin:mlp",
                         dev.squeeze.engine.plan.CompressionPlan.parse(PLAN), "x"), "0".repeat(64), "c"),
                 new ParentMessage.Cancel("cancelled by the user"),
@@ -136,7 +137,7 @@ class ProtocolTest {
     void theMessagesAreTaggedByType() {
         assertTrue(Protocol.encode(new WorkerMessage.Cancelled("x")).contains("\"type\":\"cancelled\""));
         assertTrue(Protocol.encode(new ParentMessage.Cancel("x")).contains("\"type\":\"cancel\""));
-        assertTrue(Protocol.encode(new WorkerMessage.Hello(1, 2, "v", "j")).contains("\"type\":\"hello\""));
+        assertTrue(Protocol.encode(new WorkerMessage.Hello(1, 2, "v", "j", "h")).contains("\"type\":\"hello\""));
     }
 
     @ParameterizedTest

@@ -13,10 +13,17 @@ public sealed interface ParentMessage {
 
     /**
      * The first line: do job {@code jobId}. {@code checkpointDir} is where the job's per-layer checkpoints are
-     * (already there when the job resumes); {@code specHash} keys them.
+     * (already there when the job resumes); {@code specHash} keys them. {@code modelHash}, when not null, is the
+     * SHA-256 of the model's content as the parent saw it: a worker on another machine (a cluster node) refuses a
+     * model whose content differs, rather than compress another file that happens to have the same path.
      */
-    record Start(int protocol, long jobId, JobSpec spec, String specHash, String checkpointDir)
+    record Start(int protocol, long jobId, JobSpec spec, String specHash, String checkpointDir, String modelHash)
             implements ParentMessage {
+        /** A start without a model check (a worker on the parent's own machine reads the same file). */
+        public Start(int protocol, long jobId, JobSpec spec, String specHash, String checkpointDir) {
+            this(protocol, jobId, spec, specHash, checkpointDir, null);
+        }
+
         public Start {
             Protocol.require(spec, "start", "spec");
             Protocol.require(checkpointDir, "start", "checkpointDir");

@@ -12,8 +12,12 @@ import com.fasterxml.jackson.databind.SerializationFeature;
  * message that an older peer would misread bumps it. docs/job-protocol.md describes it for other implementations.
  */
 public final class Protocol {
-    /** Bump when a message changes meaning or shape. 2: the worker's {@code progress} message; 3: {@code point} (a search stores many runs) and a job spec may be a search. */
-    public static final int VERSION = 3;
+    /**
+     * Bump when a message changes meaning or shape. 2: the worker's {@code progress} message; 3: {@code point} (a
+     * search stores many runs) and a job spec may be a search; 4: {@code start.modelHash} (a worker on a cluster
+     * node checks the model's content) and {@code hello.host}.
+     */
+    public static final int VERSION = 4;
 
     private static final ObjectMapper JSON = new ObjectMapper().findAndRegisterModules()
             .disable(SerializationFeature.WRITE_DATES_AS_TIMESTAMPS)

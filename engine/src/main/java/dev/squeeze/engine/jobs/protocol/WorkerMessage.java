@@ -22,11 +22,16 @@ import dev.squeeze.engine.store.RunRecord;
         @JsonSubTypes.Type(value = WorkerMessage.Cancelled.class, name = "cancelled")})
 public sealed interface WorkerMessage {
 
-    /** The first line: the worker's protocol version (the parent refuses another), process id and versions. */
-    record Hello(int protocol, long pid, String squeezeVersion, String javaVersion) implements WorkerMessage {
+    /**
+     * The first line: the worker's protocol version (the parent refuses another), process id, versions and the name
+     * of the machine it runs on ({@code host}: a cluster node, or the parent's own machine).
+     */
+    record Hello(int protocol, long pid, String squeezeVersion, String javaVersion, String host)
+            implements WorkerMessage {
         public Hello {
             Protocol.require(squeezeVersion, "hello", "squeezeVersion");
             Protocol.require(javaVersion, "hello", "javaVersion");
+            Protocol.require(host, "hello", "host");
         }
     }
 

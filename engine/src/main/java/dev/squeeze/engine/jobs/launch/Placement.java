@@ -1,0 +1,21 @@
+package dev.squeeze.engine.jobs.launch;
+
+/**
+ * Where a job's worker runs, as the job table records it.
+ *
+ * @param launcher {@code local} or {@code slurm}
+ * @param workerId the local worker's process id, or the Slurm job id; null until known
+ * @param node     the machine it runs on (this one, or a cluster node); null until known
+ */
+public record Placement(String launcher, String workerId, String node) {
+    public static final String LOCAL = "local";
+    public static final String SLURM = "slurm";
+
+    /** For people: {@code local (pid 4711)}, {@code Slurm job 12 on node2}, {@code Slurm job 12 (pending)}. */
+    public String describe() {
+        if (SLURM.equals(launcher)) {
+            return "Slurm job " + (workerId == null ? "?" : workerId) + (node == null || node.isBlank() ? "" : " on " + node);
+        }
+        return "local" + (workerId == null ? "" : " (pid " + workerId + ")");
+    }
+}

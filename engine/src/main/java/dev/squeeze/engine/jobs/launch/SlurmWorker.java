@@ -1,0 +1,225 @@
+package dev.squeeze.engine.jobs.launch;
+
+import dev.squeeze.engine.jobs.WorkerMain;
+import dev.squeeze.engine.jobs.protocol.ParentMessage;
+import dev.squeeze.engine.jobs.protocol.Protocol;
+import dev.squeeze.engine.jobs.protocol.WorkerMessage;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Consumer;
+
+/**
+ * A worker running as a Slurm batch job: its messages are read from {@code out.jsonl} as they are appended, the
+ * parent's from {@code in.jsonl}, both in its folder under the shared directory ({@link SlurmLauncher}). Whether it is
+ * still running is asked of the queue; when it ends without a final message, {@code scontrol show job} and its log
+ * say why: Slurm's time limit, an {@code scancel} from outside Squeeze, memory, a failed node, preemption, a
+ * crash.
+ */
+final class SlurmWorker implements Worker {
+    /** Fastest and slowest look at the output file; it slows down while the worker is quiet. */
+    private static final long MIN_POLL_MILLIS = 50;
+    private static final long MAX_POLL_MILLIS = 500;
+
+    private final SlurmLauncher launcher;
+    private final String slurmJobId;
+    private final Path workerDir;
+    private final Path log;
+    private final long logStart;
+    private final FollowedFile out;
+    private volatile boolean detached;
+    private volatile String node;
+    private volatile boolean saidHello;
+
+    SlurmWorker(SlurmLauncher launcher, String slurmJobId, Path workerDir, Path log, long logStart) {
+        this.launcher = launcher;
+        this.slurmJobId = slurmJobId;
+        this.workerDir = workerDir;
+        this.log = log;
+        this.logStart = logStart;
+        this.out = new FollowedFile(workerDir.resolve("out.jsonl"));
+    }
+
+    /** Whether the worker's output already holds its final message (a job that ended while no parent watched). */
+    boolean hasEnding() {
+        try {
+            for (String line : new FollowedFile(out.file()).poll()) {
+                WorkerMessage m = decode(line);
+                if (isEnding(m)) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+
+    @Override
+    public void send(ParentMessage m) {
+        try {
+            FollowedFile.append(workerDir.resolve("in.jsonl"), Protocol.encode(m));
+        } catch (IOException e) {
+            appendToLog("could not pass a message to the worker (" + e.getMessage() + "): " + Protocol.encode(m));
+        }
+    }
+
+    @Override
+    public WorkerEnding readUntilEnd(Consumer<WorkerMessage> onMessage) {
+        long poll = MIN_POLL_MILLIS;
+        long lastQueueCheck = 0;
+        try {
+            while (!detached) {
+                boolean any = false;
+                for (String line : readLines()) {
+                    any = true;
+                    WorkerMessage m = decode(line);
+                    if (m == null) {
+                        appendToLog("stray line in " + out.file() + ": " + line);
+                        continue;
+                    }
+                    if (m instanceof WorkerMessage.Hello h) {
+                        saidHello = true;
+                        node = h.host();
+                    }
+                    onMessage.accept(m);
+                    if (isEnding(m)) {
+                        return new WorkerEnding(m, 0, null, false);
+                    }
+                }
+                poll = any ? MIN_POLL_MILLIS : Math.min(MAX_POLL_MILLIS, poll * 2);
+                long now = System.nanoTime();
+                if (now - lastQueueCheck >= SlurmLauncher.QUEUE_INTERVAL.toNanos()) {
+                    lastQueueCheck = now;
+                    Optional<SlurmCommands.QueueState> q = launcher.state(slurmJobId);
+                    if (q.isPresent()) {
+                        if (!q.get().nodes().isBlank() && node == null) {
+                            node = q.get().nodes();
+                        }
+                        if (!SlurmCommands.ALIVE.contains(q.get().state())) {
+                            return ended(onMessage);
+                        }
+                    }
+                }
+                sleep(poll);
+            }
+            return WorkerEnding.detachedNow();
+        } finally {
+            if (!detached) {
+                launcher.forget(slurmJobId);
+            }
+        }
+    }
+
+    /** Slurm says the job is over: what it wrote last, else why it ended. */
+    private WorkerEnding ended(Consumer<WorkerMessage> onMessage) {
+        // The last lines may have been written just before the job ended.
+        for (String line : readLines()) {
+            WorkerMessage m = decode(line);
+            if (m == null) {
+                continue;
+            }
+            if (m instanceof WorkerMessage.Hello) {
+                saidHello = true;
+            }
+            onMessage.accept(m);
+            if (isEnding(m)) {
+                return new WorkerEnding(m, 0, null, false);
+            }
+        }
+        Optional<SlurmCommands.JobInfo> info = launcher.commands().show(slurmJobId);
+        int exit = info.map(SlurmCommands.JobInfo::exitStatus).orElse(-1);
+        return new WorkerEnding(null, exit, why(info), false);
+    }
+
+    /** For the user: why the Slurm job ended without the worker's final message, with where it ran. */
+    String why(Optional<SlurmCommands.JobInfo> info) {
+        String where = "Slurm job " + slurmJobId + (node == null || node.isBlank() ? "" : " on " + node);
+        if (info.isEmpty()) {
+            return "the worker ended without finishing the job, and Slurm no longer knows " + where
+                    + " (its log: " + log + ")";
+        }
+        SlurmCommands.JobInfo j = info.get();
+        if (node == null && !j.nodes().isBlank()) {
+            where += " on " + j.nodes();
+        }
+        String reason = j.reason().equals("None") ? "" : ", reason " + j.reason();
+        return switch (j.state()) {
+            case "TIMEOUT" -> "Slurm stopped " + where + " at its time limit (" + j.fields().getOrDefault("TimeLimit", "?")
+                    + "); resume the job to continue from its checkpoints, with a longer --slurm-time if needed";
+            case "CANCELLED" -> "Slurm cancelled " + where + " (scancel, or an administrator" + reason + ")";
+            case "OUT_OF_MEMORY" -> "Slurm ended " + where + ": it used more than its memory ("
+                    + j.fields().getOrDefault("MinMemoryNode", j.fields().getOrDefault("mem", "?"))
+                    + "); give it more with --slurm-mem";
+            case "NODE_FAIL" -> "the node running " + where + " failed (Slurm: NODE_FAIL" + reason + ")";
+            case "PREEMPTED" -> "Slurm preempted " + where + " for a job of higher priority";
+            case "BOOT_FAIL" -> "the node for " + where + " failed to boot";
+            case "DEADLINE" -> "Slurm ended " + where + " at its deadline";
+            default -> {
+                int code = j.signal() != 0 ? 128 + j.signal() : j.exitStatus();
+                if (code == WorkerMain.EXIT_CANNOT_WRITE) {
+                    yield "the worker of " + where + " could not write its messages to the shared directory "
+                            + workerDir + "; every node must mount it read-write at the same path";
+                }
+                if (code == WorkerMain.EXIT_NO_START || (!saidHello && code != 0)) {
+                    String crash = WorkerJvm.crashReason(log, logStart, code);
+                    yield "the worker of " + where + " never started its job: " + crash
+                            + "; check the nodes' Java and shared directory with 'squeeze cluster check'";
+                }
+                yield WorkerJvm.crashReason(log, logStart, code) + " (" + where + ", Slurm state " + j.state() + reason + ")";
+            }
+        };
+    }
+
+    private List<String> readLines() {
+        try {
+            return out.poll();
+        } catch (IOException e) {
+            appendToLog("cannot read " + out.file() + ": " + e.getMessage());
+            return List.of();
+        }
+    }
+
+    private static WorkerMessage decode(String line) {
+        try {
+            return Protocol.workerMessage(line);
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+    }
+
+    private static boolean isEnding(WorkerMessage m) {
+        return m instanceof WorkerMessage.Result || m instanceof WorkerMessage.Failed
+                || m instanceof WorkerMessage.Cancelled;
+    }
+
+    @Override
+    public void destroy() {
+        launcher.commands().cancel(slurmJobId);
+    }
+
+    @Override
+    public void detach() {
+        detached = true;
+    }
+
+    @Override
+    public Placement placement() {
+        return new Placement(Placement.SLURM, slurmJobId, node);
+    }
+
+    @Override
+    public void appendToLog(String line) {
+        WorkerJvm.appendToLog(log, line);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            // Supervisors are not interrupted; if one is, go on looking.
+        }
+    }
+}
