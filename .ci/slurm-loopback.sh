@@ -94,7 +94,7 @@ stop_pidfiles() {
 
 tails() {
   local dir=$1 f
-  for f in "$dir"/log/*.log; do
+  for f in "$dir"/log/*.log "$dir"/munge/munged.log; do
     [ -f "$f" ] || continue
     echo "---- last lines of $f" >&2
     tail -n 25 "$f" >&2
@@ -156,6 +156,7 @@ cmd_start() {
   done
   id munge >/dev/null 2>&1 || die "user munge missing; install the munge package"
 
+  [[ "$dir" != *[[:space:]]* ]] || die "DIR must not contain white space (it goes into slurm.conf): '$dir'"
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd -P)
   if [ -f "$dir/slurmctld.pid" ] && alive "$(cat "$dir/slurmctld.pid")"; then
