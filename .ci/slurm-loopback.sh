@@ -248,7 +248,7 @@ cmd_start() {
     echo "SlurmctldDebug=info"
     echo "SlurmdDebug=info"
     for n in $(seq 1 "$nodes"); do
-      echo "NodeName=node$n NodeHostname=localhost NodeAddr=127.0.0.1 Port=${node_ports[$((n - 1))]} CPUs=$cpus State=UNKNOWN"
+      echo "NodeName=node$n NodeHostname=localhost NodeAddr=127.0.0.1 Port=${node_ports[$((n - 1))]} CPUs=$cpus RealMemory=2048 State=UNKNOWN"
     done
     echo "PartitionName=debug Nodes=node[1-$nodes] Default=YES MaxTime=UNLIMITED State=UP OverSubscribe=NO"
   } >"$conf.tmp"

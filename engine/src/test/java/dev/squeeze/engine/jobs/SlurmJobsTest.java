@@ -78,12 +78,12 @@ class SlurmJobsTest {
     }
 
     private SlurmSettings settings() {
-        return new SlurmSettings(shared.toString(), null, null, 1, "1G", "10:00", null,
+        return new SlurmSettings(shared.toString(), null, null, 1, "600M", "10:00", null,
                 cluster.slurmConf().toString(), null, List.of());
     }
 
     private JobEngine engine(int workers, String... jvmArgs) {
-        JobEngine e = new JobEngine(store, dir.resolve("checkpoints"), new JobEngine.Options(workers, "400m",
+        JobEngine e = new JobEngine(store, dir.resolve("checkpoints"), new JobEngine.Options(workers, null,
                 List.of(jvmArgs), Duration.ofSeconds(10), JobEngine.Launcher.slurm(settings())));
         e.addListener(events);
         return e;
@@ -172,10 +172,7 @@ class SlurmJobsTest {
             id = engine.submit(spec);
             events.await(e -> e.jobId() == id && e.kind() == JobEvent.Kind.LAYER && e.layersDone() == 2
                     && "done".equals(e.message()), WAIT);
-            ProcessHandle worker = ProcessHandle.allProcesses()
-                    .filter(p -> p.info().commandLine().orElse("").contains("WorkerMain --in")
-                            && p.info().commandLine().orElse("").contains("/job-" + id + "/"))
-                    .findFirst().orElseThrow();
+            ProcessHandle worker = ProcessHandle.of(workerPid(id)).orElseThrow();
             assertTrue(worker.destroyForcibly(), "SIGKILL sent to the worker on its node");
             JobEvent end = awaitEnd(id);
             assertEquals(JobStatus.FAILED, end.status(), end.describe());
@@ -261,6 +258,18 @@ class SlurmJobsTest {
                 assertTrue(System.nanoTime() < deadline, "the worker stopped by itself (COMPLETED, not killed)");
                 Thread.sleep(200);
             }
+        }
+    }
+
+    /** The worker's process id, as its hello line in the job's protocol file says (the node is this machine). */
+    private long workerPid(long id) throws Exception {
+        Path jobDir = logOf(id).resolveSibling("job-" + id);
+        try (var dirs = Files.list(jobDir)) {
+            Path out = dirs.filter(d -> d.getFileName().toString().startsWith("slurm-")).findFirst().orElseThrow()
+                    .resolve("out.jsonl");
+            var hello = (dev.squeeze.engine.jobs.protocol.WorkerMessage.Hello) dev.squeeze.engine.jobs.protocol.Protocol
+                    .workerMessage(Files.readAllLines(out).getFirst());
+            return hello.pid();
         }
     }
 
