@@ -389,6 +389,11 @@ public final class JobEngine implements AutoCloseable {
             throw new SqueezeException("Job " + id + " is already " + row.status().name().toLowerCase(java.util.Locale.ROOT),
                     "nothing to cancel");
         }
+        if (row.onSlurm() && row.workerId() != null && row.status() == JobStatus.INTERRUPTED) {
+            // Its parent closed while the Slurm job ran on: it may still be running there; end it (best effort: a job
+            // Slurm no longer knows is simply gone).
+            slurmLauncher(SlurmSettings.fromJson(row.launcherSettings())).commands().cancel(row.workerId());
+        }
         jobs.end(id, JobStatus.CANCELLED, "cancelled by the user");
         synchronized (active) {
             // A queued job leaves the queue now (a supervisor that already took it finds it cancelled).

@@ -232,6 +232,27 @@ class SlurmJobsTest {
     }
 
     @Test
+    void cancellingAJobLeftRunningByAClosedParentEndsItsSlurmJob() throws Exception {
+        long id;
+        try (JobEngine engine = engine(1, "-Dsqueeze.worker.fault=slow-layer:1:60000")) {
+            id = engine.submit(rtn(4, "left-running"));
+            events.await(e -> e.jobId() == id && e.kind() == JobEvent.Kind.LAYER && "fc2".equals(e.layer())
+                    && "started".equals(e.message()), WAIT);
+        }
+        String slurmId = store.jobs().get(id).orElseThrow().workerId();
+        assertEquals("RUNNING", cluster.run("squeue", "-h", "-j", slurmId, "-o", "%T").strip());
+        try (JobEngine engine = engine(1)) {
+            engine.cancel(id);
+        }
+        assertEquals(JobStatus.CANCELLED, store.jobs().get(id).orElseThrow().status());
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!cluster.run("squeue", "-h", "-t", "all", "-j", slurmId, "-o", "%T").strip().equals("CANCELLED")) {
+            assertTrue(System.nanoTime() < deadline, "the Slurm job was cancelled");
+            Thread.sleep(200);
+        }
+    }
+
+    @Test
     void aSharedDirectoryThatDoesNotExistIsRefusedBeforeAnythingIsQueued() {
         SlurmSettings missing = settings().withSharedDir(shared.resolve("not-there").toString());
         try (JobEngine engine = new JobEngine(store, dir.resolve("checkpoints"), new JobEngine.Options(1, "400m",
