@@ -102,9 +102,8 @@ final class ClusterCheck {
                     passed);
             return true;
         }
-        out.printf("✗ %d of %d checks failed%s; fix %s and run 'squeeze cluster check' again.%n", failed,
-                failed + passed, skipped.isEmpty() ? "" : " (not checked: " + String.join(", ", skipped) + ")",
-                failed == 1 ? "it" : "them");
+        out.printf("✗ %d of %d checks failed%s; fix what ✗ marks and run 'squeeze cluster check' again.%n", failed,
+                failed + passed, skipped.isEmpty() ? "" : " (not checked: " + String.join(", ", skipped) + ")");
         return false;
     }
 
@@ -115,6 +114,11 @@ final class ClusterCheck {
 
     private void fail(String what, String fix) {
         failed++;
+        problem(what, fix);
+    }
+
+    /** One of several problems a check found (counted once, by {@link #fail}). */
+    private void problem(String what, String fix) {
         out.println("✗ " + what);
         out.println("    Fix: " + fix);
     }
@@ -206,13 +210,15 @@ final class ClusterCheck {
         long memory = up.stream().mapToLong(n -> number(n.memoryMb())).max().orElse(0);
         boolean ok = true;
         if (settings.cpusPerTask() > cpus) {
-            fail(label + ": a job asks for " + settings.cpusPerTask() + " CPUs (--slurm-cpus), no node up has more"
+            failed++;
+            problem(label + ": a job asks for " + settings.cpusPerTask() + " CPUs (--slurm-cpus), no node up has more"
                     + " than " + cpus, "give --slurm-cpus " + cpus + " or fewer");
             ok = false;
         }
         long askedMb = settings.memory() == null ? 0 : megabytes(settings.memory());
         if (askedMb > memory) {
-            fail(label + ": a job asks for " + settings.memory() + " of memory (--slurm-mem), no node up has more than "
+            failed += ok ? 1 : 0;
+            problem(label + ": a job asks for " + settings.memory() + " of memory (--slurm-mem), no node up has more than "
                     + memory + " MB", "give --slurm-mem " + memory + "M or less");
             ok = false;
         }

@@ -54,7 +54,7 @@ final class JobsSupport {
 
         @Option(names = "--slurm-mem", paramLabel = "SIZE",
                 description = "Memory per worker as sbatch --mem takes it, e.g. 8G (default: SQUEEZE_SLURM_MEM, else the"
-                        + " partition's); the worker's heap is 80 % of it unless --worker-heap says otherwise.")
+                        + " partition's); the worker's heap is 80 %% of it unless --worker-heap says otherwise.")
         String memory;
 
         @Option(names = "--slurm-time", paramLabel = "TIME",
@@ -145,7 +145,7 @@ final class JobsSupport {
 
         @Option(names = "--worker-heap", paramLabel = "SIZE",
                 description = "Each worker's maximum heap, e.g. 4g (default: SQUEEZE_WORKER_HEAP, else a quarter of"
-                        + " memory, or 80 % of --slurm-mem).")
+                        + " memory, or 80 %% of --slurm-mem).")
         String workerHeap;
 
         @Option(names = "--launcher", paramLabel = "local|slurm",

@@ -87,8 +87,12 @@ final class ResumeCommand implements Callable<Integer> {
      * flight as a Slurm sweep, unless --workers says otherwise.
      */
     private JobEngine.Options options(JobEngine.Options o, ResultsStore store, List<Long> wanted) {
-        if (o.launcher() == null && !engineOptions.workersGiven()
-                && wanted.stream().allMatch(id -> store.jobs().get(id).map(JobRow::onSlurm).orElse(false))) {
+        List<JobRow> jobs = wanted.stream().map(id -> store.jobs().get(id).orElseThrow()).toList();
+        return forJobs(o, engineOptions.workersGiven(), jobs);
+    }
+
+    static JobEngine.Options forJobs(JobEngine.Options o, boolean workersGiven, List<JobRow> jobs) {
+        if (o.launcher() == null && !workersGiven && jobs.stream().allMatch(JobRow::onSlurm)) {
             return o.withWorkers(JobsSupport.SLURM_WORKERS);
         }
         return o;
