@@ -34,6 +34,9 @@ final class ClusterCheck {
     static final Duration WAIT = Duration.ofSeconds(30);
     /** Node states in which a node takes new jobs ({@code sinfo %T}; a trailing * means it does not answer). */
     private static final Set<String> UP = Set.of("idle", "mixed", "allocated", "completing", "planned");
+    /** The fix when an srun step did not start. */
+    private static final String BUSY = "when srun says why, fix that; else every CPU of the partition is busy"
+            + " ('squeue'): run the check again later";
     private static final Pattern JAVA_VERSION = Pattern.compile("version \"(\\d+)");
     private static final Pattern MEMORY = Pattern.compile("(\\d+)([KMGT]?)", Pattern.CASE_INSENSITIVE);
 
@@ -79,19 +82,19 @@ final class ClusterCheck {
                 : "SLURM_CONF " + settings.slurmConf()) + "):");
 
         boolean clientsOk = clientCommands(settings, commands, merged.get("PATH"));
-        if (clientsOk) {
-            nodes(settings, commands);
-        } else {
+        // The node checks are srun steps in the job's partition: they need one with a node up.
+        boolean partitionOk = clientsOk && nodes(settings, commands);
+        if (!clientsOk) {
             skipped.add("the cluster's nodes");
         }
         String node = null;
         boolean sharedOk = hasShared ? sharedHere(Path.of(settings.sharedDir())) : missingShared();
-        if (clientsOk && sharedOk) {
+        if (partitionOk && sharedOk) {
             node = sharedFromNode(launcher);
         } else {
             skipped.add("a node writing the shared directory");
         }
-        if (clientsOk) {
+        if (partitionOk) {
             node = java(launcher, node);
             squeezeFiles(launcher, node);
         } else {
@@ -298,8 +301,7 @@ final class ClusterCheck {
         }
         if (!p.answered()) {
             fail("Shared directory " + dir + ": no node ran the test within " + WAIT.toSeconds() + " s"
-                    + (p.said().isEmpty() ? "" : " (srun: " + p.said() + ")"),
-                    "check 'sinfo' and 'squeue': every CPU of the partition may be busy; run the check again later");
+                    + (p.said().isEmpty() ? "" : " (" + p.said() + ")"), BUSY);
             return null;
         }
         String on = node == null ? "a node" : "node " + node;
@@ -328,8 +330,7 @@ final class ClusterCheck {
                 "echo \"$SLURMD_NODENAME\"; exec \"$0\" --add-modules=jdk.incubator.vector -version 2>&1", java));
         List<String> lines = r.out().lines().toList();
         if (lines.isEmpty()) {
-            fail("Java on a node: srun did not run (" + said(r) + ")", "check 'sinfo' and 'squeue', and run the check"
-                    + " again");
+            fail("Java on a node: srun did not run (" + said(r) + ")", BUSY);
             return node;
         }
         String ran = lines.getFirst().strip();
@@ -361,8 +362,7 @@ final class ClusterCheck {
         SlurmCommands.Result r = onNode(launcher, node, cmd);
         List<String> lines = r.out().lines().toList();
         if (!r.ok() || lines.isEmpty()) {
-            fail("Squeeze's files on a node: srun did not run (" + said(r) + ")", "check 'sinfo' and 'squeue', and run"
-                    + " the check again");
+            fail("Squeeze's files on a node: srun did not run (" + said(r) + ")", BUSY);
             return;
         }
         String ran = lines.getFirst().strip();

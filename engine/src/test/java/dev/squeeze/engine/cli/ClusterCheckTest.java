@@ -35,7 +35,7 @@ class ClusterCheckTest {
             node3|long|down*|8|64000
             """;
     private static final String BROKEN_NODES = """
-            node1|debug*|down*|2|4000
+            node1|debug*|idle|2|4000
             node2|debug*|drained|2|4000
             """;
     private static final String ELSEWHERE = "/nonexistent-on-this-node";
@@ -172,32 +172,31 @@ class ClusterCheckTest {
         String out = r.out();
         assertEquals(SqueezeCli.EXIT_INPUT, r.code(), out);
         List<String> failed = marked(out, "✗");
-        assertEquals(5, failed.size(), out);
-        assertEquals("✗ Partition debug (the default): no node is up (node1 down*, node2 drained)", failed.get(0));
-        assertTrue(failed.get(1).startsWith("✗ Shared directory " + shared + ": node node1 cannot write it: ")
-                && failed.get(1).contains(ELSEWHERE + "/shared/.node-probe-"), failed.get(1));
-        assertTrue(failed.get(2).startsWith("✗ Java on node node1: " + noJdk.resolve("bin/java")
-                + " (--slurm-java-home) does not start: ") && failed.get(2).contains("not found"), failed.get(2));
-        assertTrue(Pattern.matches("✗ Squeeze's files on node node1: 1 of \\d+ are not there, e.g.", failed.get(3)),
-                failed.get(3));
+        assertEquals(4, failed.size(), out);
+        assertTrue(failed.get(0).startsWith("✗ Shared directory " + shared + ": node node1 cannot write it: ")
+                && failed.get(0).contains(ELSEWHERE + "/shared/.node-probe-"), failed.get(0));
+        assertTrue(failed.get(1).startsWith("✗ Java on node node1: " + noJdk.resolve("bin/java")
+                + " (--slurm-java-home) does not start: ") && failed.get(1).contains("not found"), failed.get(1));
+        assertTrue(Pattern.matches("✗ Squeeze's files on node node1: 1 of \\d+ are not there, e.g.", failed.get(2)),
+                failed.get(2));
         assertTrue(out.contains("e.g.\n    " + ELSEWHERE + "/squeeze.jar\n"), out);
-        assertEquals("✗ 4 of 6 checks failed; fix what ✗ marks and run 'squeeze cluster check' again.", failed.get(4));
+        assertEquals("✗ 3 of 6 checks failed; fix what ✗ marks and run 'squeeze cluster check' again.", failed.get(3));
         // Every failure says what to do, right below it.
         List<String> lines = out.lines().toList();
-        for (String f : failed.subList(0, 4)) {
+        for (String f : failed.subList(0, 3)) {
             int i = lines.indexOf(f);
             while (lines.get(i + 1).startsWith("    /")) {
                 i++; // the listed files
             }
             assertTrue(lines.get(i + 1).startsWith("    Fix: "), f + "\n" + out);
         }
-        assertTrue(out.contains("Fix: ask the cluster's admins ('sinfo -R' says why nodes are down)"), out);
         assertTrue(out.contains("Fix: mount it read-write at the same path on every node"), out);
         assertTrue(out.contains("Fix: install JDK 25 at the same path on every node, or give its folder on the nodes"
                 + " with --slurm-java-home"), out);
         assertTrue(out.contains("Fix: install Squeeze at the same path on every node"), out);
         assertEquals(List.of("✓ Slurm's client commands: sbatch, squeue, scontrol, scancel, srun, sinfo in " + bin
-                + " (slurm 23.11.4)", "✓ Shared directory " + shared + ": writable here"), marked(out, "✓"));
+                + " (slurm 23.11.4)", "✓ Partition debug (the default): 1 of 2 nodes up, up to 2 CPUs and 4000 MB each;"
+                + " a job asks for 1 CPU", "✓ Shared directory " + shared + ": writable here"), marked(out, "✓"));
     }
 
     @Test
@@ -218,12 +217,16 @@ class ClusterCheckTest {
                         + " more than 2",
                 "✗ Partition debug (the default): a job asks for 8G of memory (--slurm-mem), no node up has more than"
                         + " 4000 MB",
-                "✗ 1 of 6 checks failed; fix what ✗ marks and run 'squeeze cluster check' again."), marked(big.out(), "✗"));
+                "✗ 1 of 3 checks failed (not checked: a node writing the shared directory, Java and Squeeze's files on"
+                        + " a node); fix what ✗ marks and run 'squeeze cluster check' again."), marked(big.out(), "✗"));
 
         // The partition "long" has a node with 8 CPUs, but it is down.
         Result down = check(env(), "--slurm-bin", bin.toString(), "--slurm-conf", conf.toString(),
                 "--slurm-shared-dir", shared.toString(), "--slurm-partition", "long");
-        assertTrue(down.out().contains("✗ Partition long: no node is up (node3 down*)"), down.out());
+        assertTrue(down.out().contains("✗ Partition long: no node is up (node3 down*)\n"
+                + "    Fix: ask the cluster's admins ('sinfo -R' says why nodes are down), or give another partition with"
+                + " --slurm-partition"), down.out());
+        assertFalse(Files.exists(bin.resolve("srun.log")), "no srun step was tried in a partition without nodes");
     }
 
     @Test
