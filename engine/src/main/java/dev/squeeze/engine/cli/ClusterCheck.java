@@ -227,7 +227,7 @@ final class ClusterCheck {
         }
         if (ok) {
             pass(label + ": " + up.size() + " of " + mine.size() + (mine.size() == 1 ? " node" : " nodes") + " up, "
-                    + "up to " + cpus + " CPUs and " + memory + " MB each; a job asks for " + settings.cpusPerTask()
+                    + "up to " + cpus + (cpus == 1 ? " CPU" : " CPUs") + " and " + memory + " MB each; a job asks for " + settings.cpusPerTask()
                     + (settings.cpusPerTask() == 1 ? " CPU" : " CPUs")
                     + (settings.memory() == null ? "" : " and " + settings.memory()));
         }
