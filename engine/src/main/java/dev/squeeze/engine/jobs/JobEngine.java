@@ -753,6 +753,8 @@ public final class JobEngine implements AutoCloseable {
                 checkpoints.dir().toString(), hash), log, options.workerHeap(), options.extraJvmArgs());
         jobs.placed(id, w.placement().workerId(), null);
         LOG.info("job {}: submitted as Slurm job {}", id, w.placement().workerId());
+        emit(new JobEvent(id, row.label(), JobEvent.Kind.PLACED, JobStatus.RUNNING, null, null, row.layersDone(),
+                row.layersTotal(), null, "submitted as Slurm job " + w.placement().workerId(), null));
         return w;
     }
 
@@ -770,9 +772,8 @@ public final class JobEngine implements AutoCloseable {
                 Placement at = worker.placement();
                 String workerId = at.launcher().equals(Placement.LOCAL) ? Long.toString(h.pid()) : at.workerId();
                 jobs.placed(id, workerId, h.host());
-                emit(new JobEvent(id, label, JobEvent.Kind.PHASE, JobStatus.RUNNING, phase[0],
-                        "worker started: " + new Placement(at.launcher(), workerId, h.host()).describe(), progress[0],
-                        progress[1], null, null, null));
+                emit(new JobEvent(id, label, JobEvent.Kind.PLACED, JobStatus.RUNNING, phase[0], null, progress[0],
+                        progress[1], null, new Placement(at.launcher(), workerId, h.host()).describe(), null));
             }
             case WorkerMessage.Phase p -> {
                 phase[0] = p.phase();
