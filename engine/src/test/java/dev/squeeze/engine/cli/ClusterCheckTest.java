@@ -1,5 +1,6 @@
 package dev.squeeze.engine.cli;
 
+import dev.squeeze.engine.jobs.launch.LoopbackSlurm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -10,9 +11,11 @@ import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
@@ -227,6 +230,32 @@ class ClusterCheckTest {
                 + "    Fix: ask the cluster's admins ('sinfo -R' says why nodes are down), or give another partition with"
                 + " --slurm-partition"), down.out());
         assertFalse(Files.exists(bin.resolve("srun.log")), "no srun step was tried in a partition without nodes");
+    }
+
+    /** The real thing: the loopback cluster CI starts (skipped where none can be had, failed under CI without one). */
+    @Test
+    void theLoopbackClusterPassesEveryCheck() throws Exception {
+        LoopbackSlurm cluster = LoopbackSlurm.get();
+        cluster.awaitIdle(Duration.ofSeconds(60));
+        Path shared = Files.createDirectories(dir.resolve("shared"));
+        Result r = check(env(), "--slurm-conf", cluster.slurmConf().toString(), "--slurm-shared-dir",
+                shared.toString(), "--slurm-mem", "600M");
+        String out = r.out();
+        assertEquals(0, r.code(), out);
+        assertEquals(List.of(), marked(out, "✗"), out);
+        assertEquals(7, marked(out, "✓").size(), out);
+        for (String node : cluster.nodes()) {
+            assertTrue(Pattern.compile("(?m)^    " + Pattern.quote(node) + " +\\S+ +idle ").matcher(out).find(), out);
+        }
+        Matcher wrote = Pattern.compile("(?m)^✓ Shared directory .*: node (\\S+) wrote a file there").matcher(out);
+        assertTrue(wrote.find(), out);
+        String node = wrote.group(1);
+        assertTrue(cluster.nodes().contains(node), node + " " + cluster.nodes());
+        assertTrue(out.contains("✓ Java on node " + node + ": "), out);
+        assertTrue(out.contains("✓ Squeeze's files on node " + node + ": all "), out);
+        try (Stream<Path> left = Files.list(shared)) {
+            assertEquals(List.of(), left.toList());
+        }
     }
 
     @Test
