@@ -23,11 +23,13 @@ final class ClusterCommand implements Runnable {
     }
 
     @Command(name = "check", description = {
-            "Check the Slurm cluster the --slurm-* options (or the SQUEEZE_SLURM_* variables) describe, as jobs will",
-            "use it: Slurm's commands and their version; the nodes (sinfo), the partition, CPUs and memory; the shared",
-            "directory, written here and from a node; the worker's Java and Squeeze's files on that node.",
-            "Each line says ✓ or ✗, and for ✗ what to do. The node checks are one-task srun steps of a few seconds",
-            "(waiting at most 30 s for a free CPU). Exit code 0 when every check passes, 3 otherwise."})
+            "Check that jobs can run on the Slurm cluster the --slurm-* options describe.",
+            "It checks Slurm's commands and version; the nodes (sinfo), and the partition's",
+            "CPUs and memory; the shared directory, written here and from a node; on that",
+            "node, the worker's Java and Squeeze's files at this install's paths. Each line",
+            "says ✓ or ✗, and for ✗ what to fix. The node checks are one-task srun steps",
+            "(waiting at most 30 s for a free CPU). Defaults come from SQUEEZE_SLURM_*.",
+            "Exit code 0 when every check passes, 3 otherwise."})
     static final class Check implements Callable<Integer> {
         @Spec
         CommandSpec spec;
