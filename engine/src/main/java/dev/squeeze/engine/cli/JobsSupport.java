@@ -97,7 +97,7 @@ final class JobsSupport {
             return names;
         }
 
-        /** {@link #slurmEnvironment} with the options given here in place of their variables. */
+        /** {@code env} with the options given here in place of their variables ({@code SQUEEZE_SLURM_*}, {@code SLURM_CONF}). */
         Map<String, String> environment(Map<String, String> env) {
             Map<String, String> merged = new HashMap<>(env);
             put(merged, "SQUEEZE_SLURM_SHARED_DIR", sharedDir);
