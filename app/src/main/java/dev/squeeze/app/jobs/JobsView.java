@@ -189,6 +189,14 @@ public final class JobsView {
         eta.setGraphic(etaHeader);
         eta.setText("");
         table.getColumns().add(eta);
+        TableColumn<JobItem, String> where = text("Where", 170, j -> j.where());
+        where.setId("job-where");
+        Label whereHeader = new Label("Where");
+        whereHeader.setTooltip(new Tooltip("Where the job's worker runs or ran: this computer (its process id and"
+                + " host) or the Slurm job and its node; File ▸ Settings… ▸ Run jobs on chooses it for new jobs"));
+        where.setGraphic(whereHeader);
+        where.setText("");
+        table.getColumns().add(where);
         TableColumn<JobItem, String> reason = text("Reason", 300, j -> j.reason());
         reason.setCellFactory(c -> new ReasonCell());
         table.getColumns().add(reason);
@@ -306,8 +314,9 @@ public final class JobsView {
             logDialog.getDialogPane().setPrefSize(900, 560); // log lines are long: room for most of them
         }
         logDialog.setTitle("Log of job #" + log.jobId() + (log.label().isEmpty() ? "" : " " + log.label()));
-        logDialog.setHeaderText(log.found() ? "The last " + JobsViewModel.LOG_LINES + " lines of " + log.file()
-                : "No log yet");
+        String ranAt = log.where() == null || log.where().isEmpty() ? "" : "\nWhere: " + log.where();
+        logDialog.setHeaderText((log.found() ? "The last " + JobsViewModel.LOG_LINES + " lines of " + log.file()
+                : "No log yet") + ranAt);
         logText.setText(log.text());
         logText.setWrapText(!log.found()); // a log keeps its lines; a sentence saying why there is none wraps
         logText.positionCaret(log.text().length());
