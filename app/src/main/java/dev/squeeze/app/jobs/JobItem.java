@@ -131,6 +131,11 @@ public final class JobItem {
         return where;
     }
 
+    /** On the FX thread: where the job runs, as the database says now. */
+    void setWhere(String text) {
+        where.set(text);
+    }
+
     /** Why the job failed, was cancelled or interrupted; empty otherwise. */
     public ReadOnlyStringProperty reason() {
         return reason;

@@ -486,6 +486,16 @@ public final class JobsViewModel {
         }, onError);
     }
 
+    /** Reads where job {@code item} runs from the database again (its launcher, worker id and node). */
+    private void refreshWhere(JobItem item) {
+        long id = item.id();
+        executor.submit(() -> engine == null ? null : engine.jobs().get(id).map(JobRow::where).orElse(null), where -> {
+            if (where != null) {
+                item.setWhere(where);
+            }
+        }, onError);
+    }
+
     private JobEngine requireEngine() {
         if (engine == null) {
             throw new SqueezeException("Jobs are not available: " + unavailableReason.get(),
@@ -567,8 +577,9 @@ public final class JobsViewModel {
         }
         item.update(e, clock.instant());
         if (e.kind() == JobEvent.Kind.STARTED || e.kind() == JobEvent.Kind.PHASE) {
-            // Where the job runs is in the database (a worker's hello is a PHASE event): read the row again.
-            refresh();
+            // Where the job runs is in the database (its worker's hello is a PHASE event): read that again, and
+            // only that (the event is newer than the rest of the row).
+            refreshWhere(item);
         }
         if (e.kind() == JobEvent.Kind.ENDED) {
             announce(item, e);
