@@ -272,7 +272,7 @@ public final class ClusterSettingsViewModel {
                 lines.add("✓ sinfo answers:");
                 r.out().lines().limit(12).forEach(l -> lines.add("    " + l));
             } else {
-                lines.add("✗ sinfo failed (exit " + r.exit() + "): " + oneLine(r.err()));
+                lines.add("✗ sinfo failed (exit " + r.exit() + "): " + lastLine(r.err()));
             }
         } catch (SqueezeException e) {
             lines.add("✗ " + flat(e.getMessage()));
@@ -317,8 +317,11 @@ public final class ClusterSettingsViewModel {
         return s == null ? "" : s.replace("\n  Fix: ", " — ").replace('\n', ' ');
     }
 
-    private static String oneLine(String s) {
-        return s == null ? "" : String.join(" ", s.strip().lines().map(String::strip).toList());
+    /** The last line a command printed (Slurm's commands end with the one that says why they stopped). */
+    private static String lastLine(String s) {
+        List<String> lines = s == null ? List.of() : s.strip().lines().map(String::strip).filter(l -> !l.isEmpty())
+                .toList();
+        return lines.isEmpty() ? "(it printed nothing)" : lines.getLast();
     }
 
     private static int clampCpus(int n) {

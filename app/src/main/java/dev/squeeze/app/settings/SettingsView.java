@@ -152,7 +152,17 @@ public final class SettingsView {
         clearRecent.setOnAction(e -> settings.clearRecent());
         grid.addRow(row + 1, new Label("Recent models"), clearRecent);
 
-        dialog.getDialogPane().setContent(grid);
+        // Taller than some screens with the cluster's settings: it scrolls (and the dialog can be resized).
+        javafx.scene.control.ScrollPane scroll = new javafx.scene.control.ScrollPane(grid);
+        scroll.setId("settings-scroll");
+        scroll.setFitToWidth(true);
+        scroll.setHbarPolicy(javafx.scene.control.ScrollPane.ScrollBarPolicy.NEVER);
+        scroll.setPrefViewportHeight(620);
+        dialog.getDialogPane().setContent(scroll);
+        // Room for paths and the notes beside their fields (AtlantaFX's stylesheet caps dialogs at 600 px; a style
+        // set on the node wins over a stylesheet's).
+        dialog.getDialogPane().setStyle("-fx-max-width: 1200px;");
+        dialog.getDialogPane().setPrefWidth(780);
         dialog.setOnHidden(e -> {
             kernels.valueProperty().unbindBidirectional(settings.kernelBackend());
             theme.valueProperty().unbindBidirectional(settings.theme());
@@ -198,6 +208,7 @@ public final class SettingsView {
             }
         });
         HBox sharedRow = new HBox(6, shared, browse);
+        sharedRow.setAlignment(javafx.geometry.Pos.BASELINE_LEFT);
         HBox.setHgrow(shared, Priority.ALWAYS);
         row = slurmRow(grid, row, "Shared directory", sharedRow, cluster, ClusterSettingsViewModel.Field.SHARED_DIR,
                 local);
@@ -245,6 +256,7 @@ public final class SettingsView {
         check.setId("settings-slurm-check");
         check.disableProperty().bind(local.or(cluster.checking()));
         check.setOnAction(e -> cluster.checkCluster());
+        check.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
         Label checkNote = note("Runs sinfo, writes a file in the shared directory from here and from a node (srun,"
                 + " at most 30 s).");
         HBox checkRow = new HBox(10, check, checkNote);
@@ -254,7 +266,8 @@ public final class SettingsView {
         report.setId("settings-slurm-check-report");
         report.setEditable(false);
         report.setWrapText(true);
-        report.setPrefRowCount(4);
+        report.setPrefRowCount(5);
+        report.setPrefColumnCount(40);
         report.setStyle("-fx-font-family: monospace;");
         report.textProperty().bind(cluster.checkReport());
         unbind.add(() -> report.textProperty().unbind());
@@ -282,16 +295,20 @@ public final class SettingsView {
         Label label = new Label(name);
         label.disableProperty().bind(local);
         field.disableProperty().bind(local);
-        grid.addRow(row++, label, field);
         Label problem = new Label();
         problem.setId("settings-slurm-" + f.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + "-problem");
         problem.getStyleClass().add("settings-error");
         problem.setWrapText(true);
         problem.setMaxWidth(560);
+        problem.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
         problem.textProperty().bind(cluster.problem(f));
         problem.visibleProperty().bind(cluster.problem(f).isNotEmpty().and(local.not()));
         problem.managedProperty().bind(problem.visibleProperty());
-        grid.add(problem, 1, row++);
+        // The field and its problem in one cell, the label on the field's baseline (a hidden problem takes no row).
+        javafx.scene.layout.VBox cell = new javafx.scene.layout.VBox(4, field, problem);
+        GridPane.setValignment(label, javafx.geometry.VPos.BASELINE);
+        GridPane.setValignment(cell, javafx.geometry.VPos.BASELINE);
+        grid.addRow(row++, label, cell);
         return row;
     }
 
@@ -300,6 +317,7 @@ public final class SettingsView {
         l.getStyleClass().add("settings-note");
         l.setWrapText(true);
         l.setMaxWidth(560);
+        l.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
         return l;
     }
 
