@@ -51,6 +51,7 @@ class ClusterSettingsViewTest {
     @Test
     void theSlurmFieldsAreGreyedForThisComputerAndShowTheirProblemsForSlurm() throws Exception {
         Stage stage = FxToolkit.registerPrimaryStage();
+        FxToolkit.setupStage(s -> s.setScene(new javafx.scene.Scene(new javafx.scene.layout.StackPane(), 400, 300)));
         executor = new EngineExecutor("settings-test");
         SettingsViewModel settings = new SettingsViewModel(SettingsStore.inMemory(), executor, 4, 1, errors::add);
         workbench = new WorkbenchViewModel(new InlineExecutor(), ResultsStore::inMemory, ResultsStore::openFile, false,
