@@ -225,6 +225,22 @@ public final class SettingsView {
                 1, ClusterSettingsViewModel.MAX_CPUS, cluster.cpus().get());
         cpus.setValueFactory(cpuFactory);
         cpus.setEditable(true);
+        // What is typed and is not a number keeps the value (the default converter would throw on the FX thread).
+        cpuFactory.setConverter(new javafx.util.StringConverter<>() {
+            @Override
+            public String toString(Integer n) {
+                return n == null ? "" : n.toString();
+            }
+
+            @Override
+            public Integer fromString(String typed) {
+                try {
+                    return Integer.parseInt(typed.strip());
+                } catch (NumberFormatException | NullPointerException e) {
+                    return cpuFactory.getValue();
+                }
+            }
+        });
         cpus.setPrefWidth(90);
         cpuFactory.valueProperty().addListener((obs, old, n) -> {
             if (n != null) {

@@ -85,6 +85,26 @@ class ClusterSettingsViewTest {
         assertFalse(memoryProblem.isVisible());
         assertEquals("8G", settings.cluster().text(ClusterSettingsViewModel.Field.MEMORY).get());
 
+        // CPUs typed: a number is taken (clamped to 1..1024), anything else keeps the value, without an exception.
+        @SuppressWarnings("unchecked")
+        javafx.scene.control.Spinner<Integer> cpus = robot.lookup("#settings-slurm-cpus")
+                .queryAs(javafx.scene.control.Spinner.class);
+        fx(() -> {
+            cpus.getEditor().setText("8");
+            cpus.commitValue();
+        });
+        assertEquals(8, settings.cluster().cpus().get());
+        fx(() -> {
+            cpus.getEditor().setText("eight");
+            cpus.commitValue();
+        });
+        assertEquals(8, settings.cluster().cpus().get());
+        fx(() -> {
+            cpus.getEditor().setText("5000");
+            cpus.commitValue();
+        });
+        assertEquals(ClusterSettingsViewModel.MAX_CPUS, settings.cluster().cpus().get());
+
         // Check cluster with a setting missing says which, at once, in the report under the button.
         fx(check::fire);
         TextArea report = robot.lookup("#settings-slurm-check-report").queryAs(TextArea.class);
