@@ -13,5 +13,6 @@ SNAP="$(mktemp -d "${TMPDIR:-/tmp}/squeeze-bench-XXXXXX")"
 trap 'rm -rf "$SNAP"' EXIT
 cp -r "$ROOT/engine/target/classes" "$SNAP/classes"
 cp -r "$ROOT/engine/target/test-classes" "$SNAP/test-classes"
-CP="$SNAP/test-classes:$SNAP/classes:$(cat "$CP_FILE")"
+# The built-in sample model (a resource of the sample-models module) for benchmarks that run it.
+CP="$SNAP/test-classes:$SNAP/classes:$ROOT/sample-models/src/main/resources:$(cat "$CP_FILE")"
 "$JAVA_HOME/bin/java" --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -cp "$CP" "$@"

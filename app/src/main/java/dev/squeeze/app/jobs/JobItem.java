@@ -226,7 +226,7 @@ public final class JobItem {
                     phaseDetail.set(e.layersDone() + "/" + e.layersTotal() + " layers");
                 }
             }
-            case WARNING -> {
+            case WARNING, PLACED -> {
             }
         }
         if (e.status() == JobStatus.RUNNING) {

@@ -474,6 +474,8 @@ public final class FindPlanViewModel {
                 }
             }
             case WARNING -> detail.set("warning: " + e.message());
+            case PLACED -> {
+            }
             case ENDED -> ended(e);
         }
     }

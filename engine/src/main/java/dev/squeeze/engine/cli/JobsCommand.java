@@ -46,16 +46,37 @@ final class JobsCommand implements Callable<Integer> {
                     .writerWithDefaultPrettyPrinter().writeValueAsString(jobs));
             return 0;
         }
-        out.printf("%5s  %-11s %-28s %9s %6s  %s%n", "JOB", "STATUS", "LABEL", "LAYERS", "RUN", "MODEL / REASON");
-        for (JobRow j : jobs) {
-            out.printf(Locale.ROOT, "%5d  %-11s %-28s %9s %6s  %s%n", j.id(), j.status().name().toLowerCase(Locale.ROOT),
-                    j.label(), j.layersDone() + "/" + j.layersTotal(), j.runId() == null ? "-" : j.runId(),
-                    j.reason() == null ? j.model() : j.reason());
-        }
+        printTable(out, jobs);
         if (jobs.isEmpty()) {
             out.println("(no jobs)");
         }
         return 0;
+    }
+
+    /**
+     * One line a job: the LABEL and WHERE columns are as wide as their longest entry (at least their usual width),
+     * measured as printed (a control character in a label is printed as an escape of 4 or 6 characters).
+     */
+    static void printTable(PrintWriter out, List<JobRow> jobs) {
+        int label = Math.max(28, jobs.stream().mapToInt(j -> printedWidth(j.label())).max().orElse(0));
+        int where = Math.max(16, jobs.stream().mapToInt(j -> printedWidth(j.where())).max().orElse(0));
+        String row = "%5s  %-11s %s %9s %6s  %s  %s%n";
+        out.printf(Locale.ROOT, row, "JOB", "STATUS", pad("LABEL", label), "LAYERS", "RUN", pad("WHERE", where),
+                "MODEL / REASON");
+        for (JobRow j : jobs) {
+            out.printf(Locale.ROOT, row, j.id(), j.status().name().toLowerCase(Locale.ROOT), pad(j.label(), label),
+                    j.layersDone() + "/" + j.layersTotal(), j.runId() == null ? "-" : j.runId(), pad(j.where(), where),
+                    j.reason() == null ? j.model() : j.reason());
+        }
+    }
+
+    private static int printedWidth(String s) {
+        return TerminalText.escape(s).length();
+    }
+
+    /** {@code s} followed by the spaces that make it {@code width} characters wide as printed. */
+    private static String pad(String s, int width) {
+        return s + " ".repeat(Math.max(0, width - printedWidth(s)));
     }
 
     static JobStatus parseStatus(String s) {

@@ -6,34 +6,222 @@ import dev.squeeze.engine.jobs.JobSpec;
 import dev.squeeze.engine.store.JobRow;
 import dev.squeeze.engine.store.JobStatus;
 import dev.squeeze.engine.store.ResultsStore;
+import dev.squeeze.engine.jobs.launch.SlurmSettings;
+import picocli.CommandLine;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.function.Function;
 
 /** Runs jobs in the foreground of a CLI command: an engine over the database, a progress display, a summary. */
 final class JobsSupport {
+    /** Where job workers run: this machine, or a Slurm cluster. */
+    enum LauncherKind { local, slurm }
+
+    /** The most jobs in flight on Slurm unless {@code --workers} says otherwise: the cluster queues the rest. */
+    static final int SLURM_WORKERS = 64;
+
+    /**
+     * The Slurm settings ({@code --slurm-*}) over their {@code SQUEEZE_SLURM_*} defaults; shared by the job-running
+     * commands and {@code cluster check}.
+     */
+    static final class SlurmOptions {
+        @Option(names = "--slurm-shared-dir", paramLabel = "DIR",
+                description = "A directory this machine and every node reach at the same path; jobs' checkpoints, logs"
+                        + " and protocol files go there (default: SQUEEZE_SLURM_SHARED_DIR; required).")
+        Path sharedDir;
+
+        @Option(names = "--slurm-partition", paramLabel = "NAME",
+                description = "Slurm partition (default: SQUEEZE_SLURM_PARTITION, else the cluster's default).")
+        String partition;
+
+        @Option(names = "--slurm-account", paramLabel = "NAME",
+                description = "Slurm account (default: SQUEEZE_SLURM_ACCOUNT, else yours).")
+        String account;
+
+        @Option(names = "--slurm-cpus", paramLabel = "N",
+                description = "CPUs per worker (default: SQUEEZE_SLURM_CPUS, else 1).")
+        Integer cpus;
+
+        @Option(names = "--slurm-mem", paramLabel = "SIZE",
+                description = "Memory per worker as sbatch --mem takes it, e.g. 8G (default: SQUEEZE_SLURM_MEM, else the"
+                        + " partition's); the worker's heap is 80 %% of it unless --worker-heap says otherwise.")
+        String memory;
+
+        @Option(names = "--slurm-time", paramLabel = "TIME",
+                description = "Time limit per job, e.g. 2:00:00 or 1-12:00 (default: SQUEEZE_SLURM_TIME, else the"
+                        + " partition's); a job Slurm stops at its limit can be resumed.")
+        String time;
+
+        @Option(names = "--slurm-java-home", paramLabel = "DIR",
+                description = "The JDK 25 on the nodes (default: SQUEEZE_SLURM_JAVA_HOME, else this Java's path).")
+        Path javaHome;
+
+        @Option(names = "--slurm-conf", paramLabel = "FILE",
+                description = "The cluster's slurm.conf (default: SLURM_CONF, else Slurm's own).")
+        Path conf;
+
+        @Option(names = "--slurm-bin", paramLabel = "DIR",
+                description = "Where sbatch, srun, squeue, scontrol, scancel and sinfo are (default: SQUEEZE_SLURM_BIN,"
+                        + " else the PATH).")
+        Path bin;
+
+        @Option(names = "--slurm-arg", paramLabel = "OPT",
+                description = "Another sbatch option for every job, e.g. --slurm-arg=--qos=short (repeatable).")
+        List<String> extraArgs = new ArrayList<>();
+
+        /** The {@code --slurm-*} options given on the command line, by name. */
+        List<String> given() {
+            List<String> names = new ArrayList<>();
+            addIf(names, sharedDir, "--slurm-shared-dir");
+            addIf(names, partition, "--slurm-partition");
+            addIf(names, account, "--slurm-account");
+            addIf(names, cpus, "--slurm-cpus");
+            addIf(names, memory, "--slurm-mem");
+            addIf(names, time, "--slurm-time");
+            addIf(names, javaHome, "--slurm-java-home");
+            addIf(names, conf, "--slurm-conf");
+            addIf(names, bin, "--slurm-bin");
+            if (!extraArgs.isEmpty()) {
+                names.add("--slurm-arg");
+            }
+            return names;
+        }
+
+        /** {@code env} with the options given here in place of their variables ({@code SQUEEZE_SLURM_*}, {@code SLURM_CONF}). */
+        Map<String, String> environment(Map<String, String> env) {
+            Map<String, String> merged = new HashMap<>(env);
+            put(merged, "SQUEEZE_SLURM_SHARED_DIR", sharedDir);
+            put(merged, "SQUEEZE_SLURM_PARTITION", partition);
+            put(merged, "SQUEEZE_SLURM_ACCOUNT", account);
+            put(merged, "SQUEEZE_SLURM_CPUS", cpus);
+            put(merged, "SQUEEZE_SLURM_MEM", memory);
+            put(merged, "SQUEEZE_SLURM_TIME", time);
+            put(merged, "SQUEEZE_SLURM_JAVA_HOME", javaHome);
+            put(merged, "SLURM_CONF", conf);
+            put(merged, "SQUEEZE_SLURM_BIN", bin);
+            return merged;
+        }
+
+        /** The settings: these options over {@code env}'s {@code SQUEEZE_SLURM_*} (checked: a SqueezeException). */
+        SlurmSettings settings(Map<String, String> env) {
+            SlurmSettings s = SlurmSettings.fromEnvironment(environment(env));
+            return new SlurmSettings(s.sharedDir(), s.partition(), s.account(), s.cpusPerTask(), s.memory(),
+                    s.timeLimit(), s.javaHome(), s.slurmConf(), s.binDir(), extraArgs);
+        }
+
+        private static void addIf(List<String> names, Object value, String name) {
+            if (value != null) {
+                names.add(name);
+            }
+        }
+
+        /** Paths become absolute here: every node sees the same paths, but not this shell's working folder. */
+        private static void put(Map<String, String> env, String key, Object value) {
+            if (value instanceof Path p) {
+                env.put(key, p.toAbsolutePath().normalize().toString());
+            } else if (value != null) {
+                env.put(key, value.toString());
+            }
+        }
+    }
+
     /** The options every job-running command shares. */
     static final class EngineOptions {
         @Option(names = "--workers", paramLabel = "N",
-                description = "Worker processes running at once (default: ${DEFAULT-VALUE}).")
-        int workers = 1;
+                description = "Jobs running at once, 1 to 64: worker processes here, or with --launcher slurm jobs"
+                        + " submitted to the cluster (default: 1; with --launcher slurm 64, as Slurm queues what the"
+                        + " cluster cannot run yet).")
+        Integer workers;
 
         @Option(names = "--worker-heap", paramLabel = "SIZE",
-                description = "Each worker's maximum heap, e.g. 4g (default: SQUEEZE_WORKER_HEAP, else a quarter of memory).")
+                description = "Each worker's maximum heap, e.g. 4g (default: SQUEEZE_WORKER_HEAP, else a quarter of"
+                        + " memory, or 80 %% of --slurm-mem).")
         String workerHeap;
 
+        @Option(names = "--launcher", paramLabel = "local|slurm",
+                description = "Where workers run: local (this machine) or slurm (a batch job each, on the cluster the"
+                        + " --slurm-* options describe; 'squeeze cluster check' tests it). Default: SQUEEZE_LAUNCHER,"
+                        + " else local; for resume, where each job was submitted.")
+        LauncherKind launcher;
+
+        @Mixin
+        SlurmOptions slurm;
+
+        @Spec(Spec.Target.MIXEE)
+        CommandSpec command;
+
+        /** Where defaults come from ({@code SQUEEZE_LAUNCHER}, {@code SQUEEZE_SLURM_*}, {@code SQUEEZE_WORKER_HEAP}). */
+        Map<String, String> env = System.getenv();
+
+        /** For run, sweep and search: {@code --launcher}, else {@code SQUEEZE_LAUNCHER}, else local. */
         JobEngine.Options toOptions() {
-            // Checked here, naming where the value came from; a worker that cannot start says only "status 1".
-            String env = System.getenv("SQUEEZE_WORKER_HEAP");
-            if (env != null && !env.isBlank()) {
-                WorkerHeap.check(env, "SQUEEZE_WORKER_HEAP");
+            return options(launcher != null ? launcher : launcherFromEnvironment(), false);
+        }
+
+        /**
+         * For resume: only {@code --launcher} moves jobs; without it (a null {@link JobEngine.Options#launcher()})
+         * each job runs again where it was submitted, with the settings it was submitted with.
+         */
+        JobEngine.Options toResumeOptions() {
+            return options(launcher, true);
+        }
+
+        /** Whether {@code --workers} was given (else the number depends on the launcher). */
+        boolean workersGiven() {
+            return workers != null;
+        }
+
+        private JobEngine.Options options(LauncherKind kind, boolean resume) {
+            List<String> slurmGiven = slurm.given();
+            if (kind != LauncherKind.slurm && !slurmGiven.isEmpty()) {
+                String what = String.join(", ", slurmGiven);
+                throw new CommandLine.ParameterException(command.commandLine(), kind == LauncherKind.local
+                        ? what + (slurmGiven.size() == 1 ? " is" : " are") + " for --launcher slurm, not local"
+                        : resume
+                        ? what + " without --launcher slurm: a resumed job runs where it was submitted, with the"
+                                + " settings it was submitted with; give --launcher slurm with them to move it to Slurm"
+                        : what + " without --launcher slurm (or SQUEEZE_LAUNCHER=slurm): give --launcher slurm too");
             }
-            JobEngine.Options defaults = JobEngine.Options.defaults().withWorkers(workers);
-            return workerHeap == null ? defaults
-                    : defaults.withWorkerHeap(WorkerHeap.check(workerHeap, "--worker-heap"));
+            SlurmSettings settings = kind == LauncherKind.slurm ? slurm.settings(env) : null;
+            // Checked here, naming where the value came from; a worker that cannot start says only "status 1". A
+            // worker on a node is not bounded by this machine's memory, but by --slurm-mem.
+            long physical = kind == LauncherKind.slurm ? 0 : dev.squeeze.engine.ResourceErrors.physicalMemory();
+            String heap = workerHeap != null ? WorkerHeap.check(workerHeap, "--worker-heap", physical) : null;
+            String envHeap = env.get("SQUEEZE_WORKER_HEAP");
+            if (heap == null && envHeap != null && !envHeap.isBlank()) {
+                heap = WorkerHeap.check(envHeap, "SQUEEZE_WORKER_HEAP", physical);
+            }
+            if (heap != null && settings != null && settings.memory() != null) {
+                WorkerHeap.checkWithin(heap, workerHeap != null ? "--worker-heap" : "SQUEEZE_WORKER_HEAP",
+                        settings.memory(), slurm.memory != null ? "--slurm-mem" : "SQUEEZE_SLURM_MEM");
+            }
+            int n = workers != null ? workers : kind == LauncherKind.slurm ? SLURM_WORKERS : 1;
+            JobEngine.Options o = JobEngine.Options.defaults().withWorkerHeap(heap).withWorkers(n);
+            return kind == null ? o : o.withLauncher(kind == LauncherKind.slurm
+                    ? JobEngine.Launcher.slurm(settings) : JobEngine.Launcher.LOCAL);
+        }
+
+        private LauncherKind launcherFromEnvironment() {
+            String v = env.get("SQUEEZE_LAUNCHER");
+            if (v == null || v.isBlank()) {
+                return LauncherKind.local;
+            }
+            try {
+                return LauncherKind.valueOf(v.strip().toLowerCase(Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new SqueezeException("SQUEEZE_LAUNCHER is '" + v + "'",
+                        "set it to local or slurm, or unset it (--launcher overrides it)");
+            }
         }
     }
 

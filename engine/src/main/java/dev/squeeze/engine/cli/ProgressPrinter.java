@@ -36,6 +36,9 @@ final class ProgressPrinter implements Consumer<JobEvent> {
 
     @Override
     public synchronized void accept(JobEvent e) {
+        if (e.kind() == JobEvent.Kind.PLACED && e.message() != null && e.message().startsWith("local")) {
+            return; // a local worker's pid is in 'squeeze jobs'; a Slurm job's id and node are worth a line
+        }
         if (!terminal) {
             if ((e.kind() != JobEvent.Kind.LAYER || !"started".equals(e.message()))
                     && e.kind() != JobEvent.Kind.PROGRESS) {
@@ -44,7 +47,7 @@ final class ProgressPrinter implements Consumer<JobEvent> {
             }
             return;
         }
-        if (e.kind() == JobEvent.Kind.ENDED || e.kind() == JobEvent.Kind.WARNING) {
+        if (e.kind() == JobEvent.Kind.ENDED || e.kind() == JobEvent.Kind.WARNING || e.kind() == JobEvent.Kind.PLACED) {
             clearLine();
             out.println(e.describe());
             if (e.kind() == JobEvent.Kind.ENDED) {

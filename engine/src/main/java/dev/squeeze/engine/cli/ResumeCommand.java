@@ -1,6 +1,7 @@
 package dev.squeeze.engine.cli;
 
 import dev.squeeze.engine.SqueezeException;
+import dev.squeeze.engine.jobs.JobEngine;
 import dev.squeeze.engine.store.JobRow;
 import dev.squeeze.engine.store.JobStatus;
 import dev.squeeze.engine.store.ResultsStore;
@@ -38,6 +39,7 @@ final class ResumeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         var out = spec.commandLine().getOut();
+        JobEngine.Options options = engineOptions.toResumeOptions(); // before anything is opened
         try (ResultsStore store = parent.openStore()) {
             List<JobRow> resumable = store.jobs().withStatus(JobStatus.FAILED, JobStatus.INTERRUPTED);
             if (ids.isEmpty() && !all) {
@@ -65,7 +67,7 @@ final class ResumeCommand implements Callable<Integer> {
                 out.println("No job to resume.");
                 return 0;
             }
-            List<JobRow> ended = JobsSupport.runInForeground(parent, store, engineOptions.toOptions(), engine -> {
+            List<JobRow> ended = JobsSupport.runInForeground(parent, store, options(options, store, wanted), engine -> {
                 for (long id : wanted) {
                     engine.resume(id);
                 }
@@ -78,5 +80,21 @@ final class ResumeCommand implements Callable<Integer> {
             }
             return JobsSupport.summarize(out, ended);
         }
+    }
+
+    /**
+     * The engine's options; jobs that all go back to Slurm where they were submitted (no --launcher) have as many in
+     * flight as a Slurm sweep, unless --workers says otherwise.
+     */
+    private JobEngine.Options options(JobEngine.Options o, ResultsStore store, List<Long> wanted) {
+        List<JobRow> jobs = wanted.stream().map(id -> store.jobs().get(id).orElseThrow()).toList();
+        return forJobs(o, engineOptions.workersGiven(), jobs);
+    }
+
+    static JobEngine.Options forJobs(JobEngine.Options o, boolean workersGiven, List<JobRow> jobs) {
+        if (o.launcher() == null && !workersGiven && jobs.stream().allMatch(JobRow::onSlurm)) {
+            return o.withWorkers(JobsSupport.SLURM_WORKERS);
+        }
+        return o;
     }
 }

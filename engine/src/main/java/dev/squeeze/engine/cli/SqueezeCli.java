@@ -26,7 +26,7 @@ import java.util.ServiceLoader;
         description = "Squeeze: neural-network compression workbench (headless CLI).",
         subcommands = {ModelsCommand.class, InspectCommand.class, BaselineCommand.class, RtnCommand.class,
                 RunCommand.class, SweepCommand.class, SearchCommand.class, SensitivityCommand.class, JobsCommand.class, ResumeCommand.class, CancelCommand.class,
-                RunsCommand.class, ParetoCommand.class, ExportCommand.class, EvalCommand.class,
+                RunsCommand.class, ParetoCommand.class, ExportCommand.class, EvalCommand.class, ClusterCommand.class,
                 CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:success", "1:internal error (a bug; please report it)", "2:usage error",

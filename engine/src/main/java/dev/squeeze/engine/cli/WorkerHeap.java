@@ -50,6 +50,28 @@ final class WorkerHeap {
         return v;
     }
 
+    /**
+     * Checks that a heap ({@link #check}ed already) leaves room for the JVM itself in a Slurm job's memory
+     * ({@code memory} as sbatch --mem takes it: megabytes, or with K, M, G or T), which Slurm enforces: a worker
+     * whose heap fills it is killed.
+     */
+    static void checkWithin(String heap, String heapSource, String memory, String memorySource) {
+        Matcher h = SIZE.matcher(heap.strip());
+        Matcher m = Pattern.compile("(\\d+)([kKmMgGtT]?)").matcher(memory.strip());
+        if (!h.matches() || !m.matches()) {
+            return; // not sizes: their own checks say so
+        }
+        long heapBytes = bytes(h.group(1), h.group(2));
+        long memoryBytes = bytes(m.group(1), m.group(2).isEmpty() ? "m" : m.group(2));
+        if (heapBytes > memoryBytes / 10 * 9) {
+            throw new SqueezeException(heapSource + " is " + heap + " (" + human(heapBytes) + "), too much for the "
+                    + human(memoryBytes) + " each Slurm job has (" + memorySource + " " + memory + "): the JVM needs"
+                    + " room beside its heap, and Slurm kills a job that exceeds its memory",
+                    "give at most " + (memoryBytes / 10 * 8 >> 20) + "m, or leave " + heapSource + " out (80 % of "
+                            + memorySource + " then)");
+        }
+    }
+
     /** The size in bytes; Long.MAX_VALUE when it overflows (it is then "more than this machine's memory"). */
     private static long bytes(String digits, String unit) {
         int shift = switch (unit.toLowerCase(Locale.ROOT)) {

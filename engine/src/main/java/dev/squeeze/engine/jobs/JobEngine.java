@@ -400,6 +400,11 @@ public final class JobEngine implements AutoCloseable {
             throw new SqueezeException("Job " + id + " is already " + row.status().name().toLowerCase(java.util.Locale.ROOT),
                     "nothing to cancel");
         }
+        if (row.onSlurm() && row.workerId() != null && row.status() == JobStatus.INTERRUPTED) {
+            // Its parent closed while the Slurm job ran on: it may still be running there; end it (best effort: a job
+            // Slurm no longer knows is simply gone).
+            slurmLauncher(SlurmSettings.fromJson(row.launcherSettings())).commands().cancel(row.workerId());
+        }
         jobs.end(id, JobStatus.CANCELLED, "cancelled by the user");
         synchronized (active) {
             // A queued job leaves the queue now (a supervisor that already took it finds it cancelled).
@@ -764,6 +769,8 @@ public final class JobEngine implements AutoCloseable {
                 checkpoints.dir().toString(), hash), log, options.workerHeap(), options.extraJvmArgs());
         jobs.placed(id, w.placement().workerId(), null);
         LOG.info("job {}: submitted as Slurm job {}", id, w.placement().workerId());
+        emit(new JobEvent(id, row.label(), JobEvent.Kind.PLACED, JobStatus.RUNNING, null, null, row.layersDone(),
+                row.layersTotal(), null, "submitted as Slurm job " + w.placement().workerId(), null));
         return w;
     }
 
@@ -781,9 +788,8 @@ public final class JobEngine implements AutoCloseable {
                 Placement at = worker.placement();
                 String workerId = at.launcher().equals(Placement.LOCAL) ? Long.toString(h.pid()) : at.workerId();
                 jobs.placed(id, workerId, h.host());
-                emit(new JobEvent(id, label, JobEvent.Kind.PHASE, JobStatus.RUNNING, phase[0],
-                        "worker started: " + new Placement(at.launcher(), workerId, h.host()).describe(), progress[0],
-                        progress[1], null, null, null));
+                emit(new JobEvent(id, label, JobEvent.Kind.PLACED, JobStatus.RUNNING, phase[0], null, progress[0],
+                        progress[1], null, new Placement(at.launcher(), workerId, h.host()).describe(), null));
             }
             case WorkerMessage.Phase p -> {
                 phase[0] = p.phase();

@@ -21,7 +21,11 @@ public record JobEvent(long jobId, String label, Kind kind, JobStatus status, St
      * PROGRESS: work within the phase moved on (at most about ten events a second per job, and one when the
      * phase's work is complete).
      */
-    public enum Kind { STARTED, PHASE, PROGRESS, LAYER, WARNING, ENDED }
+    /**
+     * What happened. PLACED: the job's worker was submitted or started somewhere ({@code message}: where, e.g.
+     * "Slurm job 12 on node2"; the job's row says it too).
+     */
+    public enum Kind { STARTED, PLACED, PHASE, PROGRESS, LAYER, WARNING, ENDED }
 
     /** {@code done} of {@code total} {@code unit}s of the current phase ({@code 0 <= done <= total}, total > 0). */
     public record PhaseProgress(long done, long total, String unit) {
@@ -67,6 +71,7 @@ public record JobEvent(long jobId, String label, Kind kind, JobStatus status, St
             case LAYER -> "job " + jobId + " (" + label + "): layer " + layersDone + "/" + layersTotal + " " + layer
                     + (message == null ? "" : " " + message);
             case WARNING -> "job " + jobId + " (" + label + "): warning: " + message;
+            case PLACED -> "job " + jobId + " (" + label + "): worker: " + message;
             case ENDED -> "job " + jobId + " (" + label + "): " + status.name().toLowerCase(java.util.Locale.ROOT)
                     + (runId != null ? ", run " + runId : "") + (message == null ? "" : ": " + message);
         };

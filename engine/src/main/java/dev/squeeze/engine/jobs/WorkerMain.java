@@ -144,14 +144,9 @@ public final class WorkerMain {
 
     /** A worker on a cluster: reads cancel requests appended to its {@code --in} file, for as long as it runs. */
     private void follow(dev.squeeze.engine.jobs.launch.FollowedFile in) {
-        boolean first = true;
         while (true) {
             try {
-                for (String line : in.poll()) {
-                    if (first) {
-                        first = false; // the start message, already read
-                        continue;
-                    }
+                for (String line : in.poll()) { // the start message was read already, by nextLine
                     if (Protocol.parentMessage(line) instanceof ParentMessage.Cancel c) {
                         cancelReason = c.reason() == null ? "cancelled" : c.reason();
                     }

@@ -52,6 +52,11 @@ final class JobTesting {
             }
         }
 
+        /** Forgets the events so far (a test that resumes a job waits for its new end, not the old one). */
+        synchronized void clear() {
+            all.clear();
+        }
+
         synchronized List<JobEvent> of(long job) {
             return all.stream().filter(e -> e.jobId() == job).toList();
         }

@@ -147,6 +147,19 @@ public final class SlurmCommands {
         return id;
     }
 
+    /**
+     * Runs {@code command} at once as one task on one node ({@code srun --nodes=1 --ntasks=1 --time=1}) with
+     * {@code options} (e.g. {@code --partition=debug}, {@code --nodelist=node2}): when no CPU is free within
+     * {@code wait} srun gives up ({@code --immediate}) instead of queueing, so a busy cluster does not hang a check.
+     */
+    public Result srunNow(Duration wait, List<String> options, List<String> command) {
+        List<String> cmd = new ArrayList<>(List.of("srun", "--nodes=1", "--ntasks=1", "--time=1",
+                "--immediate=" + Math.max(1, wait.toSeconds()), "--job-name=squeeze-check"));
+        cmd.addAll(options);
+        cmd.addAll(command);
+        return run(wait.plusSeconds(30), cmd);
+    }
+
     /** {@code scancel id}; false when Slurm no longer knows the job. */
     public boolean cancel(String jobId) {
         return run("scancel", jobId).ok();
@@ -191,7 +204,8 @@ public final class SlurmCommands {
         return fields.isEmpty() ? Optional.empty() : Optional.of(new JobInfo(fields));
     }
 
-    static String oneLine(String s) {
+    /** {@code s} on one line (line breaks as " / "), at most 400 characters: what a command said, for a message. */
+    public static String oneLine(String s) {
         String t = s.strip().replaceAll("\\s*\\R\\s*", " / ");
         return t.length() > 400 ? t.substring(0, 400) + "…" : t;
     }

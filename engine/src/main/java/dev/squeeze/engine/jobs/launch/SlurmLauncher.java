@@ -175,12 +175,7 @@ public final class SlurmLauncher {
         if (settings.timeLimit() != null) {
             o.add("--time=" + settings.timeLimit());
         }
-        if (settings.partition() != null) {
-            o.add("--partition=" + settings.partition());
-        }
-        if (settings.account() != null) {
-            o.add("--account=" + settings.account());
-        }
+        o.addAll(placementOptions());
         o.add("--chdir=" + workerDir);
         o.add("--output=" + log);
         o.add("--error=" + log);
@@ -239,17 +234,9 @@ public final class SlurmLauncher {
     /** Asks one node (through {@code srun}) to write a file under {@link #jobRoot}, and looks for it here. */
     public NodeProbe probeNode(Duration wait) {
         Path file = jobRoot.resolve(".node-probe-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
-        List<String> cmd = new ArrayList<>(List.of("srun", "--nodes=1", "--ntasks=1", "--time=1",
-                "--immediate=" + Math.max(1, wait.toSeconds()), "--job-name=squeeze-check"));
-        if (settings.partition() != null) {
-            cmd.add("--partition=" + settings.partition());
-        }
-        if (settings.account() != null) {
-            cmd.add("--account=" + settings.account());
-        }
-        cmd.addAll(List.of("sh", "-c", "echo \"$SLURMD_NODENAME\" > " + shellQuote(file.toString())
-                + " && echo \"$SLURMD_NODENAME\""));
-        SlurmCommands.Result r = commands.run(wait.plusSeconds(30), cmd);
+        SlurmCommands.Result r = commands.srunNow(wait, placementOptions(), List.of("sh", "-c",
+                // The node's name first, so that a node that cannot write the file is still named.
+                "echo \"$SLURMD_NODENAME\"; echo \"$SLURMD_NODENAME\" > " + shellQuote(file.toString())));
         try {
             boolean wrote = Files.exists(file);
             String node = wrote ? Files.readString(file, StandardCharsets.UTF_8).strip() : r.out().strip();
@@ -260,6 +247,18 @@ public final class SlurmLauncher {
         } catch (IOException e) {
             return new NodeProbe(r.ok(), false, "", e.getMessage());
         }
+    }
+
+    /** {@code --partition} and {@code --account} of {@link #settings}, those that are set. */
+    public List<String> placementOptions() {
+        List<String> o = new ArrayList<>();
+        if (settings.partition() != null) {
+            o.add("--partition=" + settings.partition());
+        }
+        if (settings.account() != null) {
+            o.add("--account=" + settings.account());
+        }
+        return o;
     }
 
     /** Queue state of {@code slurmJobId}, from one {@code squeue} call for every job of this launcher, at most once a second. */
