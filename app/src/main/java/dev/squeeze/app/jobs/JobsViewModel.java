@@ -576,9 +576,9 @@ public final class JobsViewModel {
             return;
         }
         item.update(e, clock.instant());
-        if (e.kind() == JobEvent.Kind.STARTED || e.kind() == JobEvent.Kind.PHASE) {
-            // Where the job runs is in the database (its worker's hello is a PHASE event): read that again, and
-            // only that (the event is newer than the rest of the row).
+        if (e.kind() == JobEvent.Kind.STARTED || e.kind() == JobEvent.Kind.PLACED) {
+            // Where the job runs is in the database (PLACED: submitted to Slurm, or its worker said hello): read that
+            // again, and only that (the event is newer than the rest of the row).
             refreshWhere(item);
         }
         if (e.kind() == JobEvent.Kind.ENDED) {

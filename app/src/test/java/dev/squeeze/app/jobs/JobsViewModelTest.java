@@ -322,13 +322,28 @@ class JobsViewModelTest {
     }
 
     @Test
-    void theWhereColumnFollowsTheDatabaseWhenAJobStartsAndItsWorkerSaysHello() {
+    void theWhereColumnFollowsTheDatabaseWhenAJobIsPlacedAndItsWorkerSaysHello() {
         long id = addJob(SAMPLE, "placed");
         assertEquals("local", item(id).where().get(), "queued: no worker yet");
         assertTrue(store.jobs().markRunning(id));
         store.jobs().placed(id, "4711", "bench-host");
-        vm.accept(new JobEvent(id, "placed", JobEvent.Kind.PHASE, JobStatus.RUNNING, null,
-                "worker started: local (pid 4711)", 0, 0, null, null, null));
+        vm.accept(new JobEvent(id, "placed", JobEvent.Kind.PLACED, JobStatus.RUNNING, null, null, 0, 0, null,
+                "local (pid 4711)", null));
         assertEquals("local, pid 4711 on bench-host", item(id).where().get());
+
+        // A Slurm job: submitted (its Slurm id known, its node not yet), then its worker's hello from the node.
+        long onSlurm = store.jobs().add(JobSpec.of(SAMPLE, CompressionPlan.parse(PLAN), "far").toJson(), "h", SAMPLE,
+                "far", "slurm", SlurmSettings.of(dir.toString()).toJson());
+        vm.refresh();
+        assertEquals("Slurm", item(onSlurm).where().get(), "not submitted yet");
+        assertTrue(store.jobs().markRunning(onSlurm));
+        store.jobs().placed(onSlurm, "12", null);
+        vm.accept(new JobEvent(onSlurm, "far", JobEvent.Kind.PLACED, JobStatus.RUNNING, null, null, 0, 0, null,
+                "submitted as Slurm job 12", null));
+        assertEquals("Slurm job 12", item(onSlurm).where().get());
+        store.jobs().placed(onSlurm, "12", "node2");
+        vm.accept(new JobEvent(onSlurm, "far", JobEvent.Kind.PLACED, JobStatus.RUNNING, null, null, 0, 0, null,
+                "Slurm job 12 on node2", null));
+        assertEquals("Slurm job 12 on node2", item(onSlurm).where().get());
     }
 }
