@@ -55,9 +55,29 @@ public final class WorkerJvm {
                 .forEach(k -> cmd.add("-D" + k + "=" + System.getProperty(k)));
         cmd.addAll(extraJvmArgs);
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(absoluteClassPath(System.getProperty("java.class.path")));
         cmd.add(MAIN);
         return cmd;
+    }
+
+    /**
+     * The class path with every entry made absolute: a worker on a cluster node starts in its job's folder, where a
+     * relative entry (a hand-typed {@code java -cp engine/target/classes:…}) would name nothing.
+     */
+    static String absoluteClassPath(String classPath) {
+        StringBuilder out = new StringBuilder();
+        for (String e : classPath.split(java.io.File.pathSeparator, -1)) {
+            if (e.isEmpty()) {
+                continue;
+            }
+            if (!out.isEmpty()) {
+                out.append(java.io.File.pathSeparatorChar);
+            }
+            out.append(e.equals("*") || e.endsWith(java.io.File.separator + "*")
+                    ? Path.of(e.substring(0, e.length() - 1)).toAbsolutePath().normalize() + java.io.File.separator + "*"
+                    : Path.of(e).toAbsolutePath().normalize().toString());
+        }
+        return out.toString();
     }
 
     /**

@@ -76,6 +76,13 @@ class SlurmPiecesTest {
     }
 
     @Test
+    void theWorkersClassPathIsAbsoluteBecauseItStartsInItsJobsFolder() {
+        String cwd = Path.of("").toAbsolutePath().toString();
+        assertEquals(cwd + "/engine/target/classes:/opt/sq/lib/a.jar:" + cwd + "/lib/*",
+                WorkerJvm.absoluteClassPath("engine/target/classes:/opt/sq/lib/./a.jar::lib/*"));
+    }
+
+    @Test
     void aFollowedFileGivesOnlyCompleteLinesAndWhatWasAppendedSince() throws Exception {
         Path f = dir.resolve("out.jsonl");
         FollowedFile follow = new FollowedFile(f);
