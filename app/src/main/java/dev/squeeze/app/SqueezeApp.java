@@ -88,6 +88,8 @@ public final class SqueezeApp extends Application {
                 : () -> ResultsStore.openFile(settings.effectiveDatabase());
         viewModel = new WorkbenchViewModel(executor, stores, ResultsStore::openFile, measureBaselines, jobOptions);
         viewModel.workers().bindBidirectional(settings.workers());
+        viewModel.launcher().bind(settings.cluster().launcher());
+        viewModel.launcherProblem().bind(settings.cluster().launcherProblem());
         viewModel.setOnFileOpened(settings::addRecent);
         if (settings.loadProblem() != null) {
             viewModel.report(settings.loadProblem());

@@ -16,6 +16,7 @@ import javafx.scene.control.Label;
 import javafx.scene.control.TextArea;
 import javafx.scene.control.ToggleButton;
 import javafx.scene.control.ProgressBar;
+import javafx.scene.control.TableColumn;
 import javafx.scene.control.TableView;
 import org.controlsfx.control.NotificationPane;
 import org.junit.jupiter.api.AfterEach;
@@ -143,6 +144,17 @@ class JobsPaneTest {
         assertTrue(done.elapsed().get().matches("\\d+:\\d\\d"), done.elapsed().get());
         assertEquals("", done.eta().get());
 
+        // Where it ran: on this computer, in a worker whose pid and host its hello gave (the Where column).
+        @SuppressWarnings("unchecked")
+        TableColumn<JobItem, String> where = (TableColumn<JobItem, String>) app.view().jobsView().table().getColumns()
+                .stream().filter(c -> "job-where".equals(c.getId())).findFirst().orElseThrow();
+        String host = java.util.regex.Pattern.quote(dev.squeeze.engine.store.Provenance.hostName());
+        waitFor(10, () -> where.getCellData(done) != null && where.getCellData(done).matches("local, pid \\d+ on " + host));
+        String ranAt = where.getCellData(done);
+        assertTrue(ranAt.matches("local, pid \\d+ on " + host), ranAt);
+        assertTrue(Long.parseLong(ranAt.replaceAll("local, pid (\\d+) on .*", "$1")) != ProcessHandle.current().pid(),
+                "the worker's pid, not the workbench's");
+
         // It announced itself in the bar, without taking the focus from where it was.
         Label said = robot.lookup("#job-announcement").queryAs(Label.class);
         assertTrue(said.isVisible());
@@ -161,6 +173,8 @@ class JobsPaneTest {
         String expected = String.join("\n", lines.subList(Math.max(0, lines.size() - 200), lines.size()))
                 + (lines.isEmpty() ? "" : "\n");
         assertEquals(expected, log.getText());
+        javafx.scene.control.DialogPane logPane = robot.lookup("#job-log-dialog").queryAs(javafx.scene.control.DialogPane.class);
+        assertTrue(logPane.getHeaderText().endsWith("\nWhere: " + ranAt), logPane.getHeaderText());
         fx(() -> ((javafx.stage.Stage) log.getScene().getWindow()).close());
     }
 

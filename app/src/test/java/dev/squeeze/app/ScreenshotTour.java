@@ -309,6 +309,102 @@ class ScreenshotTour {
         fx(dialog::close);
     }
 
+    /**
+     * Issue 14's screens: Settings with "Run jobs on: Slurm cluster" (a field with a problem, and what Check cluster
+     * said: on a machine without a running cluster, sinfo's failure), and the Jobs pane's Where column after a job
+     * ran on this computer. The Slurm row beside it is a job recorded through the job table's own calls (submitted
+     * with Slurm settings, placed as Slurm job 12 on node2, cancelled), not one a cluster ran. Only this part:
+     * {@code -Dtest=ScreenshotTour#clusterScreens}; writes settings-slurm.png (the part of the dialog), settings-slurm-dialog.png
+     * (all of it) and jobs-where.png.
+     */
+    @Test
+    void clusterScreens() throws Exception {
+        Path out = Path.of(System.getenv("SQUEEZE_SCREENSHOTS"));
+        Files.createDirectories(out);
+        Path shared = Files.createTempDirectory("squeeze-shared");
+        FxToolkit.registerPrimaryStage();
+        ResultsStore store = ResultsStore.inMemory();
+        app = (SqueezeApp) FxToolkit.setupApplication(() -> new SqueezeApp(() -> store, false));
+        WaitForAsyncUtils.waitFor(120, TimeUnit.SECONDS, () -> !app.viewModel().busy().get()
+                && app.viewModel().pareto().rows().size() >= 3 && app.viewModel().jobs().available().get());
+        Stage stage = WaitForAsyncUtils.asyncFx(() -> (Stage) app.view().root().getScene().getWindow())
+                .get(10, TimeUnit.SECONDS);
+        fx(() -> {
+            stage.setWidth(1280);
+            stage.setHeight(800);
+        });
+
+        // A job on the Slurm cluster as the job table records one, then a real one on this computer.
+        dev.squeeze.engine.jobs.launch.SlurmSettings slurm = new dev.squeeze.engine.jobs.launch.SlurmSettings(
+                shared.toString(), "debug", null, 4, "8G", "2:00:00", null, null, null, java.util.List.of());
+        var spec = dev.squeeze.engine.jobs.JobSpec.of("builtin:fashion-mlp", dev.squeeze.engine.plan.CompressionPlan
+                .parse("{\"schema\":1,\"defaults\":{\"method\":\"rtn\",\"bits\":8,\"groupSize\":64}}"),
+                "rtn-8bit");
+        long onSlurm = store.jobs().add(spec.toJson(), spec.hash(), spec.model(), spec.label(), "slurm",
+                slurm.toJson());
+        store.jobs().markRunning(onSlurm);
+        store.jobs().placed(onSlurm, "12", "node2");
+        store.jobs().end(onSlurm, dev.squeeze.engine.store.JobStatus.CANCELLED, "cancelled by the user");
+        fx(() -> app.viewModel().jobs().queuePlanJson("rtn-4bit",
+                "{\"schema\":1,\"defaults\":{\"method\":\"rtn\",\"bits\":4,\"groupSize\":64}}"));
+        WaitForAsyncUtils.waitFor(180, TimeUnit.SECONDS, () -> app.viewModel().jobs().jobs().stream().anyMatch(
+                j -> j.label().equals("rtn-4bit") && j.status().get() == dev.squeeze.engine.store.JobStatus.DONE
+                        && j.where().get().startsWith("local, pid")));
+        fx(() -> {
+            app.viewModel().jobs().refresh();
+            // More room for the jobs than the window gives them at first.
+            for (javafx.scene.Node n = app.view().jobsView().root(); n != null; n = n.getParent()) {
+                if (n instanceof javafx.scene.control.SplitPane split && split.getOrientation()
+                        == javafx.geometry.Orientation.VERTICAL) {
+                    split.setDividerPositions(0.7);
+                    break;
+                }
+            }
+        });
+        shootNode(app.view().jobsView().root(), null, out.resolve("jobs-where.png"));
+
+        fx(() -> {
+            var c = app.settings().cluster();
+            c.runOn().set(dev.squeeze.app.settings.RunOn.SLURM);
+            c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.SHARED_DIR).set(shared.toString());
+            c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.PARTITION).set("debug");
+            c.cpus().set(4);
+            c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.MEMORY).set("8G");
+            c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.TIME).set("2:00:00");
+        });
+        SettingsView settings = WaitForAsyncUtils.asyncFx(() -> new SettingsView(app.settings(), app.viewModel(),
+                stage)).get(10, TimeUnit.SECONDS);
+        fx(settings::show);
+        fx(() -> app.settings().cluster().checkCluster());
+        WaitForAsyncUtils.waitFor(60, TimeUnit.SECONDS, () -> !app.settings().cluster().checking().get());
+        fx(() -> app.settings().cluster().text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.TIME)
+                .set("2 hours"));
+        // The dialog's part about where jobs run, from "Run jobs on" to the check's report.
+        javafx.scene.Node grid = ((javafx.scene.control.ScrollPane) settings.dialog().getDialogPane().getContent())
+                .getContent();
+        javafx.scene.Node from = grid.lookup("#settings-run-on");
+        javafx.scene.Node to = grid.lookup("#settings-slurm-check-report");
+        javafx.geometry.Rectangle2D part = WaitForAsyncUtils.asyncFx(() -> {
+            double top = from.getBoundsInParent().getMinY() - 6;
+            double bottom = to.getBoundsInParent().getMaxY() + 6;
+            return new javafx.geometry.Rectangle2D(0, top, grid.getLayoutBounds().getWidth(), bottom - top);
+        }).get(10, TimeUnit.SECONDS);
+        shootNode(grid, part, out.resolve("settings-slurm.png"));
+        shoot(settings.dialog().getDialogPane().getScene(), out.resolve("settings-slurm-dialog.png"));
+        fx(() -> settings.dialog().close());
+    }
+
+    /** A picture of {@code node}, or of the part {@code viewport} of it (in its parent's coordinates). */
+    private static void shootNode(javafx.scene.Node node, javafx.geometry.Rectangle2D viewport, Path file)
+            throws Exception {
+        BufferedImage image = WaitForAsyncUtils.asyncFx(() -> {
+            javafx.scene.SnapshotParameters p = new javafx.scene.SnapshotParameters();
+            p.setViewport(viewport);
+            return SwingFXUtils.fromFXImage(node.snapshot(p, null), null);
+        }).get(10, TimeUnit.SECONDS);
+        ImageIO.write(image, "png", file.toFile());
+    }
+
     private static void fx(Runnable r) throws Exception {
         WaitForAsyncUtils.asyncFx(r).get(10, TimeUnit.SECONDS);
         WaitForAsyncUtils.sleep(400, TimeUnit.MILLISECONDS); // layout, CSS and the banner's slide-in

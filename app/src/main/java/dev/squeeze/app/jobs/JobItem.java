@@ -47,6 +47,7 @@ public final class JobItem {
     private final StringProperty phaseDetail = new SimpleStringProperty("");
     private final StringProperty elapsed = new SimpleStringProperty("");
     private final StringProperty eta = new SimpleStringProperty("");
+    private final StringProperty where = new SimpleStringProperty("");
     private Long runId;
 
     /** Start of the current attempt (from a STARTED event), else the database's start; null before any start. */
@@ -122,6 +123,19 @@ public final class JobItem {
         return eta;
     }
 
+    /**
+     * Where the job runs or ran, as the database says ({@link JobRow#where()}): "local, pid 4711 on host",
+     * "Slurm job 12 on node2", "Slurm job 12" while pending; read again when it starts and when its worker says hello.
+     */
+    public ReadOnlyStringProperty where() {
+        return where;
+    }
+
+    /** On the FX thread: where the job runs, as the database says now. */
+    void setWhere(String text) {
+        where.set(text);
+    }
+
     /** Why the job failed, was cancelled or interrupted; empty otherwise. */
     public ReadOnlyStringProperty reason() {
         return reason;
@@ -148,6 +162,7 @@ public final class JobItem {
         phase.set(row.status() != JobStatus.RUNNING ? "" : row.phase() != null ? row.phase() : STARTING);
         setProgress(row.status(), row.layersDone(), row.layersTotal());
         reason.set(row.reason() == null ? "" : row.reason());
+        where.set(row.where());
         runId = row.runId();
         if (!startSeen) {
             startedAt = row.startedAt();

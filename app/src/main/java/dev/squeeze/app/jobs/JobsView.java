@@ -154,7 +154,7 @@ public final class JobsView {
         TableColumn<JobItem, String> id = text("#", 40, j -> new SimpleObjectProperty<>(Long.toString(j.id())));
         id.setComparator(dev.squeeze.app.workbench.NaturalOrder.TEXT); // job 9 before job 10
         table.getColumns().add(id);
-        table.getColumns().add(text("Job", 200, j -> new SimpleObjectProperty<>(j.label())));
+        table.getColumns().add(text("Job", 170, j -> new SimpleObjectProperty<>(j.label())));
         table.getColumns().add(text("Model", 130, j -> new SimpleObjectProperty<>(modelName(j.model()))));
         TableColumn<JobItem, JobStatus> status = new TableColumn<>("Status");
         status.setCellValueFactory(c -> c.getValue().status());
@@ -164,7 +164,7 @@ public final class JobsView {
         TableColumn<JobItem, JobItem> phase = new TableColumn<>("Phase");
         phase.setCellValueFactory(c -> new SimpleObjectProperty<>(c.getValue()));
         phase.setCellFactory(c -> new PhaseCell());
-        phase.setPrefWidth(200);
+        phase.setPrefWidth(170);
         phase.setComparator(java.util.Comparator.comparing((JobItem j) -> j.phase().get(),
                 java.util.Comparator.nullsLast(java.util.Comparator.naturalOrder())));
         table.getColumns().add(phase);
@@ -176,6 +176,7 @@ public final class JobsView {
         table.getColumns().add(progress);
         TableColumn<JobItem, String> elapsed = text("Elapsed", 80, j -> j.elapsed());
         elapsed.setId("job-elapsed");
+        elapsed.setMinWidth(76); // its header in full
         elapsed.setComparator(dev.squeeze.app.workbench.NaturalOrder.TEXT);
         elapsed.setStyle("-fx-alignment: CENTER-RIGHT;");
         table.getColumns().add(elapsed);
@@ -189,6 +190,15 @@ public final class JobsView {
         eta.setGraphic(etaHeader);
         eta.setText("");
         table.getColumns().add(eta);
+        TableColumn<JobItem, String> where = text("Where", 210, j -> j.where());
+        where.setId("job-where");
+        where.setCellFactory(c -> new WhereCell());
+        Label whereHeader = new Label("Where");
+        whereHeader.setTooltip(new Tooltip("Where the job's worker runs or ran: this computer (its process id and"
+                + " host) or the Slurm job and its node; File ▸ Settings… ▸ Run jobs on chooses it for new jobs"));
+        where.setGraphic(whereHeader);
+        where.setText("");
+        table.getColumns().add(where);
         TableColumn<JobItem, String> reason = text("Reason", 300, j -> j.reason());
         reason.setCellFactory(c -> new ReasonCell());
         table.getColumns().add(reason);
@@ -306,8 +316,9 @@ public final class JobsView {
             logDialog.getDialogPane().setPrefSize(900, 560); // log lines are long: room for most of them
         }
         logDialog.setTitle("Log of job #" + log.jobId() + (log.label().isEmpty() ? "" : " " + log.label()));
-        logDialog.setHeaderText(log.found() ? "The last " + JobsViewModel.LOG_LINES + " lines of " + log.file()
-                : "No log yet");
+        String ranAt = log.where() == null || log.where().isEmpty() ? "" : "\nWhere: " + log.where();
+        logDialog.setHeaderText((log.found() ? "The last " + JobsViewModel.LOG_LINES + " lines of " + log.file()
+                : "No log yet") + ranAt);
         logText.setText(log.text());
         logText.setWrapText(!log.found()); // a log keeps its lines; a sentence saying why there is none wraps
         logText.positionCaret(log.text().length());
@@ -356,6 +367,21 @@ public final class JobsView {
             } else {
                 setText(s.name().toLowerCase(Locale.ROOT));
                 getStyleClass().add("job-" + s.name().toLowerCase(Locale.ROOT));
+            }
+        }
+    }
+
+    /** Where the job runs, the whole of it in a tooltip too (a long host name may not fit). */
+    private static final class WhereCell extends TableCell<JobItem, String> {
+        @Override
+        protected void updateItem(String where, boolean empty) {
+            super.updateItem(where, empty);
+            if (empty || where == null || where.isEmpty()) {
+                setText(null);
+                setTooltip(null);
+            } else {
+                setText(where);
+                setTooltip(new Tooltip(where));
             }
         }
     }

@@ -78,8 +78,9 @@ public final class JobsViewModel {
      * @param text  its last {@link #LOG_LINES} lines, or a sentence saying why there is none
      * @param found whether the file exists
      * @param request a number that differs between requests, so showing the same log again is a change
+     * @param where   where the job runs or ran ({@link JobRow#where()}, e.g. "Slurm job 12 on node2")
      */
-    public record JobLog(long jobId, String label, Path file, String text, boolean found, long request) {
+    public record JobLog(long jobId, String label, Path file, String text, boolean found, long request, String where) {
     }
 
     /**
@@ -105,6 +106,8 @@ public final class JobsViewModel {
     private final BooleanProperty available = new SimpleBooleanProperty();
     private final StringProperty unavailableReason = new SimpleStringProperty("Opening the results database…");
     private final IntegerProperty workers = new SimpleIntegerProperty();
+    private final ObjectProperty<JobEngine.Launcher> launcher = new SimpleObjectProperty<>();
+    private final StringProperty launcherProblem = new SimpleStringProperty();
     private final StringProperty interruptedNotice = new SimpleStringProperty();
     private final StringProperty openModelRef = new SimpleStringProperty();
     private final StringProperty openModelName = new SimpleStringProperty();
@@ -158,6 +161,8 @@ public final class JobsViewModel {
             int count = n.intValue();
             executor.execute(() -> applyWorkers(count));
         });
+        launcher.set(options.launcher() == null ? JobEngine.Launcher.LOCAL : options.launcher());
+        launcher.addListener((obs, old, l) -> executor.execute(() -> applyLauncher(l)));
         onlyOpenModel.addListener((obs, old, only) -> refilter());
         openModelRef.addListener((obs, old, ref) -> refilter());
     }
@@ -183,6 +188,20 @@ public final class JobsViewModel {
      */
     public IntegerProperty workers() {
         return workers;
+    }
+
+    /**
+     * Where jobs queued from now on run: {@link JobEngine.Launcher#LOCAL} or a Slurm cluster. Setting it changes the
+     * running engine's launcher ({@link JobEngine#setLauncher}); queued and running jobs stay where they are, and
+     * Resume runs a job again where it was submitted. Null (or a {@link #launcherProblem()}) refuses new jobs.
+     */
+    public ObjectProperty<JobEngine.Launcher> launcher() {
+        return launcher;
+    }
+
+    /** Why new jobs cannot be launched as the settings ask (e.g. a Slurm setting is wrong), or null. */
+    public StringProperty launcherProblem() {
+        return launcherProblem;
     }
 
     /** Sets {@link #workers()}, clamped to 1..{@link #MAX_WORKERS}. */
@@ -277,10 +296,14 @@ public final class JobsViewModel {
                         interruptedNotice.set(noticeFor(leftOver));
                     }
                 });
-                // The spinner may say otherwise (or have moved while the engine started).
+                // The spinner and the settings may say otherwise (or have moved while the engine started).
                 executor.publish(() -> {
                     int wanted = workers.get();
-                    executor.execute(() -> applyWorkers(wanted));
+                    JobEngine.Launcher where = launcher.get();
+                    executor.execute(() -> {
+                        applyWorkers(wanted);
+                        applyLauncher(where);
+                    });
                 });
             } catch (IOException | SqueezeException e) {
                 String message = e instanceof SqueezeException ? e.getMessage()
@@ -333,6 +356,11 @@ public final class JobsViewModel {
             onError.accept("Open a model first: jobs compress the open model");
             return;
         }
+        String refused = launchRefusal();
+        if (refused != null) {
+            onError.accept(refused);
+            return;
+        }
         executor.submit(() -> {
             JobEngine e = requireEngine();
             return e.submit(JobSpec.of(ref, plan.get(), label));
@@ -344,6 +372,11 @@ public final class JobsViewModel {
      * {@code onError} the reason it was refused (both on the FX thread).
      */
     public void queue(JobSpec spec, Consumer<Long> onQueued, Consumer<String> onError) {
+        String refused = launchRefusal();
+        if (refused != null) {
+            onError.accept(refused);
+            return;
+        }
         executor.submit(() -> requireEngine().submit(spec), id -> {
             refresh();
             onQueued.accept(id);
@@ -354,6 +387,16 @@ public final class JobsViewModel {
     public Runnable addEventListener(Consumer<JobEvent> listener) {
         eventListeners.add(listener);
         return () -> eventListeners.remove(listener);
+    }
+
+    /** On the FX thread: why new jobs cannot be launched now, or null. */
+    private String launchRefusal() {
+        if (launcherProblem.get() == null && launcher.get() != null) {
+            return null;
+        }
+        return (launcherProblem.get() == null ? "No launcher is chosen for new jobs" : launcherProblem.get())
+                + (launcherProblem.get() != null && launcherProblem.get().contains("Fix:") ? ""
+                : "\n  Fix: choose where jobs run in File ▸ Settings… (Run jobs on)");
     }
 
     /** Cancels a job (a queued one at once, a running one at its next safe point). */
@@ -367,7 +410,7 @@ public final class JobsViewModel {
     /** Queues a failed, interrupted or cancelled job again; it continues from its checkpoints. */
     public void resume(long id) {
         executor.submit(() -> {
-            requireEngine().resume(id);
+            resumeWhereSubmitted(requireEngine(), id);
             return id;
         }, x -> refresh(), onError);
     }
@@ -384,7 +427,7 @@ public final class JobsViewModel {
                 JobStatus now = e.jobs().get(id).map(JobRow::status).orElse(null);
                 if (canResume(now)) {
                     try {
-                        e.resume(id);
+                        resumeWhereSubmitted(e, id);
                     } catch (SqueezeException ex) {
                         problems.add(ex.getMessage());
                     }
@@ -395,6 +438,21 @@ public final class JobsViewModel {
             }
             return ids.size();
         }, x -> refresh(), onError);
+    }
+
+    /**
+     * On the jobs thread: resumes job {@code id} with the launcher it was submitted with (a job queued on Slurm goes
+     * back to Slurm, a local one runs here), whatever new jobs get now: the engine moves a resumed job to the launcher
+     * in its options, so for the resume it has none. Every engine call of this view-model runs on this one thread.
+     */
+    private static void resumeWhereSubmitted(JobEngine e, long id) {
+        JobEngine.Launcher forNewJobs = e.options().launcher();
+        e.setLauncher(null);
+        try {
+            e.resume(id);
+        } finally {
+            e.setLauncher(forNewJobs);
+        }
     }
 
     /** Whether the Cancel button applies to a job in state {@code s} (none selected: no). */
@@ -428,6 +486,16 @@ public final class JobsViewModel {
         }, onError);
     }
 
+    /** Reads where job {@code item} runs from the database again (its launcher, worker id and node). */
+    private void refreshWhere(JobItem item) {
+        long id = item.id();
+        executor.submit(() -> engine == null ? null : engine.jobs().get(id).map(JobRow::where).orElse(null), where -> {
+            if (where != null) {
+                item.setWhere(where);
+            }
+        }, onError);
+    }
+
     private JobEngine requireEngine() {
         if (engine == null) {
             throw new SqueezeException("Jobs are not available: " + unavailableReason.get(),
@@ -437,7 +505,8 @@ public final class JobsViewModel {
     }
 
     private JobEngine newEngine(int n) {
-        JobEngine e = new JobEngine(store, checkpointRoot, baseOptions.withWorkers(n));
+        JobEngine e = new JobEngine(store, checkpointRoot, baseOptions.withWorkers(n).withLauncher(
+                baseOptions.launcher() == null ? JobEngine.Launcher.LOCAL : baseOptions.launcher()));
         e.addListener(listener);
         return e;
     }
@@ -445,6 +514,14 @@ public final class JobsViewModel {
     /** The engine, for tests in this package (null before {@link #attach}). */
     JobEngine engine() {
         return engine;
+    }
+
+    /** On the jobs thread: jobs queued from now on run where {@code l} says (null: unchanged, see launcherProblem). */
+    private void applyLauncher(JobEngine.Launcher l) {
+        if (engine == null || closed || l == null || l.equals(engine.options().launcher())) {
+            return;
+        }
+        engine.setLauncher(l);
     }
 
     /** On the jobs thread: the running engine takes {@code n} workers. */
@@ -463,17 +540,22 @@ public final class JobsViewModel {
         JobItem item = byId.get(id);
         String label = item == null ? "" : item.label();
         long request = ++logRequests;
-        executor.submit(() -> readLog(requireEngine().logFile(id), id, label, request), jobLog::set, onError);
+        executor.submit(() -> {
+            JobEngine e = requireEngine();
+            String where = e.jobs().get(id).map(JobRow::where).orElse("");
+            return readLog(e.logFile(id), id, label, request, where);
+        }, jobLog::set, onError);
     }
 
     /** On the jobs thread. */
-    private static JobLog readLog(Path file, long id, String label, long request) {
+    private static JobLog readLog(Path file, long id, String label, long request, String where) {
         try {
-            return new JobLog(id, label, file, dev.squeeze.engine.jobs.LogTail.lastLines(file, LOG_LINES), true, request);
+            return new JobLog(id, label, file, dev.squeeze.engine.jobs.LogTail.lastLines(file, LOG_LINES), true, request,
+                    where);
         } catch (NoSuchFileException e) {
             return new JobLog(id, label, file, "Job #" + id + " has no log yet: " + file + " does not exist. A job's"
                     + " log is written once its worker process starts (a job still queued, or cancelled before it"
-                    + " started, has none).", false, request);
+                    + " started, has none).", false, request, where);
         } catch (IOException e) {
             throw new SqueezeException("Cannot read the log of job #" + id + " (" + file + "): " + e.getMessage(),
                     "check that the file is readable; it is plain text and can be opened in any editor");
@@ -494,6 +576,11 @@ public final class JobsViewModel {
             return;
         }
         item.update(e, clock.instant());
+        if (e.kind() == JobEvent.Kind.STARTED || e.kind() == JobEvent.Kind.PLACED) {
+            // Where the job runs is in the database (PLACED: submitted to Slurm, or its worker said hello): read that
+            // again, and only that (the event is newer than the rest of the row).
+            refreshWhere(item);
+        }
         if (e.kind() == JobEvent.Kind.ENDED) {
             announce(item, e);
             // The database has the final word (and a refresh queued now reads after the job's end was written).

@@ -22,7 +22,8 @@ import java.io.File;
 import java.nio.file.Path;
 
 /**
- * File ▸ Settings… : database location, kernel backend, workers, theme and recent models. Changes apply at once
+ * File ▸ Settings… : database location, kernel backend, workers, where jobs run (this computer or a Slurm cluster,
+ * with the cluster's settings and a "Check cluster" button), theme and recent models. Changes apply at once
  * (the database after it opened) and are saved; there is nothing to confirm.
  */
 public final class SettingsView {
@@ -142,19 +143,198 @@ public final class SettingsView {
         theme.setId("settings-theme");
         theme.getItems().setAll(Theme.values());
         theme.valueProperty().bindBidirectional(settings.theme());
-        grid.addRow(7, new Label("Theme"), theme);
+        int row = addCluster(grid, 7, settings.cluster());
+        grid.addRow(row, new Label("Theme"), theme);
 
         Button clearRecent = new Button("Clear recent models");
         clearRecent.setId("settings-clear-recent");
         clearRecent.disableProperty().bind(javafx.beans.binding.Bindings.isEmpty(settings.recentModels()));
         clearRecent.setOnAction(e -> settings.clearRecent());
-        grid.addRow(8, new Label("Recent models"), clearRecent);
+        grid.addRow(row + 1, new Label("Recent models"), clearRecent);
 
-        dialog.getDialogPane().setContent(grid);
+        // Taller than some screens with the cluster's settings: it scrolls (and the dialog can be resized).
+        javafx.scene.control.ScrollPane scroll = new javafx.scene.control.ScrollPane(grid);
+        scroll.setId("settings-scroll");
+        scroll.setFitToWidth(true);
+        scroll.setHbarPolicy(javafx.scene.control.ScrollPane.ScrollBarPolicy.NEVER);
+        scroll.setPrefViewportHeight(620);
+        dialog.getDialogPane().setContent(scroll);
+        // Room for paths and the notes beside their fields (AtlantaFX's stylesheet caps dialogs at 600 px; a style
+        // set on the node wins over a stylesheet's).
+        dialog.getDialogPane().setStyle("-fx-max-width: 1200px;");
+        dialog.getDialogPane().setPrefWidth(780);
         dialog.setOnHidden(e -> {
             kernels.valueProperty().unbindBidirectional(settings.kernelBackend());
             theme.valueProperty().unbindBidirectional(settings.theme());
+            unbind.forEach(Runnable::run);
         });
+    }
+
+    /** Unbinds the cluster fields from the settings when the dialog closes. */
+    private final java.util.List<Runnable> unbind = new java.util.ArrayList<>();
+
+    /**
+     * "Run jobs on" and, for a Slurm cluster, its settings (each checked as typed: its problem under it) and
+     * "Check cluster"; from grid row {@code row}. Returns the next free row.
+     */
+    private int addCluster(GridPane grid, int row, ClusterSettingsViewModel cluster) {
+        ChoiceBox<RunOn> runOn = new ChoiceBox<>();
+        runOn.setId("settings-run-on");
+        runOn.getItems().setAll(RunOn.values());
+        runOn.valueProperty().bindBidirectional(cluster.runOn());
+        unbind.add(() -> runOn.valueProperty().unbindBidirectional(cluster.runOn()));
+        Label runOnNote = note("Where new jobs' workers run; queued and running jobs stay where they are, and Resume"
+                + " runs a job again where it was submitted.");
+        grid.addRow(row++, new Label("Run jobs on"), runOn);
+        grid.add(runOnNote, 1, row++);
+
+        javafx.beans.binding.BooleanBinding local = cluster.runOn().isNotEqualTo(RunOn.SLURM);
+
+        TextField shared = field(cluster, ClusterSettingsViewModel.Field.SHARED_DIR, "settings-slurm-shared-dir",
+                "/shared/squeeze: this machine and every node reach it at the same path");
+        Button browse = new Button("Browse…");
+        browse.setId("settings-slurm-browse");
+        browse.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        browse.setOnAction(e -> {
+            javafx.stage.DirectoryChooser chooser = new javafx.stage.DirectoryChooser();
+            chooser.setTitle("Shared directory for jobs on the cluster");
+            String typed = shared.getText();
+            if (typed != null && !typed.isBlank() && new File(typed.strip()).isDirectory()) {
+                chooser.setInitialDirectory(new File(typed.strip()));
+            }
+            File f = chooser.showDialog(dialog.getDialogPane().getScene().getWindow());
+            if (f != null) {
+                shared.setText(f.getAbsolutePath());
+            }
+        });
+        HBox sharedRow = new HBox(6, shared, browse);
+        sharedRow.setAlignment(javafx.geometry.Pos.BASELINE_LEFT);
+        HBox.setHgrow(shared, Priority.ALWAYS);
+        row = slurmRow(grid, row, "Shared directory", sharedRow, cluster, ClusterSettingsViewModel.Field.SHARED_DIR,
+                local);
+        row = slurmRow(grid, row, "Partition", field(cluster, ClusterSettingsViewModel.Field.PARTITION,
+                "settings-slurm-partition", "the cluster's default"), cluster,
+                ClusterSettingsViewModel.Field.PARTITION, local);
+        row = slurmRow(grid, row, "Account", field(cluster, ClusterSettingsViewModel.Field.ACCOUNT,
+                "settings-slurm-account", "your default account"), cluster, ClusterSettingsViewModel.Field.ACCOUNT,
+                local);
+
+        Spinner<Integer> cpus = new Spinner<>();
+        cpus.setId("settings-slurm-cpus");
+        SpinnerValueFactory.IntegerSpinnerValueFactory cpuFactory = new SpinnerValueFactory.IntegerSpinnerValueFactory(
+                1, ClusterSettingsViewModel.MAX_CPUS, cluster.cpus().get());
+        cpus.setValueFactory(cpuFactory);
+        cpus.setEditable(true);
+        // What is typed and is not a number keeps the value (the default converter would throw on the FX thread).
+        cpuFactory.setConverter(new javafx.util.StringConverter<>() {
+            @Override
+            public String toString(Integer n) {
+                return n == null ? "" : n.toString();
+            }
+
+            @Override
+            public Integer fromString(String typed) {
+                try {
+                    return Integer.parseInt(typed.strip());
+                } catch (NumberFormatException | NullPointerException e) {
+                    return cpuFactory.getValue();
+                }
+            }
+        });
+        cpus.setPrefWidth(90);
+        cpuFactory.valueProperty().addListener((obs, old, n) -> {
+            if (n != null) {
+                cluster.cpus().set(n);
+            }
+        });
+        javafx.beans.value.ChangeListener<Number> toSpinner = (obs, old, n) -> cpuFactory.setValue(n.intValue());
+        cluster.cpus().addListener(toSpinner);
+        unbind.add(() -> cluster.cpus().removeListener(toSpinner));
+        cpus.disableProperty().bind(local);
+        Label cpusLabel = new Label("CPUs per worker");
+        cpusLabel.disableProperty().bind(local);
+        grid.addRow(row++, cpusLabel, cpus);
+
+        row = slurmRow(grid, row, "Memory", field(cluster, ClusterSettingsViewModel.Field.MEMORY,
+                "settings-slurm-memory", "e.g. 8G; the cluster's default when empty"), cluster,
+                ClusterSettingsViewModel.Field.MEMORY, local);
+        row = slurmRow(grid, row, "Time limit", field(cluster, ClusterSettingsViewModel.Field.TIME,
+                "settings-slurm-time", "e.g. 2:00:00 or 1-00:00; the partition's when empty"), cluster,
+                ClusterSettingsViewModel.Field.TIME, local);
+        row = slurmRow(grid, row, "Java home on nodes", field(cluster, ClusterSettingsViewModel.Field.JAVA_HOME,
+                "settings-slurm-java-home", "optional: this JDK's path when empty"), cluster,
+                ClusterSettingsViewModel.Field.JAVA_HOME, local);
+        row = slurmRow(grid, row, "slurm.conf", field(cluster, ClusterSettingsViewModel.Field.SLURM_CONF,
+                "settings-slurm-conf", "optional: the system's when empty"), cluster,
+                ClusterSettingsViewModel.Field.SLURM_CONF, local);
+
+        Button check = new Button("Check cluster");
+        check.setId("settings-slurm-check");
+        check.disableProperty().bind(local.or(cluster.checking()));
+        check.setOnAction(e -> cluster.checkCluster());
+        check.setMinWidth(javafx.scene.layout.Region.USE_PREF_SIZE);
+        Label checkNote = note("Runs sinfo, writes a file in the shared directory from here and from a node (srun,"
+                + " at most 30 s).");
+        HBox checkRow = new HBox(10, check, checkNote);
+        checkRow.setAlignment(javafx.geometry.Pos.CENTER_LEFT);
+        grid.add(checkRow, 1, row++);
+        javafx.scene.control.TextArea report = new javafx.scene.control.TextArea();
+        report.setId("settings-slurm-check-report");
+        report.setEditable(false);
+        report.setWrapText(true);
+        report.setPrefRowCount(5);
+        report.setPrefColumnCount(40);
+        report.setStyle("-fx-font-family: monospace;");
+        report.textProperty().bind(cluster.checkReport());
+        unbind.add(() -> report.textProperty().unbind());
+        report.visibleProperty().bind(cluster.checkReport().isNotEmpty());
+        report.managedProperty().bind(report.visibleProperty());
+        grid.add(report, 1, row++);
+        return row;
+    }
+
+    private TextField field(ClusterSettingsViewModel cluster, ClusterSettingsViewModel.Field f, String id,
+                            String prompt) {
+        TextField t = new TextField();
+        t.setId(id);
+        t.setPromptText(prompt);
+        t.setPrefColumnCount(36);
+        t.textProperty().bindBidirectional(cluster.text(f));
+        unbind.add(() -> t.textProperty().unbindBidirectional(cluster.text(f)));
+        return t;
+    }
+
+    /** A Slurm setting's row, greyed out unless Slurm is chosen, with its problem (if any) under it. */
+    private static int slurmRow(GridPane grid, int row, String name, javafx.scene.Node field,
+                                ClusterSettingsViewModel cluster, ClusterSettingsViewModel.Field f,
+                                javafx.beans.binding.BooleanBinding local) {
+        Label label = new Label(name);
+        label.disableProperty().bind(local);
+        field.disableProperty().bind(local);
+        Label problem = new Label();
+        problem.setId("settings-slurm-" + f.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + "-problem");
+        problem.getStyleClass().add("settings-error");
+        problem.setWrapText(true);
+        problem.setMaxWidth(560);
+        problem.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
+        problem.textProperty().bind(cluster.problem(f));
+        problem.visibleProperty().bind(cluster.problem(f).isNotEmpty().and(local.not()));
+        problem.managedProperty().bind(problem.visibleProperty());
+        // The field and its problem in one cell, the label on the field's baseline (a hidden problem takes no row).
+        javafx.scene.layout.VBox cell = new javafx.scene.layout.VBox(4, field, problem);
+        GridPane.setValignment(label, javafx.geometry.VPos.BASELINE);
+        GridPane.setValignment(cell, javafx.geometry.VPos.BASELINE);
+        grid.addRow(row++, label, cell);
+        return row;
+    }
+
+    private static Label note(String text) {
+        Label l = new Label(text);
+        l.getStyleClass().add("settings-note");
+        l.setWrapText(true);
+        l.setMaxWidth(560);
+        l.setMinHeight(javafx.scene.layout.Region.USE_PREF_SIZE);
+        return l;
     }
 
     public void show() {

@@ -23,8 +23,9 @@ import java.util.Locale;
 import java.util.function.Consumer;
 
 /**
- * The user's settings as properties: database location, kernel backend, worker count, theme, window bounds and
- * recent models. Every change is written to the {@link SettingsStore} in the background; a failed write is
+ * The user's settings as properties: database location, kernel backend, worker count, where jobs run
+ * ({@link #cluster()}), theme, window bounds and recent models. Every change is written to the
+ * {@link SettingsStore} in the background; a failed write is
  * reported through {@code onError}. Needs no JavaFX toolkit.
  */
 public final class SettingsViewModel {
@@ -48,6 +49,7 @@ public final class SettingsViewModel {
     private final ObjectProperty<Theme> theme = new SimpleObjectProperty<>(Theme.LIGHT);
     private final ObservableList<RecentModel> recent = FXCollections.observableArrayList();
     private final String commandLineKernels;
+    private final ClusterSettingsViewModel cluster;
     private String backendInUse;
 
     /**
@@ -79,6 +81,7 @@ public final class SettingsViewModel {
         }
         recent.setAll(saved);
         updateKernelNote();
+        cluster = new ClusterSettingsViewModel(store, executor, this::save);
 
         kernelBackend.addListener((obs, old, b) -> {
             KernelBackend chosen = b == null ? KernelBackend.AUTO : b;
@@ -230,6 +233,11 @@ public final class SettingsViewModel {
 
     public int maxWorkers() {
         return maxWorkers;
+    }
+
+    /** Where jobs run: this computer or a Slurm cluster, with the cluster's settings. */
+    public ClusterSettingsViewModel cluster() {
+        return cluster;
     }
 
     /** The colour theme; views (and JFreeChart views, through {@link Theme#chartBackground()}) follow it. */

@@ -55,6 +55,9 @@ public final class WorkbenchViewModel {
     private final NotificationsViewModel notifications = new NotificationsViewModel();
     private final ReadOnlyObjectWrapper<JobsViewModel> jobs = new ReadOnlyObjectWrapper<>();
     private final IntegerProperty workers = new SimpleIntegerProperty();
+    private final javafx.beans.property.ObjectProperty<JobEngine.Launcher> launcher =
+            new javafx.beans.property.SimpleObjectProperty<>();
+    private final StringProperty launcherProblem = new SimpleStringProperty();
     private final StringProperty status = new SimpleStringProperty("Starting…");
     private final BooleanProperty busy = new SimpleBooleanProperty();
     private final ReadOnlyObjectWrapper<Model> current = new ReadOnlyObjectWrapper<>();
@@ -126,11 +129,12 @@ public final class WorkbenchViewModel {
         });
         pareto.setAnnounce(text -> notifications.add(Notification.of(text)));
         this.workers.set(Math.max(1, Math.min(jobOptions.workers(), JobsViewModel.MAX_WORKERS)));
+        this.launcher.set(jobOptions.launcher() == null ? JobEngine.Launcher.LOCAL : jobOptions.launcher());
         useJobs(newJobs());
     }
 
     private JobsViewModel newJobs() {
-        JobEngine.Options options = jobOptions.withWorkers(workers.get());
+        JobEngine.Options options = jobOptions.withWorkers(workers.get()).withLauncher(launcher.get());
         // In the window the jobs get a thread of their own: closing the jobs (when the database is switched) runs on
         // the engine thread and waits for the jobs' last task, which must not queue behind it. An injected
         // executor that runs inline (tests without a toolkit) has no such queue and is shared.
@@ -144,12 +148,16 @@ public final class WorkbenchViewModel {
         JobsViewModel old = jobs.get();
         if (old != null) {
             old.workers().unbindBidirectional(workers);
+            old.launcher().unbind();
+            old.launcherProblem().unbind();
         }
         if (interruptedNotice != null) {
             notifications.remove(interruptedNotice);
             interruptedNotice = null;
         }
         next.workers().bindBidirectional(workers);
+        next.launcher().bind(launcher);
+        next.launcherProblem().bind(launcherProblem);
         next.interruptedNotice().addListener((obs, was, notice) -> {
             if (jobs.get() != next) {
                 return;
@@ -188,6 +196,19 @@ public final class WorkbenchViewModel {
     /** Jobs running at once; bound to every jobs view-model in turn (the settings bind to it). */
     public IntegerProperty workers() {
         return workers;
+    }
+
+    /**
+     * Where new jobs run (the settings bind it); bound to every jobs view-model in turn. Null while the chosen
+     * launcher's settings have a problem ({@link #launcherProblem()}).
+     */
+    public javafx.beans.property.ObjectProperty<JobEngine.Launcher> launcher() {
+        return launcher;
+    }
+
+    /** Why new jobs cannot be launched as the settings ask, or null; bound to every jobs view-model in turn. */
+    public StringProperty launcherProblem() {
+        return launcherProblem;
     }
 
     public ModelViewModel model() {

@@ -4,6 +4,7 @@ import dev.squeeze.app.workbench.InlineExecutor;
 import dev.squeeze.engine.jobs.JobEngine;
 import dev.squeeze.engine.jobs.JobEvent;
 import dev.squeeze.engine.jobs.JobSpec;
+import dev.squeeze.engine.jobs.launch.SlurmSettings;
 import dev.squeeze.engine.plan.CompressionPlan;
 import dev.squeeze.engine.store.JobStatus;
 import dev.squeeze.engine.store.ResultsStore;
@@ -263,5 +264,86 @@ class JobsViewModelTest {
         assertEquals(JobsViewModel.MAX_WORKERS, engine.options().workers());
         vm.setWorkers(1);
         assertEquals(1, engine.options().workers());
+    }
+
+    @Test
+    void theLauncherGoesIntoTheRunningEnginesOptionsForTheJobsQueuedAfterwards() {
+        JobEngine engine = vm.engine();
+        assertEquals(JobEngine.Launcher.LOCAL, engine.options().launcher(), "this computer unless told otherwise");
+        JobEngine.Launcher slurm = JobEngine.Launcher.slurm(SlurmSettings.of(dir.toString()));
+        vm.launcher().set(slurm);
+        assertSame(engine, vm.engine(), "the same engine: running jobs carry on");
+        assertEquals(slurm, engine.options().launcher());
+        vm.launcher().set(null);
+        assertEquals(slurm, engine.options().launcher(), "no launcher (settings with a problem) changes nothing");
+        vm.launcher().set(JobEngine.Launcher.LOCAL);
+        assertEquals(JobEngine.Launcher.LOCAL, engine.options().launcher());
+    }
+
+    @Test
+    void anEngineStartedForSettingsThatChoseSlurmHasItsLauncher() {
+        JobEngine.Launcher slurm = JobEngine.Launcher.slurm(SlurmSettings.of(dir.toString()));
+        JobsViewModel other = new JobsViewModel(new JobEngine.Options(1, "256m", List.of(), Duration.ofSeconds(10))
+                .withLauncher(slurm), new InlineExecutor(), clock, stored::add, errors::add);
+        ResultsStore second = ResultsStore.inMemory();
+        try {
+            other.attach(second);
+            assertEquals(slurm, other.launcher().get());
+            assertEquals(slurm, other.engine().options().launcher());
+        } finally {
+            other.close();
+            second.close();
+        }
+    }
+
+    @Test
+    void newJobsAreRefusedWithTheSettingsProblemWhileThereIsOne() {
+        vm.setOpenModel(SAMPLE, "fashion-mlp");
+        vm.launcher().set(null);
+        vm.launcherProblem().set("The Slurm settings have a problem: Slurm memory '8X' is not a size");
+        vm.queuePlanJson("refused", PLAN);
+        assertEquals(List.of("The Slurm settings have a problem: Slurm memory '8X' is not a size\n"
+                + "  Fix: choose where jobs run in File ▸ Settings… (Run jobs on)"), errors);
+        assertEquals(List.of(), store.jobs().all(), "nothing was queued");
+    }
+
+    @Test
+    void resumeRunsAJobAgainWhereItWasSubmittedWhateverNewJobsGet() {
+        long id = addJob(SAMPLE, "local one");
+        store.jobs().end(id, JobStatus.CANCELLED, "cancelled by the user");
+        JobEngine.Launcher slurm = JobEngine.Launcher.slurm(SlurmSettings.of(dir.toString()));
+        vm.launcher().set(slurm);
+        vm.resume(id);
+        assertTrue(errors.isEmpty(), errors.toString());
+        assertEquals("local", store.jobs().get(id).orElseThrow().launcher(), "it stays on this computer");
+        assertNull(store.jobs().get(id).orElseThrow().launcherSettings());
+        assertEquals(slurm, vm.engine().options().launcher(), "new jobs still go to Slurm");
+        vm.engine().cancel(id);
+    }
+
+    @Test
+    void theWhereColumnFollowsTheDatabaseWhenAJobIsPlacedAndItsWorkerSaysHello() {
+        long id = addJob(SAMPLE, "placed");
+        assertEquals("local", item(id).where().get(), "queued: no worker yet");
+        assertTrue(store.jobs().markRunning(id));
+        store.jobs().placed(id, "4711", "bench-host");
+        vm.accept(new JobEvent(id, "placed", JobEvent.Kind.PLACED, JobStatus.RUNNING, null, null, 0, 0, null,
+                "local (pid 4711)", null));
+        assertEquals("local, pid 4711 on bench-host", item(id).where().get());
+
+        // A Slurm job: submitted (its Slurm id known, its node not yet), then its worker's hello from the node.
+        long onSlurm = store.jobs().add(JobSpec.of(SAMPLE, CompressionPlan.parse(PLAN), "far").toJson(), "h", SAMPLE,
+                "far", "slurm", SlurmSettings.of(dir.toString()).toJson());
+        vm.refresh();
+        assertEquals("Slurm", item(onSlurm).where().get(), "not submitted yet");
+        assertTrue(store.jobs().markRunning(onSlurm));
+        store.jobs().placed(onSlurm, "12", null);
+        vm.accept(new JobEvent(onSlurm, "far", JobEvent.Kind.PLACED, JobStatus.RUNNING, null, null, 0, 0, null,
+                "submitted as Slurm job 12", null));
+        assertEquals("Slurm job 12", item(onSlurm).where().get());
+        store.jobs().placed(onSlurm, "12", "node2");
+        vm.accept(new JobEvent(onSlurm, "far", JobEvent.Kind.PLACED, JobStatus.RUNNING, null, null, 0, 0, null,
+                "Slurm job 12 on node2", null));
+        assertEquals("Slurm job 12 on node2", item(onSlurm).where().get());
     }
 }

@@ -247,6 +247,17 @@ public final class JobEngine implements AutoCloseable {
     }
 
     /**
+     * Changes where jobs submitted (or moved by {@link #resume}) from now on run, as {@link Options#launcher()}
+     * says; jobs already queued or running stay where they are.
+     */
+    public void setLauncher(Launcher l) {
+        synchronized (active) {
+            options = options.withLauncher(l);
+        }
+        LOG.info("job engine: new jobs run {}", l == null ? "locally (resumed ones where submitted)" : l.kind());
+    }
+
+    /**
      * The log of job {@code id}'s workers (their standard error, every attempt appended); it may not exist yet. A
      * Slurm job's is in the shared directory.
      */
