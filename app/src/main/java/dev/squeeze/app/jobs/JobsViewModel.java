@@ -442,17 +442,10 @@ public final class JobsViewModel {
 
     /**
      * On the jobs thread: resumes job {@code id} with the launcher it was submitted with (a job queued on Slurm goes
-     * back to Slurm, a local one runs here), whatever new jobs get now: the engine moves a resumed job to the launcher
-     * in its options, so for the resume it has none. Every engine call of this view-model runs on this one thread.
+     * back to Slurm, a local one runs here), whatever new jobs get now.
      */
     private static void resumeWhereSubmitted(JobEngine e, long id) {
-        JobEngine.Launcher forNewJobs = e.options().launcher();
-        e.setLauncher(null);
-        try {
-            e.resume(id);
-        } finally {
-            e.setLauncher(forNewJobs);
-        }
+        e.resume(id);
     }
 
     /** Whether the Cancel button applies to a job in state {@code s} (none selected: no). */

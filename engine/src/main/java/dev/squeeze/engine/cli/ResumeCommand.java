@@ -48,8 +48,8 @@ final class ResumeCommand implements Callable<Integer> {
                 } else {
                     out.println("Jobs that can be resumed ('squeeze resume JOB' or 'squeeze resume --all'):");
                     for (JobRow j : resumable) {
-                        out.printf("%5d  %-28s %d/%d layers  %s%n", j.id(), j.label(), j.layersDone(), j.layersTotal(),
-                                j.reason());
+                        out.printf("%5d  %-28s %d/%d layers  %s  %s%n", j.id(), j.label(), j.layersDone(),
+                                j.layersTotal(), j.where(), j.reason());
                     }
                 }
                 return 0;
@@ -69,7 +69,7 @@ final class ResumeCommand implements Callable<Integer> {
             }
             List<JobRow> ended = JobsSupport.runInForeground(parent, store, options(options, store, wanted), engine -> {
                 for (long id : wanted) {
-                    engine.resume(id);
+                    engine.resume(id, options.launcher()); // null: where each was submitted
                 }
                 return wanted;
             });

@@ -86,8 +86,8 @@ public final class JobEngine implements AutoCloseable {
      *                     80 % of a Slurm job's memory)
      * @param extraJvmArgs more JVM options for workers (tests use this to inject faults)
      * @param cancelGrace  how long a worker may take to stop after a cancel before it is killed
-     * @param launcher     where new jobs' workers run, and where resumed jobs run again; null: new jobs locally,
-     *                     resumed jobs where they were submitted
+     * @param launcher     where new jobs' workers run; null: locally. Resumed jobs run where they were submitted
+     *                     unless {@link #resume(long, Launcher)} moves them
      */
     public record Options(int workers, String workerHeap, List<String> extraJvmArgs, Duration cancelGrace,
                           Launcher launcher) {
@@ -247,14 +247,14 @@ public final class JobEngine implements AutoCloseable {
     }
 
     /**
-     * Changes where jobs submitted (or moved by {@link #resume}) from now on run, as {@link Options#launcher()}
-     * says; jobs already queued or running stay where they are.
+     * Changes where jobs submitted from now on run ({@link Options#launcher()}; null: locally); jobs already queued
+     * or running stay where they are, and resumed ones go where they were submitted.
      */
     public void setLauncher(Launcher l) {
         synchronized (active) {
             options = options.withLauncher(l);
         }
-        LOG.info("job engine: new jobs run {}", l == null ? "locally (resumed ones where submitted)" : l.kind());
+        LOG.info("job engine: new jobs run {}", l == null ? Placement.LOCAL : l.kind());
     }
 
     /**
@@ -345,15 +345,23 @@ public final class JobEngine implements AutoCloseable {
     }
 
     /**
-     * Queues a FAILED, INTERRUPTED or CANCELLED job again; it continues from its checkpoints. A Slurm job still
-     * running on the cluster (its parent ended) is reconnected to, not submitted again. With a {@link Launcher} in the
-     * options the job moves to it (a local job to Slurm, or back); its checkpoints go with it only if both reach them.
+     * Queues a FAILED, INTERRUPTED or CANCELLED job again, where it was submitted; it continues from its
+     * checkpoints. A Slurm job still running on the cluster (its parent ended) is reconnected to, not submitted again.
      */
     public void resume(long id) {
+        resume(id, null);
+    }
+
+    /**
+     * As {@link #resume(long)}, moving the job to {@code moveTo} first (a local job to Slurm, or back; null: where it
+     * was submitted). Its checkpoints move only where both launchers reach the same folder: a moved job may start
+     * from its first layer.
+     */
+    public void resume(long id, Launcher moveTo) {
         requireRunning();
         JobRow row = jobs.get(id).orElseThrow(() -> new SqueezeException("There is no job " + id,
                 "'squeeze jobs' lists the jobs"));
-        Launcher wanted = options.launcher();
+        Launcher wanted = moveTo;
         if (wanted != null && row.status().canResume()) {
             String settings = wanted.slurm() == null ? null : wanted.slurm().toJson();
             if (!wanted.kind().equals(row.launcher()) || !java.util.Objects.equals(settings, row.launcherSettings())) {
