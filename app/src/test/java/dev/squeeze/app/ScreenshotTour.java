@@ -334,17 +334,27 @@ class ScreenshotTour {
             stage.setHeight(800);
         });
 
-        // A job on the Slurm cluster as the job table records one, then a real one on this computer.
-        dev.squeeze.engine.jobs.launch.SlurmSettings slurm = new dev.squeeze.engine.jobs.launch.SlurmSettings(
-                shared.toString(), "debug", null, 4, "8G", "2:00:00", null, null, null, java.util.List.of());
-        var spec = dev.squeeze.engine.jobs.JobSpec.of("builtin:fashion-mlp", dev.squeeze.engine.plan.CompressionPlan
-                .parse("{\"schema\":1,\"defaults\":{\"method\":\"rtn\",\"bits\":8,\"groupSize\":64}}"),
-                "rtn-8bit");
-        long onSlurm = store.jobs().add(spec.toJson(), spec.hash(), spec.model(), spec.label(), "slurm",
-                slurm.toJson());
-        store.jobs().markRunning(onSlurm);
-        store.jobs().placed(onSlurm, "12", "node2");
-        store.jobs().end(onSlurm, dev.squeeze.engine.store.JobStatus.CANCELLED, "cancelled by the user");
+        // With a Slurm cluster (SLURM_CONF, e.g. the loopback one of .ci/slurm-loopback.sh): a real job on it, then
+        // one on this computer.
+        String conf = System.getenv("SLURM_CONF");
+        var c = app.settings().cluster();
+        if (conf != null) {
+            fx(() -> {
+                c.runOn().set(dev.squeeze.app.settings.RunOn.SLURM);
+                c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.SHARED_DIR).set(shared.toString());
+                c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.PARTITION).set("debug");
+                c.cpus().set(1);
+                c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.MEMORY).set("600M");
+                c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.TIME).set("10:00");
+                c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.SLURM_CONF).set(conf);
+            });
+            fx(() -> app.viewModel().jobs().queuePlanJson("rtn-8bit",
+                    "{\"schema\":1,\"defaults\":{\"method\":\"rtn\",\"bits\":8,\"groupSize\":64}}"));
+            WaitForAsyncUtils.waitFor(180, TimeUnit.SECONDS, () -> app.viewModel().jobs().jobs().stream().anyMatch(
+                    j -> j.label().equals("rtn-8bit") && j.status().get() == dev.squeeze.engine.store.JobStatus.DONE
+                            && j.where().get().startsWith("Slurm job")));
+            fx(() -> c.runOn().set(dev.squeeze.app.settings.RunOn.LOCAL));
+        }
         fx(() -> app.viewModel().jobs().queuePlanJson("rtn-4bit",
                 "{\"schema\":1,\"defaults\":{\"method\":\"rtn\",\"bits\":4,\"groupSize\":64}}"));
         WaitForAsyncUtils.waitFor(180, TimeUnit.SECONDS, () -> app.viewModel().jobs().jobs().stream().anyMatch(
@@ -364,12 +374,11 @@ class ScreenshotTour {
         shootNode(app.view().jobsView().root(), null, out.resolve("jobs-where.png"));
 
         fx(() -> {
-            var c = app.settings().cluster();
             c.runOn().set(dev.squeeze.app.settings.RunOn.SLURM);
             c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.SHARED_DIR).set(shared.toString());
             c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.PARTITION).set("debug");
-            c.cpus().set(4);
-            c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.MEMORY).set("8G");
+            c.cpus().set(1);
+            c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.MEMORY).set("600M");
             c.text(dev.squeeze.app.settings.ClusterSettingsViewModel.Field.TIME).set("2:00:00");
         });
         SettingsView settings = WaitForAsyncUtils.asyncFx(() -> new SettingsView(app.settings(), app.viewModel(),

@@ -282,7 +282,7 @@ public final class SettingsView {
         report.setId("settings-slurm-check-report");
         report.setEditable(false);
         report.setWrapText(true);
-        report.setPrefRowCount(5);
+        report.setPrefRowCount(7);
         report.setPrefColumnCount(40);
         report.setStyle("-fx-font-family: monospace;");
         report.textProperty().bind(cluster.checkReport());
