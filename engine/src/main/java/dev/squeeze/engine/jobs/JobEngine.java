@@ -728,9 +728,9 @@ public final class JobEngine implements AutoCloseable {
             end(id, label, JobStatus.FAILED, storeError[0] + " (the layers done are kept; resume the job)", null, now);
         } else if (ending.detached()) {
             JobRow at = jobs.get(id).orElseThrow();
-            end(id, label, JobStatus.INTERRUPTED, "Squeeze closed while the job ran as " + at.where() + ", after "
-                    + progress[0] + " of " + progress[1] + " layers; it goes on there: resume the job to reconnect to it",
-                    null, now);
+            String after = progress[1] > 0 ? ", after " + progress[0] + " of " + progress[1] + " layers" : "";
+            end(id, label, JobStatus.INTERRUPTED, "Squeeze closed while the job ran as " + at.where() + after
+                    + "; it goes on there: resume the job to reconnect to it", null, now);
         } else if (ending.last() instanceof WorkerMessage.Cancelled || (r.cancelReason != null && !closing)) {
             checkpoints.deleteAll();
             end(id, label, JobStatus.CANCELLED, r.cancelReason != null ? r.cancelReason : "cancelled", null, now);

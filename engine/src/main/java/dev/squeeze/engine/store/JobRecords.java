@@ -166,9 +166,10 @@ public final class JobRecords {
         List<JobRow> running = withStatus(JobStatus.RUNNING);
         for (JobRow j : running) {
             if (j.onSlurm() && j.workerId() != null) {
-                end(j.id(), JobStatus.INTERRUPTED, "Squeeze stopped while the job ran as " + j.where() + " after "
-                        + j.layersDone() + " of " + j.layersTotal() + " layers; it may still be running there:"
-                        + " resume it to reconnect (or to submit it again if Slurm no longer runs it)");
+                String after = j.layersTotal() > 0 ? " after " + j.layersDone() + " of " + j.layersTotal() + " layers" : "";
+                end(j.id(), JobStatus.INTERRUPTED, "Squeeze stopped while the job ran as " + j.where() + after
+                        + "; it may still be running there: resume it to reconnect (or to submit it again if Slurm no"
+                        + " longer runs it)");
                 continue;
             }
             end(j.id(), JobStatus.INTERRUPTED, "Squeeze stopped while the job ran (a crash, a kill, a power loss, or a full disk under the "
