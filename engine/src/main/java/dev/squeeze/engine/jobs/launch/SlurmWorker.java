@@ -98,7 +98,7 @@ final class SlurmWorker implements Worker {
                         if (!q.get().nodes().isBlank() && node == null) {
                             node = q.get().nodes();
                         }
-                        if (!SlurmCommands.ALIVE.contains(q.get().state())) {
+                        if (!SlurmCommands.ALIVE.contains(q.get().state()) && !stillAlive()) {
                             return ended(onMessage);
                         }
                     }
@@ -111,6 +111,14 @@ final class SlurmWorker implements Worker {
                 launcher.forget(slurmJobId);
             }
         }
+    }
+
+    /**
+     * Whether the controller itself says the job is alive, when the queue's view says it is not (a job the queue
+     * shows no more, or not yet): a second opinion before a job is declared ended.
+     */
+    private boolean stillAlive() {
+        return launcher.commands().show(slurmJobId).map(i -> SlurmCommands.ALIVE.contains(i.state())).orElse(false);
     }
 
     /** Slurm says the job is over: what it wrote last, else why it ended. */
