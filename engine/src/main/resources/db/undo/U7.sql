@@ -2,5 +2,6 @@
 -- upgraded, and only while V7 is not recorded as applied: nothing can have read these yet.
 ALTER TABLE IF EXISTS job DROP COLUMN IF EXISTS launcher;
 ALTER TABLE IF EXISTS job DROP COLUMN IF EXISTS launcher_settings;
+ALTER TABLE IF EXISTS job DROP COLUMN IF EXISTS job_root;
 ALTER TABLE IF EXISTS job DROP COLUMN IF EXISTS worker_id;
 ALTER TABLE IF EXISTS job DROP COLUMN IF EXISTS node;

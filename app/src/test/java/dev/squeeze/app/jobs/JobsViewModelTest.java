@@ -333,7 +333,7 @@ class JobsViewModelTest {
 
         // A Slurm job: submitted (its Slurm id known, its node not yet), then its worker's hello from the node.
         long onSlurm = store.jobs().add(JobSpec.of(SAMPLE, CompressionPlan.parse(PLAN), "far").toJson(), "h", SAMPLE,
-                "far", "slurm", SlurmSettings.of(dir.toString()).toJson());
+                "far", "slurm", SlurmSettings.of(dir.toString()).toJson(), dir.resolve("squeeze-k").toString());
         vm.refresh();
         assertEquals("Slurm", item(onSlurm).where().get(), "not submitted yet");
         assertTrue(store.jobs().markRunning(onSlurm));

@@ -63,6 +63,9 @@ final class WorkerHeap {
         }
         long heapBytes = bytes(h.group(1), h.group(2));
         long memoryBytes = bytes(m.group(1), m.group(2).isEmpty() ? "m" : m.group(2));
+        if (memoryBytes == 0) {
+            return; // --mem=0: all of the node's memory, whatever that is
+        }
         if (heapBytes > memoryBytes / 10 * 9) {
             throw new SqueezeException(heapSource + " is " + heap + " (" + human(heapBytes) + "), too much for the "
                     + human(memoryBytes) + " each Slurm job has (" + memorySource + " " + memory + "): the JVM needs"

@@ -267,6 +267,9 @@ public final class JobEngine implements AutoCloseable {
 
     /** Where a job's checkpoints and log live: beside the database, or (Slurm) under the shared directory. */
     private Path jobRoot(JobRow row) {
+        if (row.onSlurm() && row.jobRoot() != null) {
+            return Path.of(row.jobRoot()); // fixed when queued: the same from any machine that resumes it
+        }
         if (row.onSlurm() && row.launcherSettings() != null) {
             return slurmLauncher(SlurmSettings.fromJson(row.launcherSettings())).jobRoot();
         }
@@ -337,7 +340,8 @@ public final class JobEngine implements AutoCloseable {
         List<Long> ids = new ArrayList<>();
         for (JobSpec s : specs) {
             long id = jobs.add(s.toJson(), s.hash(), s.model(), s.label(), launcher.kind(),
-                    launcher.slurm() == null ? null : launcher.slurm().toJson());
+                    launcher.slurm() == null ? null : launcher.slurm().toJson(),
+                    launcher.slurm() == null ? null : slurmLauncher(launcher.slurm()).jobRoot().toString());
             ids.add(id);
             schedule(id);
         }
@@ -365,10 +369,17 @@ public final class JobEngine implements AutoCloseable {
         if (wanted != null && row.status().canResume()) {
             String settings = wanted.slurm() == null ? null : wanted.slurm().toJson();
             if (!wanted.kind().equals(row.launcher()) || !java.util.Objects.equals(settings, row.launcherSettings())) {
+                if (row.onSlurm() && row.workerId() != null && slurmLauncher(SlurmSettings.fromJson(
+                        row.launcherSettings())).isAlive(row.workerId())) {
+                    throw new SqueezeException("Job " + id + " is still running as Slurm job " + row.workerId()
+                            + ": moving it now would start a second worker on the same checkpoints",
+                            "resume it without --launcher to reconnect to it, or cancel it first");
+                }
                 if (wanted.slurm() != null) {
                     slurmLauncher(wanted.slurm()).checkShared();
                 }
-                jobs.relaunch(id, wanted.kind(), settings);
+                jobs.relaunch(id, wanted.kind(), settings,
+                        wanted.slurm() == null ? null : slurmLauncher(wanted.slurm()).jobRoot().toString());
             }
         }
         if (!jobs.requeue(id)) {
@@ -391,16 +402,7 @@ public final class JobEngine implements AutoCloseable {
             Worker w = r.worker;
             if (w != null) {
                 w.send(new ParentMessage.Cancel(r.cancelReason));
-                // A search stops at its next fitness evaluation and then evaluates and stores the best plan it found:
-                // it gets longer than a plan job, which only has to reach its next safe point.
-                java.time.Duration grace = JobSpec.fromJson(row.specJson()).hasSearch()
-                        ? max(options.cancelGrace(), SEARCH_CANCEL_GRACE) : options.cancelGrace();
-                timers.schedule(() -> {
-                    if (active.get(id) == r) {
-                        LOG.info("job {}: the worker did not stop within {}; ending it", id, grace);
-                        w.destroy();
-                    }
-                }, grace.toMillis(), TimeUnit.MILLISECONDS);
+                endAfterGrace(id, r, w, JobSpec.fromJson(row.specJson()));
             }
             return;
         }
@@ -408,10 +410,14 @@ public final class JobEngine implements AutoCloseable {
             throw new SqueezeException("Job " + id + " is already " + row.status().name().toLowerCase(java.util.Locale.ROOT),
                     "nothing to cancel");
         }
-        if (row.onSlurm() && row.workerId() != null && row.status() == JobStatus.INTERRUPTED) {
-            // Its parent closed while the Slurm job ran on: it may still be running there; end it (best effort: a job
-            // Slurm no longer knows is simply gone).
-            slurmLauncher(SlurmSettings.fromJson(row.launcherSettings())).commands().cancel(row.workerId());
+        if (row.onSlurm() && row.workerId() != null) {
+            // A Slurm job left running (its parent closed, or its supervisor failed) may still be running there: end
+            // it. Best effort: a job Slurm no longer knows is simply gone, and a Slurm that does not answer is said.
+            try {
+                slurmLauncher(SlurmSettings.fromJson(row.launcherSettings())).commands().cancel(row.workerId());
+            } catch (SqueezeException e) {
+                LOG.warn("job {}: could not scancel Slurm job {}: {}", id, row.workerId(), e.getMessage());
+            }
         }
         jobs.end(id, JobStatus.CANCELLED, "cancelled by the user");
         synchronized (active) {
@@ -421,9 +427,27 @@ public final class JobEngine implements AutoCloseable {
                 active.notifyAll();
             }
         }
-        checkpoints(row).deleteAll();
         emit(new JobEvent(id, row.label(), JobEvent.Kind.ENDED, JobStatus.CANCELLED, null, null, row.layersDone(),
                 row.layersTotal(), null, "cancelled by the user", null));
+        checkpoints(row).deleteAll();
+    }
+
+    /** Ends a cancelled job's worker if it has not stopped by itself within the grace period. */
+    private void endAfterGrace(long id, Running r, Worker w, JobSpec spec) {
+        // A search stops at its next fitness evaluation and then evaluates and stores the best plan it found: it gets
+        // longer than a plan job, which only has to reach its next safe point.
+        java.time.Duration grace = spec.hasSearch() ? max(options.cancelGrace(), SEARCH_CANCEL_GRACE)
+                : options.cancelGrace();
+        try {
+            timers.schedule(() -> {
+                if (active.get(id) == r) {
+                    LOG.info("job {}: the worker did not stop within {}; ending it", id, grace);
+                    w.destroy();
+                }
+            }, grace.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            w.destroy(); // closing: no timer any more, and a cancelled worker must not go on
+        }
     }
 
     /** Blocks until every job queued in this engine has ended. */
@@ -550,7 +574,9 @@ public final class JobEngine implements AutoCloseable {
         closing = true;
         for (Map.Entry<Long, Running> e : active.entrySet()) {
             Worker w = e.getValue().worker;
-            if (w != null) {
+            if (w != null && e.getValue().cancelReason != null) {
+                w.destroy(); // cancelled: it must not go on after this process
+            } else if (w != null) {
                 w.detach(); // a local worker ends; a Slurm job goes on, to be reconnected to
             }
         }
@@ -644,14 +670,28 @@ public final class JobEngine implements AutoCloseable {
                 return; // said once, in stop(); the job stays as the database has it, resumable
             }
             LOG.error("job {}: {}", id, e.getMessage());
+            endWorker(r);
             safeEnd(id, JobStatus.FAILED, e.getMessage());
         } catch (RuntimeException e) {
             LOG.error("job {}: the supervisor failed", id, e);
+            endWorker(r);
             safeEnd(id, JobStatus.FAILED, "internal error while supervising the job: " + e);
         } finally {
             synchronized (active) {
                 active.remove(id);
                 active.notifyAll();
+            }
+        }
+    }
+
+    /** A job whose supervisor failed is not left running unwatched (a Slurm job would run on): its worker is ended. */
+    private static void endWorker(Running r) {
+        Worker w = r.worker;
+        if (w != null) {
+            try {
+                w.destroy();
+            } catch (RuntimeException e) {
+                LOG.warn("could not end a worker: {}", e.getMessage());
             }
         }
     }
@@ -682,6 +722,7 @@ public final class JobEngine implements AutoCloseable {
         // stop() may have run between the check before start and here; it saw no worker to end, so end it now
         if (r.cancelReason != null && worker.placement().launcher().equals(Placement.SLURM)) {
             worker.send(new ParentMessage.Cancel(r.cancelReason));
+            endAfterGrace(id, r, worker, spec);
         } else if (r.cancelReason != null || stopped.get() != null) {
             worker.destroy();
         } else if (closing) {

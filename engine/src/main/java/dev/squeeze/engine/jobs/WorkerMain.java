@@ -81,9 +81,12 @@ public final class WorkerMain {
         BufferedReader in = null;
         dev.squeeze.engine.jobs.launch.FollowedFile followed = null;
         String first;
+        java.util.List<String> alsoRead = java.util.List.of();
         if (inFile != null) {
             followed = new dev.squeeze.engine.jobs.launch.FollowedFile(inFile);
-            first = nextLine(followed);
+            java.util.List<String> lines = firstLines(followed);
+            first = lines.isEmpty() ? null : lines.getFirst();
+            alsoRead = lines.isEmpty() ? alsoRead : lines.subList(1, lines.size());
         } else {
             in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
             first = in.readLine();
@@ -107,6 +110,10 @@ public final class WorkerMain {
             System.exit(2);
             return;
         }
+        // A cancel written before this worker started (the job was cancelled while Slurm kept it pending) counts.
+        for (String line : alsoRead) {
+            worker.takeCancel(line);
+        }
         BufferedReader stdin = in;
         dev.squeeze.engine.jobs.launch.FollowedFile follow = followed;
         Thread listener = new Thread(() -> {
@@ -127,29 +134,41 @@ public final class WorkerMain {
         return node != null && !node.isBlank() ? node : Provenance.hostName();
     }
 
-    /** The first line of a followed {@code --in} file (written before the job was submitted: there at once). */
-    private static String nextLine(dev.squeeze.engine.jobs.launch.FollowedFile in) throws Exception {
+    /**
+     * The lines of a followed {@code --in} file as first read: the start message (written before the job was
+     * submitted: there at once), and any cancel appended since.
+     */
+    private static java.util.List<String> firstLines(dev.squeeze.engine.jobs.launch.FollowedFile in) throws Exception {
         long deadline = System.nanoTime() + 60_000_000_000L;
         while (System.nanoTime() < deadline) {
             java.util.List<String> lines = in.poll();
             if (!lines.isEmpty()) {
-                return lines.getFirst();
+                return lines;
             }
             Thread.sleep(FOLLOW_MILLIS);
         }
         System.err.println("WorkerMain: no start message in " + in.file() + " within 60 s");
         System.exit(EXIT_NO_START);
-        return null;
+        return java.util.List.of();
+    }
+
+    /** Takes a cancel request from one of the parent's lines (other lines are not for a running job). */
+    private void takeCancel(String line) {
+        try {
+            if (Protocol.parentMessage(line) instanceof ParentMessage.Cancel c) {
+                cancelReason = c.reason() == null ? "cancelled" : c.reason();
+            }
+        } catch (IllegalArgumentException e) {
+            System.err.println("WorkerMain: not a message from the parent: " + line);
+        }
     }
 
     /** A worker on a cluster: reads cancel requests appended to its {@code --in} file, for as long as it runs. */
     private void follow(dev.squeeze.engine.jobs.launch.FollowedFile in) {
         while (true) {
             try {
-                for (String line : in.poll()) { // the start message was read already, by nextLine
-                    if (Protocol.parentMessage(line) instanceof ParentMessage.Cancel c) {
-                        cancelReason = c.reason() == null ? "cancelled" : c.reason();
-                    }
+                for (String line : in.poll()) { // the start message was read already, by firstLines
+                    takeCancel(line);
                 }
                 Thread.sleep(FOLLOW_MILLIS);
             } catch (InterruptedException e) {

@@ -19,7 +19,7 @@ import java.util.Optional;
 public final class JobRecords {
     private static final String COLUMNS = """
             id, spec_json, spec_hash, model, label, status, created_at, started_at, finished_at, attempts,
-            layers_done, layers_total, phase, reason, run_id, launcher, launcher_settings, worker_id, node""";
+            layers_done, layers_total, phase, reason, run_id, launcher, launcher_settings, worker_id, node, job_root""";
 
     private final ResultsStore store;
 
@@ -29,7 +29,7 @@ public final class JobRecords {
 
     /** Adds a queued job whose worker runs on this machine; returns its id. */
     public long add(String specJson, String specHash, String model, String label) {
-        return add(specJson, specHash, model, label, "local", null);
+        return add(specJson, specHash, model, label, "local", null, null);
     }
 
     /**
@@ -37,13 +37,14 @@ public final class JobRecords {
      *
      * @param launcher         {@code local} or {@code slurm}
      * @param launcherSettings the Slurm settings as JSON, null for local
+     * @param jobRoot          the folder of a Slurm job's files under the shared directory, null for local
      */
     public long add(String specJson, String specHash, String model, String label, String launcher,
-                    String launcherSettings) {
+                    String launcherSettings, String jobRoot) {
         return store.inTransaction("queue job '" + label + "'", c -> {
             try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO job (spec_json, spec_hash, model, label, status, launcher, launcher_settings)"
-                            + " VALUES (?, ?, ?, ?, 'QUEUED', ?, ?)",
+                    "INSERT INTO job (spec_json, spec_hash, model, label, status, launcher, launcher_settings, job_root)"
+                            + " VALUES (?, ?, ?, ?, 'QUEUED', ?, ?, ?)",
                     Statement.RETURN_GENERATED_KEYS)) {
                 ps.setString(1, specJson);
                 ps.setString(2, specHash);
@@ -51,6 +52,7 @@ public final class JobRecords {
                 ps.setString(4, label);
                 ps.setString(5, launcher);
                 ps.setString(6, launcherSettings);
+                ps.setString(7, jobRoot);
                 ps.executeUpdate();
                 try (ResultSet keys = ps.getGeneratedKeys()) {
                     keys.next();
@@ -107,13 +109,14 @@ public final class JobRecords {
     }
 
     /** Moves a job that is not running to another launcher (a resume with {@code --launcher}). */
-    public void relaunch(long id, String launcher, String launcherSettings) {
+    public void relaunch(long id, String launcher, String launcherSettings, String jobRoot) {
         store.inTransaction("move job " + id + " to the " + launcher + " launcher", c -> {
             try (PreparedStatement ps = c.prepareStatement("UPDATE job SET launcher = ?, launcher_settings = ?,"
-                    + " worker_id = NULL, node = NULL WHERE id = ? AND status <> 'RUNNING'")) {
+                    + " job_root = ?, worker_id = NULL, node = NULL WHERE id = ? AND status <> 'RUNNING'")) {
                 ps.setString(1, launcher);
                 ps.setString(2, launcherSettings);
-                ps.setLong(3, id);
+                ps.setString(3, jobRoot);
+                ps.setLong(4, id);
                 return ps.executeUpdate();
             }
         });
@@ -212,7 +215,7 @@ public final class JobRecords {
                             rs.getString(5), JobStatus.valueOf(rs.getString(6)), instant(rs.getTimestamp(7)),
                             instant(rs.getTimestamp(8)), instant(rs.getTimestamp(9)), rs.getInt(10), rs.getInt(11),
                             rs.getInt(12), rs.getString(13), rs.getString(14), runId, rs.getString(16),
-                            rs.getString(17), rs.getString(18), rs.getString(19)));
+                            rs.getString(17), rs.getString(18), rs.getString(19), rs.getString(20)));
                 }
             }
             return out;

@@ -13,11 +13,13 @@ import java.time.Instant;
  * @param launcherSettings the Slurm settings it was submitted with (JSON), null for local jobs
  * @param workerId the latest attempt's process id (local) or Slurm job id; null before it started
  * @param node     the machine the latest attempt ran on; null before it is known
+ * @param jobRoot  a Slurm job's folder under the shared directory (its checkpoints, log, protocol files); null for
+ *                 local jobs, whose folder is beside the database
  */
 public record JobRow(long id, String specJson, String specHash, String model, String label, JobStatus status,
                      Instant createdAt, Instant startedAt, Instant finishedAt, int attempts, int layersDone,
                      int layersTotal, String phase, String reason, Long runId, String launcher,
-                     String launcherSettings, String workerId, String node) {
+                     String launcherSettings, String workerId, String node, String jobRoot) {
     /** Whether its worker runs (or ran) on a Slurm cluster. */
     public boolean onSlurm() {
         return "slurm".equals(launcher);

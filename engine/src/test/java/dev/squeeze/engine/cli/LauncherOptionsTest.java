@@ -143,7 +143,7 @@ class LauncherOptionsTest {
 
     private static JobRow row(long id, String launcher) {
         return new JobRow(id, "{}", "0".repeat(64), "m", "job " + id, JobStatus.FAILED, null, null, null, 1, 0, 2,
-                null, "failed", null, launcher, null, "1" + id, "node1");
+                null, "failed", null, launcher, null, "1" + id, "node1", null);
     }
 
     @Test
@@ -223,14 +223,14 @@ class LauncherOptionsTest {
         Path db = dir.resolve("db/results");
         try (ResultsStore store = ResultsStore.openFile(db)) {
             String settings = SlurmSettings.of("/shared").toJson();
-            long a = store.jobs().add("{}", "1".repeat(64), "/models/a.safetensors", "rtn4", "slurm", settings);
+            long a = store.jobs().add("{}", "1".repeat(64), "/models/a.safetensors", "rtn4", "slurm", settings, "/shared/squeeze-k");
             store.jobs().placed(a, "12", "node2");
             store.jobs().end(a, JobStatus.FAILED, "Slurm: time limit");
             long b = store.jobs().add("{}", "2".repeat(64), "/models/b.safetensors", "a much longer label than usual,"
-                    + " rtn 3-bit per group", "local", null);
+                    + " rtn 3-bit per group", "local", null, null);
             store.jobs().placed(b, "4711", "laptop");
             store.jobs().end(b, JobStatus.CANCELLED, "cancelled");
-            long c = store.jobs().add("{}", "3".repeat(64), "/models/c.safetensors", "red\u001b[31m", "slurm", settings);
+            long c = store.jobs().add("{}", "3".repeat(64), "/models/c.safetensors", "red\u001b[31m", "slurm", settings, "/shared/squeeze-k");
             store.jobs().end(c, JobStatus.CANCELLED, "cancelled before it started");
         }
         Result r = CliSmokeTest.run("--db", db.toString(), "jobs");

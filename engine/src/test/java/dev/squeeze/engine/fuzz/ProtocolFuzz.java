@@ -26,8 +26,9 @@ import java.util.Set;
  */
 public final class ProtocolFuzz {
     /** Fields docs/job-protocol.md lets a peer leave null; every other reference field is required. */
+    /** Fields a message may leave null (Start.modelHash: a local worker reads the parent's own file, unchecked). */
     private static final Set<String> OPTIONAL = Set.of("Phase.detail", "Failed.reason", "Cancelled.reason",
-            "Cancel.reason");
+            "Cancel.reason", "Start.modelHash");
     private static final Set<String> LAYER_STATES = Set.of("started", "done", "restored");
 
     private ProtocolFuzz() {
@@ -107,6 +108,8 @@ public final class ProtocolFuzz {
         messages.put("failed", new WorkerMessage.Failed("out of memory", true));
         messages.put("cancelled", new WorkerMessage.Cancelled("by the user"));
         messages.put("start", new ParentMessage.Start(Protocol.VERSION, 7, spec, "f".repeat(64), "/tmp/ck/job-7"));
+        messages.put("start-checked", new ParentMessage.Start(Protocol.VERSION, 8, spec, "e".repeat(64),
+                "/shared/squeeze-k/job-8", "d".repeat(64)));
         messages.put("cancel", new ParentMessage.Cancel("by the user"));
         Map<String, byte[]> out = new LinkedHashMap<>();
         messages.forEach((name, m) -> out.put(name, Protocol.encode(m).getBytes(StandardCharsets.UTF_8)));

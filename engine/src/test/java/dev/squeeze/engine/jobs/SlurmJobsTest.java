@@ -242,6 +242,9 @@ class SlurmJobsTest {
         String slurmId = store.jobs().get(id).orElseThrow().workerId();
         assertEquals("RUNNING", cluster.run("squeue", "-h", "-j", slurmId, "-o", "%T").strip());
         try (JobEngine engine = engine(1)) {
+            var refused = assertThrows(dev.squeeze.engine.SqueezeException.class,
+                    () -> engine.resume(id, JobEngine.Launcher.LOCAL));
+            assertTrue(refused.getMessage().contains("still running as Slurm job " + slurmId), refused.getMessage());
             engine.cancel(id);
         }
         assertEquals(JobStatus.CANCELLED, store.jobs().get(id).orElseThrow().status());
@@ -250,6 +253,37 @@ class SlurmJobsTest {
             assertTrue(System.nanoTime() < deadline, "the Slurm job was cancelled");
             Thread.sleep(200);
         }
+    }
+
+    @Test
+    void aJobThatFailedWithAMessageIsSubmittedAnewOnResumeNotReadAgain() throws Exception {
+        JobSpec spec = rtn(4, "fails-once");
+        long id;
+        Path inTheWay;
+        try (JobEngine engine = engine(1)) {
+            // A folder where the first layer's checkpoint goes: the worker cannot write it and says so (failed).
+            Path jobRoot = shared.resolve("squeeze-" + JobEngine.databaseKey(dir.resolve("checkpoints").toAbsolutePath()));
+            inTheWay = jobRoot.resolve("job-1").resolve("00000.ckpt");
+            Files.createDirectories(inTheWay.resolve("occupied"));
+            long submitted = engine.submit(spec);
+            assertEquals(1, submitted);
+            JobEvent end = awaitEnd(submitted);
+            assertEquals(JobStatus.FAILED, end.status(), end.describe());
+            assertTrue(end.message().contains("checkpoint"), end.message());
+            id = submitted;
+        }
+        String first = store.jobs().get(id).orElseThrow().workerId();
+        Files.delete(inTheWay.resolve("occupied"));
+        Files.delete(inTheWay);
+        events.clear();
+        try (JobEngine engine = engine(1)) {
+            engine.resume(id);
+            JobEvent end = awaitEnd(id);
+            assertEquals(JobStatus.DONE, end.status(), end.describe());
+        }
+        JobRow row = store.jobs().get(id).orElseThrow();
+        assertNotEquals(first, row.workerId(), "a new Slurm job, not the old one's failure read again");
+        assertSameResults(JobTesting.reference(spec), store, row.runId());
     }
 
     @Test

@@ -87,6 +87,21 @@ class WorkerFileTransportTest {
     }
 
     @Test
+    void aCancelWrittenBeforeTheWorkerStartedIsNotLost() throws Exception {
+        // The parent cancelled while Slurm kept the job pending: the worker finds start and cancel together.
+        String start = Protocol.encode(new ParentMessage.Start(Protocol.VERSION, 1, spec(model), "a".repeat(64),
+                dir.resolve("ck").toString(), ModelFormats.open(model).contentHash()));
+        Files.writeString(dir.resolve("in.jsonl"), start + "\n" + Protocol.encode(new ParentMessage.Cancel(
+                "cancelled while pending")) + "\n");
+        List<String> cmd = new ArrayList<>(WorkerJvm.command(null, "400m", List.of(), dir));
+        cmd.addAll(List.of("--in", dir.resolve("in.jsonl").toString(), "--out", dir.resolve("out.jsonl").toString()));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("log").toFile()).start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(new WorkerMessage.Cancelled("cancelled while pending"), out().getLast());
+        assertTrue(out().stream().noneMatch(m -> m instanceof WorkerMessage.Result), "no run was made");
+    }
+
+    @Test
     void theRightModelRunsAndACancelAppendedToTheInputStopsIt() throws Exception {
         String hash = ModelFormats.open(model).contentHash();
         Process p = worker(new ParentMessage.Start(Protocol.VERSION, 1, spec(model), "a".repeat(64),

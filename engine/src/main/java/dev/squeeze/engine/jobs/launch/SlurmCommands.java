@@ -188,11 +188,19 @@ public final class SlurmCommands {
         return Optional.of(out);
     }
 
-    /** {@code scontrol show job -o id}; empty when Slurm does not know the job (any more). */
+    /**
+     * {@code scontrol show job -o id}; empty when Slurm does not know the job (any more). A controller that does not
+     * answer is an error, not "gone": a job declared gone by mistake would be submitted a second time.
+     */
     public Optional<JobInfo> show(String jobId) {
         Result r = run("scontrol", "show", "job", "-o", jobId);
         if (!r.ok()) {
-            return Optional.empty();
+            if (r.err().contains("Invalid job id")) {
+                return Optional.empty();
+            }
+            throw new SqueezeException("Slurm did not say how job " + jobId + " is (scontrol: "
+                    + oneLine(r.err().isBlank() ? r.out() : r.err()) + ")",
+                    "check that slurmctld answers ('sinfo', 'squeeze cluster check'), then try again");
         }
         Map<String, String> fields = new LinkedHashMap<>();
         for (String tok : r.out().strip().split("\\s+")) {

@@ -44,7 +44,12 @@ public final class SlurmLauncher {
     private final Set<String> watched = new HashSet<>();
     private Map<String, SlurmCommands.QueueState> lastQueue = Map.of();
     private long lastQueueNanos;
+    /** Guards the shared-directory check, apart from the queue monitor (a probe can take half a minute). */
+    private final Object checkLock = new Object();
     private boolean sharedChecked;
+    /** The last failed check and when: resumed jobs are refused with it for a minute rather than probe again each. */
+    private SqueezeException sharedFailure;
+    private long sharedFailureNanos;
 
     /**
      * @param jobRoot where this database's jobs live on the shared filesystem ({@link #jobRoot(SlurmSettings, String)})
@@ -118,8 +123,8 @@ public final class SlurmLauncher {
      */
     public Optional<Worker> reattach(Path jobDir, String slurmJobId, Path log) {
         Optional<Path> workerDir = workerDirOf(jobDir, slurmJobId);
-        if (workerDir.isEmpty()) {
-            return Optional.empty();
+        if (workerDir.isEmpty() || Files.exists(workerDir.get().resolve(SlurmWorker.SEEN_END))) {
+            return Optional.empty(); // nothing there, or its end was seen and recorded: submit a new attempt
         }
         SlurmWorker w = new SlurmWorker(this, slurmJobId, workerDir.get(), log, WorkerJvm.logSize(log));
         Optional<SlurmCommands.JobInfo> info = commands.show(slurmJobId);
@@ -192,10 +197,26 @@ public final class SlurmLauncher {
      * {@code srun} that writes a file there, waiting at most 30 s for a free CPU; when none is free in time the
      * node's side is left to the worker, which exits with {@link dev.squeeze.engine.jobs.WorkerMain#EXIT_CANNOT_WRITE}).
      */
-    public synchronized void checkShared() {
-        if (sharedChecked) {
-            return;
+    public void checkShared() {
+        synchronized (checkLock) {
+            if (sharedChecked) {
+                return;
+            }
+            if (sharedFailure != null && System.nanoTime() - sharedFailureNanos < 60_000_000_000L) {
+                throw sharedFailure;
+            }
+            try {
+                checkSharedNow();
+                sharedChecked = true;
+            } catch (SqueezeException e) {
+                sharedFailure = e;
+                sharedFailureNanos = System.nanoTime();
+                throw e;
+            }
         }
+    }
+
+    private void checkSharedNow() {
         Path shared = Path.of(settings.sharedDir());
         if (!Files.isDirectory(shared)) {
             throw new SqueezeException("The Slurm shared directory " + shared + " does not exist here",
@@ -217,7 +238,11 @@ public final class SlurmLauncher {
                     "give a directory every node mounts read-write at the same path (--slurm-shared-dir); 'squeeze"
                             + " cluster check' shows what each side sees");
         }
-        sharedChecked = true;
+    }
+
+    /** Whether Slurm runs (or is about to run) job {@code slurmJobId}; an error when the controller does not answer. */
+    public boolean isAlive(String slurmJobId) {
+        return commands.show(slurmJobId).map(i -> SlurmCommands.ALIVE.contains(i.state())).orElse(false);
     }
 
     /**

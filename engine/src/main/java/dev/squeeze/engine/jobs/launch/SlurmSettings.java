@@ -114,6 +114,9 @@ public record SlurmSettings(String sharedDir, String partition, String account, 
             case 'T' -> mb * 1024 * 1024;
             default -> mb;
         };
+        if (mb == 0) {
+            return null; // --mem=0 asks for all of a node's memory: the JVM sizes its heap from what it sees
+        }
         return Math.max(64, mb * 4 / 5) + "m";
     }
 

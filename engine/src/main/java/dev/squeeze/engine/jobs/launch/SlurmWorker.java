@@ -22,6 +22,8 @@ final class SlurmWorker implements Worker {
     /** Fastest and slowest look at the output file; it slows down while the worker is quiet. */
     private static final long MIN_POLL_MILLIS = 50;
     private static final long MAX_POLL_MILLIS = 500;
+    /** A file the parent leaves in the worker's folder once it has seen the worker's end: not to be reattached. */
+    static final String SEEN_END = "end-seen";
 
     private final SlurmLauncher launcher;
     private final String slurmJobId;
@@ -32,6 +34,8 @@ final class SlurmWorker implements Worker {
     private volatile boolean detached;
     private volatile String node;
     private volatile boolean saidHello;
+    /** What the controller said last time it did not answer; null while it answers. */
+    private String unanswered;
 
     SlurmWorker(SlurmLauncher launcher, String slurmJobId, Path workerDir, Path log, long logStart) {
         this.launcher = launcher;
@@ -93,14 +97,25 @@ final class SlurmWorker implements Worker {
                 long now = System.nanoTime();
                 if (now - lastQueueCheck >= SlurmLauncher.QUEUE_INTERVAL.toNanos()) {
                     lastQueueCheck = now;
-                    Optional<SlurmCommands.QueueState> q = launcher.state(slurmJobId);
-                    if (q.isPresent()) {
-                        if (!q.get().nodes().isBlank() && node == null) {
-                            node = q.get().nodes();
+                    try {
+                        Optional<SlurmCommands.QueueState> q = launcher.state(slurmJobId);
+                        if (q.isPresent()) {
+                            if (!q.get().nodes().isBlank() && node == null) {
+                                node = q.get().nodes();
+                            }
+                            if (!SlurmCommands.ALIVE.contains(q.get().state()) && !stillAlive()) {
+                                return ended(onMessage);
+                            }
                         }
-                        if (!SlurmCommands.ALIVE.contains(q.get().state()) && !stillAlive()) {
-                            return ended(onMessage);
+                        unanswered = null;
+                    } catch (dev.squeeze.engine.SqueezeException e) {
+                        // The controller did not answer (restarting, overloaded): nothing is concluded, the job is
+                        // watched on; said once in its log.
+                        if (unanswered == null) {
+                            appendToLog("Slurm does not answer about job " + slurmJobId + " (" + e.getMessage()
+                                    + "); still watching it");
                         }
+                        unanswered = e.getMessage();
                     }
                 }
                 sleep(poll);
@@ -109,6 +124,7 @@ final class SlurmWorker implements Worker {
         } finally {
             if (!detached) {
                 launcher.forget(slurmJobId);
+                markEndSeen();
             }
         }
     }
@@ -118,7 +134,7 @@ final class SlurmWorker implements Worker {
      * shows no more, or not yet): a second opinion before a job is declared ended.
      */
     private boolean stillAlive() {
-        return launcher.commands().show(slurmJobId).map(i -> SlurmCommands.ALIVE.contains(i.state())).orElse(false);
+        return launcher.isAlive(slurmJobId);
     }
 
     /** Slurm says the job is over: what it wrote last, else why it ended. */
@@ -137,9 +153,23 @@ final class SlurmWorker implements Worker {
                 return new WorkerEnding(m, 0, null, false);
             }
         }
-        Optional<SlurmCommands.JobInfo> info = launcher.commands().show(slurmJobId);
+        Optional<SlurmCommands.JobInfo> info;
+        try {
+            info = launcher.commands().show(slurmJobId);
+        } catch (dev.squeeze.engine.SqueezeException e) {
+            info = Optional.empty();
+        }
         int exit = info.map(SlurmCommands.JobInfo::exitStatus).orElse(-1);
         return new WorkerEnding(null, exit, why(info), false);
+    }
+
+    /** Leaves {@link #SEEN_END} in the worker's folder: a later resume submits anew rather than read this end again. */
+    private void markEndSeen() {
+        try {
+            java.nio.file.Files.writeString(workerDir.resolve(SEEN_END), "");
+        } catch (IOException e) {
+            appendToLog("could not mark " + workerDir + " as ended (" + e.getMessage() + ")");
+        }
     }
 
     /** For the user: why the Slurm job ended without the worker's final message, with where it ran. */
