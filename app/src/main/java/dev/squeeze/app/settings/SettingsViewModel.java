@@ -81,7 +81,8 @@ public final class SettingsViewModel {
         }
         recent.setAll(saved);
         updateKernelNote();
-        cluster = new ClusterSettingsViewModel(store, executor, this::save);
+        // A check waits up to a minute for srun: on its own thread, not ahead of the workbench's short reads.
+        cluster = new ClusterSettingsViewModel(store, executor.dedicated("squeeze-cluster-check"), this::save);
 
         kernelBackend.addListener((obs, old, b) -> {
             KernelBackend chosen = b == null ? KernelBackend.AUTO : b;

@@ -19,7 +19,10 @@ import java.util.function.Consumer;
  * crash.
  */
 final class SlurmWorker implements Worker {
-    /** Fastest and slowest look at the output file; it slows down while the worker is quiet. */
+    /**
+     * Fastest and slowest look at the output file: it slows down while the worker is quiet (pending in the queue, or
+     * computing a long layer), and stays fast while a started worker has not said hello yet.
+     */
     private static final long MIN_POLL_MILLIS = 50;
     private static final long MAX_POLL_MILLIS = 500;
     /** A file the parent leaves in the worker's folder once it has seen the worker's end: not to be reattached. */
@@ -34,6 +37,8 @@ final class SlurmWorker implements Worker {
     private volatile boolean detached;
     private volatile String node;
     private volatile boolean saidHello;
+    /** Slurm has started the job (its queue state is RUNNING). */
+    private boolean running;
     /** What the controller said last time it did not answer; null while it answers. */
     private String unanswered;
 
@@ -93,7 +98,10 @@ final class SlurmWorker implements Worker {
                         return new WorkerEnding(m, 0, null, false);
                     }
                 }
-                poll = any ? MIN_POLL_MILLIS : Math.min(MAX_POLL_MILLIS, poll * 2);
+                // Quiet: look less often, except while a started job's worker is starting up (its first lines are
+                // due any moment, and they are what a user waits to see).
+                boolean starting = running && !saidHello;
+                poll = any || starting ? MIN_POLL_MILLIS : Math.min(MAX_POLL_MILLIS, poll * 2);
                 long now = System.nanoTime();
                 if (now - lastQueueCheck >= SlurmLauncher.QUEUE_INTERVAL.toNanos()) {
                     lastQueueCheck = now;
@@ -103,6 +111,7 @@ final class SlurmWorker implements Worker {
                             if (!q.get().nodes().isBlank() && node == null) {
                                 node = q.get().nodes();
                             }
+                            running = "RUNNING".equals(q.get().state());
                             if (!SlurmCommands.ALIVE.contains(q.get().state()) && !stillAlive()) {
                                 return ended(onMessage);
                             }
