@@ -211,11 +211,7 @@ class SlurmJobsTest {
         assertTrue(cluster.run("squeue", "-h", "-j", slurmIds.get(0), "-o", "%T").strip().matches("RUNNING|COMPLETING"),
                 "the Slurm job goes on without its parent");
         // The second job finishes while no Squeeze process watches it.
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!cluster.run("squeue", "-h", "-t", "all", "-j", slurmIds.get(1), "-o", "%T").strip().equals("COMPLETED")) {
-            assertTrue(System.nanoTime() < deadline, "the second Slurm job did not complete");
-            Thread.sleep(200);
-        }
+        awaitSlurmState(slurmIds.get(1), "COMPLETED", "the second Slurm job did not complete");
         events.clear();
         try (JobEngine engine = engine(2)) {
             for (long id : ids) {
@@ -248,11 +244,7 @@ class SlurmJobsTest {
             engine.cancel(id);
         }
         assertEquals(JobStatus.CANCELLED, store.jobs().get(id).orElseThrow().status());
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!cluster.run("squeue", "-h", "-t", "all", "-j", slurmId, "-o", "%T").strip().equals("CANCELLED")) {
-            assertTrue(System.nanoTime() < deadline, "the Slurm job was cancelled");
-            Thread.sleep(200);
-        }
+        awaitSlurmState(slurmId, "CANCELLED", "the Slurm job was cancelled");
     }
 
     @Test
@@ -308,11 +300,7 @@ class SlurmJobsTest {
             JobEvent end = awaitEnd(id);
             assertEquals(JobStatus.CANCELLED, end.status(), end.describe());
             assertNotNull(slurmId);
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            while (!cluster.run("squeue", "-h", "-t", "all", "-j", slurmId, "-o", "%T").strip().equals("COMPLETED")) {
-                assertTrue(System.nanoTime() < deadline, "the worker stopped by itself (COMPLETED, not killed)");
-                Thread.sleep(200);
-            }
+            awaitSlurmState(slurmId, "COMPLETED", "the worker stopped by itself (COMPLETED, not killed)");
         }
     }
 
@@ -325,6 +313,15 @@ class SlurmJobsTest {
             var hello = (dev.squeeze.engine.jobs.protocol.WorkerMessage.Hello) dev.squeeze.engine.jobs.protocol.Protocol
                     .workerMessage(Files.readAllLines(out).getFirst());
             return hello.pid();
+        }
+    }
+
+    /** Waits until Slurm shows job {@code slurmId} in {@code state}; fails with {@code what} after {@link #WAIT}. */
+    private static void awaitSlurmState(String slurmId, String state, String what) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!cluster.run("squeue", "-h", "-t", "all", "-j", slurmId, "-o", "%T").strip().equals(state)) {
+            assertTrue(System.nanoTime() < deadline, what);
+            Thread.sleep(200);
         }
     }
 
