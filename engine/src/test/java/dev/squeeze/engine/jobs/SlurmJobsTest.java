@@ -279,6 +279,42 @@ class SlurmJobsTest {
     }
 
     @Test
+    void aSearchOnSlurmStoresTheSamePointsAsTheSameSearchRunLocally() throws Exception {
+        // A small front (two budgets) with its uniform baselines; the level database goes to the shared directory.
+        JobSpec search = new JobSpec(model.toString(), null, "front", 32, 0, false, 0, idx[0].toString(),
+                idx[1].toString(), List.of(), new dev.squeeze.engine.search.SearchSpec(List.of("rtn"), null,
+                null, 3.0, 4.0, 1.0, 0, 4, 0, 0, true));
+        long onSlurm;
+        try (JobEngine engine = engine(1)) {
+            onSlurm = engine.submit(search.withTags(List.of("t-slurm")));
+            JobEvent end = awaitEnd(onSlurm);
+            assertEquals(JobStatus.DONE, end.status(), end.describe());
+        }
+        Path levels = logOf(onSlurm).resolveSibling("levels");
+        assertTrue(Files.isDirectory(levels), "the level database is in the shared directory: " + levels);
+        long local;
+        try (JobEngine engine = new JobEngine(store, dir.resolve("local-checkpoints"), JobTesting.options(1))) {
+            local = engine.submit(search.withTags(List.of("t-local")));
+            engine.await(List.of(local));
+            assertEquals(JobStatus.DONE, store.jobs().get(local).orElseThrow().status());
+        }
+        assertEquals(points("t-local"), points("t-slurm"), "the same runs, label by label");
+        assertTrue(points("t-slurm").size() >= 3, "two searched points and baselines: " + points("t-slurm"));
+    }
+
+    /** The stored runs tagged {@code tag}: label → (stored bytes, metrics without latency). */
+    private java.util.Map<String, List<Object>> points(String tag) {
+        java.util.Map<String, List<Object>> out = new java.util.TreeMap<>();
+        for (var r : store.runs(null)) {
+            if (store.tags(r.id()).contains(tag)) {
+                out.put(r.label(), List.of(r.sizeBytes(), JobTesting.results(store.metrics(r.id())).stream()
+                        .map(m -> m.name() + "@" + m.split() + "=" + m.value()).sorted().toList()));
+            }
+        }
+        return out;
+    }
+
+    @Test
     void aSharedDirectoryThatDoesNotExistIsRefusedBeforeAnythingIsQueued() {
         SlurmSettings missing = settings().withSharedDir(shared.resolve("not-there").toString());
         try (JobEngine engine = new JobEngine(store, dir.resolve("checkpoints"), new JobEngine.Options(1, "400m",
