@@ -120,7 +120,7 @@ class SlurmJobsTest {
 
     @Test
     void twoJobsRunAtOnceOnTheTwoNodes() throws Exception {
-        try (JobEngine engine = engine(2, "-Dsqueeze.worker.fault=slow-layer:0:4000")) {
+        try (JobEngine engine = engine(3, "-Dsqueeze.worker.fault=slow-layer:0:4000")) {
             List<Long> ids = engine.submitAll(List.of(rtn(4, "a"), rtn(8, "b")));
             // Both workers are inside their first (slow) layer at the same time, on different nodes.
             for (long id : ids) {
@@ -128,6 +128,14 @@ class SlurmJobsTest {
                         WAIT);
             }
             String running = cluster.run("squeue", "-h", "-t", "RUNNING", "-o", "%j %N");
+            // A third job waits for a node: its phase says so, with Slurm's reason.
+            long third = engine.submit(rtn(3, "c"));
+            JobEvent pending = events.await(e -> e.jobId() == third && e.kind() == JobEvent.Kind.PHASE
+                    && "pending".equals(e.phase()), WAIT);
+            assertTrue(pending.detail().matches("Slurm job \\d+ waits in the queue \\((Resources|Priority|None)\\)"),
+                    pending.detail());
+            ids = new ArrayList<>(ids);
+            ids.add(third);
             List<String> lines = running.strip().lines().filter(l -> l.startsWith("squeeze-")).toList();
             assertEquals(2, lines.size(), "two jobs running at once: " + running);
             assertNotEquals(lines.get(0).split(" ")[1], lines.get(1).split(" ")[1], "on two nodes: " + running);

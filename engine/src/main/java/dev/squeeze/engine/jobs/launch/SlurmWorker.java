@@ -37,6 +37,8 @@ final class SlurmWorker implements Worker {
     private volatile boolean detached;
     private volatile String node;
     private volatile boolean saidHello;
+    /** Slurm's reason for keeping the job pending, as last reported; null before. */
+    private String pendingReason;
     /** Slurm has started the job (its queue state is RUNNING). */
     private boolean running;
     /** What the controller said last time it did not answer; null while it answers. */
@@ -112,6 +114,14 @@ final class SlurmWorker implements Worker {
                                 node = q.get().nodes();
                             }
                             running = "RUNNING".equals(q.get().state());
+                            if ("PENDING".equals(q.get().state()) && !saidHello
+                                    && !q.get().reason().equals(pendingReason)) {
+                                // Why the job waits is Slurm's to say, and the user's first question: passed on as the
+                                // job's phase, as a worker would report one.
+                                pendingReason = q.get().reason();
+                                onMessage.accept(new WorkerMessage.Phase("pending", "Slurm job " + slurmJobId
+                                        + " waits in the queue (" + pendingReason + ")"));
+                            }
                             if (!SlurmCommands.ALIVE.contains(q.get().state()) && !stillAlive()) {
                                 return ended(onMessage);
                             }
