@@ -262,18 +262,19 @@ public final class JobEngine implements AutoCloseable {
      * Slurm job's is in the shared directory.
      */
     public Path logFile(long id) {
-        return jobs.get(id).map(this::jobRoot).orElse(checkpointRoot).resolve("job-" + id + ".log");
+        return jobs.get(id).map(this::logFile).orElse(checkpointRoot.resolve("job-" + id + ".log"));
     }
 
-    /** Where a job's checkpoints and log live: beside the database, or (Slurm) under the shared directory. */
+    private Path logFile(JobRow row) {
+        return jobRoot(row).resolve("job-" + row.id() + ".log");
+    }
+
+    /**
+     * Where a job's checkpoints and log live: beside the database, or (Slurm) under the shared directory, in the
+     * folder recorded when the job was queued (the same from any machine that resumes it).
+     */
     private Path jobRoot(JobRow row) {
-        if (row.onSlurm() && row.jobRoot() != null) {
-            return Path.of(row.jobRoot()); // fixed when queued: the same from any machine that resumes it
-        }
-        if (row.onSlurm() && row.launcherSettings() != null) {
-            return slurmLauncher(SlurmSettings.fromJson(row.launcherSettings())).jobRoot();
-        }
-        return checkpointRoot;
+        return row.onSlurm() ? Path.of(row.jobRoot()) : checkpointRoot;
     }
 
     /** The launcher for {@code settings}, made once per distinct settings. */
@@ -320,9 +321,10 @@ public final class JobEngine implements AutoCloseable {
         // refusal can name all that do not fit.
         Map<String, dev.squeeze.engine.model.Model> opened = new java.util.HashMap<>();
         Launcher launcher = options.launcher() == null ? Launcher.LOCAL : options.launcher();
-        if (launcher.slurm() != null && !specs.isEmpty()) {
+        SlurmLauncher slurm = launcher.slurm() == null ? null : slurmLauncher(launcher.slurm());
+        if (slurm != null && !specs.isEmpty()) {
             // Refused here, before anything is queued, when this machine or a node cannot write the shared folder.
-            slurmLauncher(launcher.slurm()).checkShared();
+            slurm.checkShared();
         }
         List<JobsRejected.Refusal> refused = new ArrayList<>();
         for (JobSpec s : specs) {
@@ -341,7 +343,7 @@ public final class JobEngine implements AutoCloseable {
         for (JobSpec s : specs) {
             long id = jobs.add(s.toJson(), s.hash(), s.model(), s.label(), launcher.kind(),
                     launcher.slurm() == null ? null : launcher.slurm().toJson(),
-                    launcher.slurm() == null ? null : slurmLauncher(launcher.slurm()).jobRoot().toString());
+                    slurm == null ? null : slurm.jobRoot().toString());
             ids.add(id);
             schedule(id);
         }
@@ -365,21 +367,20 @@ public final class JobEngine implements AutoCloseable {
         requireRunning();
         JobRow row = jobs.get(id).orElseThrow(() -> new SqueezeException("There is no job " + id,
                 "'squeeze jobs' lists the jobs"));
-        Launcher wanted = moveTo;
-        if (wanted != null && row.status().canResume()) {
-            String settings = wanted.slurm() == null ? null : wanted.slurm().toJson();
-            if (!wanted.kind().equals(row.launcher()) || !java.util.Objects.equals(settings, row.launcherSettings())) {
+        if (moveTo != null && row.status().canResume()) {
+            String settings = moveTo.slurm() == null ? null : moveTo.slurm().toJson();
+            if (!moveTo.kind().equals(row.launcher()) || !java.util.Objects.equals(settings, row.launcherSettings())) {
                 if (row.onSlurm() && row.workerId() != null && slurmLauncher(SlurmSettings.fromJson(
                         row.launcherSettings())).isAlive(row.workerId())) {
                     throw new SqueezeException("Job " + id + " is still running as Slurm job " + row.workerId()
                             + ": moving it now would start a second worker on the same checkpoints",
                             "resume it without --launcher to reconnect to it, or cancel it first");
                 }
-                if (wanted.slurm() != null) {
-                    slurmLauncher(wanted.slurm()).checkShared();
+                SlurmLauncher to = moveTo.slurm() == null ? null : slurmLauncher(moveTo.slurm());
+                if (to != null) {
+                    to.checkShared();
                 }
-                jobs.relaunch(id, wanted.kind(), settings,
-                        wanted.slurm() == null ? null : slurmLauncher(wanted.slurm()).jobRoot().toString());
+                jobs.relaunch(id, moveTo.kind(), settings, to == null ? null : to.jobRoot().toString());
             }
         }
         if (!jobs.requeue(id)) {
@@ -720,10 +721,12 @@ public final class JobEngine implements AutoCloseable {
         }
         r.worker = worker;
         // stop() may have run between the check before start and here; it saw no worker to end, so end it now
-        if (r.cancelReason != null && worker.placement().launcher().equals(Placement.SLURM)) {
+        if (r.cancelReason != null) {
+            // Cancelled while its worker was being started: asked like any running worker (a Slurm job may still be
+            // pending, and reads the request when it starts), ended after the grace period if it does not stop.
             worker.send(new ParentMessage.Cancel(r.cancelReason));
             endAfterGrace(id, r, worker, spec);
-        } else if (r.cancelReason != null || stopped.get() != null) {
+        } else if (stopped.get() != null) {
             worker.destroy();
         } else if (closing) {
             worker.detach();
@@ -795,7 +798,7 @@ public final class JobEngine implements AutoCloseable {
      */
     private Worker launch(JobRow row, JobSpec spec, CheckpointStore checkpoints) {
         long id = row.id();
-        Path log = jobRoot(row).resolve("job-" + id + ".log");
+        Path log = logFile(row);
         if (!row.onSlurm()) {
             WorkerProcess w = WorkerProcess.start(options, log);
             jobs.placed(id, w.placement().workerId(), w.placement().node());
@@ -834,11 +837,13 @@ public final class JobEngine implements AutoCloseable {
                     worker.destroy();
                     return;
                 }
-                Placement at = worker.placement();
-                String workerId = at.launcher().equals(Placement.LOCAL) ? Long.toString(h.pid()) : at.workerId();
-                jobs.placed(id, workerId, h.host());
+                // A Slurm job's node is known now (a local worker's pid and host were recorded when it started).
+                Placement at = new Placement(worker.placement().launcher(), worker.placement().workerId(), h.host());
+                if (at.launcher().equals(Placement.SLURM)) {
+                    jobs.placed(id, at.workerId(), at.node());
+                }
                 emit(new JobEvent(id, label, JobEvent.Kind.PLACED, JobStatus.RUNNING, phase[0], null, progress[0],
-                        progress[1], null, new Placement(at.launcher(), workerId, h.host()).describe(), null));
+                        progress[1], null, at.describe(), null));
             }
             case WorkerMessage.Phase p -> {
                 phase[0] = p.phase();

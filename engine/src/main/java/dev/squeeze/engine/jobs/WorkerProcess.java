@@ -103,7 +103,7 @@ final class WorkerProcess implements Worker {
                 // Supervisors are not interrupted; if one is, wait on: the worker's end must be known.
             }
         }
-        return new WorkerEnding(last, code, last == null ? crashReason(code) : null, false);
+        return new WorkerEnding(last, code, last == null ? WorkerJvm.crashReason(log, logStart, code) : null, false);
     }
 
     @Override
@@ -121,16 +121,6 @@ final class WorkerProcess implements Worker {
     public Placement placement() {
         return new Placement(Placement.LOCAL, Long.toString(process.pid()),
                 dev.squeeze.engine.store.Provenance.hostName());
-    }
-
-    /** What the exit status and the log say about a worker that ended without a final message. */
-    String crashReason(int code) {
-        return WorkerJvm.crashReason(log, logStart, code);
-    }
-
-    /** See {@link WorkerJvm#lastLines}. */
-    static String lastLines(String tail) {
-        return WorkerJvm.lastLines(tail);
     }
 
     @Override

@@ -30,9 +30,15 @@ public record JobRow(long id, String specJson, String specHash, String model, St
      * {@code Slurm job 12} (pending), {@code Slurm} (not submitted yet).
      */
     public String where() {
-        if (onSlurm()) {
-            return workerId == null ? "Slurm" : "Slurm job " + workerId + (node == null ? "" : " on " + node);
+        return where(launcher, workerId, node);
+    }
+
+    /** {@link #where()} of a job on {@code launcher} ({@code local} or {@code slurm}) in worker {@code workerId} on {@code node}. */
+    public static String where(String launcher, String workerId, String node) {
+        String on = node == null || node.isBlank() ? "" : " on " + node;
+        if ("slurm".equals(launcher)) {
+            return workerId == null ? "Slurm" : "Slurm job " + workerId + on;
         }
-        return workerId == null ? "local" : "local, pid " + workerId + (node == null ? "" : " on " + node);
+        return workerId == null ? "local" : "local, pid " + workerId + on;
     }
 }

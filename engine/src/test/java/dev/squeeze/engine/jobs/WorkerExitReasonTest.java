@@ -49,8 +49,8 @@ class WorkerExitReasonTest {
 
                 """;
         assertEquals("[main] INFO WorkerMain - started / Exception in thread \"main\" java.lang.IllegalStateException:"
-                + " boom / Caused by: java.io.IOException: disk", WorkerProcess.lastLines(log));
-        assertEquals("", WorkerProcess.lastLines("\n\n"));
-        assertEquals(201, WorkerProcess.lastLines("x".repeat(5_000)).length());
+                + " boom / Caused by: java.io.IOException: disk", dev.squeeze.engine.jobs.launch.WorkerJvm.lastLines(log));
+        assertEquals("", dev.squeeze.engine.jobs.launch.WorkerJvm.lastLines("\n\n"));
+        assertEquals(201, dev.squeeze.engine.jobs.launch.WorkerJvm.lastLines("x".repeat(5_000)).length());
     }
 }

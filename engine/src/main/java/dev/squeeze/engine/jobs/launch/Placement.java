@@ -11,11 +11,8 @@ public record Placement(String launcher, String workerId, String node) {
     public static final String LOCAL = "local";
     public static final String SLURM = "slurm";
 
-    /** For people: {@code local (pid 4711)}, {@code Slurm job 12 on node2}, {@code Slurm job 12 (pending)}. */
+    /** For people, as the job table shows it ({@link dev.squeeze.engine.store.JobRow#where}). */
     public String describe() {
-        if (SLURM.equals(launcher)) {
-            return "Slurm job " + (workerId == null ? "?" : workerId) + (node == null || node.isBlank() ? "" : " on " + node);
-        }
-        return "local" + (workerId == null ? "" : " (pid " + workerId + ")");
+        return dev.squeeze.engine.store.JobRow.where(launcher, workerId, node);
     }
 }

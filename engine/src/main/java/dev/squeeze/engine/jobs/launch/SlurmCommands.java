@@ -110,8 +110,9 @@ public final class SlurmCommands {
         }
         try {
             p.getOutputStream().close();
-            CompletableFuture<String> out = CompletableFuture.supplyAsync(() -> read(p.getInputStream()));
-            CompletableFuture<String> err = CompletableFuture.supplyAsync(() -> read(p.getErrorStream()));
+            // Each stream on its own virtual thread: blocking reads stay off the shared fork-join pool.
+            CompletableFuture<String> out = readAsync(p.getInputStream());
+            CompletableFuture<String> err = readAsync(p.getErrorStream());
             if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
                 p.destroyForcibly();
                 throw new SqueezeException("The Slurm command '" + String.join(" ", command) + "' did not answer within "
@@ -216,6 +217,12 @@ public final class SlurmCommands {
     public static String oneLine(String s) {
         String t = s.strip().replaceAll("\\s*\\R\\s*", " / ");
         return t.length() > 400 ? t.substring(0, 400) + "…" : t;
+    }
+
+    private static CompletableFuture<String> readAsync(InputStream in) {
+        CompletableFuture<String> f = new CompletableFuture<>();
+        Thread.ofVirtual().name("slurm-command-output").start(() -> f.complete(read(in)));
+        return f;
     }
 
     private static String read(InputStream in) {

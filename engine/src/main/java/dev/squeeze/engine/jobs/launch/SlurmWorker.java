@@ -41,8 +41,8 @@ final class SlurmWorker implements Worker {
     private String pendingReason;
     /** Slurm has started the job (its queue state is RUNNING). */
     private boolean running;
-    /** What the controller said last time it did not answer; null while it answers. */
-    private String unanswered;
+    /** The controller did not answer the last time it was asked (said once in the log). */
+    private boolean saidUnanswered;
 
     SlurmWorker(SlurmLauncher launcher, String slurmJobId, Path workerDir, Path log, long logStart) {
         this.launcher = launcher;
@@ -83,58 +83,20 @@ final class SlurmWorker implements Worker {
         long lastQueueCheck = 0;
         try {
             while (!detached) {
-                boolean any = false;
-                for (String line : readLines()) {
-                    any = true;
-                    WorkerMessage m = decode(line);
-                    if (m == null) {
-                        appendToLog("stray line in " + out.file() + ": " + line);
-                        continue;
-                    }
-                    if (m instanceof WorkerMessage.Hello h) {
-                        saidHello = true;
-                        node = h.host();
-                    }
-                    onMessage.accept(m);
-                    if (isEnding(m)) {
-                        return new WorkerEnding(m, 0, null, false);
-                    }
+                List<String> lines = readLines();
+                WorkerMessage last = deliver(lines, onMessage);
+                if (last != null) {
+                    return new WorkerEnding(last, 0, null, false);
                 }
                 // Quiet: look less often, except while a started job's worker is starting up (its first lines are
                 // due any moment, and they are what a user waits to see).
                 boolean starting = running && !saidHello;
-                poll = any || starting ? MIN_POLL_MILLIS : Math.min(MAX_POLL_MILLIS, poll * 2);
+                poll = !lines.isEmpty() || starting ? MIN_POLL_MILLIS : Math.min(MAX_POLL_MILLIS, poll * 2);
                 long now = System.nanoTime();
                 if (now - lastQueueCheck >= SlurmLauncher.QUEUE_INTERVAL.toNanos()) {
                     lastQueueCheck = now;
-                    try {
-                        Optional<SlurmCommands.QueueState> q = launcher.state(slurmJobId);
-                        if (q.isPresent()) {
-                            if (!q.get().nodes().isBlank() && node == null) {
-                                node = q.get().nodes();
-                            }
-                            running = "RUNNING".equals(q.get().state());
-                            if ("PENDING".equals(q.get().state()) && !saidHello
-                                    && !q.get().reason().equals(pendingReason)) {
-                                // Why the job waits is Slurm's to say, and the user's first question: passed on as the
-                                // job's phase, as a worker would report one.
-                                pendingReason = q.get().reason();
-                                onMessage.accept(new WorkerMessage.Phase("pending", "Slurm job " + slurmJobId
-                                        + " waits in the queue (" + pendingReason + ")"));
-                            }
-                            if (!SlurmCommands.ALIVE.contains(q.get().state()) && !stillAlive()) {
-                                return ended(onMessage);
-                            }
-                        }
-                        unanswered = null;
-                    } catch (dev.squeeze.engine.SqueezeException e) {
-                        // The controller did not answer (restarting, overloaded): nothing is concluded, the job is
-                        // watched on; said once in its log.
-                        if (unanswered == null) {
-                            appendToLog("Slurm does not answer about job " + slurmJobId + " (" + e.getMessage()
-                                    + "); still watching it");
-                        }
-                        unanswered = e.getMessage();
+                    if (endedInQueue(onMessage)) {
+                        return ended(onMessage);
                     }
                 }
                 sleep(poll);
@@ -148,29 +110,67 @@ final class SlurmWorker implements Worker {
         }
     }
 
+    /** Passes the worker's lines on; returns its final message when one was among them, else null. */
+    private WorkerMessage deliver(List<String> lines, Consumer<WorkerMessage> onMessage) {
+        for (String line : lines) {
+            WorkerMessage m = decode(line);
+            if (m == null) {
+                appendToLog("stray line in " + out.file() + ": " + line);
+                continue;
+            }
+            if (m instanceof WorkerMessage.Hello h) {
+                saidHello = true;
+                node = h.host();
+            }
+            onMessage.accept(m);
+            if (isEnding(m)) {
+                return m;
+            }
+        }
+        return null;
+    }
+
     /**
-     * Whether the controller itself says the job is alive, when the queue's view says it is not (a job the queue
-     * shows no more, or not yet): a second opinion before a job is declared ended.
+     * Asks the queue about the job: notes its node and whether it runs, reports why it is pending, and says whether
+     * it has ended (confirmed by the controller itself: a job the queue shows no more, or not yet, is not taken for
+     * ended on the queue's word). A controller that does not answer concludes nothing; it is said once in the log.
      */
-    private boolean stillAlive() {
-        return launcher.isAlive(slurmJobId);
+    private boolean endedInQueue(Consumer<WorkerMessage> onMessage) {
+        try {
+            Optional<SlurmCommands.QueueState> q = launcher.state(slurmJobId);
+            saidUnanswered = false;
+            if (q.isEmpty()) {
+                return false;
+            }
+            SlurmCommands.QueueState state = q.get();
+            if (!state.nodes().isBlank() && node == null) {
+                node = state.nodes();
+            }
+            running = "RUNNING".equals(state.state());
+            if ("PENDING".equals(state.state()) && !saidHello && !state.reason().equals(pendingReason)) {
+                // Why the job waits is Slurm's to say, and the user's first question: passed on as the job's phase,
+                // as a worker would report one.
+                pendingReason = state.reason();
+                onMessage.accept(new WorkerMessage.Phase("pending", "Slurm job " + slurmJobId
+                        + " waits in the queue (" + pendingReason + ")"));
+            }
+            return !SlurmCommands.ALIVE.contains(state.state()) && !launcher.isAlive(slurmJobId);
+        } catch (dev.squeeze.engine.SqueezeException e) {
+            if (!saidUnanswered) {
+                appendToLog("Slurm does not answer about job " + slurmJobId + " (" + e.getMessage()
+                        + "); still watching it");
+            }
+            saidUnanswered = true;
+            return false;
+        }
     }
 
     /** Slurm says the job is over: what it wrote last, else why it ended. */
     private WorkerEnding ended(Consumer<WorkerMessage> onMessage) {
         // The last lines may have been written just before the job ended.
-        for (String line : readLines()) {
-            WorkerMessage m = decode(line);
-            if (m == null) {
-                continue;
-            }
-            if (m instanceof WorkerMessage.Hello) {
-                saidHello = true;
-            }
-            onMessage.accept(m);
-            if (isEnding(m)) {
-                return new WorkerEnding(m, 0, null, false);
-            }
+        WorkerMessage last = deliver(readLines(), onMessage);
+        if (last != null) {
+            return new WorkerEnding(last, 0, null, false);
         }
         Optional<SlurmCommands.JobInfo> info;
         try {
